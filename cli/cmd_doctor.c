@@ -1,0 +1,236 @@
+/*
+ * cmd_doctor.c - `axiom doctor`: check every peer Axiom depends on and say, in plain
+ * words, what is wrong and how to fix it. Read-only: it creates and changes nothing.
+ */
+#include <getopt.h>
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ax_kafka.h"
+#include "ax_pg.h"
+#include "ax_topics.h"
+#include "cli.h"
+
+struct report {
+	int failed;
+	int unreachable;
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: axiom doctor [--brokers LIST] [--timeout SEC]\n"
+	    "\n"
+	    "Checks, and reports each with ok or FAIL and what to do about a failure:\n"
+	    "  - the settings: AXIOM_BROKERS, AXIOM_PG_ADMIN_DSN, AXIOM_PG_DSN\n"
+	    "  - the Kafka broker: reachable, cluster id, broker count\n"
+	    "  - the topics: PREFIX.control (1 partition), PREFIX.commands and PREFIX.audit (same\n"
+	    "    partition count), each with LogAppendTime, retention.ms=-1, no compaction\n"
+	    "  - PostgreSQL: reachable, version 15, the admin login and the runtime login\n"
+	    "Nothing is created or changed.\n"
+	    "\n"
+	    "options:\n"
+	    "  -b, --brokers LIST  bootstrap servers (default: $AXIOM_BROKERS)\n"
+	    "  -t, --timeout SEC   bound of each check (default 5)\n"
+	    "  -h, --help          this text\n"
+	    "\n"
+	    "exit codes: 0 all checks passed, 1 a check failed, 2 bad command line,\n"
+	    "            3 the broker or PostgreSQL is unreachable\n");
+}
+
+static void ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+ok(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("ok    ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static void
+fail(struct report *r, const struct ax_err *err)
+{
+	r->failed++;
+	if (err->code == AX_EUNAVAIL)
+		r->unreachable++;
+	printf("FAIL  %s\n", err->msg);
+	if (err->detail[0])
+		printf("      %s\n", err->detail);
+	if (err->hint[0])
+		printf("      fix: %s\n", err->hint);
+}
+
+static void
+check_topics(struct report *r, rd_kafka_t *rk, const char *prefix, int timeout_ms)
+{
+	struct ax_topic_spec specs[AX_TOPIC_COUNT];
+	struct ax_topic_state st[AX_TOPIC_COUNT];
+	struct ax_err err;
+	char problems[2048], line[64];
+	int i, partitions = AX_PARTITIONS_DEFAULT;
+
+	ax_err_clear(&err);
+	for (i = 0; i < AX_TOPIC_COUNT; i++) {
+		snprintf(line, sizeof(line), "%s.%s", prefix,
+		    i == AX_TOPIC_CONTROL    ? "control"
+		    : i == AX_TOPIC_COMMANDS ? "commands"
+		                             : "audit");
+		if (ax_kafka_describe_topic(rk, line, timeout_ms, &st[i], &err) != AX_OK) {
+			fail(r, &err);
+			return;
+		}
+	}
+	/* the command topic's count, whatever it is, is the one the audit topic must have */
+	if (st[AX_TOPIC_COMMANDS].exists && st[AX_TOPIC_COMMANDS].partitions > 0)
+		partitions = st[AX_TOPIC_COMMANDS].partitions;
+	if (ax_topics_plan(specs, prefix, partitions, &err) != AX_OK) {
+		fail(r, &err);
+		return;
+	}
+	for (i = 0; i < AX_TOPIC_COUNT; i++) {
+		if (ax_topic_check(&specs[i], &st[i], problems, sizeof(problems)) == 0) {
+			snprintf(line, sizeof(line), "%d partition%s", specs[i].partitions,
+			    specs[i].partitions == 1 ? "" : "s");
+			ok("topic %s: %s, LogAppendTime, kept forever, not compacted",
+			    specs[i].name, line);
+			continue;
+		}
+		r->failed++;
+		printf("FAIL  %s", problems);
+	}
+}
+
+static void
+check_kafka(struct report *r, const char *brokers, const char *prefix, int timeout_ms)
+{
+	struct ax_kafka_cluster cl;
+	struct ax_err err;
+	rd_kafka_t *rk = NULL;
+	char facts[160];
+
+	ax_err_clear(&err);
+	if (ax_kafka_new(&rk, RD_KAFKA_PRODUCER, brokers, NULL, &err) != AX_OK) {
+		fail(r, &err);
+		return;
+	}
+	if (ax_kafka_probe(rk, brokers, timeout_ms, &cl, &err) != AX_OK) {
+		fail(r, &err);
+		printf("      (topics not checked: no broker)\n");
+		goto out;
+	}
+	snprintf(facts, sizeof(facts), "cluster %s, %d broker%s, controller %d, librdkafka %s",
+	    cl.cluster_id[0] ? cl.cluster_id : "(unknown id)", cl.brokers,
+	    cl.brokers == 1 ? "" : "s", cl.controller_id, rd_kafka_version_str());
+	ok("kafka broker %s answers: %s", brokers, facts);
+	check_topics(r, rk, prefix, timeout_ms);
+out:
+	rd_kafka_destroy(rk);
+}
+
+static void
+check_pg(struct report *r, const char *dsn, const char *who, int want_version)
+{
+	struct ax_err err;
+	PGconn *conn = NULL;
+	char user[128], facts[256];
+	int v;
+
+	ax_err_clear(&err);
+	if (ax_pg_connect(&conn, dsn, who, &err) != AX_OK) {
+		fail(r, &err);
+		return;
+	}
+	if (ax_pg_query_value(conn, "SELECT current_user", user, sizeof(user), &err) != AX_OK) {
+		fail(r, &err);
+		goto out;
+	}
+	v = PQserverVersion(conn);
+	snprintf(facts, sizeof(facts), "logged in as %s, server %d.%d", user, v / 10000, v % 10000);
+	if (want_version && v / 10000 != 15) {
+		ax_err_set(&err, AX_EINVAL,
+		    "PostgreSQL %d.%d is not the version Axiom is built for", v / 10000, v % 10000);
+		ax_err_hint(&err, "Use PostgreSQL 15 (ops/stack up starts one).");
+		fail(r, &err);
+		goto out;
+	}
+	ok("postgresql (%s): %s", who, facts);
+out:
+	PQfinish(conn);
+}
+
+static void
+check_set(struct report *r, const struct ax_config *cfg, const char *var, const char **value)
+{
+	struct ax_err err;
+
+	ax_err_clear(&err);
+	if (*value != NULL)
+		return;
+	ax_config_require(cfg, var, &err);
+	fail(r, &err);
+}
+
+int
+cmd_doctor(int argc, char **argv, const struct ax_config *cfg)
+{
+	static const struct option opts[] = {
+		{ "brokers", required_argument, NULL, 'b' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *prog = "axiom doctor";
+	struct ax_config c2 = *cfg;
+	struct report r = { 0, 0 };
+	int c, seconds, timeout_ms = 5000;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "b:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			c2.brokers = optarg;
+			break;
+		case 't':
+			seconds = (int)strtol(optarg, NULL, 10);
+			if (seconds < 1 || seconds > 600)
+				return cli_usage_error(prog, "--timeout takes 1 to 600 seconds");
+			timeout_ms = seconds * 1000;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			return cli_usage_error(prog, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+
+	check_set(&r, &c2, "AXIOM_BROKERS", &c2.brokers);
+	check_set(&r, &c2, "AXIOM_PG_ADMIN_DSN", &c2.pg_admin_dsn);
+	check_set(&r, &c2, "AXIOM_PG_DSN", &c2.pg_dsn);
+	if (c2.brokers != NULL)
+		check_kafka(&r, c2.brokers, c2.topic_prefix, timeout_ms);
+	if (c2.pg_admin_dsn != NULL)
+		check_pg(&r, c2.pg_admin_dsn, "the admin login", 1);
+	if (c2.pg_dsn != NULL)
+		check_pg(&r, c2.pg_dsn, "the runtime login", 0);
+
+	if (r.failed == 0) {
+		printf("\nall checks passed\n");
+		return EXIT_SUCCESS;
+	}
+	printf("\n%d check%s failed\n", r.failed, r.failed == 1 ? "" : "s");
+	fflush(stdout);
+	return r.unreachable ? EXIT_UNAVAILABLE : EXIT_FAILURE;
+}

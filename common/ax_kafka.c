@@ -1,0 +1,314 @@
+/*
+ * ax_kafka.c - librdkafka adapter; see ax_kafka.h.
+ */
+#include "ax_kafka.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)level;
+	fprintf(stderr, "rdkafka %s %s: %s\n", rd_kafka_name(rk), fac, buf);
+}
+
+static int
+conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, struct ax_err *err)
+{
+	char errstr[512];
+
+	if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+		ax_err_set(err, AX_EINVAL, "invalid kafka setting %s=%s", name, value);
+		ax_err_detail(err, "%s", errstr);
+		return AX_EINVAL;
+	}
+	return AX_OK;
+}
+
+int
+ax_kafka_new(rd_kafka_t **out, rd_kafka_type_t type, const char *brokers, const char *const *kv,
+    struct ax_err *err)
+{
+	static const char *const defaults[] = {
+		"client.id",
+		"axiom",
+		"socket.connection.setup.timeout.ms",
+		"5000",
+		"reconnect.backoff.max.ms",
+		"2000",
+		"topic.metadata.refresh.interval.ms",
+		"10000",
+		NULL,
+	};
+	const char *debug = getenv("AXIOM_KAFKA_DEBUG");
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char errstr[512];
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if ((rc = conf_set(conf, "bootstrap.servers", brokers, err)) != AX_OK)
+		goto fail;
+	for (i = 0; defaults[i] != NULL; i += 2)
+		if ((rc = conf_set(conf, defaults[i], defaults[i + 1], err)) != AX_OK)
+			goto fail;
+	if (debug != NULL && debug[0] != '\0') {
+		if ((rc = conf_set(conf, "debug", debug, err)) != AX_OK)
+			goto fail;
+		rd_kafka_conf_set_log_cb(conf, log_cb);
+	} else {
+		/* connection failures are reported through our own errors, with a hint */
+		if ((rc = conf_set(conf, "log_level", "0", err)) != AX_OK)
+			goto fail;
+	}
+	for (i = 0; kv != NULL && kv[i] != NULL; i += 2)
+		if ((rc = conf_set(conf, kv[i], kv[i + 1], err)) != AX_OK)
+			goto fail;
+	*out = rd_kafka_new(type, conf, errstr, sizeof(errstr));
+	if (*out == NULL) {
+		ax_err_set(err, AX_EINVAL, "could not create a kafka client");
+		ax_err_detail(err, "%s", errstr);
+		rc = AX_EINVAL;
+		goto fail;
+	}
+	return AX_OK; /* conf is owned by the client now */
+fail:
+	rd_kafka_conf_destroy(conf);
+	return rc;
+}
+
+int
+ax_kafka_err(struct ax_err *err, rd_kafka_resp_err_t e, const char *what)
+{
+	int code;
+
+	switch (e) {
+	case RD_KAFKA_RESP_ERR__TRANSPORT:
+	case RD_KAFKA_RESP_ERR__TIMED_OUT:
+	case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+	case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+	case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+		code = AX_EUNAVAIL;
+		break;
+	case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+	case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+	case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+	case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+		code = AX_EINVAL;
+		break;
+	default:
+		code = AX_ERR;
+	}
+	ax_err_set(err, code, "%s: %s", what, rd_kafka_err2str(e));
+	err->lib_code = (int)e;
+	return code;
+}
+
+int
+ax_kafka_probe(rd_kafka_t *rk, const char *brokers, int timeout_ms, struct ax_kafka_cluster *out,
+    struct ax_err *err)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t e;
+	char *cid;
+
+	memset(out, 0, sizeof(*out));
+	out->controller_id = -1;
+	e = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		ax_kafka_err(err, e, "metadata request");
+		ax_err_set(err, AX_EUNAVAIL, "could not reach the kafka broker at %s", brokers);
+		err->lib_code = (int)e;
+		ax_err_detail(err, "No answer to a metadata request within %d ms (%s).", timeout_ms,
+		    rd_kafka_err2str(e));
+		ax_err_hint(err,
+		    "Start the local stack with \"ops/stack up\", or point AXIOM_BROKERS "
+		    "at a running broker.");
+		return AX_EUNAVAIL;
+	}
+	out->brokers = md->broker_cnt;
+	if (md->broker_cnt > 0)
+		snprintf(out->first_broker, sizeof(out->first_broker), "%s:%d", md->brokers[0].host,
+		    md->brokers[0].port);
+	rd_kafka_metadata_destroy(md);
+	out->controller_id = (int)rd_kafka_controllerid(rk, timeout_ms);
+	if ((cid = rd_kafka_clusterid(rk, timeout_ms)) != NULL) {
+		snprintf(out->cluster_id, sizeof(out->cluster_id), "%s", cid);
+		rd_kafka_mem_free(rk, cid);
+	}
+	return AX_OK;
+}
+
+/* Wait on q for one admin result event of type want; NULL (err filled) on timeout. */
+static rd_kafka_event_t *
+admin_wait(rd_kafka_queue_t *q, rd_kafka_event_type_t want, int timeout_ms, const char *what,
+    struct ax_err *err)
+{
+	rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+
+	if (ev == NULL) {
+		ax_kafka_err(err, RD_KAFKA_RESP_ERR__TIMED_OUT, what);
+		return NULL;
+	}
+	if (rd_kafka_event_type(ev) != want || rd_kafka_event_error(ev)) {
+		rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
+
+		ax_kafka_err(err, e ? e : RD_KAFKA_RESP_ERR__FAIL, what);
+		if (rd_kafka_event_error_string(ev) != NULL)
+			ax_err_detail(err, "%s", rd_kafka_event_error_string(ev));
+		rd_kafka_event_destroy(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+static rd_kafka_AdminOptions_t *
+admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t op, int timeout_ms)
+{
+	rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
+	char errstr[256];
+
+	rd_kafka_AdminOptions_set_request_timeout(o, timeout_ms, errstr, sizeof(errstr));
+	if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS)
+		rd_kafka_AdminOptions_set_operation_timeout(o, timeout_ms, errstr, sizeof(errstr));
+	return o;
+}
+
+static int
+describe_configs(
+    rd_kafka_t *rk, const char *name, int timeout_ms, struct ax_topic_state *st, struct ax_err *err)
+{
+	rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name);
+	rd_kafka_AdminOptions_t *o =
+	    admin_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout_ms);
+	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+	const rd_kafka_ConfigResource_t **rres;
+	const rd_kafka_ConfigEntry_t **entries;
+	rd_kafka_event_t *ev;
+	size_t nres, nent, i, j;
+	int rc = AX_OK;
+
+	rd_kafka_DescribeConfigs(rk, &res, 1, o, q);
+	ev = admin_wait(q, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, timeout_ms,
+	    "could not describe the topic configuration", err);
+	if (ev == NULL) {
+		rc = err->code;
+		goto out;
+	}
+	rres = rd_kafka_DescribeConfigs_result_resources(
+	    rd_kafka_event_DescribeConfigs_result(ev), &nres);
+	if (nres != 1 || rd_kafka_ConfigResource_error(rres[0])) {
+		rc = ax_kafka_err(err,
+		    nres == 1 ? rd_kafka_ConfigResource_error(rres[0]) : RD_KAFKA_RESP_ERR__BAD_MSG,
+		    "could not describe the topic configuration");
+		goto out_ev;
+	}
+	entries = rd_kafka_ConfigResource_configs(rres[0], &nent);
+	for (i = 0; i < nent; i++) {
+		const char *n = rd_kafka_ConfigEntry_name(entries[i]);
+		const char *v = rd_kafka_ConfigEntry_value(entries[i]);
+
+		for (j = 0; j < ax_topic_configs_len && j < 8; j++)
+			if (strcmp(n, ax_topic_configs[j].name) == 0)
+				snprintf(st->config[j], sizeof(st->config[j]), "%s", v ? v : "");
+	}
+out_ev:
+	rd_kafka_event_destroy(ev);
+out:
+	rd_kafka_queue_destroy(q);
+	rd_kafka_AdminOptions_destroy(o);
+	rd_kafka_ConfigResource_destroy(res);
+	return rc;
+}
+
+int
+ax_kafka_describe_topic(
+    rd_kafka_t *rk, const char *name, int timeout_ms, struct ax_topic_state *st, struct ax_err *err)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t e;
+	int i;
+
+	memset(st, 0, sizeof(*st));
+	e = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return ax_kafka_err(err, e, "could not read the topic list");
+	for (i = 0; i < md->topic_cnt; i++) {
+		if (strcmp(md->topics[i].topic, name) != 0)
+			continue;
+		if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			st->exists = true;
+			st->partitions = md->topics[i].partition_cnt;
+		}
+		break;
+	}
+	rd_kafka_metadata_destroy(md);
+	if (!st->exists)
+		return AX_OK;
+	return describe_configs(rk, name, timeout_ms, st, err);
+}
+
+int
+ax_kafka_create_topics(
+    rd_kafka_t *rk, const struct ax_topic_spec *specs, size_t n, int timeout_ms, struct ax_err *err)
+{
+	rd_kafka_NewTopic_t *nt[AX_TOPIC_COUNT] = { 0 };
+	rd_kafka_AdminOptions_t *o = NULL;
+	rd_kafka_queue_t *q = NULL;
+	const rd_kafka_topic_result_t **tr;
+	rd_kafka_event_t *ev;
+	char errstr[512];
+	size_t i, j, ntr;
+	int rc = AX_OK;
+
+	if (n > AX_TOPIC_COUNT)
+		return ax_err_set(err, AX_EINVAL, "at most %d topics at once", AX_TOPIC_COUNT);
+	for (i = 0; i < n; i++) {
+		nt[i] = rd_kafka_NewTopic_new(
+		    specs[i].name, specs[i].partitions, -1, errstr, sizeof(errstr));
+		if (nt[i] == NULL) {
+			rc = ax_err_set(err, AX_EINVAL, "invalid topic %s", specs[i].name);
+			ax_err_detail(err, "%s", errstr);
+			goto out;
+		}
+		for (j = 0; j < ax_topic_configs_len; j++)
+			rd_kafka_NewTopic_set_config(
+			    nt[i], ax_topic_configs[j].name, ax_topic_configs[j].value);
+	}
+	o = admin_options(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout_ms);
+	q = rd_kafka_queue_new(rk);
+	rd_kafka_CreateTopics(rk, nt, n, o, q);
+	ev = admin_wait(
+	    q, RD_KAFKA_EVENT_CREATETOPICS_RESULT, timeout_ms, "could not create topics", err);
+	if (ev == NULL) {
+		rc = err->code;
+		goto out;
+	}
+	tr = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &ntr);
+	for (i = 0; i < ntr; i++) {
+		rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
+
+		if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+			continue;
+		rc = ax_kafka_err(err, e, "could not create a topic");
+		ax_err_set(err, rc, "could not create topic %s", rd_kafka_topic_result_name(tr[i]));
+		err->lib_code = (int)e;
+		ax_err_detail(err, "%s",
+		    rd_kafka_topic_result_error_string(tr[i])
+		        ? rd_kafka_topic_result_error_string(tr[i])
+		        : rd_kafka_err2str(e));
+		break;
+	}
+	rd_kafka_event_destroy(ev);
+out:
+	for (i = 0; i < n; i++)
+		if (nt[i] != NULL)
+			rd_kafka_NewTopic_destroy(nt[i]);
+	if (o != NULL)
+		rd_kafka_AdminOptions_destroy(o);
+	if (q != NULL)
+		rd_kafka_queue_destroy(q);
+	return rc;
+}

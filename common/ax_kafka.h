@@ -1,0 +1,57 @@
+/*
+ * ax_kafka.h - the adapter between Axiom and librdkafka (Debian's 2.0.2).
+ *
+ * The only place that turns rd_kafka_resp_err_t into struct ax_err. Every call here is
+ * bounded by a timeout: an unreachable broker is an AX_EUNAVAIL error, never a hang.
+ * @locality: any thread, but one rd_kafka_t is driven by one thread at a time.
+ */
+#ifndef AX_KAFKA_H
+#define AX_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "ax_err.h"
+#include "ax_topics.h"
+
+#define AX_KAFKA_TIMEOUT_MS 10000 /* default bound of one admin or metadata call */
+
+/* What a metadata request tells about the cluster. */
+struct ax_kafka_cluster {
+	int brokers;         /* brokers in the metadata */
+	int controller_id;   /* -1 when unknown */
+	char cluster_id[64]; /* "" when unknown */
+	char first_broker[128];
+};
+
+/*
+ * Create a client of type (RD_KAFKA_PRODUCER or RD_KAFKA_CONSUMER) for brokers, with the
+ * settings Axiom always wants (loopback-friendly timeouts, quiet logs unless
+ * AXIOM_KAFKA_DEBUG names librdkafka debug contexts), then kv: NULL-terminated name/value
+ * pairs applied in order. *out is owned by the caller (rd_kafka_destroy).
+ */
+int ax_kafka_new(rd_kafka_t **out, rd_kafka_type_t type, const char *brokers, const char *const *kv,
+    struct ax_err *err);
+
+/* Translate e into err with message "<what>: <librdkafka's words>"; returns the ax code. */
+int ax_kafka_err(struct ax_err *err, rd_kafka_resp_err_t e, const char *what);
+
+/*
+ * Ask the cluster for its metadata within timeout_ms. AX_EUNAVAIL (with the broker list in
+ * the message and a hint) when no broker answers in time.
+ */
+int ax_kafka_probe(rd_kafka_t *rk, const char *brokers, int timeout_ms,
+    struct ax_kafka_cluster *out, struct ax_err *err);
+
+/* Fill st with what the broker says of topic name: existence, partitions, configs. */
+int ax_kafka_describe_topic(rd_kafka_t *rk, const char *name, int timeout_ms,
+    struct ax_topic_state *st, struct ax_err *err);
+
+/*
+ * Create the topics of specs[0..n) that do not exist, with ax_topic_configs and the broker's
+ * default replication factor. A topic that already exists is not an error here (the
+ * caller checks it with ax_topic_check).
+ */
+int ax_kafka_create_topics(rd_kafka_t *rk, const struct ax_topic_spec *specs, size_t n,
+    int timeout_ms, struct ax_err *err);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * ax_pg.c - libpq adapter; see ax_pg.h.
+ */
+#include "ax_pg.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* libpq ends its messages with a newline; messages here are single lines. */
+static void
+chomp_into(char *dst, size_t cap, const char *src)
+{
+	size_t n;
+
+	snprintf(dst, cap, "%s", src ? src : "");
+	n = strlen(dst);
+	while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == ' '))
+		dst[--n] = '\0';
+	for (char *p = dst; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+}
+
+int
+ax_pg_connect(PGconn **out, const char *dsn, const char *who, struct ax_err *err)
+{
+	/* in order: a connect_timeout inside dsn (expanded from "dbname") overrides ours */
+	static const char *const keys[] = { "connect_timeout", "dbname",
+		"fallback_application_name", NULL };
+	const char *const vals[] = { "10", dsn, "axiom", NULL };
+	char why[512];
+	PGconn *conn;
+	int code;
+
+	*out = NULL;
+	conn = PQconnectdbParams(keys, vals, 1);
+	if (conn == NULL)
+		return ax_err_set(err, AX_ERR, "out of memory connecting to PostgreSQL");
+	if (PQstatus(conn) == CONNECTION_OK) {
+		*out = conn;
+		return AX_OK;
+	}
+	chomp_into(why, sizeof(why), PQerrorMessage(conn));
+	if (strstr(why, "password authentication failed") != NULL ||
+	    strstr(why, "does not exist") != NULL || strstr(why, "invalid ") != NULL ||
+	    strstr(why, "no password supplied") != NULL || strstr(why, "not permitted") != NULL)
+		code = AX_EINVAL;
+	else
+		code = AX_EUNAVAIL;
+	ax_err_set(err, code, "could not connect to PostgreSQL as %s", who);
+	ax_err_detail(err, "%s", why);
+	if (code == AX_EUNAVAIL)
+		ax_err_hint(err,
+		    "Start the local stack with \"ops/stack up\", or point the DSN at a "
+		    "running server.");
+	else
+		ax_err_hint(err, "Check the user and passfile in the DSN (\"ops/stack env\" prints "
+		                 "the stack's).");
+	PQfinish(conn);
+	return code;
+}
+
+int
+ax_pg_err(struct ax_err *err, PGconn *conn, const PGresult *res, const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	char msg[256];
+	int code = AX_ERR;
+
+	if (state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0)
+		code = AX_EUNAVAIL;
+	else if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+	         strncmp(state, "42", 2) == 0 || strncmp(state, "28", 2) == 0)
+		code = AX_EINVAL;
+	chomp_into(msg, sizeof(msg), primary ? primary : PQerrorMessage(conn));
+	ax_err_set(err, code, "%s: %s", what, msg);
+	if (state != NULL)
+		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+	if (detail != NULL)
+		chomp_into(err->detail, sizeof(err->detail), detail);
+	if (hint != NULL)
+		chomp_into(err->hint, sizeof(err->hint), hint);
+	return code;
+}
+
+int
+ax_pg_query_value(PGconn *conn, const char *sql, char *out, size_t cap, struct ax_err *err)
+{
+	PGresult *res = PQexec(conn, sql);
+	int rc = AX_OK;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = ax_pg_err(err, conn, res, "query failed");
+		goto out;
+	}
+	if (PQntuples(res) < 1 || PQnfields(res) < 1) {
+		rc = ax_err_set(err, AX_ERR, "query returned no row");
+		goto out;
+	}
+	snprintf(out, cap, "%s", PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0));
+out:
+	PQclear(res);
+	return rc;
+}

@@ -1,0 +1,36 @@
+/*
+ * ax_pg.h - the adapter between Axiom and libpq.
+ *
+ * The only place that turns libpq statuses and SQLSTATEs into struct ax_err. Connections
+ * are bounded by connect_timeout (the stack's DSNs carry 5 s; 10 s when a DSN has none).
+ */
+#ifndef AX_PG_H
+#define AX_PG_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "ax_err.h"
+
+/*
+ * Connect with dsn (a libpq connection string); who names the connection in messages
+ * ("the runtime role"). AX_EUNAVAIL when the server cannot be reached, AX_EINVAL when it
+ * refuses the credentials or the DSN is malformed. *out is owned by the caller (PQfinish).
+ */
+int ax_pg_connect(PGconn **out, const char *dsn, const char *who, struct ax_err *err);
+
+/*
+ * Translate a failed result (NULL means "no result": the connection is gone) into err,
+ * with SQLSTATE, primary message, detail and hint from the server. Returns the ax code:
+ * AX_EUNAVAIL for connection classes (08, 57P0x), AX_EINVAL for 22/23/42 classes and
+ * authorization (28), AX_ERR otherwise.
+ */
+int ax_pg_err(struct ax_err *err, PGconn *conn, const PGresult *res, const char *what);
+
+/*
+ * Run sql (no parameters) and copy the first column of its first row into out (capacity
+ * cap, NUL-terminated, "" for NULL). AX_ERR with a message when the query returns no row.
+ */
+int ax_pg_query_value(PGconn *conn, const char *sql, char *out, size_t cap, struct ax_err *err);
+
+#endif
