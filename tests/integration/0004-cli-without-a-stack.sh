@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# 0004-cli-without-a-stack - what a new user sees with nothing running or nothing set:
+# help that teaches (exit 0), precise errors with a hint and documented exit codes, and
+# every failure within a bounded time.
+set -uo pipefail
+AX=${AXIOM_BIN:?AXIOM_BIN is not set (run through ctest)}
+fails=0 passes=0
+check() { # check NAME EXPECTED_RC PATTERN -- CMD...
+	local name=$1 want=$2 pat=$3 out rc t0 t1
+	shift 4
+	t0=$(date +%s)
+	out=$(timeout 60 "$@" 2>&1)
+	rc=$?
+	t1=$(date +%s)
+	if [[ $rc -ne $want ]] || ! grep -qE -- "$pat" <<<"$out" || ((t1 - t0 > 45)); then
+		printf 'FAIL %s: rc=%s (want %s) after %ss; output:\n%s\n' "$name" "$rc" "$want" \
+			"$((t1 - t0))" "$out"
+		fails=$((fails + 1))
+	else
+		printf 'ok   %s (rc=%s, %ss)\n' "$name" "$rc" "$((t1 - t0))"
+		passes=$((passes + 1))
+	fi
+}
+dead=(env -u AXIOM_PG_ADMIN_DSN -u AXIOM_PG_DSN AXIOM_BROKERS=127.0.0.1:9
+	AXIOM_PG_ADMIN_DSN="host=127.0.0.1 port=9 dbname=axiom user=axiom_admin connect_timeout=3"
+	AXIOM_PG_DSN="host=127.0.0.1 port=9 dbname=axiom user=axiom_user connect_timeout=3")
+unset_all=(env -u AXIOM_BROKERS -u AXIOM_PG_ADMIN_DSN -u AXIOM_PG_DSN)
+
+check "axiom --help teaches" 0 'axiom COMMAND --help' -- "$AX" --help
+check "axiom with no command is a usage error" 2 'usage: axiom' -- "$AX"
+check "unknown command" 2 "'frobnicate' is not an axiom command" -- "$AX" frobnicate
+check "axiom --version" 0 'librdkafka 2\.' -- "$AX" --version
+check "topics create --help" 0 'LogAppendTime' -- "$AX" topics create --help
+check "topics --help names the exit codes" 0 '3 broker unreachable' -- "$AX" topics --help
+check "topics bad partition count" 2 'invalid partition count "0"' -- "$AX" topics create --partitions 0
+check "topics bad prefix" 2 'invalid topic prefix' -- "$AX" topics create --prefix 'a/b' --brokers 127.0.0.1:9
+check "topics unknown option" 2 'Try .axiom topics --help' -- "$AX" topics create --bogus
+check "topics without AXIOM_BROKERS" 1 'AXIOM_BROKERS is not set' -- "${unset_all[@]}" "$AX" topics create
+check "topics with the broker down" 3 'could not reach the kafka broker at 127\.0\.0\.1:9' -- "${dead[@]}" "$AX" topics create --timeout 5
+check "doctor --help" 0 'Nothing is created or changed' -- "$AX" doctor --help
+check "doctor with nothing set" 1 'AXIOM_PG_ADMIN_DSN is not set' -- "${unset_all[@]}" "$AX" doctor
+check "doctor with nothing set says how to fix" 1 'ops/stack up' -- "${unset_all[@]}" "$AX" doctor
+check "doctor with everything down" 3 'could not connect to PostgreSQL as the admin login' -- "${dead[@]}" "$AX" doctor --timeout 5
+check "doctor with everything down names the broker" 3 'could not reach the kafka broker' -- "${dead[@]}" "$AX" doctor --timeout 5
+check "the group test fails fast and clearly without a broker" 1 'kafka broker unreachable' -- \
+	env AXIOM_BROKERS=127.0.0.1:9 CK_DEFAULT_TIMEOUT=60 "$AXIOM_TEST_BIN_DIR/it_0001_kafka_group_consume"
+
+echo "$passes passed, $fails failed"
+((fails == 0))
