@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ax_kafka.h"
+#include "ax_kafka_apiv.h"
 #include "ax_pg.h"
 #include "ax_topics.h"
 #include "cli.h"
@@ -110,6 +111,49 @@ check_topics(struct report *r, rd_kafka_t *rk, const char *prefix, int timeout_m
 	}
 }
 
+/* Which protocol versions the broker speaks tells its generation (KIP-896, Kafka 4.0). */
+static void
+check_protocol(struct report *r, const char *brokers, int timeout_ms)
+{
+	static const struct {
+		int16_t key;
+		const char *name;
+	} shown[] = {
+		{ AX_KAFKA_API_PRODUCE, "Produce" },
+		{ AX_KAFKA_API_FETCH, "Fetch" },
+		{ AX_KAFKA_API_JOIN_GROUP, "JoinGroup" },
+		{ AX_KAFKA_API_OFFSET_COMMIT, "OffsetCommit" },
+	};
+	const struct ax_kafka_api_range *fetch;
+	struct ax_kafka_apiv v;
+	struct ax_err err;
+	char ranges[256] = "";
+	size_t i, len = 0;
+
+	ax_err_clear(&err);
+	if (ax_kafka_apiv_fetch(&v, brokers, timeout_ms, &err) != AX_OK) {
+		fail(r, &err);
+		return;
+	}
+	for (i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
+		const struct ax_kafka_api_range *a = ax_kafka_apiv_find(&v, shown[i].key);
+
+		if (a != NULL && len < sizeof(ranges))
+			len += (size_t)snprintf(ranges + len, sizeof(ranges) - len, "%s%s v%d-v%d",
+			    len ? ", " : "", shown[i].name, a->min, a->max);
+	}
+	/* 4.0 removed Fetch v0-v3 for good (it kept advertising Produce v0 for old clients) */
+	if ((fetch = ax_kafka_apiv_find(&v, AX_KAFKA_API_FETCH)) == NULL) {
+		ax_err_set(&err, AX_EINVAL, "the broker does not offer the Fetch API");
+		fail(r, &err);
+		return;
+	}
+	ok("kafka protocol: %s (%s)",
+	    fetch->min >= 4 ? "Kafka 4.0 or newer, old versions removed (KIP-896)"
+	                    : "Kafka 3.x or older; Axiom is tested against 4.x",
+	    ranges);
+}
+
 static void
 check_kafka(struct report *r, const char *brokers, const char *prefix, int timeout_ms)
 {
@@ -132,6 +176,7 @@ check_kafka(struct report *r, const char *brokers, const char *prefix, int timeo
 	    cl.cluster_id[0] ? cl.cluster_id : "(unknown id)", cl.brokers,
 	    cl.brokers == 1 ? "" : "s", cl.controller_id, rd_kafka_version_str());
 	ok("kafka broker %s answers: %s", brokers, facts);
+	check_protocol(r, brokers, timeout_ms);
 	check_topics(r, rk, prefix, timeout_ms);
 out:
 	rd_kafka_destroy(rk);
