@@ -107,7 +107,12 @@ check_topics(struct report *r, rd_kafka_t *rk, const char *prefix, int timeout_m
 			continue;
 		}
 		r->failed++;
-		printf("FAIL  %s", problems);
+		for (const char *line = problems; *line != '\0';) {
+			size_t n = strcspn(line, "\n");
+
+			printf("FAIL  %.*s\n", (int)n, line);
+			line += n + (line[n] == '\n');
+		}
 	}
 }
 

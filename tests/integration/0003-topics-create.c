@@ -77,6 +77,37 @@ START_TEST(test_create_makes_three_topics_and_is_safe_to_rerun)
 	ck_assert_int_eq(axiom(out, sizeof(out), args), 1);
 	ck_assert_ptr_nonnull(strstr(out, "has 4 partitions, not 5"));
 	ck_assert_ptr_nonnull(strstr(out, "--partitions 4"));
+
+	/* the doctor agrees, and knows the broker generation */
+	snprintf(args, sizeof(args), "doctor --timeout 10");
+	setenv("AXIOM_TOPIC_PREFIX", prefix, 1);
+	ck_assert_msg(axiom(out, sizeof(out), args) == 0, "doctor: %s", out);
+	unsetenv("AXIOM_TOPIC_PREFIX");
+	ck_assert_ptr_nonnull(strstr(out, "Kafka 4.0 or newer"));
+	ck_assert_ptr_nonnull(strstr(out, "all checks passed"));
+}
+END_TEST
+
+START_TEST(test_doctor_flags_an_audit_topic_whose_count_differs_from_commands)
+{
+	struct ax_topic_spec specs[AX_TOPIC_COUNT];
+	rd_kafka_t *rk = NULL;
+	struct ax_err err;
+	char out[8192], yprefix[128];
+
+	snprintf(yprefix, sizeof(yprefix), "%s.y", prefix);
+	ck_assert_int_eq(ax_topics_plan(specs, yprefix, 3, &err), AX_OK);
+	specs[AX_TOPIC_AUDIT].partitions = 2;
+	ck_assert_int_eq(
+	    ax_kafka_new(&rk, RD_KAFKA_PRODUCER, getenv("AXIOM_BROKERS"), NULL, &err), AX_OK);
+	ck_assert_msg(
+	    ax_kafka_create_topics(rk, specs, AX_TOPIC_COUNT, 10000, &err) == AX_OK, "%s", err.msg);
+	rd_kafka_destroy(rk);
+	setenv("AXIOM_TOPIC_PREFIX", yprefix, 1);
+	ck_assert_int_eq(axiom(out, sizeof(out), "doctor --timeout 10"), 1);
+	unsetenv("AXIOM_TOPIC_PREFIX");
+	ck_assert_msg(strstr(out, ".y.audit has 2 partitions, not 3") != NULL, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "1 check failed"));
 }
 END_TEST
 
@@ -129,6 +160,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_create_makes_three_topics_and_is_safe_to_rerun);
 	tcase_add_test(tc, test_create_refuses_an_existing_topic_with_create_time);
+	tcase_add_test(tc, test_doctor_flags_an_audit_topic_whose_count_differs_from_commands);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_VERBOSE);
