@@ -107,11 +107,11 @@ check_topics(struct report *r, rd_kafka_t *rk, const char *prefix, int timeout_m
 			continue;
 		}
 		r->failed++;
-		for (const char *line = problems; *line != '\0';) {
-			size_t n = strcspn(line, "\n");
+		for (const char *row = problems; *row != '\0';) {
+			size_t n = strcspn(row, "\n");
 
-			printf("FAIL  %.*s\n", (int)n, line);
-			line += n + (line[n] == '\n');
+			printf("FAIL  %.*s\n", (int)n, row);
+			row += n + (row[n] == '\n');
 		}
 	}
 }
