@@ -1,6 +1,7 @@
 # Every external dependency of Axiom is found here, and only here. Each becomes an imported
 # target (Axiom::name) that the project's targets link to.
 find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
 find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
 find_package(PostgreSQL REQUIRED)
 
@@ -17,3 +18,4 @@ add_library(Axiom::jansson ALIAS PkgConfig::JANSSON)
 add_library(Axiom::check ALIAS PkgConfig::CHECK)
 add_library(Axiom::crypto ALIAS OpenSSL::Crypto)
 add_library(Axiom::pq ALIAS PostgreSQL::PostgreSQL)
+add_library(Axiom::threads ALIAS Threads::Threads)
