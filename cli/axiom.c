@@ -20,6 +20,7 @@ static const struct ax_cmd commands[] = {
 	{ "doctor",
 	    "check the broker, PostgreSQL and the topics; say what is wrong and how to fix it",
 	    cmd_doctor },
+	{ "migrate", "apply the database migrations in db/ (forward-only, checksummed)", cmd_migrate },
 };
 
 static void

@@ -36,6 +36,24 @@ axiom(char *out, size_t cap, const char *args)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+/* A new topic may take a moment to show in metadata: wait for it, bounded. */
+static void
+wait_for_topic(rd_kafka_t *rk, const char *name)
+{
+	struct timespec pause = { 0, 100 * 1000 * 1000 };
+	struct ax_topic_state st;
+	struct ax_err err;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(ax_kafka_describe_topic(rk, name, 10000, &st, &err), AX_OK);
+		if (st.exists)
+			return;
+		nanosleep(&pause, NULL);
+	}
+	ck_abort_msg("topic %s did not appear in the metadata within 10 s", name);
+}
+
 static void
 setup(void)
 {
@@ -94,6 +112,7 @@ START_TEST(test_doctor_flags_an_audit_topic_whose_count_differs_from_commands)
 	rd_kafka_t *rk = NULL;
 	struct ax_err err;
 	char out[8192], yprefix[128];
+	int i;
 
 	snprintf(yprefix, sizeof(yprefix), "%s.y", prefix);
 	ck_assert_int_eq(ax_topics_plan(specs, yprefix, 3, &err), AX_OK);
@@ -102,6 +121,8 @@ START_TEST(test_doctor_flags_an_audit_topic_whose_count_differs_from_commands)
 	    ax_kafka_new(&rk, RD_KAFKA_PRODUCER, getenv("AXIOM_BROKERS"), NULL, &err), AX_OK);
 	ck_assert_msg(
 	    ax_kafka_create_topics(rk, specs, AX_TOPIC_COUNT, 10000, &err) == AX_OK, "%s", err.msg);
+	for (i = 0; i < AX_TOPIC_COUNT; i++)
+		wait_for_topic(rk, specs[i].name);
 	rd_kafka_destroy(rk);
 	setenv("AXIOM_TOPIC_PREFIX", yprefix, 1);
 	ck_assert_int_eq(axiom(out, sizeof(out), "doctor --timeout 10"), 1);

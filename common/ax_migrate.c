@@ -1,0 +1,418 @@
+/*
+ * ax_migrate.c - forward-only, checksummed migrations; see ax_migrate.h for the invariants.
+ */
+#include "ax_migrate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ax_pg.h"
+
+/* one lock key per database for "a migrator is running" */
+#define MIGRATE_LOCK_KEY "7275829112"
+
+static const char BOOTSTRAP_SQL[] =
+    "CREATE SCHEMA IF NOT EXISTS axiom_meta;"
+    "REVOKE ALL ON SCHEMA axiom_meta FROM PUBLIC;"
+    "CREATE TABLE IF NOT EXISTS axiom_meta.migrations ("
+    " number integer PRIMARY KEY,"
+    " name text NOT NULL UNIQUE,"
+    " sha256 bytea NOT NULL CHECK (octet_length(sha256) = 32),"
+    " applied_at timestamptz NOT NULL DEFAULT statement_timestamp(),"
+    " applied_by text NOT NULL DEFAULT session_user);"
+    "REVOKE ALL ON axiom_meta.migrations FROM PUBLIC;";
+
+struct mfile {
+	int number;
+	char name[AX_MIGRATE_NAME_MAX]; /* "0001_roles.sql" */
+	uint8_t *sql;                   /* NUL-terminated contents, owned */
+	size_t len;
+	uint8_t sha256[32];
+	int applied;
+};
+
+/* Whether name is NNNN_[a-z0-9_]+.sql; stores NNNN in *number. */
+static int
+parse_name(const char *name, int *number)
+{
+	size_t n = strlen(name), i;
+
+	if (n < 10 || n >= AX_MIGRATE_NAME_MAX || strcmp(name + n - 4, ".sql") != 0)
+		return 0;
+	for (i = 0; i < 4; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return 0;
+	if (name[4] != '_')
+		return 0;
+	for (i = 5; i < n - 4; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+		        name[i] == '_'))
+			return 0;
+	*number =
+	    (name[0] - '0') * 1000 + (name[1] - '0') * 100 + (name[2] - '0') * 10 + (name[3] - '0');
+	return 1;
+}
+
+static int
+cmp_mfile(const void *a, const void *b)
+{
+	const struct mfile *x = a, *y = b;
+
+	return (x->number > y->number) - (x->number < y->number);
+}
+
+/* Read path (at most AX_MIGRATE_MAX_BYTES) into f->sql and hash it. */
+static int
+read_file(struct mfile *f, const char *path, struct ax_err *err)
+{
+	FILE *fp = NULL;
+	unsigned int mdlen = 0;
+	size_t n;
+	int rc = AX_OK;
+
+	if ((fp = fopen(path, "rb")) == NULL) {
+		rc = ax_err_set(err, AX_EINVAL, "could not open migration %s", path);
+		ax_err_detail(err, "%s", strerror(errno));
+		goto out;
+	}
+	if ((f->sql = malloc(AX_MIGRATE_MAX_BYTES + 1)) == NULL) {
+		rc = ax_err_set(err, AX_ERR, "out of memory reading migration %s", path);
+		goto out;
+	}
+	n = fread(f->sql, 1, AX_MIGRATE_MAX_BYTES + 1, fp);
+	if (ferror(fp)) {
+		rc = ax_err_set(err, AX_EINVAL, "could not read migration %s", path);
+		goto out;
+	}
+	if (n > AX_MIGRATE_MAX_BYTES) {
+		rc = ax_err_set(err, AX_EINVAL, "migration %s is larger than %d bytes", path,
+		    AX_MIGRATE_MAX_BYTES);
+		goto out;
+	}
+	if (memchr(f->sql, '\0', n) != NULL) {
+		rc = ax_err_set(err, AX_EINVAL, "migration %s contains a NUL byte", path);
+		goto out;
+	}
+	f->sql[n] = '\0';
+	f->len = n;
+	if (EVP_Digest(f->sql, n, f->sha256, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+		rc = ax_err_set(err, AX_ERR, "could not compute the SHA-256 of %s", path);
+		goto out;
+	}
+out:
+	if (fp != NULL)
+		fclose(fp);
+	return rc;
+}
+
+static void
+free_files(struct mfile *files, size_t n)
+{
+	size_t i;
+
+	if (files == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(files[i].sql);
+	free(files);
+}
+
+/* List, read and sort the migrations of dir into *out (owned, *n entries). */
+static int
+load_dir(struct mfile **out, size_t *n, const char *dir, struct ax_err *err)
+{
+	struct mfile *files = NULL;
+	struct dirent *de;
+	DIR *d = NULL;
+	char path[4096];
+	size_t count = 0, i;
+	int rc = AX_OK, number;
+
+	*out = NULL;
+	*n = 0;
+	if ((d = opendir(dir)) == NULL) {
+		rc = ax_err_set(err, AX_EINVAL, "could not open the migrations folder %s", dir);
+		ax_err_detail(err, "%s", strerror(errno));
+		ax_err_hint(err, "Run from the project root, or pass --dir.");
+		goto out;
+	}
+	if ((files = calloc(AX_MIGRATE_MAX_FILES, sizeof(*files))) == NULL) {
+		rc = ax_err_set(err, AX_ERR, "out of memory listing %s", dir);
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!parse_name(de->d_name, &number))
+			continue;
+		if (count == AX_MIGRATE_MAX_FILES) {
+			rc = ax_err_set(err, AX_EINVAL, "more than %d migrations in %s",
+			    AX_MIGRATE_MAX_FILES, dir);
+			goto out;
+		}
+		files[count].number = number;
+		snprintf(files[count].name, sizeof(files[count].name), "%s", de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		count++;
+		if ((rc = read_file(&files[count - 1], path, err)) != AX_OK)
+			goto out;
+	}
+	qsort(files, count, sizeof(*files), cmp_mfile);
+	for (i = 1; i < count; i++) {
+		if (files[i].number == files[i - 1].number) {
+			rc = ax_err_set(err, AX_EINVAL, "migrations %s and %s have the same number",
+			    files[i - 1].name, files[i].name);
+			goto out;
+		}
+	}
+	*out = files;
+	*n = count;
+	files = NULL;
+out:
+	if (d != NULL)
+		closedir(d);
+	free_files(files, count);
+	return rc;
+}
+
+static int
+exec_ok(PGconn *conn, const char *sql, const char *what, struct ax_err *err)
+{
+	PGresult *res = PQexec(conn, sql);
+	int rc = AX_OK;
+
+	if (res == NULL ||
+	    (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK))
+		rc = ax_pg_err(err, conn, res, what);
+	PQclear(res);
+	return rc;
+}
+
+static void
+hex32(char out[65], const uint8_t *b)
+{
+	static const char digits[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* Compare the applied rows with the files; mark files[].applied. */
+static int
+check_applied(PGconn *conn, struct mfile *files, size_t n, const char *dir, struct ax_err *err)
+{
+	PGresult *res = NULL;
+	char want[65], have[65];
+	int rc = AX_OK, row, number, last_applied = -1;
+	size_t i;
+
+	res = PQexecParams(conn,
+	    "SELECT number, name, sha256 FROM axiom_meta.migrations ORDER BY number", 0, NULL, NULL,
+	    NULL, NULL, 1);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = ax_pg_err(err, conn, res, "could not read the applied migrations");
+		goto out;
+	}
+	for (row = 0; row < PQntuples(res); row++) {
+		const uint8_t *num = (const uint8_t *)PQgetvalue(res, row, 0);
+		const char *name = PQgetvalue(res, row, 1);
+		const uint8_t *sha = (const uint8_t *)PQgetvalue(res, row, 2);
+
+		number = (int)((uint32_t)num[0] << 24 | (uint32_t)num[1] << 16 |
+		               (uint32_t)num[2] << 8 | (uint32_t)num[3]);
+		for (i = 0; i < n && files[i].number != number; i++)
+			;
+		if (i == n) {
+			rc = ax_err_set(err, AX_ECONFLICT,
+			    "applied migration %.*s is missing from %s", PQgetlength(res, row, 1),
+			    name, dir);
+			ax_err_hint(err, "Migrations are forward-only: restore the file.");
+			goto out;
+		}
+		if (strcmp(files[i].name, name) != 0) {
+			rc = ax_err_set(err, AX_ECONFLICT,
+			    "migration %04d was applied as %s but the file is now %s", number, name,
+			    files[i].name);
+			ax_err_hint(err, "Migrations are forward-only: restore the file's name.");
+			goto out;
+		}
+		if (PQgetlength(res, row, 2) != 32 || memcmp(sha, files[i].sha256, 32) != 0) {
+			hex32(want, PQgetlength(res, row, 2) == 32 ? sha : files[i].sha256);
+			hex32(have, files[i].sha256);
+			rc = ax_err_set(err, AX_ECONFLICT,
+			    "migration %s was changed after it was applied", files[i].name);
+			ax_err_detail(err, "applied SHA-256 %s, the file's is now %s", want, have);
+			ax_err_hint(err,
+			    "Migrations are forward-only: restore the file and put the "
+			    "change in a new migration.");
+			goto out;
+		}
+		files[i].applied = 1;
+		if (number > last_applied)
+			last_applied = number;
+	}
+	for (i = 0; i < n; i++) {
+		if (!files[i].applied && files[i].number < last_applied) {
+			rc = ax_err_set(err, AX_ECONFLICT,
+			    "migration %s is numbered below the last applied migration %04d",
+			    files[i].name, last_applied);
+			ax_err_hint(err, "Migrations are forward-only: renumber it after %04d.",
+			    last_applied);
+			goto out;
+		}
+	}
+out:
+	PQclear(res);
+	return rc;
+}
+
+/* The 1-based line of byte offset pos (1-based, as PostgreSQL reports it) in sql. */
+static int
+line_of(const uint8_t *sql, size_t len, long pos)
+{
+	int line = 1;
+	size_t i;
+
+	for (i = 0; i + 1 < (size_t)pos && i < len; i++)
+		if (sql[i] == '\n')
+			line++;
+	return line;
+}
+
+/* Apply one file in its own transaction and record it. */
+static int
+apply_one(PGconn *conn, const struct mfile *f, struct ax_err *err)
+{
+	const char *params[3];
+	int lengths[3], formats[3] = { 0, 0, 1 };
+	PGresult *res = NULL;
+	char number[16], what[192];
+	const char *pos;
+	int rc, as_admin;
+
+	as_admin = strncmp((const char *)f->sql, AX_MIGRATE_RUN_AS_ADMIN,
+	               strlen(AX_MIGRATE_RUN_AS_ADMIN)) == 0 &&
+	           (f->sql[strlen(AX_MIGRATE_RUN_AS_ADMIN)] == '\n' ||
+	               f->sql[strlen(AX_MIGRATE_RUN_AS_ADMIN)] == '\r');
+	if ((rc = exec_ok(conn, "BEGIN", "could not begin a transaction", err)) != AX_OK)
+		goto out;
+	if (!as_admin && (rc = exec_ok(conn, "SET LOCAL ROLE axiom_owner",
+	                      "could not become axiom_owner", err)) != AX_OK) {
+		ax_err_hint(err, "The admin login must be a superuser, and migration 0001 must "
+		                 "create axiom_owner.");
+		goto rollback;
+	}
+	res = PQexec(conn, (const char *)f->sql);
+	if (res == NULL ||
+	    (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK &&
+	        PQresultStatus(res) != PGRES_EMPTY_QUERY)) {
+		pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+		if (pos != NULL)
+			snprintf(what, sizeof(what), "migration %s failed at line %d", f->name,
+			    line_of(f->sql, f->len, strtol(pos, NULL, 10)));
+		else
+			snprintf(what, sizeof(what), "migration %s failed", f->name);
+		rc = ax_pg_err(err, conn, res, what);
+		goto rollback;
+	}
+	PQclear(res);
+	res = NULL;
+	if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
+		rc = ax_err_set(err, AX_EINVAL, "migration %s ended its transaction", f->name);
+		ax_err_hint(err, "Remove BEGIN, COMMIT and ROLLBACK from the file: each migration "
+		                 "runs in the transaction the migrator opens.");
+		goto rollback;
+	}
+	if ((rc = exec_ok(conn, "RESET ROLE", "could not reset the role", err)) != AX_OK)
+		goto rollback;
+	snprintf(number, sizeof(number), "%d", f->number);
+	params[0] = number;
+	params[1] = f->name;
+	params[2] = (const char *)f->sha256;
+	lengths[0] = lengths[1] = 0;
+	lengths[2] = 32;
+	res = PQexecParams(conn,
+	    "INSERT INTO axiom_meta.migrations (number, name, sha256) VALUES ($1, $2, $3)", 3, NULL,
+	    params, lengths, formats, 0);
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		snprintf(what, sizeof(what), "could not record migration %s", f->name);
+		rc = ax_pg_err(err, conn, res, what);
+		goto rollback;
+	}
+	snprintf(what, sizeof(what), "could not commit migration %s", f->name);
+	rc = exec_ok(conn, "COMMIT", what, err);
+	goto out;
+rollback:
+	PQclear(PQexec(conn, "ROLLBACK"));
+out:
+	PQclear(res);
+	return rc;
+}
+
+/* Swallow the server's NOTICEs ("schema already exists, skipping") during a run. */
+static void
+quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+int
+ax_migrate_run(PGconn *conn, const char *dir, int dry_run, struct ax_migrate_report *rep,
+    ax_migrate_progress_fn progress, void *arg, struct ax_err *err)
+{
+	PQnoticeProcessor saved;
+	struct mfile *files = NULL;
+	size_t n = 0, i;
+	int rc, locked = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	saved = PQsetNoticeProcessor(conn, quiet, NULL);
+	if ((rc = load_dir(&files, &n, dir, err)) != AX_OK)
+		goto out;
+	if (n == 0) {
+		rc = ax_err_set(err, AX_EINVAL, "no migrations (NNNN_name.sql) in %s", dir);
+		goto out;
+	}
+	if ((rc = exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
+	         "could not take the migration lock", err)) != AX_OK)
+		goto out;
+	locked = 1;
+	if ((rc = exec_ok(conn, BOOTSTRAP_SQL, "could not create axiom_meta.migrations", err)) !=
+	    AX_OK)
+		goto out;
+	if ((rc = check_applied(conn, files, n, dir, err)) != AX_OK)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (files[i].applied) {
+			rep->already_applied++;
+			if (progress != NULL)
+				progress(arg, files[i].name, AX_MIGRATE_ALREADY_APPLIED,
+				    files[i].sha256);
+			continue;
+		}
+		if (dry_run) {
+			rep->pending++;
+			if (progress != NULL)
+				progress(arg, files[i].name, AX_MIGRATE_PENDING, files[i].sha256);
+			continue;
+		}
+		if ((rc = apply_one(conn, &files[i], err)) != AX_OK)
+			goto out;
+		rep->applied++;
+		if (progress != NULL)
+			progress(arg, files[i].name, AX_MIGRATE_APPLIED, files[i].sha256);
+	}
+out:
+	if (locked)
+		PQclear(PQexec(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")"));
+	free_files(files, n);
+	PQsetNoticeProcessor(conn, saved, NULL); /* libpq's default takes no argument */
+	return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * ax_migrate.h - forward-only, checksummed schema migrations: the files NNNN_name.sql of one
+ * folder, applied to one database over an admin connection.
+ *
+ * Invariants:
+ *  (1) files apply in ascending number order, each in its own transaction together with its
+ *      row in axiom_meta.migrations (number, name, SHA-256 of the file, when, by whom);
+ *  (2) before anything is applied, every applied migration is checked against its file: a
+ *      changed file (other SHA-256), a missing file, a renamed file, a duplicate number or a
+ *      pending file numbered below the last applied one stops the run (nothing is applied);
+ *  (3) re-running with nothing pending applies nothing and changes nothing;
+ *  (4) a file runs as axiom_owner (SET LOCAL ROLE) unless its first line is exactly
+ *      AX_MIGRATE_RUN_AS_ADMIN; a file must not end or open transactions itself;
+ *  (5) one migrator at a time per database (a session advisory lock).
+ * The state machine of one file: pending -> (BEGIN, SET ROLE, run, RESET ROLE, record,
+ * COMMIT) -> applied, or -> rolled back with the server's message and the file's line.
+ */
+#ifndef AX_MIGRATE_H
+#define AX_MIGRATE_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ax_err.h"
+
+#define AX_MIGRATE_RUN_AS_ADMIN "-- axiom-migrate: run-as=admin"
+#define AX_MIGRATE_MAX_FILES    1000
+#define AX_MIGRATE_MAX_BYTES    (4 * 1024 * 1024) /* per file */
+#define AX_MIGRATE_NAME_MAX     96
+
+/* What happened to one file; passed to the progress callback. */
+enum ax_migrate_state {
+	AX_MIGRATE_ALREADY_APPLIED, /* applied before, checksum unchanged */
+	AX_MIGRATE_PENDING,         /* would be applied (dry run) */
+	AX_MIGRATE_APPLIED          /* applied by this run */
+};
+
+struct ax_migrate_report {
+	int already_applied; /* files found applied with an unchanged checksum */
+	int applied;         /* files applied by this run */
+	int pending;         /* files a dry run would apply */
+};
+
+/* Called once per file, in order; name is borrowed for the call only. */
+typedef void (*ax_migrate_progress_fn)(
+    void *arg, const char *name, enum ax_migrate_state state, const uint8_t sha256[32]);
+
+/*
+ * Bring the database behind conn (an admin connection) up to the files in dir; with
+ * dry_run, only check and report what would be applied. AX_ECONFLICT when an applied
+ * migration's file changed or went missing, AX_EINVAL for a malformed folder, the adapter's
+ * code for a failed statement (the message names the file and line). progress may be NULL.
+ */
+int ax_migrate_run(PGconn *conn, const char *dir, int dry_run, struct ax_migrate_report *rep,
+    ax_migrate_progress_fn progress, void *arg, struct ax_err *err);
+
+#endif

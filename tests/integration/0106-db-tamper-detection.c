@@ -1,0 +1,266 @@
+/*
+ * 0106-db-tamper-detection - layers 5 and 6 against someone who can bypass every other
+ * layer (a superuser disabling the triggers): one changed byte in a historical version, or a
+ * deleted middle version, is named by lineage and version by the verifier that axiom_auditor
+ * runs; the partition ledger chains every outcome the same way; the offset compare-and-set
+ * fences a stale applier; the batch entry point returns the outcomes of its commands in
+ * order, with the checks of the per-command functions, and extends the ledger.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ax_dbtest.h"
+
+#define L1 "00000000-0000-4000-8000-000000000610"
+#define L2 "00000000-0000-4000-8000-000000000620"
+#define L3 "00000000-0000-4000-8000-000000000630"
+
+/* Append a version to lineage id as alice (note type), hashes computed by the database. */
+static void
+add_version(const char *id, int n, const char *minute)
+{
+	char prev[80], hash[80], rid[40], et[40];
+
+	snprintf(rid, sizeof(rid), "%.35s%d", id, n);
+	snprintf(et, sizeof(et), "2026-01-01 00:%s:00+00", minute);
+	snprintf(prev, sizeof(prev), "%s",
+	    dbt_value(T.admin,
+	        "SELECT encode(record_hash, 'hex') FROM axiom.records WHERE id = '%s' "
+	        "ORDER BY version DESC LIMIT 1",
+	        id));
+	snprintf(hash, sizeof(hash), "%s",
+	    dbt_value(T.admin,
+	        "SELECT encode(axiom.expected_hash('%s', h.id, h.version + 1, h.record_id, "
+	        "h.record_hash, h.record_type, h.facility_id, h.domain_id, 'v%d', '\\x00', "
+	        "'alice', "
+	        "'%s', NULL), 'hex') FROM (SELECT * FROM axiom.records WHERE id = '%s' ORDER BY "
+	        "version DESC LIMIT 1) h",
+	        rid, n, et, id));
+	ck_assert_str_eq(dbt_call(T.user,
+	                     "axiom_api.new_version('alice', '%s', NULL, '%s', '%s', decode('%s', "
+	                     "'hex'), 'v%d', '\\x00', decode('%s', 'hex'))",
+	                     et, rid, id, prev, n, hash),
+	    "accepted");
+}
+
+static void
+setup(void)
+{
+	const char *ids[] = { L1, L2, L3 };
+	char rid[40];
+	size_t i;
+
+	dbt_setup("0106");
+	dbt_seed();
+	for (i = 0; i < 3; i++) {
+		snprintf(rid, sizeof(rid), "%.35s1", ids[i]);
+		ck_assert_str_eq(
+		    dbt_create("alice", "2026-01-01 00:05:00+00", rid, ids[i], "note", "F1", "v1"),
+		    "accepted");
+		add_version(ids[i], 2, "06");
+		if (i < 2)
+			add_version(ids[i], 3, "07");
+	}
+}
+
+static void
+teardown(void)
+{
+	dbt_teardown();
+}
+
+static const char *
+verify(void)
+{
+	return dbt_value(T.auditor, "SELECT coalesce(string_agg(id || ' v' || version || ': ' || "
+	                            "problem, ' | ' ORDER BY id), "
+	                            "'clean') FROM axiom_api.verify_record_chains()");
+}
+
+START_TEST(test_intact_chains_verify_clean)
+{
+	ck_assert_str_eq(dbt_value(T.admin, "SELECT count(*) FROM axiom.records"), "8");
+	ck_assert_str_eq(verify(), "clean");
+}
+END_TEST
+
+START_TEST(test_a_changed_byte_and_a_deleted_middle_version_are_named)
+{
+	/* a superuser can get past the triggers; the chain still tells */
+	dbt_exec(T.admin, "ALTER TABLE axiom.records DISABLE TRIGGER immutable_data_columns;"
+	                  "UPDATE axiom.records SET content = set_byte(content, 0, 1) "
+	                  "WHERE id = '" L1 "' AND version = 2;"
+	                  "ALTER TABLE axiom.records ENABLE ALWAYS TRIGGER immutable_data_columns");
+	ck_assert_str_eq(verify(), L1 " v2: record_hash does not match the stored columns");
+	dbt_exec(T.admin, "ALTER TABLE axiom.records DISABLE TRIGGER no_removal_row;"
+	                  "DELETE FROM axiom.records WHERE id = '" L2 "' AND version = 2;"
+	                  "ALTER TABLE axiom.records ENABLE ALWAYS TRIGGER no_removal_row");
+	ck_assert_str_eq(verify(), L1 " v2: record_hash does not match the stored columns | " L2
+	                              " v2: version 2 is missing");
+	/* a relinked forgery (hash recomputed) is caught at the link to the next version */
+	dbt_exec(T.admin, "ALTER TABLE axiom.records DISABLE TRIGGER immutable_data_columns;"
+	                  "UPDATE axiom.records r SET title = 'forged' "
+	                  "WHERE id = '" L3 "' AND version = 1;"
+	                  "UPDATE axiom.records r SET record_hash = axiom.record_hash_v1(r) "
+	                  "WHERE id = '" L3 "' AND version = 1;"
+	                  "ALTER TABLE axiom.records ENABLE ALWAYS TRIGGER immutable_data_columns");
+	ck_assert_str_eq(verify(),
+	    L1 " v2: record_hash does not match the stored columns | " L2
+	       " v2: version 2 is missing | " L3
+	       " v2: previous_record_hash is not the record_hash of the previous version");
+}
+END_TEST
+
+static const char *
+ledger(long offset, const char *decision)
+{
+	return dbt_call(T.user,
+	    "axiom_api.append_ledger_entry('alice', '2026-01-01 00:10:00+00', 'axiom.commands', 1, "
+	    "%ld, gen_random_uuid(), '%s', NULL, sha256('x'))",
+	    offset, decision);
+}
+
+START_TEST(test_the_ledger_chains_every_outcome_of_a_partition)
+{
+	ck_assert_str_eq(ledger(7, "accepted"), "accepted");
+	ck_assert_str_eq(ledger(8, "rejected"), "accepted");
+	ck_assert_str_eq(ledger(9, "accepted"), "accepted");
+	ck_assert_str_eq(ledger(9, "accepted"), "offset_not_increasing");
+	ck_assert_str_eq(ledger(10, "maybe"), "invalid_command");
+	ck_assert_str_eq(
+	    dbt_value(T.auditor, "SELECT count(*) FROM axiom_api.verify_ledger_chains()"), "0");
+	/* a dropped rejection is named */
+	dbt_exec(T.admin, "ALTER TABLE axiom.ledger DISABLE TRIGGER append_only_row;"
+	                  "DELETE FROM axiom.ledger WHERE topic = 'axiom.commands' AND seq = 2;"
+	                  "ALTER TABLE axiom.ledger ENABLE ALWAYS TRIGGER append_only_row");
+	ck_assert_str_eq(dbt_value(T.auditor, "SELECT kafka_partition || ' ' || seq || ': ' || "
+	                                      "problem FROM axiom_api.verify_ledger_chains()"),
+	    "1 2: entry 2 is missing");
+}
+END_TEST
+
+START_TEST(test_the_offset_compare_and_set_fences_a_stale_applier)
+{
+#define CAS(expected, next)                                                                        \
+	dbt_call(T.user, "axiom_api.store_next_offset('applier-a', 'axiom.commands', 3, " expected \
+	                 ", " next ")")
+	ck_assert_str_eq(CAS("NULL", "10"), "accepted");
+	ck_assert_str_eq(CAS("NULL", "5"), "offset_conflict");
+	ck_assert_str_eq(CAS("10", "20"), "accepted");
+	ck_assert_str_eq(CAS("10", "30"), "offset_conflict"); /* the zombie */
+	ck_assert_str_eq(CAS("20", "19"), "invalid_command");
+	ck_assert_str_eq(
+	    dbt_value(T.user, "SELECT axiom_api.next_offset('axiom.commands', 3)"), "20");
+	ck_assert_str_eq(
+	    dbt_value(T.user, "SELECT axiom_api.next_offset('axiom.commands', 4)"), "");
+#undef CAS
+}
+END_TEST
+
+START_TEST(test_a_batch_returns_outcomes_in_order_and_extends_the_ledger)
+{
+	char hash[80], batch[4096];
+
+	snprintf(hash, sizeof(hash), "%s",
+	    dbt_value(T.admin,
+	        "SELECT encode(axiom.expected_hash("
+	        "'00000000-0000-4000-8000-000000000641', "
+	        "'00000000-0000-4000-8000-000000000640', 1, NULL, NULL, 'note', 'F1', "
+	        "'QC', 'batched', '\\x00', 'alice', '2026-01-01 00:20:00+00', NULL), "
+	        "'hex')"));
+	snprintf(batch, sizeof(batch),
+	    "SELECT string_agg(ordinal || ':' || coalesce(reason_code, decision), ' ' ORDER BY "
+	    "ordinal) FROM axiom_api.apply_batch('axiom.commands', 2, '["
+	    "{\"op\": \"create_record\", \"offset\": 100, \"actor\": \"alice\", "
+	    "\"event_time\": \"2026-01-01T00:20:00Z\", "
+	    "\"command_id\": \"00000000-0000-4000-8000-0000000006a1\", "
+	    "\"record_id\": \"00000000-0000-4000-8000-000000000641\", "
+	    "\"id\": \"00000000-0000-4000-8000-000000000640\", \"record_type\": \"note\", "
+	    "\"facility_id\": \"F1\", \"title\": \"batched\", \"content\": \"00\", "
+	    "\"record_hash\": \"%s\"},"
+	    "{\"op\": \"create_record\", \"offset\": 101, \"actor\": \"frank\", "
+	    "\"event_time\": \"2026-01-01T00:20:01Z\", "
+	    "\"record_id\": \"00000000-0000-4000-8000-000000000651\", "
+	    "\"id\": \"00000000-0000-4000-8000-000000000650\", \"record_type\": \"note\", "
+	    "\"facility_id\": \"F1\", \"title\": \"t\", \"content\": \"00\", \"record_hash\": "
+	    "\"00\"},"
+	    "{\"op\": \"submit_change\", \"offset\": 102, \"actor\": \"alice\", "
+	    "\"event_time\": \"2026-01-01T00:20:02Z\", \"change_id\": \"not-a-uuid\", "
+	    "\"reason\": \"r\"},"
+	    "{\"op\": \"launch_rockets\", \"offset\": 103, \"actor\": \"alice\", "
+	    "\"event_time\": \"2026-01-01T00:20:03Z\"},"
+	    "{\"op\": \"create_record\", \"offset\": 104, \"actor\": \"alice\", "
+	    "\"event_time\": \"2026-01-01T00:20:04Z\", "
+	    "\"record_id\": \"00000000-0000-4000-8000-000000000641\", "
+	    "\"id\": \"00000000-0000-4000-8000-000000000640\", \"record_type\": \"note\", "
+	    "\"facility_id\": \"F1\", \"title\": \"batched\", \"content\": \"00\", "
+	    "\"record_hash\": \"%s\"},"
+	    "{\"op\": \"quarantine\", \"offset\": 105, \"event_time\": \"2026-01-01T00:20:05Z\", "
+	    "\"reason_code\": \"trailing_bytes\", \"payload_sha256\": \"%s\"}"
+	    "]'::jsonb)",
+	    hash, hash, hash);
+	ck_assert_str_eq(dbt_value(T.user, "%s", batch),
+	    "1:accepted 2:insufficient_access_level 3:invalid_command 4:invalid_command "
+	    "5:already_exists 6:trailing_bytes");
+	ck_assert_str_eq(
+	    dbt_value(T.auditor, "SELECT string_agg(kafka_offset || ':' || decision, ' ' "
+	                         "ORDER BY seq) FROM axiom.ledger WHERE "
+	                         "kafka_partition = 2"),
+	    "100:accepted 101:rejected 102:rejected 103:rejected 104:rejected 105:quarantined");
+	ck_assert_str_eq(
+	    dbt_value(T.auditor, "SELECT encode(record_hash, 'hex') FROM axiom.ledger WHERE "
+	                         "kafka_partition = 2 AND seq = 1"),
+	    hash);
+	ck_assert_str_eq(
+	    dbt_value(T.auditor, "SELECT count(*) FROM axiom_api.verify_ledger_chains() "
+	                         "WHERE kafka_partition = 2"),
+	    "0");
+	/* control-plane commands batch the same way */
+	ck_assert_str_eq(
+	    dbt_value(T.user,
+	        "SELECT string_agg(coalesce(reason_code, decision), ' ' ORDER BY ordinal) FROM "
+	        "axiom_api.apply_batch('axiom.control', 0, '["
+	        "{\"op\": \"enroll_user\", \"actor\": \"axiom-system\", "
+	        "\"event_time\": \"2026-01-01T00:30:00Z\", \"user_id\": \"hana\", "
+	        "\"printed_name\": \"Hana H\", \"reason\": \"hired\"},"
+	        "{\"op\": \"define_scope\", \"actor\": \"axiom-system\", "
+	        "\"event_time\": \"2026-01-01T00:30:01Z\", \"kind\": \"facility\", "
+	        "\"key\": \"F3\", \"name\": \"Plant 3\"},"
+	        "{\"op\": \"grant_access\", \"actor\": \"axiom-system\", "
+	        "\"event_time\": \"2026-01-01T00:30:02Z\", "
+	        "\"grant_id\": \"00000000-0000-4000-8000-0000000006b1\", \"user_id\": \"hana\", "
+	        "\"facility_id\": \"F3\", \"domain_id\": \"QC\", \"tier\": \"viewer\", "
+	        "\"reason\": \"job\"},"
+	        "{\"op\": \"configure_record_type\", \"actor\": \"hana\", "
+	        "\"event_time\": \"2026-01-01T00:30:03Z\", \"record_type\": \"x\", "
+	        "\"domain_id\": \"QC\", \"gate\": \"none\"}"
+	        "]'::jsonb)"),
+	    "accepted accepted accepted not_found_or_denied");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("0106-db-tamper-detection");
+	TCase *tc = tcase_create("layers-5-6");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_intact_chains_verify_clean);
+	tcase_add_test(tc, test_a_changed_byte_and_a_deleted_middle_version_are_named);
+	tcase_add_test(tc, test_the_ledger_chains_every_outcome_of_a_partition);
+	tcase_add_test(tc, test_the_offset_compare_and_set_fences_a_stale_applier);
+	tcase_add_test(tc, test_a_batch_returns_outcomes_in_order_and_extends_the_ledger);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_VERBOSE);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,286 @@
+/*
+ * ax_dbtest.h - fixture of the database integration tests (0100-0199): each test program
+ * creates its own throwaway database axiom_it_<name> through the admin DSN, migrates it with
+ * ax_migrate_run (db/ of $AXIOM_ROOT), connects the login roles to it, and drops it at the
+ * end. Test code only: header-only, Check assertions, tests run without fork so that the
+ * connections are shared.
+ */
+#ifndef AXIOM_TESTS_DBTEST_H
+#define AXIOM_TESTS_DBTEST_H
+
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ax_migrate.h"
+#include "ax_pg.h"
+
+struct dbt {
+	char db[64];
+	PGconn *admin;     /* superuser, in the test database */
+	PGconn *user;      /* axiom_user */
+	PGconn *analytics; /* axiom_analytics */
+	PGconn *auditor;   /* axiom_auditor */
+};
+
+static struct dbt T;
+
+static inline void
+dbt_quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+static inline PGconn *
+dbt_connect_to(const char *var, const char *db)
+{
+	const char *dsn = getenv(var);
+	struct ax_err err;
+	PGconn *conn = NULL;
+	char full[2048];
+
+	ck_assert_msg(dsn != NULL, "%s is not set (run through tests/with-stack)", var);
+	snprintf(full, sizeof(full), "%s dbname=%s", dsn, db);
+	ck_assert_msg(
+	    ax_pg_connect(&conn, full, var, &err) == AX_OK, "%s: %s", err.msg, err.detail);
+	PQsetNoticeProcessor(conn, dbt_quiet, NULL);
+	return conn;
+}
+
+/* Run sql on conn; the SQLSTATE of its error, or "" when it succeeded. */
+static inline const char *dbt_state(PGconn *conn, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static inline const char *
+dbt_state(PGconn *conn, const char *fmt, ...)
+{
+	static char state[6];
+	char sql[8192];
+	PGresult *res;
+	va_list ap;
+	const char *s;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	res = PQexec(conn, sql);
+	state[0] = '\0';
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		snprintf(state, sizeof(state), "%s", s ? s : "?????");
+	}
+	PQclear(res);
+	return state;
+}
+
+/* Run sql on conn and fail the test unless it succeeds. */
+static inline void dbt_exec(PGconn *conn, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static inline void
+dbt_exec(PGconn *conn, const char *fmt, ...)
+{
+	char sql[16384];
+	PGresult *res;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	res = PQexec(conn, sql);
+	ck_assert_msg(
+	    PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
+	    "%s\nfailed: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+}
+
+/* The first column of the first row of sql ("" for NULL, "(no row)" for none). */
+static inline const char *dbt_value(PGconn *conn, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static inline const char *
+dbt_value(PGconn *conn, const char *fmt, ...)
+{
+	static char out[4096];
+	char sql[16384];
+	PGresult *res;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	res = PQexec(conn, sql);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s\nfailed: %s", sql,
+	    PQresultErrorMessage(res));
+	snprintf(out, sizeof(out), "%s",
+	    PQntuples(res) == 0      ? "(no row)"
+	    : PQgetisnull(res, 0, 0) ? ""
+	                             : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return out;
+}
+
+/*
+ * Call an API function returning axiom_api.outcome (call is "axiom_api.f(...)"); returns
+ * "accepted" or the reason code.
+ */
+static inline const char *dbt_call(PGconn *conn, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static inline const char *
+dbt_call(PGconn *conn, const char *fmt, ...)
+{
+	static char out[128];
+	char call[12288], sql[12400];
+	PGresult *res;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(call, sizeof(call), fmt, ap);
+	va_end(ap);
+	snprintf(sql, sizeof(sql), "SELECT coalesce(reason_code, decision) FROM %s", call);
+	res = PQexec(conn, sql);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1,
+	    "%s\nfailed: %s", sql, PQresultErrorMessage(res));
+	snprintf(out, sizeof(out), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return out;
+}
+
+/*
+ * Create version 1 of lineage id (record_id rid) as actor at event time et, the record hash
+ * computed by the database's own canonical encoding (through the admin connection, as an
+ * applier would with ax_canon). Returns the outcome as dbt_call does.
+ */
+static inline const char *
+dbt_create(const char *actor, const char *et, const char *rid, const char *id, const char *type,
+    const char *facility, const char *title)
+{
+	char hash[128];
+
+	snprintf(hash, sizeof(hash), "%s",
+	    dbt_value(T.admin,
+	        "SELECT encode(axiom.expected_hash('%s', '%s', 1, NULL, NULL, '%s', '%s', "
+	        "(SELECT domain_id FROM axiom.record_types WHERE record_type = '%s'), '%s', "
+	        "'\\x00'::bytea, '%s', '%s', NULL), 'hex')",
+	        rid, id, type, facility, type, title, actor, et));
+	return dbt_call(T.user,
+	    "axiom_api.create_record('%s', '%s', gen_random_uuid(), '%s', '%s', '%s', '%s', '%s', "
+	    "'\\x00', decode('%s', 'hex'))",
+	    actor, et, rid, id, type, facility, title, hash);
+}
+
+/*
+ * The common cast of the tests, enrolled by the bootstrap administrator through the API as
+ * axiom_user (event times 2026-01-01 00:00:01..02 UTC; commands come later):
+ *   F1, F2 facilities; QC, MICRO domains; record types note (QC, gate none),
+ *   sop (QC, approve), spec (QC, review_approve), plate (MICRO, none);
+ *   alice author F1/QC, bob reviewer F1/QC, carol manager F1/QC, dave manager F2/QC,
+ *   erin reviewer F2/QC, frank technician F1/QC, gina author F1/MICRO,
+ *   ana (db_role axiom_analytics) viewer F1/QC.
+ * Grant ids: 000000000000-4000-8000-0000000000NN with NN per person (a1 alice ...).
+ */
+static inline void
+dbt_seed(void)
+{
+	static const char *const people[][5] = {
+		/* user, facility, domain, tier, grant suffix */
+		{ "alice", "F1", "QC", "author", "a1" },
+		{ "bob", "F1", "QC", "reviewer", "b1" },
+		{ "carol", "F1", "QC", "manager", "c1" },
+		{ "dave", "F2", "QC", "manager", "d2" },
+		{ "erin", "F2", "QC", "reviewer", "e2" },
+		{ "frank", "F1", "QC", "technician", "f1" },
+		{ "gina", "F1", "MICRO", "author", "a9" },
+		{ "ana", "F1", "QC", "viewer", "aa" },
+	};
+	const char *sys = "'axiom-system', '2026-01-01 00:00:01+00', NULL";
+	size_t i;
+
+	ck_assert_str_eq(
+	    dbt_call(T.user, "axiom_api.define_scope(%s, 'facility', 'F1', 'Plant 1')", sys),
+	    "accepted");
+	ck_assert_str_eq(
+	    dbt_call(T.user, "axiom_api.define_scope(%s, 'facility', 'F2', 'Plant 2')", sys),
+	    "accepted");
+	ck_assert_str_eq(
+	    dbt_call(T.user, "axiom_api.define_scope(%s, 'domain', 'QC', 'Quality')", sys),
+	    "accepted");
+	ck_assert_str_eq(
+	    dbt_call(T.user, "axiom_api.define_scope(%s, 'domain', 'MICRO', 'Micro')", sys),
+	    "accepted");
+	ck_assert_str_eq(
+	    dbt_call(T.user, "axiom_api.configure_record_type(%s, 'note', 'QC', 'none')", sys),
+	    "accepted");
+	ck_assert_str_eq(
+	    dbt_call(T.user, "axiom_api.configure_record_type(%s, 'sop', 'QC', 'approve')", sys),
+	    "accepted");
+	ck_assert_str_eq(
+	    dbt_call(
+	        T.user, "axiom_api.configure_record_type(%s, 'spec', 'QC', 'review_approve')", sys),
+	    "accepted");
+	ck_assert_str_eq(
+	    dbt_call(T.user, "axiom_api.configure_record_type(%s, 'plate', 'MICRO', 'none')", sys),
+	    "accepted");
+	for (i = 0; i < sizeof(people) / sizeof(people[0]); i++) {
+		ck_assert_str_eq(
+		    dbt_call(T.user,
+		        "axiom_api.enroll_user(%s, '%s', 'Person %s', false, %s, 'hired')", sys,
+		        people[i][0], people[i][0],
+		        strcmp(people[i][0], "ana") == 0 ? "'axiom_analytics'" : "NULL"),
+		    "accepted");
+		ck_assert_str_eq(
+		    dbt_call(T.user,
+		        "axiom_api.grant_access('axiom-system', '2026-01-01 00:00:02+00', NULL, "
+		        "'00000000-0000-4000-8000-0000000000%s', '%s', '%s', '%s', '%s', NULL, "
+		        "'job')",
+		        people[i][4], people[i][0], people[i][1], people[i][2], people[i][3]),
+		    "accepted");
+	}
+}
+
+/* Create, migrate and connect to database axiom_it_<name>. */
+static inline void
+dbt_setup(const char *name)
+{
+	const char *root = getenv("AXIOM_ROOT");
+	struct ax_migrate_report rep;
+	struct ax_err err;
+	PGconn *admin;
+	char dir[1024];
+
+	memset(&T, 0, sizeof(T));
+	snprintf(T.db, sizeof(T.db), "axiom_it_%s", name);
+	snprintf(dir, sizeof(dir), "%s/db", root ? root : ".");
+	admin = dbt_connect_to("AXIOM_PG_ADMIN_DSN", "postgres");
+	dbt_exec(admin, "DROP DATABASE IF EXISTS %s WITH (FORCE)", T.db);
+	dbt_exec(admin, "CREATE DATABASE %s", T.db);
+	PQfinish(admin);
+	T.admin = dbt_connect_to("AXIOM_PG_ADMIN_DSN", T.db);
+	ck_assert_msg(ax_migrate_run(T.admin, dir, 0, &rep, NULL, NULL, &err) == AX_OK,
+	    "migrate: %s | %s", err.msg, err.detail);
+	T.user = dbt_connect_to("AXIOM_PG_DSN", T.db);
+	T.analytics = dbt_connect_to("AXIOM_PG_ANALYTICS_DSN", T.db);
+	T.auditor = dbt_connect_to("AXIOM_PG_AUDITOR_DSN", T.db);
+}
+
+/* Disconnect and drop the test database. */
+static inline void
+dbt_teardown(void)
+{
+	PGconn *admin;
+
+	PQfinish(T.user);
+	PQfinish(T.analytics);
+	PQfinish(T.auditor);
+	PQfinish(T.admin);
+	admin = dbt_connect_to("AXIOM_PG_ADMIN_DSN", "postgres");
+	dbt_exec(admin, "DROP DATABASE IF EXISTS %s WITH (FORCE)", T.db);
+	PQfinish(admin);
+	memset(&T, 0, sizeof(T));
+}
+
+#endif
