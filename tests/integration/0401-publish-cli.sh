@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# 0401-publish-cli - `axiom publish` tried as a new user would (issue 4): the examples
+# publish and are all acknowledged; malformed JSON, an unknown command type, a missing
+# field, a wrongly typed field, missing topics and a broker that is down each give a
+# precise error naming the line and field, a documented exit code, and nothing sent.
+# Uses its own topic prefix, so the stack's axiom.* topics are left alone.
+set -uo pipefail
+AX=${AXIOM_BIN:?AXIOM_BIN is not set (run through ctest)}
+: "${AXIOM_BROKERS:?AXIOM_BROKERS is not set (run through tests/with-stack)}"
+fails=0 passes=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+check() { # check NAME EXPECTED_RC PATTERN -- CMD...
+	local name=$1 want=$2 pat=$3 out rc
+	shift 4
+	out=$(timeout 90 "$@" 2>&1)
+	rc=$?
+	if [[ $rc -ne $want ]] || ! grep -qE -- "$pat" <<<"$out"; then
+		printf 'FAIL %s: rc=%s (want %s); output:\n%s\n' "$name" "$rc" "$want" "$out"
+		fails=$((fails + 1))
+	else
+		printf 'ok   %s (rc=%s)\n' "$name" "$rc"
+		passes=$((passes + 1))
+	fi
+}
+prefix="it0401-$(date +%s)-$$"
+good='{"command_id":"0b6c1c52-8a3e-4d59-9d0c-3f7f2c1a0001","actor":"a","issued_at":1,"reason":"r","payload":{"Tick":{"requested_by_partition":1}}}'
+
+"$AX" publish --example >"$tmp/examples.jsonl"
+check "--example prints one command of every type" 0 '^21 commands valid \(11 control, 10 data\)' -- \
+	"$AX" publish --dry-run "$tmp/examples.jsonl"
+check "--help documents the format and exit codes" 0 '3 broker unreachable' -- "$AX" publish --help
+
+printf '%s\n{"command_id": "x", \n' "$good" >"$tmp/malformed.jsonl"
+check "malformed JSON names the line" 1 'malformed.jsonl:2: not valid JSON' -- \
+	"$AX" publish --prefix "$prefix" "$tmp/malformed.jsonl"
+check "an invalid line sends nothing" 1 '^axiom publish: 1 invalid line: nothing was sent' -- \
+	"$AX" publish --prefix "$prefix" "$tmp/malformed.jsonl"
+printf '%s\n' "${good/Tick/Teleport}" >"$tmp/unknown.jsonl"
+check "unknown command type" 1 'unknown.jsonl:1: field payload names "Teleport", which is not a command type' -- \
+	"$AX" publish "$tmp/unknown.jsonl"
+printf '%s\n' "${good/\"actor\":\"a\",/}" >"$tmp/missing.jsonl"
+check "missing field" 1 'missing.jsonl:1: field actor is missing' -- "$AX" publish "$tmp/missing.jsonl"
+printf '%s\n' "${good/\"requested_by_partition\":1/\"requested_by_partition\":\"one\"}" >"$tmp/type.jsonl"
+check "wrong field type" 1 'type.jsonl:1: field payload.Tick.requested_by_partition must be an integer in the 32-bit range' -- \
+	"$AX" publish "$tmp/type.jsonl"
+check "broker down: exit 3, nothing sent" 3 'could not reach the kafka broker at 127\.0\.0\.1:9' -- \
+	"$AX" publish --brokers 127.0.0.1:9 "$tmp/examples.jsonl"
+check "topics missing: nothing sent" 1 "topic $prefix\.control does not exist; nothing was sent" -- \
+	"$AX" publish --prefix "$prefix" "$tmp/examples.jsonl"
+
+"$AX" topics create --prefix "$prefix" --partitions 3 >/dev/null
+check "examples are all acknowledged" 0 '^sent 21 commands: 21 acknowledged, 0 failed' -- \
+	"$AX" publish --prefix "$prefix" "$tmp/examples.jsonl"
+check "standard input works too" 0 '^sent 1 command: 1 acknowledged, 0 failed' -- \
+	bash -c "printf '%s\n' '$good' | '$AX' publish --prefix '$prefix' -"
+
+printf '%d passed, %d failed\n' "$passes" "$fails"
+((fails == 0))
