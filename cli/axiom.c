@@ -21,6 +21,7 @@ static const struct ax_cmd commands[] = {
 	    "check the broker, PostgreSQL and the topics; say what is wrong and how to fix it",
 	    cmd_doctor },
 	{ "migrate", "apply the database migrations in db/ (forward-only, checksummed)", cmd_migrate },
+	{ "apply", "apply the commands exactly once to PostgreSQL (the applier)", cmd_apply },
 	{ "publish", "publish commands given as JSON lines (checked, Avro-encoded, acks=all)", cmd_publish },
 };
 

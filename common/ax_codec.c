@@ -101,6 +101,8 @@ static const struct {
 static const struct fdesc d_user_enroll[] = {
 	F(ax_cmd_user_enroll, user_id, FK_STR),
 	F(ax_cmd_user_enroll, display_name, FK_STR),
+	F(ax_cmd_user_enroll, administrator, FK_BOOL),
+	F(ax_cmd_user_enroll, db_role, FK_OPT_STR),
 };
 static const struct fdesc d_user_deactivate[] = {
 	F(ax_cmd_user_deactivate, user_id, FK_STR),
@@ -152,6 +154,14 @@ static const struct fdesc d_record_type_config[] = {
 	F(ax_cmd_record_type_config, record_type, FK_STR),
 	F(ax_cmd_record_type_config, review_required, FK_BOOL),
 	F(ax_cmd_record_type_config, description, FK_STR),
+	F(ax_cmd_record_type_config, domain, FK_STR),
+	F(ax_cmd_record_type_config, gate, FK_STR),
+};
+static const char *const scope_symbols[] = { "FACILITY", "DOMAIN", NULL };
+static const struct fdesc d_scope_define[] = {
+	FE(ax_cmd_scope_define, kind, scope_symbols),
+	F(ax_cmd_scope_define, key, FK_STR),
+	F(ax_cmd_scope_define, name, FK_STR),
 };
 static const struct fdesc d_tick[] = {
 	F(ax_cmd_tick, requested_by_partition, FK_INT),
@@ -161,10 +171,14 @@ static const struct fdesc d_create_record[] = {
 	F(ax_cmd_create_record, facility, FK_STR),
 	F(ax_cmd_create_record, domain, FK_STR),
 	F(ax_cmd_create_record, content, FK_STR),
+	F(ax_cmd_create_record, record_id, FK_STR),
+	F(ax_cmd_create_record, title, FK_STR),
 };
 static const struct fdesc d_new_version[] = {
 	F(ax_cmd_new_version, base_version, FK_LONG),
 	F(ax_cmd_new_version, content, FK_STR),
+	F(ax_cmd_new_version, record_id, FK_STR),
+	F(ax_cmd_new_version, title, FK_STR),
 };
 static const struct fdesc d_lifecycle_transition[] = {
 	F(ax_cmd_lifecycle_transition, version, FK_LONG),
@@ -175,6 +189,11 @@ static const struct fdesc d_propose_change[] = {
 	F(ax_cmd_propose_change, change_id, FK_UUID),
 	F(ax_cmd_propose_change, base_version, FK_LONG),
 	F(ax_cmd_propose_change, content, FK_STR),
+	F(ax_cmd_propose_change, title, FK_STR),
+};
+static const struct fdesc d_apply_change[] = {
+	F(ax_cmd_apply_change, change_id, FK_UUID),
+	F(ax_cmd_apply_change, record_id, FK_STR),
 };
 static const struct fdesc d_change_ref[] = {
 	F(ax_cmd_change_ref, change_id, FK_UUID),
@@ -257,10 +276,12 @@ static const struct rdesc kinds[AX_KIND_COUNT] = {
 	[AX_KIND_REJECT_CHANGE] =
 	    R("RejectChange", AX_KIND_REJECT_CHANGE, AX_FAMILY_DATA, d_change_ref),
 	[AX_KIND_APPLY_CHANGE] =
-	    R("ApplyChange", AX_KIND_APPLY_CHANGE, AX_FAMILY_DATA, d_change_ref),
+	    R("ApplyChange", AX_KIND_APPLY_CHANGE, AX_FAMILY_DATA, d_apply_change),
 	[AX_KIND_SIGN] = R("Sign", AX_KIND_SIGN, AX_FAMILY_DATA, d_sign),
 	[AX_KIND_OUTCOME] = R("Outcome", AX_KIND_OUTCOME, AX_FAMILY_AUDIT, d_outcome),
 	[AX_KIND_CHECKPOINT] = R("Checkpoint", AX_KIND_CHECKPOINT, AX_FAMILY_AUDIT, d_checkpoint),
+	[AX_KIND_SCOPE_DEFINE] =
+	    R("ScopeDefine", AX_KIND_SCOPE_DEFINE, AX_FAMILY_CONTROL, d_scope_define),
 };
 
 static const char *const family_names[AX_FAMILY_COUNT] = { "control", "data", "audit" };

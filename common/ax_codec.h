@@ -69,6 +69,8 @@ enum ax_kind {
 	/* audit */
 	AX_KIND_OUTCOME,
 	AX_KIND_CHECKPOINT,
+	/* control, revision 3 */
+	AX_KIND_SCOPE_DEFINE,
 	AX_KIND_COUNT
 };
 
@@ -110,6 +112,8 @@ struct ax_opt_time {
 /* Strings below are NUL-terminated UTF-8 without embedded NUL, borrowed from the decoder. */
 struct ax_cmd_user_enroll {
 	const char *user_id, *display_name;
+	bool administrator;  /* revision 3; false for earlier writers */
+	const char *db_role; /* revision 3; NULL when none */
 };
 struct ax_cmd_user_deactivate {
 	const char *user_id;
@@ -152,16 +156,25 @@ struct ax_cmd_record_type_config {
 	const char *record_type;
 	bool review_required;
 	const char *description;
+	const char *domain; /* revision 3; "" for earlier writers */
+	const char *gate;   /* revision 3; "" for earlier writers */
+};
+enum ax_cmd_scope_kind { AX_CMD_SCOPE_FACILITY, AX_CMD_SCOPE_DOMAIN };
+struct ax_cmd_scope_define { /* revision 3 */
+	int kind; /* enum ax_cmd_scope_kind */
+	const char *key, *name;
 };
 struct ax_cmd_tick {
 	int32_t requested_by_partition;
 };
 struct ax_cmd_create_record {
 	const char *record_type, *facility, *domain, *content;
+	const char *record_id, *title; /* revision 3; "" for earlier writers */
 };
 struct ax_cmd_new_version {
 	int64_t base_version;
 	const char *content;
+	const char *record_id, *title; /* revision 3; "" for earlier writers */
 };
 struct ax_cmd_lifecycle_transition {
 	int64_t version;
@@ -171,9 +184,14 @@ struct ax_cmd_propose_change {
 	uint8_t change_id[AX_UUID_LEN];
 	int64_t base_version;
 	const char *content;
+	const char *title; /* revision 3; "" for earlier writers */
 };
-struct ax_cmd_change_ref { /* submit, approve, reject, apply */
+struct ax_cmd_change_ref { /* submit, approve, reject */
 	uint8_t change_id[AX_UUID_LEN];
+};
+struct ax_cmd_apply_change {
+	uint8_t change_id[AX_UUID_LEN];
+	const char *record_id; /* revision 3; "" for earlier writers */
 };
 struct ax_cmd_review_change {
 	uint8_t change_id[AX_UUID_LEN];
@@ -240,7 +258,9 @@ struct ax_message {
 		struct ax_cmd_new_version new_version;
 		struct ax_cmd_lifecycle_transition lifecycle_transition;
 		struct ax_cmd_propose_change propose_change;
-		struct ax_cmd_change_ref submit_change, approve_change, reject_change, apply_change;
+		struct ax_cmd_change_ref submit_change, approve_change, reject_change;
+		struct ax_cmd_apply_change apply_change;
+		struct ax_cmd_scope_define scope_define;
 		struct ax_cmd_review_change review_change;
 		struct ax_cmd_sign sign;
 		struct ax_audit_outcome outcome;

@@ -418,8 +418,8 @@ START_TEST(test_decoder_refuses_bad_framing_with_distinct_codes)
 	copy[len] = 0;
 	ck_assert_int_eq(ax_decode(d, AX_FAMILY_CONTROL, copy, len + 1, &msg, &err), AX_EINVAL);
 	ck_assert_int_eq(err.lib_code, AX_AVRO_E_TRAILING);
-	ck_assert_uint_eq(len, 90);
-	ck_assert_str_eq(err.detail, "at byte offset 90, field (top level)");
+	ck_assert_uint_eq(len, 92);
+	ck_assert_str_eq(err.detail, "at byte offset 92, field (top level)");
 
 	/* the user_id string of the payload, made to claim a negative length */
 	memcpy(copy, buf, len);

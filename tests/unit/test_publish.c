@@ -27,7 +27,7 @@ teardown(void)
 	codec = NULL;
 }
 
-START_TEST(test_examples_cover_every_command_type_once_and_encode)
+START_TEST(test_examples_cover_every_command_type_and_encode)
 {
 	int seen[AX_KIND_COUNT] = { 0 };
 	struct ax_decoder *d = NULL;
@@ -45,13 +45,14 @@ START_TEST(test_examples_cover_every_command_type_once_and_encode)
 		ck_assert_int_eq(msg.kind, m.kind);
 		seen[m.kind]++;
 		if (m.family == AX_FAMILY_DATA)
-			ck_assert_str_eq(m.key, "5e0d6a8e-1111-4222-8333-444455556666");
+			ck_assert_uint_eq(strlen(m.key), 36); /* the lineage id */
 		else
 			ck_assert_str_eq(m.key, "");
 		ax_publish_msg_clear(&m);
 	}
 	for (int k = AX_KIND_USER_ENROLL; k <= AX_KIND_SIGN; k++)
-		ck_assert_msg(seen[k] == 1, "%s: %d examples", ax_kind_name(k), seen[k]);
+		ck_assert_msg(seen[k] >= 1, "%s: %d examples", ax_kind_name(k), seen[k]);
+	ck_assert_int_ge(seen[AX_KIND_SCOPE_DEFINE], 1);
 	ax_decoder_free(d);
 }
 END_TEST
@@ -155,7 +156,7 @@ main(void)
 	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_examples_cover_every_command_type_once_and_encode);
+	tcase_add_test(tc, test_examples_cover_every_command_type_and_encode);
 	tcase_add_test(tc, test_examples_are_the_command_lines_of_the_test_data);
 	tcase_add_test(tc, test_publish_line_errors_name_the_problem);
 	tcase_add_test(tc, test_producer_accounts_for_every_message_when_the_broker_is_gone);

@@ -91,6 +91,9 @@ def main():
             if family_of(cmd) != fam:
                 continue
             branch = next(iter(cmd["payload"]))
+            payload_type = [f for f in raw["fields"] if f["name"] == "payload"][0]["type"]
+            if not any(b["name"] == branch for b in payload_type):
+                continue  # a branch added after this revision
             path = os.path.join(outdir, "%02d-%s.bin" % (i, branch))
             if os.path.exists(path) and not force:
                 continue

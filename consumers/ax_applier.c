@@ -1,0 +1,574 @@
+/*
+ * ax_applier.c - the poll loop, the rebalance handling and the partition writers of
+ * `axiom apply`; see ax_applier.h for the invariants and the writer state machine.
+ *
+ * Threads: the main thread owns the consumer (poll, rebalance callback, pause/resume,
+ * progress, caught-up detection); one writer thread per assigned partition owns that
+ * partition's PostgreSQL connection (struct ax_batch_ctx) and its pending messages.
+ */
+#include "ax_applier.h"
+
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ax_batch.h"
+#include "ax_codec.h"
+#include "ax_kafka.h"
+#include "ax_log.h"
+#include "ax_pqueue.h"
+#include "ax_tick.h"
+#include "ax_topics.h"
+
+#define WRITERS_MAX (AX_PARTITIONS_MAX + 1)
+#define QUEUE_BYTES_MAX (64 * 1024 * 1024)
+
+enum writer_state { W_STARTING, W_RUNNING, W_STOPPING, W_STOPPED, W_FAILED };
+
+static const char *const state_names[] = {"starting", "running", "stopping", "stopped",
+	"failed"};
+
+struct writer {
+	struct applier *app;
+	char topic[AX_TOPIC_NAME_MAX];
+	int32_t partition;
+	bool control;
+	struct ax_pqueue *q;
+	struct ax_batch_ctx *ctx;
+	pthread_t thread;
+	bool thread_started;
+	bool paused; /* main thread only */
+	_Atomic int state;
+	_Atomic int64_t next_offset; /* applied and committed up to here (exclusive) */
+	_Atomic uint64_t accepted, rejected, quarantined, duplicates, batches;
+	_Atomic int waiting; /* blocked on the control watermark */
+	/* progress bookkeeping, main thread only */
+	int64_t last_offset_reported;
+	double last_report_s;
+};
+
+struct applier {
+	const struct ax_applier_opts *o;
+	volatile sig_atomic_t *stop;
+	rd_kafka_t *consumer;
+	struct ax_codec *codec;
+	struct ax_tick *tick;
+	char control_topic[AX_TOPIC_NAME_MAX], commands_topic[AX_TOPIC_NAME_MAX];
+	struct writer *w[WRITERS_MAX];
+	size_t nw;
+	int failed_partitions;
+	bool startup_failed;
+	struct ax_err startup_err;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static void
+destroy_message(void *m)
+{
+	rd_kafka_message_destroy(m);
+}
+
+/* The sticky failure of a writer: logged once, never left. */
+static void
+writer_fail(struct writer *w, const char *why, const struct ax_err *err)
+{
+	atomic_store(&w->state, W_FAILED);
+	ax_log(AX_LOG_ERROR, "partition_failed",
+	    "topic=%s partition=%d next_offset=%lld why=%s error=\"%s\" detail=\"%s\" sqlstate=%s",
+	    w->topic, (int)w->partition, (long long)atomic_load(&w->next_offset), why, err->msg,
+	    err->detail, err->sqlstate[0] ? err->sqlstate : "-");
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct writer *w = arg;
+	const struct ax_applier_opts *o = w->app->o;
+	rd_kafka_message_t **pending = calloc((size_t)o->batch_max, sizeof(*pending));
+	struct ax_batch_result res;
+	struct ax_err err;
+	size_t npending = 0, i;
+	int backoff_ms = 100, rc;
+
+	if (pending == NULL) {
+		ax_err_set(&err, AX_ERR, "out of memory");
+		writer_fail(w, "out_of_memory", &err);
+		return NULL;
+	}
+	while (atomic_load(&w->state) == W_RUNNING && !*w->app->stop) {
+		if (npending < (size_t)o->batch_max)
+			npending += ax_pqueue_pop(w->q, (void **)pending + npending,
+			    (size_t)o->batch_max - npending, o->batch_ms);
+		if (npending == 0 || atomic_load(&w->state) != W_RUNNING || *w->app->stop)
+			continue;
+		rc = ax_batch_apply(w->ctx, pending, npending, &res, &err);
+		if (rc == AX_EUNAVAIL) {
+			ax_log(AX_LOG_WARN, "database_unavailable",
+			    "topic=%s partition=%d error=\"%s\" retry_in_ms=%d", w->topic,
+			    (int)w->partition, err.msg, backoff_ms);
+			sleep_ms(backoff_ms);
+			backoff_ms = backoff_ms < 5000 ? backoff_ms * 2 : 5000;
+			if (ax_batch_reconnect(w->ctx, &err) == AX_OK) {
+				ax_log(AX_LOG_INFO, "database_reconnected",
+				    "topic=%s partition=%d next_offset=%lld", w->topic,
+				    (int)w->partition, (long long)ax_batch_next_offset(w->ctx));
+				backoff_ms = 100;
+			}
+			continue;
+		}
+		if (rc == AX_ECONFLICT) {
+			writer_fail(w, "fenced", &err);
+			break;
+		}
+		if (rc != AX_OK) {
+			writer_fail(w, "invariant_violated", &err);
+			break;
+		}
+		backoff_ms = 100;
+		for (i = 0; i < res.released; i++)
+			rd_kafka_message_destroy(pending[i]);
+		memmove(pending, pending + res.released, (npending - res.released) * sizeof(*pending));
+		npending -= res.released;
+		atomic_store(&w->next_offset, ax_batch_next_offset(w->ctx));
+		atomic_fetch_add(&w->accepted, res.accepted);
+		atomic_fetch_add(&w->rejected, res.rejected);
+		atomic_fetch_add(&w->quarantined, res.quarantined);
+		atomic_fetch_add(&w->duplicates, res.duplicates);
+		atomic_fetch_add(&w->batches, 1);
+		if (res.waiting) {
+			if (!atomic_exchange(&w->waiting, 1))
+				ax_log(AX_LOG_INFO, "waiting_for_control",
+				    "topic=%s partition=%d offset=%lld event_time_us=%lld", w->topic,
+				    (int)w->partition, (long long)pending[0]->offset,
+				    (long long)res.wait_for_us);
+			ax_tick_request(w->app->tick, res.wait_for_us);
+			sleep_ms(20);
+		} else if (atomic_exchange(&w->waiting, 0)) {
+			ax_log(AX_LOG_INFO, "control_caught_up", "topic=%s partition=%d", w->topic,
+			    (int)w->partition);
+		}
+	}
+	for (i = 0; i < npending; i++)
+		rd_kafka_message_destroy(pending[i]);
+	free(pending);
+	if (atomic_load(&w->state) != W_FAILED)
+		atomic_store(&w->state, W_STOPPED);
+	return NULL;
+}
+
+/* Create the writer of (topic, partition): connect, load the stored offset, start. */
+static int
+writer_start(struct writer **out, struct applier *app, const char *topic, int32_t partition,
+    struct ax_err *err)
+{
+	struct writer *w = calloc(1, sizeof(*w));
+	int rc;
+
+	*out = NULL;
+	if (w == NULL)
+		return ax_err_set(err, AX_ERR, "out of memory");
+	w->app = app;
+	snprintf(w->topic, sizeof(w->topic), "%s", topic);
+	w->partition = partition;
+	w->control = strcmp(topic, app->control_topic) == 0;
+	atomic_init(&w->state, W_STARTING);
+	if ((rc = ax_pqueue_new(&w->q, (size_t)app->o->batch_max * 4, QUEUE_BYTES_MAX, err)) !=
+	    AX_OK)
+		goto fail;
+	if ((rc = ax_batch_ctx_new(&w->ctx, app->codec, app->o->pg_dsn, app->o->instance, topic,
+		 partition, w->control, err)) != AX_OK)
+		goto fail;
+	atomic_init(&w->next_offset, ax_batch_next_offset(w->ctx));
+	w->last_offset_reported = atomic_load(&w->next_offset);
+	w->last_report_s = now_s();
+	atomic_store(&w->state, W_RUNNING);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		rc = ax_err_set(err, AX_ERR, "could not start the writer thread of %s/%d", topic,
+		    (int)partition);
+		goto fail;
+	}
+	w->thread_started = true;
+	*out = w;
+	return AX_OK;
+fail:
+	ax_batch_ctx_free(w->ctx);
+	ax_pqueue_free(w->q, destroy_message);
+	free(w);
+	return rc;
+}
+
+/* Stop a writer (revocation, shutdown): it finishes or abandons its batch, then exits. */
+static void
+writer_stop(struct writer *w)
+{
+	int expect = W_RUNNING;
+
+	atomic_compare_exchange_strong(&w->state, &expect, W_STOPPING);
+	ax_pqueue_wake(w->q);
+	if (w->thread_started)
+		pthread_join(w->thread, NULL);
+	ax_log(AX_LOG_INFO, "writer_stopped",
+	    "topic=%s partition=%d state=%s next_offset=%lld accepted=%llu rejected=%llu "
+	    "quarantined=%llu duplicates=%llu",
+	    w->topic, (int)w->partition, state_names[atomic_load(&w->state)],
+	    (long long)atomic_load(&w->next_offset), (unsigned long long)atomic_load(&w->accepted),
+	    (unsigned long long)atomic_load(&w->rejected),
+	    (unsigned long long)atomic_load(&w->quarantined),
+	    (unsigned long long)atomic_load(&w->duplicates));
+	ax_batch_ctx_free(w->ctx);
+	ax_pqueue_free(w->q, destroy_message);
+	free(w);
+}
+
+static struct writer *
+writer_find(struct applier *app, const char *topic, int32_t partition)
+{
+	size_t i;
+
+	for (i = 0; i < app->nw; i++)
+		if (app->w[i]->partition == partition && strcmp(app->w[i]->topic, topic) == 0)
+			return app->w[i];
+	return NULL;
+}
+
+static void
+stop_all_writers(struct applier *app)
+{
+	size_t i;
+
+	for (i = 0; i < app->nw; i++) {
+		if (atomic_load(&app->w[i]->state) == W_FAILED)
+			app->failed_partitions++;
+		writer_stop(app->w[i]);
+	}
+	app->nw = 0;
+}
+
+/*
+ * Eager assignor: every rebalance revokes everything, then assigns the new set. On
+ * assignment each partition is positioned at PostgreSQL's stored next offset (invariant 2);
+ * a database that cannot be reached is retried here, so no partition starts from a guess.
+ */
+static void
+rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts,
+    void *opaque)
+{
+	struct applier *app = opaque;
+	struct ax_err err;
+	int i, attempt;
+
+	if (e != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		ax_log(AX_LOG_INFO, "revoked", "partitions=%d lost=%d", parts->cnt,
+		    rd_kafka_assignment_lost(rk));
+		stop_all_writers(app);
+		rd_kafka_assign(rk, NULL);
+		return;
+	}
+	for (i = 0; i < parts->cnt; i++) {
+		rd_kafka_topic_partition_t *p = &parts->elems[i];
+		struct writer *w = NULL;
+
+		for (attempt = 0; !*app->stop; attempt++) {
+			if (writer_start(&w, app, p->topic, p->partition, &err) == AX_OK)
+				break;
+			if (err.code != AX_EUNAVAIL || attempt == 0)
+				ax_log(err.code == AX_EUNAVAIL ? AX_LOG_WARN : AX_LOG_ERROR,
+				    "writer_start_failed", "topic=%s partition=%d error=\"%s\" detail=\"%s\"",
+				    p->topic, (int)p->partition, err.msg, err.detail);
+			if (err.code != AX_EUNAVAIL || attempt >= 60) {
+				app->startup_failed = true;
+				app->startup_err = err;
+				break;
+			}
+			sleep_ms(1000);
+		}
+		if (w == NULL) {
+			/* never consume a partition whose stored offset is unknown */
+			*app->stop = 1;
+			p->offset = RD_KAFKA_OFFSET_INVALID;
+			continue;
+		}
+		app->w[app->nw++] = w;
+		p->offset = atomic_load(&w->next_offset);
+		ax_log(AX_LOG_INFO, "assigned", "topic=%s partition=%d next_offset=%s%lld", p->topic,
+		    (int)p->partition, p->offset == RD_KAFKA_OFFSET_BEGINNING ? "beginning/" : "",
+		    (long long)(p->offset == RD_KAFKA_OFFSET_BEGINNING ? 0 : p->offset));
+	}
+	rd_kafka_assign(rk, parts);
+}
+
+static void
+set_paused(struct applier *app, struct writer *w, bool pause)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+
+	rd_kafka_topic_partition_list_add(l, w->topic, w->partition);
+	if (pause)
+		rd_kafka_pause_partitions(app->consumer, l);
+	else
+		rd_kafka_resume_partitions(app->consumer, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	w->paused = pause;
+}
+
+/* Backpressure: pause a partition whose writer is behind, resume it once it caught up. */
+static void
+balance_queues(struct applier *app)
+{
+	size_t i;
+
+	for (i = 0; i < app->nw; i++) {
+		struct writer *w = app->w[i];
+
+		if (!w->paused && ax_pqueue_over_high_mark(w->q))
+			set_paused(app, w, true);
+		else if (w->paused && ax_pqueue_below_low_mark(w->q))
+			set_paused(app, w, false);
+	}
+}
+
+static void
+report_progress(struct applier *app, bool force)
+{
+	double t = now_s();
+	size_t i;
+
+	for (i = 0; i < app->nw; i++) {
+		struct writer *w = app->w[i];
+		int64_t low = 0, high = 0, next = atomic_load(&w->next_offset);
+		double dt = t - w->last_report_s;
+
+		if (!force && dt * 1000 < app->o->progress_ms)
+			continue;
+		rd_kafka_get_watermark_offsets(app->consumer, w->topic, w->partition, &low, &high);
+		if (next < 0)
+			next = low;
+		ax_log(AX_LOG_INFO, "progress",
+		    "topic=%s partition=%d state=%s next_offset=%lld log_end=%lld lag=%lld "
+		    "rate_per_s=%.0f accepted=%llu rejected=%llu quarantined=%llu duplicates=%llu%s",
+		    w->topic, (int)w->partition, state_names[atomic_load(&w->state)],
+		    (long long)next, (long long)high, (long long)(high > next ? high - next : 0),
+		    dt > 0 ? (double)(next - w->last_offset_reported) / dt : 0.0,
+		    (unsigned long long)atomic_load(&w->accepted),
+		    (unsigned long long)atomic_load(&w->rejected),
+		    (unsigned long long)atomic_load(&w->quarantined),
+		    (unsigned long long)atomic_load(&w->duplicates),
+		    atomic_load(&w->waiting) ? " waiting_for_control=1" : "");
+		w->last_offset_reported = next;
+		w->last_report_s = t;
+	}
+}
+
+/* Every assigned partition applied up to its log end (asks the broker, bounded). */
+static bool
+caught_up(struct applier *app)
+{
+	size_t i;
+
+	if (app->nw == 0)
+		return false;
+	for (i = 0; i < app->nw; i++) {
+		struct writer *w = app->w[i];
+		int64_t low, high, next = atomic_load(&w->next_offset);
+
+		if (atomic_load(&w->state) != W_RUNNING)
+			continue; /* a failed partition will not catch up; the exit code says so */
+		if (rd_kafka_query_watermark_offsets(app->consumer, w->topic, w->partition, &low,
+			&high, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+			return false;
+		if (next == RD_KAFKA_OFFSET_BEGINNING)
+			next = 0;
+		if (next < high && !(high == low && next <= low))
+			return false;
+	}
+	return true;
+}
+
+static int
+consumer_new(struct applier *app, struct ax_err *err)
+{
+	const struct ax_applier_opts *o = app->o;
+	const char *const kv[] = {
+		"group.id", o->group,
+		"enable.auto.commit", "false",
+		"enable.auto.offset.store", "false",
+		"auto.offset.reset", "earliest",
+		"partition.assignment.strategy", "range",
+		"isolation.level", "read_committed",
+		"session.timeout.ms", "10000",
+		"heartbeat.interval.ms", "1000",
+		"max.poll.interval.ms", "300000",
+		"fetch.wait.max.ms", "50",
+		"queued.max.messages.kbytes", "65536",
+		NULL,
+	};
+	rd_kafka_conf_t *conf;
+	char errstr[512];
+	size_t i;
+
+	/* the rebalance callback and its opaque must be on the conf: built here, not in
+	 * ax_kafka_new, with the same defaults */
+	conf = rd_kafka_conf_new();
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", o->brokers, errstr, sizeof(errstr)) !=
+	    RD_KAFKA_CONF_OK)
+		goto bad;
+	for (i = 0; kv[i] != NULL; i += 2)
+		if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], errstr, sizeof(errstr)) !=
+		    RD_KAFKA_CONF_OK)
+			goto bad;
+	if (getenv("AXIOM_KAFKA_DEBUG") == NULL &&
+	    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
+		goto bad;
+	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+	rd_kafka_conf_set_opaque(conf, app);
+	if ((app->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr))) ==
+	    NULL) {
+		ax_err_set(err, AX_EINVAL, "could not create the kafka consumer");
+		ax_err_detail(err, "%s", errstr);
+		return AX_EINVAL;
+	}
+	rd_kafka_poll_set_consumer(app->consumer);
+	return AX_OK;
+bad:
+	rd_kafka_conf_destroy(conf);
+	ax_err_set(err, AX_EINVAL, "invalid consumer setting");
+	ax_err_detail(err, "%s", errstr);
+	return AX_EINVAL;
+}
+
+void
+ax_applier_defaults(struct ax_applier_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->group = "axiom-applier";
+	o->prefix = "axiom";
+	o->instance = "axiom-apply";
+	o->batch_max = 200;
+	o->batch_ms = 20;
+	o->progress_ms = 10000;
+	o->idle_exit_ms = 2000;
+}
+
+int
+ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, struct ax_err *err)
+{
+	struct applier app;
+	rd_kafka_topic_partition_list_t *subs = NULL;
+	struct ax_kafka_cluster cl;
+	rd_kafka_t *probe = NULL;
+	double caught_since = 0, last_check = 0;
+	int rc;
+
+	memset(&app, 0, sizeof(app));
+	app.o = o;
+	app.stop = stop;
+	snprintf(app.control_topic, sizeof(app.control_topic), "%s.control", o->prefix);
+	snprintf(app.commands_topic, sizeof(app.commands_topic), "%s.commands", o->prefix);
+
+	/* fail fast and clearly when the broker is not there */
+	if ((rc = ax_kafka_new(&probe, RD_KAFKA_PRODUCER, o->brokers, NULL, err)) != AX_OK)
+		goto out;
+	rc = ax_kafka_probe(probe, o->brokers, 10000, &cl, err);
+	rd_kafka_destroy(probe);
+	if (rc != AX_OK)
+		goto out;
+	if ((rc = ax_codec_new(&app.codec, NULL, err)) != AX_OK)
+		goto out;
+	if ((rc = ax_tick_new(&app.tick, app.codec, o->brokers, app.control_topic, o->instance,
+		 err)) != AX_OK)
+		goto out;
+	if ((rc = consumer_new(&app, err)) != AX_OK)
+		goto out;
+	subs = rd_kafka_topic_partition_list_new(2);
+	rd_kafka_topic_partition_list_add(subs, app.control_topic, RD_KAFKA_PARTITION_UA);
+	rd_kafka_topic_partition_list_add(subs, app.commands_topic, RD_KAFKA_PARTITION_UA);
+	if (rd_kafka_subscribe(app.consumer, subs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rc = ax_err_set(err, AX_ERR, "could not subscribe to %s and %s", app.control_topic,
+		    app.commands_topic);
+		goto out;
+	}
+	ax_log(AX_LOG_INFO, "started",
+	    "instance=%s group=%s brokers=%s topics=%s,%s batch_max=%d batch_ms=%d",
+	    o->instance, o->group, o->brokers, app.control_topic, app.commands_topic, o->batch_max,
+	    o->batch_ms);
+
+	while (!*stop) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(app.consumer, 50);
+		double t;
+
+		if (m != NULL) {
+			struct writer *w;
+
+			if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+				ax_log(m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ? AX_LOG_DEBUG
+										  : AX_LOG_WARN,
+				    "consumer_error", "error=\"%s\"", rd_kafka_message_errstr(m));
+				rd_kafka_message_destroy(m);
+			} else if ((w = writer_find(&app, rd_kafka_topic_name(m->rkt),
+					m->partition)) == NULL) {
+				ax_log(AX_LOG_WARN, "unassigned_message", "topic=%s partition=%d offset=%lld",
+				    rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+				rd_kafka_message_destroy(m);
+			} else {
+				ax_pqueue_push(w->q, m, m->len + 128);
+			}
+		}
+		balance_queues(&app);
+		if (app.startup_failed)
+			break;
+		t = now_s();
+		if (o->progress_ms > 0)
+			report_progress(&app, false);
+		if (o->until_caught_up && t - last_check >= 0.25) {
+			last_check = t;
+			if (!caught_up(&app))
+				caught_since = 0;
+			else if (caught_since == 0)
+				caught_since = t;
+			else if ((t - caught_since) * 1000 >= o->idle_exit_ms)
+				break;
+		}
+	}
+	report_progress(&app, true);
+	rd_kafka_consumer_close(app.consumer); /* revokes: the writers stop in the callback */
+	stop_all_writers(&app);
+	if (app.startup_failed) {
+		*err = app.startup_err;
+		rc = err->code;
+	} else if (app.failed_partitions > 0) {
+		rc = ax_err_set(err, AX_ERR, "%d partition%s stopped on an error (see the log)",
+		    app.failed_partitions, app.failed_partitions == 1 ? "" : "s");
+	} else {
+		rc = AX_OK;
+	}
+	ax_log(AX_LOG_INFO, "stopped", "instance=%s failed_partitions=%d", o->instance,
+	    app.failed_partitions);
+out:
+	if (subs != NULL)
+		rd_kafka_topic_partition_list_destroy(subs);
+	if (app.consumer != NULL)
+		rd_kafka_destroy(app.consumer);
+	ax_tick_free(app.tick);
+	ax_codec_free(app.codec);
+	return rc;
+}

@@ -1,0 +1,60 @@
+/*
+ * ax_applier.h - `axiom apply`: the exactly-once, single-writer applier.
+ *
+ * One librdkafka high-level consumer (group, eager `range` assignor, plain poll loop) hands
+ * every message to the writer thread of its partition; each writer has its own PostgreSQL
+ * connection (the runtime role) and applies batches through the SQL API.
+ *
+ * Invariants (design.md section 9):
+ *  (1) exactly once: a batch is one PostgreSQL transaction holding the compare-and-set of
+ *      the partition's next offset, the effects, the ledger entries and the new next offset;
+ *      Kafka's committed offsets are never read and never written;
+ *  (2) on assignment a partition is positioned at the next offset stored in PostgreSQL
+ *      (the beginning when none is stored); a message below the writer's next offset is a
+ *      re-delivery and is skipped, never applied twice;
+ *  (3) a message is released only after the transaction that applied it committed; when the
+ *      commit's fate is unknown (lost connection) the writer re-reads the stored offset;
+ *  (4) a writer that loses the compare-and-set (a zombie) rolls back and stops; a chain or
+ *      ledger invariant violation stops that partition only (sticky failure), loudly;
+ *  (5) a data command with event time T is applied only once the control watermark stored
+ *      in PostgreSQL is at least T (decided inside the transaction), so decisions depend on
+ *      the log alone; while it waits, the writer asks for a tick on the control topic.
+ *
+ * States of a writer: STARTING -> RUNNING -> (STOPPING -> STOPPED) | FAILED. STARTING ends
+ * in writer_start (offset loaded); STOPPING is entered by the revocation or shutdown path
+ * (writer_stop); FAILED is sticky and entered only by the writer itself (writer_fail).
+ */
+#ifndef AX_APPLIER_H
+#define AX_APPLIER_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "ax_err.h"
+
+struct ax_applier_opts {
+	const char *brokers;
+	const char *pg_dsn;   /* the runtime role (axiom_user) */
+	const char *group;    /* consumer group, default "axiom-applier" */
+	const char *prefix;   /* topic prefix, default "axiom" */
+	const char *instance; /* this instance's name in the offsets table and logs */
+	int batch_max;	      /* commands per transaction */
+	int batch_ms;	      /* longest wait for a batch to fill */
+	int progress_ms;      /* period of progress lines, 0: none */
+	bool until_caught_up; /* stop once every assigned partition is at its log end */
+	int idle_exit_ms;     /* with until_caught_up: how long everything must stay caught up */
+};
+
+/* Fill o with the defaults (brokers and DSN NULL). */
+void ax_applier_defaults(struct ax_applier_opts *o);
+
+/*
+ * Run the applier until *stop becomes non-zero (a signal handler may set it), or, with
+ * until_caught_up, until every assigned partition is applied up to its log end. Returns
+ * AX_OK on a clean stop, AX_ERR when a partition failed (the log says which and why),
+ * AX_EUNAVAIL when the broker or PostgreSQL could not be reached at start.
+ */
+int ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop,
+    struct ax_err *err);
+
+#endif

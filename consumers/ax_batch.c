@@ -1,0 +1,459 @@
+/*
+ * ax_batch.c - a partition writer's transactions; see ax_batch.h for the invariants.
+ *
+ * One batch is one statement, axiom_api.apply_partition_batch (db/0008_applier.sql), hence
+ * one implicit transaction and one round trip: the offset compare-and-set, the commands, the
+ * ledger entries, the duplicate registry, the control watermark and the new next offset
+ * commit together or not at all.
+ */
+#include "ax_batch.h"
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ax_codec.h"
+#include "ax_command_json.h"
+#include "ax_pg.h"
+
+#define SQLSTATE_OFFSET_CONFLICT "AX409"
+
+struct ax_batch_ctx {
+	const struct ax_codec *codec;
+	struct ax_decoder *dec;
+	PGconn *conn;
+	char *dsn;
+	char instance[128];
+	char topic[256];
+	char partition_text[16];
+	int32_t partition;
+	bool control;
+	struct ax_sha256 *sha;
+	bool stored;	     /* a next offset is stored in PostgreSQL */
+	int64_t next_offset; /* meaningful when stored */
+};
+
+static int
+load_offset(struct ax_batch_ctx *ctx, struct ax_err *err)
+{
+	const char *params[2] = {ctx->topic, ctx->partition_text};
+	PGresult *res;
+	int rc = AX_OK;
+
+	res = PQexecParams(ctx->conn, "SELECT axiom_api.next_offset($1, $2::integer)", 2, NULL,
+	    params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		rc = ax_pg_err(err, ctx->conn, res, "could not read the stored next offset");
+		if (PQstatus(ctx->conn) != CONNECTION_OK)
+			rc = err->code = AX_EUNAVAIL;
+		goto out;
+	}
+	ctx->stored = !PQgetisnull(res, 0, 0);
+	ctx->next_offset = ctx->stored ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int
+ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const char *dsn,
+    const char *instance, const char *topic, int32_t partition, bool control,
+    struct ax_err *err)
+{
+	struct ax_batch_ctx *ctx = calloc(1, sizeof(*ctx));
+	int rc;
+
+	*out = NULL;
+	if (ctx == NULL || (ctx->dsn = strdup(dsn)) == NULL) {
+		free(ctx);
+		return ax_err_set(err, AX_ERR, "out of memory");
+	}
+	ctx->codec = codec;
+	snprintf(ctx->instance, sizeof(ctx->instance), "%s", instance);
+	snprintf(ctx->topic, sizeof(ctx->topic), "%s", topic);
+	snprintf(ctx->partition_text, sizeof(ctx->partition_text), "%d", (int)partition);
+	ctx->partition = partition;
+	ctx->control = control;
+	if ((rc = ax_decoder_new(&ctx->dec, codec, err)) != AX_OK)
+		goto fail;
+	if ((rc = ax_sha256_new(&ctx->sha, err)) != AX_OK)
+		goto fail;
+	if ((rc = ax_pg_connect(&ctx->conn, dsn, "the runtime role", err)) != AX_OK)
+		goto fail;
+	if ((rc = load_offset(ctx, err)) != AX_OK)
+		goto fail;
+	*out = ctx;
+	return AX_OK;
+fail:
+	ax_batch_ctx_free(ctx);
+	return rc;
+}
+
+void
+ax_batch_ctx_free(struct ax_batch_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	PQfinish(ctx->conn);
+	ax_decoder_free(ctx->dec);
+	ax_sha256_free(ctx->sha);
+	free(ctx->dsn);
+	free(ctx);
+}
+
+int64_t
+ax_batch_next_offset(const struct ax_batch_ctx *ctx)
+{
+	return ctx->stored ? ctx->next_offset : RD_KAFKA_OFFSET_BEGINNING;
+}
+
+int
+ax_batch_reconnect(struct ax_batch_ctx *ctx, struct ax_err *err)
+{
+	int rc;
+
+	PQfinish(ctx->conn);
+	ctx->conn = NULL;
+	if ((rc = ax_pg_connect(&ctx->conn, ctx->dsn, "the runtime role", err)) != AX_OK)
+		return rc;
+	return load_offset(ctx, err);
+}
+
+/* The broker's append time of m in microseconds, or -1 when m has no LogAppendTime. */
+static int64_t
+event_time_us(const rd_kafka_message_t *m)
+{
+	rd_kafka_timestamp_type_t type;
+	int64_t ms = rd_kafka_message_timestamp(m, &type);
+
+	return type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME && ms >= 0 ? ms * 1000 : -1;
+}
+
+/* One element under construction. */
+struct elem {
+	json_t *json;
+	struct ax_head_need need;
+	struct ax_head head;
+	bool touches; /* creates a version or a change of lineage */
+	uint8_t lineage[AX_UUID_LEN];
+};
+
+static void
+elem_clear(struct elem *e)
+{
+	json_decref(e->json);
+	free(e->head.change_title);
+	free(e->head.change_content);
+	memset(e, 0, sizeof(*e));
+}
+
+/* The element for one message: its command, or a quarantine with the reason (invariant 3). */
+static int
+element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, struct elem *el,
+    struct ax_err *err)
+{
+	enum ax_family fam = ctx->control ? AX_FAMILY_CONTROL : AX_FAMILY_DATA;
+	int64_t et_us = event_time_us(m);
+	struct ax_message msg;
+	struct ax_err derr;
+	uint8_t digest[AX_HASH_LEN];
+	char hex[2 * AX_HASH_LEN + 1], reason[64], iso[AX_ISO_TIME_LEN];
+	size_t i;
+
+	memset(el, 0, sizeof(*el));
+	if (et_us >= 0) {
+		if (ax_decode(ctx->dec, fam, m->payload, m->len, &msg, &derr) == AX_OK &&
+		    ax_command_json(&el->json, &el->need, &msg, et_us, ctx->sha, &derr) == AX_OK) {
+			switch (msg.kind) {
+			case AX_KIND_CREATE_RECORD:
+			case AX_KIND_NEW_VERSION:
+			case AX_KIND_APPLY_CHANGE:
+			case AX_KIND_PROPOSE_CHANGE:
+				el->touches = true;
+				memcpy(el->lineage, msg.lineage_id, AX_UUID_LEN);
+				break;
+			default:
+				break;
+			}
+			goto stamp;
+		}
+		if (derr.code == AX_ERR) /* out of memory: not the message's fault */
+			return ax_err_set(err, AX_ERR, "%s", derr.msg);
+		snprintf(reason, sizeof(reason), "%s", ax_command_reject_reason(&derr));
+	} else {
+		snprintf(reason, sizeof(reason), "not_log_append_time");
+		et_us = rd_kafka_message_timestamp(m, NULL) * 1000; /* stands in, flagged */
+	}
+	/* undecodable: quarantined with the SHA-256 of its bytes (design.md section 10) */
+	if (ax_sha256_digest(ctx->sha, digest, m->payload ? m->payload : (const void *)"", m->len,
+		err) != AX_OK)
+		return err->code;
+	for (i = 0; i < AX_HASH_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	el->json = json_pack("{s:s, s:s, s:s, s:I}", "op", "quarantine", "reason_code", reason,
+	    "payload_sha256", hex, "size", (json_int_t)m->len);
+stamp:
+	if (el->json == NULL)
+		return ax_err_set(err, AX_ERR, "out of memory");
+	ax_iso_time(iso, et_us);
+	json_object_set_new(el->json, "offset", json_integer((json_int_t)m->offset));
+	json_object_set_new(el->json, "event_time", json_string(iso));
+	return AX_OK;
+}
+
+/* Append s to a PostgreSQL array literal in buf (quoted, with \ and " escaped). */
+static int
+array_add(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t need = *len + 2 * strlen(s) + 4;
+	char *p;
+
+	if (need > *cap) {
+		size_t ncap = need * 2;
+
+		if ((p = realloc(*buf, ncap)) == NULL)
+			return -1;
+		*buf = p;
+		*cap = ncap;
+	}
+	p = *buf + *len;
+	*p++ = *len > 1 ? ',' : '{';
+	if (*len <= 1)
+		p[-1] = '{';
+	*p++ = '"';
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p++ = '"';
+	*len = (size_t)(p - *buf);
+	return 0;
+}
+
+/*
+ * Read, in one round trip, the committed head of every lineage that els[0..n) create the
+ * next version of (and the changes they apply), as each command's actor sees it then.
+ */
+static int
+lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err *err)
+{
+	char *arr[5] = { NULL };
+	size_t len[5] = { 0 }, cap[5] = { 0 }, i, k, asked = 0;
+	const char *params[5];
+	PGresult *res = NULL;
+	int rc = AX_OK, r;
+
+	for (i = 0; i < n; i++) {
+		char num[24], id[37], cid[37];
+
+		if (!els[i].need.needed)
+			continue;
+		snprintf(num, sizeof(num), "%zu", i);
+		ax_uuid_format(id, els[i].need.lineage);
+		ax_uuid_format(cid, els[i].need.change_id);
+		if (array_add(&arr[0], &len[0], &cap[0], num) ||
+		    array_add(&arr[1], &len[1], &cap[1],
+			json_string_value(json_object_get(els[i].json, "actor"))) ||
+		    array_add(&arr[2], &len[2], &cap[2],
+			json_string_value(json_object_get(els[i].json, "event_time"))) ||
+		    array_add(&arr[3], &len[3], &cap[3], id) ||
+		    array_add(&arr[4], &len[4], &cap[4], els[i].need.is_change ? cid : "NULL")) {
+			rc = ax_err_set(err, AX_ERR, "out of memory");
+			goto out;
+		}
+		asked++;
+	}
+	if (asked == 0)
+		goto out;
+	for (k = 0; k < 5; k++) {
+		if (len[k] + 2 > cap[k]) {
+			char *p = realloc(arr[k], len[k] + 2);
+
+			if (p == NULL) {
+				rc = ax_err_set(err, AX_ERR, "out of memory");
+				goto out;
+			}
+			arr[k] = p;
+		}
+		arr[k][len[k]] = '}';
+		arr[k][len[k] + 1] = '\0';
+		params[k] = arr[k];
+	}
+	/* "NULL" quoted is the text NULL, not SQL NULL: nullif turns it back */
+	res = PQexecParams(ctx->conn,
+	    "SELECT x.i, h.record_id, h.version, encode(h.record_hash, 'hex'), h.record_type, "
+	    "h.facility_id, h.domain_id, c.title, encode(c.content, 'hex'), c.id IS NOT NULL "
+	    "FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::uuid[], "
+	    "  $5::text[]) AS x(i, actor, et, id, change_id) "
+	    "LEFT JOIN LATERAL axiom_api.change_content(x.actor, x.et, "
+	    "  nullif(x.change_id, 'NULL')::uuid) c ON x.change_id <> 'NULL' "
+	    "LEFT JOIN LATERAL axiom_api.lineage_head(x.actor, x.et, x.id) h ON true",
+	    5, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = ax_pg_err(err, ctx->conn, res, "could not read the heads of the batch's lineages");
+		if (PQstatus(ctx->conn) != CONNECTION_OK)
+			rc = err->code = AX_EUNAVAIL;
+		goto out;
+	}
+	for (r = 0; r < PQntuples(res); r++) {
+		struct ax_head *h;
+
+		i = (size_t)strtoul(PQgetvalue(res, r, 0), NULL, 10);
+		if (i >= n)
+			continue;
+		h = &els[i].head;
+		if (!PQgetisnull(res, r, 1)) {
+			h->found = ax_uuid_parse(h->record_id, PQgetvalue(res, r, 1), 36);
+			h->version = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+			for (k = 0; k < AX_HASH_LEN; k++) {
+				unsigned int b = 0;
+
+				sscanf(PQgetvalue(res, r, 3) + 2 * k, "%2x", &b);
+				h->record_hash[k] = (uint8_t)b;
+			}
+			snprintf(h->record_type, sizeof(h->record_type), "%s", PQgetvalue(res, r, 4));
+			snprintf(h->facility_id, sizeof(h->facility_id), "%s", PQgetvalue(res, r, 5));
+			snprintf(h->domain_id, sizeof(h->domain_id), "%s", PQgetvalue(res, r, 6));
+		}
+		if (strcmp(PQgetvalue(res, r, 9), "t") == 0) {
+			const char *hex = PQgetvalue(res, r, 8);
+
+			h->change_found = true;
+			h->change_title = strdup(PQgetvalue(res, r, 7));
+			h->change_content_len = strlen(hex) / 2;
+			h->change_content = malloc(h->change_content_len + 1);
+			if (h->change_title == NULL || h->change_content == NULL) {
+				rc = ax_err_set(err, AX_ERR, "out of memory");
+				goto out;
+			}
+			for (k = 0; k < h->change_content_len; k++) {
+				unsigned int b = 0;
+
+				sscanf(hex + 2 * k, "%2x", &b);
+				h->change_content[k] = (uint8_t)b;
+			}
+		}
+	}
+out:
+	PQclear(res);
+	for (k = 0; k < 5; k++)
+		free(arr[k]);
+	return rc;
+}
+
+int
+ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
+    struct ax_batch_result *res, struct ax_err *err)
+{
+	const char *params[6];
+	char expected[32];
+	struct elem *els = NULL;
+	json_t *arr = NULL;
+	char *text = NULL;
+	PGresult *pr = NULL;
+	size_t first, sent = 0, i, k, rows;
+	int rc = AX_OK;
+
+	memset(res, 0, sizeof(*res));
+	/* re-deliveries below the stored offset are released untouched (exactly once) */
+	for (first = 0; first < n && ctx->stored && msgs[first]->offset < ctx->next_offset; first++)
+		res->duplicates++;
+	res->released = first;
+	if (first == n)
+		return AX_OK;
+	if ((els = calloc(n - first, sizeof(*els))) == NULL || (arr = json_array()) == NULL) {
+		rc = ax_err_set(err, AX_ERR, "out of memory");
+		goto out;
+	}
+	for (i = first; i < n; i++) {
+		struct elem *el = &els[sent];
+		bool cut = false;
+
+		if ((rc = element(ctx, msgs[i], el, err)) != AX_OK)
+			goto out;
+		/* a hash computed here must not depend on an outcome this batch has not decided
+		 * yet: a command that creates the next version of a lineage this batch already
+		 * touched waits for the next batch (invariant 1 of ax_command_json.h) */
+		for (k = 0; el->need.needed && k < sent && !cut; k++)
+			cut = els[k].touches && memcmp(els[k].lineage, el->need.lineage, AX_UUID_LEN) == 0;
+		if (cut) {
+			elem_clear(el);
+			break;
+		}
+		sent++;
+	}
+	if ((rc = lookup_heads(ctx, els, sent, err)) != AX_OK)
+		goto out;
+	for (i = 0; i < sent; i++) {
+		if ((rc = ax_command_complete(els[i].json, &els[i].need, &els[i].head, ctx->sha,
+			 err)) != AX_OK)
+			goto out;
+		ax_command_strip(els[i].json);
+		if (json_array_append(arr, els[i].json) != 0) {
+			rc = ax_err_set(err, AX_ERR, "out of memory");
+			goto out;
+		}
+	}
+	if ((text = json_dumps(arr, JSON_COMPACT)) == NULL) {
+		rc = ax_err_set(err, AX_ERR, "out of memory");
+		goto out;
+	}
+	snprintf(expected, sizeof(expected), "%lld", (long long)ctx->next_offset);
+	params[0] = ctx->instance;
+	params[1] = ctx->topic;
+	params[2] = ctx->partition_text;
+	params[3] = ctx->control ? "true" : "false";
+	params[4] = ctx->stored ? expected : NULL;
+	params[5] = text;
+	pr = PQexecParams(ctx->conn,
+	    "SELECT kafka_offset, decision FROM axiom_api.apply_partition_batch($1, $2, "
+	    "$3::integer, $4::boolean, $5::bigint, $6::jsonb)",
+	    6, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(pr) != PGRES_TUPLES_OK) {
+		rc = ax_pg_err(err, ctx->conn, pr, "could not apply a batch");
+		if (PQstatus(ctx->conn) != CONNECTION_OK)
+			rc = err->code = AX_EUNAVAIL; /* the commit's fate is re-read on reconnect */
+		else if (strcmp(err->sqlstate, SQLSTATE_OFFSET_CONFLICT) == 0)
+			rc = err->code = AX_ECONFLICT;
+		else
+			rc = err->code = AX_ERR;
+		goto out;
+	}
+	rows = (size_t)PQntuples(pr);
+	if (rows > sent) {
+		rc = ax_err_set(err, AX_ERR, "the database returned %zu outcomes for %zu commands",
+		    rows, sent);
+		goto out;
+	}
+	for (i = 0; i < rows; i++) {
+		const char *d = PQgetvalue(pr, (int)i, 1);
+
+		if (strcmp(d, "accepted") == 0)
+			res->accepted++;
+		else if (strcmp(d, "quarantined") == 0)
+			res->quarantined++;
+		else
+			res->rejected++;
+	}
+	if (rows > 0) {
+		ctx->stored = true;
+		ctx->next_offset = strtoll(PQgetvalue(pr, (int)rows - 1, 0), NULL, 10) + 1;
+	}
+	res->released += rows;
+	if (rows < sent) {
+		res->waiting = true;
+		res->wait_for_us = event_time_us(msgs[first + rows]);
+	}
+out:
+	PQclear(pr);
+	free(text);
+	json_decref(arr);
+	for (i = 0; els != NULL && i < n - first; i++)
+		elem_clear(&els[i]);
+	free(els);
+	return rc;
+}

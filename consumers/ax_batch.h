@@ -1,0 +1,61 @@
+/*
+ * ax_batch.h - one partition writer's side of PostgreSQL: load the stored next offset, and
+ * apply a batch of Kafka messages in one transaction through the SQL API.
+ *
+ * Invariants (see ax_applier.h for the whole applier's):
+ *  (1) a batch transaction is, in this order: the compare-and-set of the partition's next
+ *      offset (axiom_api.store_next_offset), the commands with their ledger entries
+ *      (axiom_api.apply_batch), COMMIT; it is sent as one pipeline (one round trip);
+ *  (2) ctx->next_offset only moves after a COMMIT that PostgreSQL confirmed, or after a
+ *      re-read of the stored offset (ax_batch_reconnect), never on hope;
+ *  (3) messages are decoded here with the exact writer schema; an undecodable message is a
+ *      quarantined outcome (size and SHA-256 of its bytes), never a reason to stop.
+ * @locality: a context belongs to one writer thread.
+ */
+#ifndef AX_BATCH_H
+#define AX_BATCH_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ax_err.h"
+
+struct ax_codec;
+struct ax_batch_ctx;
+
+struct ax_batch_result {
+	size_t released;     /* messages at the front that are done (applied or re-deliveries) */
+	bool waiting;	     /* stopped at a data command beyond the control watermark */
+	int64_t wait_for_us; /* with waiting: the event time the watermark must reach */
+	size_t accepted, rejected, quarantined, duplicates;
+};
+
+/*
+ * Connect to dsn for (topic, partition) and load its stored next offset. *out is owned by
+ * the caller (ax_batch_ctx_free). AX_EUNAVAIL when PostgreSQL cannot be reached.
+ */
+int ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const char *dsn,
+    const char *instance, const char *topic, int32_t partition, bool control,
+    struct ax_err *err);
+
+/* Free ctx and close its connection; NULL is a no-op. */
+void ax_batch_ctx_free(struct ax_batch_ctx *ctx);
+
+/* The next offset to apply: the stored one, or RD_KAFKA_OFFSET_BEGINNING when none. */
+int64_t ax_batch_next_offset(const struct ax_batch_ctx *ctx);
+
+/*
+ * Apply msgs[0..n) (in log order) in one transaction. On AX_OK, res says how many of them
+ * are done. AX_EUNAVAIL: the connection broke (call ax_batch_reconnect, then try again);
+ * AX_ECONFLICT: another instance moved the stored offset (fenced; stop); AX_ERR: an
+ * invariant of the database refused the batch (stop this partition).
+ */
+int ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
+    struct ax_batch_result *res, struct ax_err *err);
+
+/* Reconnect and re-read the stored next offset. */
+int ax_batch_reconnect(struct ax_batch_ctx *ctx, struct ax_err *err);
+
+#endif

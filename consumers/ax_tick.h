@@ -1,0 +1,34 @@
+/*
+ * ax_tick.h - ticks on demand: a data partition that waits for the control watermark asks
+ * for a Tick command on the control topic, whose broker append time then advances the
+ * watermark (design.md section 6). Nothing is produced while no partition waits, so the
+ * control log stays small.
+ *
+ * Invariants: (1) at most one tick per AX_TICK_MIN_INTERVAL_MS per process, whatever the
+ * number of waiting partitions; (2) a tick carries no authority: applying it only moves the
+ * watermark to its own append time, so anyone may produce one.
+ * @locality: ax_tick_request from any writer thread.
+ */
+#ifndef AX_TICK_H
+#define AX_TICK_H
+
+#include <stdint.h>
+
+#include "ax_err.h"
+
+#define AX_TICK_MIN_INTERVAL_MS 100
+
+struct ax_codec;
+struct ax_tick;
+
+/* A tick producer for control_topic; *out owned by the caller (ax_tick_free). */
+int ax_tick_new(struct ax_tick **out, const struct ax_codec *codec, const char *brokers,
+    const char *control_topic, const char *instance, struct ax_err *err);
+
+/* Ask for a tick because a command at needed_us waits; rate-limited, never blocks. */
+void ax_tick_request(struct ax_tick *t, int64_t needed_us);
+
+/* Flush (bounded) and free; NULL is a no-op. */
+void ax_tick_free(struct ax_tick *t);
+
+#endif

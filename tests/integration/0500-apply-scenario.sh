@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# 0500-apply-scenario - the applier end to end against the real broker and PostgreSQL: the
+# realistic scenario of ops/scenario (facilities, people, grants, a vertical and a horizontal
+# delegation, SOPs versioned, a specification changed through review and approval, and three
+# commands that must be refused) is applied exactly once with the right decisions; running
+# the applier again changes nothing; a republished command id is an audited duplicate; bytes
+# that are no command are quarantined; every chain verifies and every stored offset is the
+# log end.
+set -uo pipefail
+AX=${AXIOM_BIN:?run through ctest}
+ROOT=${AXIOM_ROOT:?run through ctest}
+: "${AXIOM_PG_ADMIN_DSN:?run through tests/with-stack}"
+tag="$$-$(date +%s)"
+P="it0500-$tag"
+DB="axiom_it_0500_${tag//-/_}"
+TMP=$(mktemp -d)
+fails=0 passes=0
+admin() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$AXIOM_PG_ADMIN_DSN dbname=$DB" -c "$1"; }
+cleanup() {
+	psql -X -q "$AXIOM_PG_ADMIN_DSN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+check() { # NAME WANT GOT
+	if [[ "$2" == "$3" ]]; then
+		printf 'ok   %s (%s)\n' "$1" "$3"
+		passes=$((passes + 1))
+	else
+		printf 'FAIL %s: want %s, got %s\n' "$1" "$2" "$3"
+		fails=$((fails + 1))
+	fi
+}
+apply() {
+	timeout 180 "$AX" apply --until-caught-up --prefix "$P" --group "g-$P" --instance it0500 \
+		--dsn "$AXIOM_PG_DSN dbname=$DB" --progress 0 --batch-ms 5 2>"$TMP/apply.log"
+}
+
+psql -X -q "$AXIOM_PG_ADMIN_DSN" -c "CREATE DATABASE $DB" || exit 1
+(cd "$ROOT" && "$AX" migrate --dsn "$AXIOM_PG_ADMIN_DSN dbname=$DB" >/dev/null) || { echo "FAIL migrate"; exit 1; }
+"$AX" topics create --prefix "$P" --partitions 3 >/dev/null || { echo "FAIL topics"; exit 1; }
+"$ROOT/ops/scenario" "$TMP/sc" --records 20 --seed "$tag" >/dev/null || exit 1
+for f in "$TMP"/sc/*.jsonl; do
+	"$AX" publish "$f" --prefix "$P" >/dev/null || { echo "FAIL publish $f"; exit 1; }
+done
+
+apply
+check "first run exits 0" 0 $?
+check "no partition failed" 0 "$(grep -c 'event=partition_failed' "$TMP/apply.log")"
+check "versions stored (20 SOPs x 2 + specification x 2)" 42 "$(admin "SELECT count(*) FROM axiom.records")"
+check "control commands accepted" 17 "$(admin "SELECT count(*) FROM axiom.ledger WHERE topic = '$P.control' AND decision = 'accepted' AND reason_code IS DISTINCT FROM 'tick'")"
+check "control commands rejected" 0 "$(admin "SELECT count(*) FROM axiom.ledger WHERE topic = '$P.control' AND decision <> 'accepted'")"
+check "data commands with an outcome" 49 "$(admin "SELECT count(*) FROM axiom.ledger WHERE topic = '$P.commands'")"
+check "the refusals, with their reasons" \
+	"author_cannot_approve,insufficient_access_level,stale_previous_hash" \
+	"$(admin "SELECT string_agg(reason_code, ',' ORDER BY reason_code) FROM axiom.ledger WHERE topic = '$P.commands' AND decision = 'rejected'")"
+check "the review under a horizontal delegation is accepted" "dave:accepted" \
+	"$(admin "SELECT actor || ':' || decision FROM axiom.session_events WHERE operation = 'review_change'")"
+check "the approved change is version 2 of the specification" "2:applied" \
+	"$(admin "SELECT r.version || ':' || c.status FROM axiom.change_requests c JOIN axiom.records r ON r.record_id = c.applied_record_id")"
+check "record chains verify" 0 "$(admin "SELECT count(*) FROM axiom_api.verify_record_chains()")"
+check "ledger chains verify" 0 "$(admin "SELECT count(*) FROM axiom_api.verify_ledger_chains()")"
+before=$(admin "SELECT count(*) FROM axiom.ledger WHERE reason_code IS DISTINCT FROM 'tick'")
+
+apply
+check "second run exits 0" 0 $?
+check "second run applies nothing new" "$before" "$(admin "SELECT count(*) FROM axiom.ledger WHERE reason_code IS DISTINCT FROM 'tick'")"
+
+# a republished command (same command id) and bytes that are no command
+head -n 1 "$TMP/sc/4-data.jsonl" >"$TMP/dup.jsonl"
+"$AX" publish "$TMP/dup.jsonl" --prefix "$P" >/dev/null || echo "FAIL republish"
+printf 'not an avro command' | kcat -P -b "$AXIOM_BROKERS" -t "$P.commands" -p 0 -X log_level=0
+apply
+check "third run exits 0" 0 $?
+check "the republished command is an audited duplicate" 1 "$(admin "SELECT count(*) FROM axiom.ledger WHERE reason_code = 'duplicate_command'")"
+check "it created no second version" 42 "$(admin "SELECT count(*) FROM axiom.records")"
+check "the stray bytes are quarantined with their reason" "quarantined:wrong_magic" \
+	"$(admin "SELECT decision || ':' || reason_code FROM axiom.ledger WHERE decision = 'quarantined'")"
+check "ledger chains still verify" 0 "$(admin "SELECT count(*) FROM axiom_api.verify_ledger_chains()")"
+
+# every stored next offset is the log end of its partition
+for p in 0 1 2; do
+	end=$(kcat -b "$AXIOM_BROKERS" -Q -t "$P.commands:$p:-1" -X log_level=0 2>/dev/null | awk '{print $NF}')
+	check "stored next offset of $P.commands/$p is the log end" "$end" \
+		"$(admin "SELECT next_offset FROM axiom.partition_offsets WHERE topic = '$P.commands' AND kafka_partition = $p")"
+done
+echo "$passes passed, $fails failed"
+((fails == 0))
