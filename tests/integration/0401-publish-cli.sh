@@ -27,7 +27,7 @@ prefix="it0401-$(date +%s)-$$"
 good='{"command_id":"0b6c1c52-8a3e-4d59-9d0c-3f7f2c1a0001","actor":"a","issued_at":1,"reason":"r","payload":{"Tick":{"requested_by_partition":1}}}'
 
 "$AX" publish --example >"$tmp/examples.jsonl"
-check "--example prints one command of every type" 0 '^21 commands valid \(11 control, 10 data\)' -- \
+check "--example prints a command of every type" 0 '^25 commands valid \(14 control, 11 data\)' -- \
 	"$AX" publish --dry-run "$tmp/examples.jsonl"
 check "--help documents the format and exit codes" 0 '3 broker unreachable' -- "$AX" publish --help
 
@@ -50,7 +50,7 @@ check "topics missing: nothing sent" 1 "topic $prefix\.control does not exist; n
 	"$AX" publish --prefix "$prefix" "$tmp/examples.jsonl"
 
 "$AX" topics create --prefix "$prefix" --partitions 3 >/dev/null
-check "examples are all acknowledged" 0 '^sent 21 commands: 21 acknowledged, 0 failed' -- \
+check "examples are all acknowledged" 0 '^sent 25 commands: 25 acknowledged, 0 failed' -- \
 	"$AX" publish --prefix "$prefix" "$tmp/examples.jsonl"
 check "standard input works too" 0 '^sent 1 command: 1 acknowledged, 0 failed' -- \
 	bash -c "printf '%s\n' '$good' | '$AX' publish --prefix '$prefix' -"
