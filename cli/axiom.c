@@ -22,6 +22,7 @@ static const struct ax_cmd commands[] = {
 	    cmd_doctor },
 	{ "migrate", "apply the database migrations in db/ (forward-only, checksummed)", cmd_migrate },
 	{ "apply", "apply the commands exactly once to PostgreSQL (the applier)", cmd_apply },
+	{ "audit", "print the audit topic (every outcome, every checkpoint) as JSON lines", cmd_audit },
 	{ "publish", "publish commands given as JSON lines (checked, Avro-encoded, acks=all)", cmd_publish },
 };
 

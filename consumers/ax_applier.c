@@ -21,16 +21,16 @@
 #include "ax_kafka.h"
 #include "ax_log.h"
 #include "ax_pqueue.h"
+#include "ax_relay.h"
 #include "ax_tick.h"
 #include "ax_topics.h"
 
-#define WRITERS_MAX (AX_PARTITIONS_MAX + 1)
+#define WRITERS_MAX     (AX_PARTITIONS_MAX + 1)
 #define QUEUE_BYTES_MAX (64 * 1024 * 1024)
 
 enum writer_state { W_STARTING, W_RUNNING, W_STOPPING, W_STOPPED, W_FAILED };
 
-static const char *const state_names[] = {"starting", "running", "stopping", "stopped",
-	"failed"};
+static const char *const state_names[] = { "starting", "running", "stopping", "stopped", "failed" };
 
 struct writer {
 	struct applier *app;
@@ -39,6 +39,7 @@ struct writer {
 	bool control;
 	struct ax_pqueue *q;
 	struct ax_batch_ctx *ctx;
+	struct ax_relay_cursor *cursor; /* this partition's ledger -> the audit topic */
 	pthread_t thread;
 	bool thread_started;
 	bool paused; /* main thread only */
@@ -57,6 +58,7 @@ struct applier {
 	rd_kafka_t *consumer;
 	struct ax_codec *codec;
 	struct ax_tick *tick;
+	struct ax_relay *relay;
 	char control_topic[AX_TOPIC_NAME_MAX], commands_topic[AX_TOPIC_NAME_MAX];
 	struct writer *w[WRITERS_MAX];
 	size_t nw;
@@ -77,7 +79,7 @@ now_s(void)
 static void
 sleep_ms(int ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
@@ -99,6 +101,19 @@ writer_fail(struct writer *w, const char *why, const struct ax_err *err)
 	    err->detail, err->sqlstate[0] ? err->sqlstate : "-");
 }
 
+/* Publish w's committed, not yet relayed ledger entries; false when it must be retried. */
+static bool
+relay(struct writer *w)
+{
+	struct ax_err err;
+	int rc = ax_relay_publish(w->cursor, ax_batch_conn(w->ctx), &err);
+
+	if (rc != AX_OK && rc != AX_EUNAVAIL)
+		ax_log(AX_LOG_WARN, "audit_relay_failed", "topic=%s partition=%d error=\"%s\"",
+		    w->topic, (int)w->partition, err.msg);
+	return rc == AX_OK;
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -109,6 +124,7 @@ writer_main(void *arg)
 	struct ax_err err;
 	size_t npending = 0, i;
 	int backoff_ms = 100, rc;
+	bool relay_due = true; /* publish what an earlier run committed but did not relay */
 
 	if (pending == NULL) {
 		ax_err_set(&err, AX_ERR, "out of memory");
@@ -116,6 +132,8 @@ writer_main(void *arg)
 		return NULL;
 	}
 	while (atomic_load(&w->state) == W_RUNNING && !*w->app->stop) {
+		if (relay_due)
+			relay_due = !relay(w);
 		if (npending < (size_t)o->batch_max)
 			npending += ax_pqueue_pop(w->q, (void **)pending + npending,
 			    (size_t)o->batch_max - npending, o->batch_ms);
@@ -145,9 +163,12 @@ writer_main(void *arg)
 			break;
 		}
 		backoff_ms = 100;
+		if (relay_due || res.accepted + res.rejected + res.quarantined > 0)
+			relay_due = !relay(w);
 		for (i = 0; i < res.released; i++)
 			rd_kafka_message_destroy(pending[i]);
-		memmove(pending, pending + res.released, (npending - res.released) * sizeof(*pending));
+		memmove(
+		    pending, pending + res.released, (npending - res.released) * sizeof(*pending));
 		npending -= res.released;
 		atomic_store(&w->next_offset, ax_batch_next_offset(w->ctx));
 		atomic_fetch_add(&w->accepted, res.accepted);
@@ -158,16 +179,19 @@ writer_main(void *arg)
 		if (res.waiting) {
 			if (!atomic_exchange(&w->waiting, 1))
 				ax_log(AX_LOG_INFO, "waiting_for_control",
-				    "topic=%s partition=%d offset=%lld event_time_us=%lld", w->topic,
-				    (int)w->partition, (long long)pending[0]->offset,
+				    "topic=%s partition=%d offset=%lld event_time_us=%lld",
+				    w->topic, (int)w->partition, (long long)pending[0]->offset,
 				    (long long)res.wait_for_us);
-			ax_tick_request(w->app->tick, res.wait_for_us);
+			if (!o->no_ticks) /* replay: the log must stay as it is */
+				ax_tick_request(w->app->tick, res.wait_for_us);
 			sleep_ms(20);
 		} else if (atomic_exchange(&w->waiting, 0)) {
 			ax_log(AX_LOG_INFO, "control_caught_up", "topic=%s partition=%d", w->topic,
 			    (int)w->partition);
 		}
 	}
+	if (relay_due)
+		relay(w);
 	for (i = 0; i < npending; i++)
 		rd_kafka_message_destroy(pending[i]);
 	free(pending);
@@ -196,7 +220,9 @@ writer_start(struct writer **out, struct applier *app, const char *topic, int32_
 	    AX_OK)
 		goto fail;
 	if ((rc = ax_batch_ctx_new(&w->ctx, app->codec, app->o->pg_dsn, app->o->instance, topic,
-		 partition, w->control, err)) != AX_OK)
+	         partition, w->control, err)) != AX_OK)
+		goto fail;
+	if ((rc = ax_relay_cursor_new(&w->cursor, app->relay, topic, partition, err)) != AX_OK)
 		goto fail;
 	atomic_init(&w->next_offset, ax_batch_next_offset(w->ctx));
 	w->last_offset_reported = atomic_load(&w->next_offset);
@@ -211,6 +237,7 @@ writer_start(struct writer **out, struct applier *app, const char *topic, int32_
 	*out = w;
 	return AX_OK;
 fail:
+	ax_relay_cursor_free(w->cursor);
 	ax_batch_ctx_free(w->ctx);
 	ax_pqueue_free(w->q, destroy_message);
 	free(w);
@@ -235,6 +262,7 @@ writer_stop(struct writer *w)
 	    (unsigned long long)atomic_load(&w->rejected),
 	    (unsigned long long)atomic_load(&w->quarantined),
 	    (unsigned long long)atomic_load(&w->duplicates));
+	ax_relay_cursor_free(w->cursor);
 	ax_batch_ctx_free(w->ctx);
 	ax_pqueue_free(w->q, destroy_message);
 	free(w);
@@ -270,8 +298,8 @@ stop_all_writers(struct applier *app)
  * a database that cannot be reached is retried here, so no partition starts from a guess.
  */
 static void
-rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts,
-    void *opaque)
+rebalance_cb(
+    rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	struct applier *app = opaque;
 	struct ax_err err;
@@ -293,8 +321,9 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_lis
 				break;
 			if (err.code != AX_EUNAVAIL || attempt == 0)
 				ax_log(err.code == AX_EUNAVAIL ? AX_LOG_WARN : AX_LOG_ERROR,
-				    "writer_start_failed", "topic=%s partition=%d error=\"%s\" detail=\"%s\"",
-				    p->topic, (int)p->partition, err.msg, err.detail);
+				    "writer_start_failed",
+				    "topic=%s partition=%d error=\"%s\" detail=\"%s\"", p->topic,
+				    (int)p->partition, err.msg, err.detail);
 			if (err.code != AX_EUNAVAIL || attempt >= 60) {
 				app->startup_failed = true;
 				app->startup_err = err;
@@ -310,8 +339,9 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_lis
 		}
 		app->w[app->nw++] = w;
 		p->offset = atomic_load(&w->next_offset);
-		ax_log(AX_LOG_INFO, "assigned", "topic=%s partition=%d next_offset=%s%lld", p->topic,
-		    (int)p->partition, p->offset == RD_KAFKA_OFFSET_BEGINNING ? "beginning/" : "",
+		ax_log(AX_LOG_INFO, "assigned", "topic=%s partition=%d next_offset=%s%lld",
+		    p->topic, (int)p->partition,
+		    p->offset == RD_KAFKA_OFFSET_BEGINNING ? "beginning/" : "",
 		    (long long)(p->offset == RD_KAFKA_OFFSET_BEGINNING ? 0 : p->offset));
 	}
 	rd_kafka_assign(rk, parts);
@@ -365,7 +395,8 @@ report_progress(struct applier *app, bool force)
 			next = low;
 		ax_log(AX_LOG_INFO, "progress",
 		    "topic=%s partition=%d state=%s next_offset=%lld log_end=%lld lag=%lld "
-		    "rate_per_s=%.0f accepted=%llu rejected=%llu quarantined=%llu duplicates=%llu%s",
+		    "rate_per_s=%.0f accepted=%llu rejected=%llu quarantined=%llu "
+		    "duplicates=%llu%s",
 		    w->topic, (int)w->partition, state_names[atomic_load(&w->state)],
 		    (long long)next, (long long)high, (long long)(high > next ? high - next : 0),
 		    dt > 0 ? (double)(next - w->last_offset_reported) / dt : 0.0,
@@ -394,7 +425,7 @@ caught_up(struct applier *app)
 		if (atomic_load(&w->state) != W_RUNNING)
 			continue; /* a failed partition will not catch up; the exit code says so */
 		if (rd_kafka_query_watermark_offsets(app->consumer, w->topic, w->partition, &low,
-			&high, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		        &high, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
 			return false;
 		if (next == RD_KAFKA_OFFSET_BEGINNING)
 			next = 0;
@@ -409,17 +440,28 @@ consumer_new(struct applier *app, struct ax_err *err)
 {
 	const struct ax_applier_opts *o = app->o;
 	const char *const kv[] = {
-		"group.id", o->group,
-		"enable.auto.commit", "false",
-		"enable.auto.offset.store", "false",
-		"auto.offset.reset", "earliest",
-		"partition.assignment.strategy", "range",
-		"isolation.level", "read_committed",
-		"session.timeout.ms", "10000",
-		"heartbeat.interval.ms", "1000",
-		"max.poll.interval.ms", "300000",
-		"fetch.wait.max.ms", "50",
-		"queued.max.messages.kbytes", "65536",
+		"group.id",
+		o->group,
+		"enable.auto.commit",
+		"false",
+		"enable.auto.offset.store",
+		"false",
+		"auto.offset.reset",
+		"earliest",
+		"partition.assignment.strategy",
+		"range",
+		"isolation.level",
+		"read_committed",
+		"session.timeout.ms",
+		"10000",
+		"heartbeat.interval.ms",
+		"1000",
+		"max.poll.interval.ms",
+		"300000",
+		"fetch.wait.max.ms",
+		"50",
+		"queued.max.messages.kbytes",
+		"65536",
 		NULL,
 	};
 	rd_kafka_conf_t *conf;
@@ -477,6 +519,7 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 	struct ax_kafka_cluster cl;
 	rd_kafka_t *probe = NULL;
 	double caught_since = 0, last_check = 0;
+	char audit[AX_TOPIC_NAME_MAX + 8];
 	int rc;
 
 	memset(&app, 0, sizeof(app));
@@ -494,8 +537,11 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 		goto out;
 	if ((rc = ax_codec_new(&app.codec, NULL, err)) != AX_OK)
 		goto out;
-	if ((rc = ax_tick_new(&app.tick, app.codec, o->brokers, app.control_topic, o->instance,
-		 err)) != AX_OK)
+	if ((rc = ax_tick_new(
+	         &app.tick, app.codec, o->brokers, app.control_topic, o->instance, err)) != AX_OK)
+		goto out;
+	snprintf(audit, sizeof(audit), "%s.audit", o->prefix);
+	if ((rc = ax_relay_new(&app.relay, app.codec, o->brokers, audit, err)) != AX_OK)
 		goto out;
 	if ((rc = consumer_new(&app, err)) != AX_OK)
 		goto out;
@@ -508,9 +554,8 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 		goto out;
 	}
 	ax_log(AX_LOG_INFO, "started",
-	    "instance=%s group=%s brokers=%s topics=%s,%s batch_max=%d batch_ms=%d",
-	    o->instance, o->group, o->brokers, app.control_topic, app.commands_topic, o->batch_max,
-	    o->batch_ms);
+	    "instance=%s group=%s brokers=%s topics=%s,%s batch_max=%d batch_ms=%d", o->instance,
+	    o->group, o->brokers, app.control_topic, app.commands_topic, o->batch_max, o->batch_ms);
 
 	while (!*stop) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(app.consumer, 50);
@@ -521,13 +566,15 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 
 			if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
 				ax_log(m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ? AX_LOG_DEBUG
-										  : AX_LOG_WARN,
+				                                                  : AX_LOG_WARN,
 				    "consumer_error", "error=\"%s\"", rd_kafka_message_errstr(m));
 				rd_kafka_message_destroy(m);
-			} else if ((w = writer_find(&app, rd_kafka_topic_name(m->rkt),
-					m->partition)) == NULL) {
-				ax_log(AX_LOG_WARN, "unassigned_message", "topic=%s partition=%d offset=%lld",
-				    rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+			} else if ((w = writer_find(
+			                &app, rd_kafka_topic_name(m->rkt), m->partition)) == NULL) {
+				ax_log(AX_LOG_WARN, "unassigned_message",
+				    "topic=%s partition=%d offset=%lld",
+				    rd_kafka_topic_name(m->rkt), (int)m->partition,
+				    (long long)m->offset);
 				rd_kafka_message_destroy(m);
 			} else {
 				ax_pqueue_push(w->q, m, m->len + 128);
@@ -568,6 +615,7 @@ out:
 		rd_kafka_topic_partition_list_destroy(subs);
 	if (app.consumer != NULL)
 		rd_kafka_destroy(app.consumer);
+	ax_relay_free(app.relay);
 	ax_tick_free(app.tick);
 	ax_codec_free(app.codec);
 	return rc;

@@ -32,14 +32,14 @@ struct ax_batch_ctx {
 	int32_t partition;
 	bool control;
 	struct ax_sha256 *sha;
-	bool stored;	     /* a next offset is stored in PostgreSQL */
+	bool stored;         /* a next offset is stored in PostgreSQL */
 	int64_t next_offset; /* meaningful when stored */
 };
 
 static int
 load_offset(struct ax_batch_ctx *ctx, struct ax_err *err)
 {
-	const char *params[2] = {ctx->topic, ctx->partition_text};
+	const char *params[2] = { ctx->topic, ctx->partition_text };
 	PGresult *res;
 	int rc = AX_OK;
 
@@ -60,8 +60,7 @@ out:
 
 int
 ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const char *dsn,
-    const char *instance, const char *topic, int32_t partition, bool control,
-    struct ax_err *err)
+    const char *instance, const char *topic, int32_t partition, bool control, struct ax_err *err)
 {
 	struct ax_batch_ctx *ctx = calloc(1, sizeof(*ctx));
 	int rc;
@@ -110,6 +109,12 @@ ax_batch_next_offset(const struct ax_batch_ctx *ctx)
 	return ctx->stored ? ctx->next_offset : RD_KAFKA_OFFSET_BEGINNING;
 }
 
+PGconn *
+ax_batch_conn(struct ax_batch_ctx *ctx)
+{
+	return ctx->conn;
+}
+
 int
 ax_batch_reconnect(struct ax_batch_ctx *ctx, struct ax_err *err)
 {
@@ -152,8 +157,7 @@ elem_clear(struct elem *e)
 
 /* The element for one message: its command, or a quarantine with the reason (invariant 3). */
 static int
-element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, struct elem *el,
-    struct ax_err *err)
+element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, struct elem *el, struct ax_err *err)
 {
 	enum ax_family fam = ctx->control ? AX_FAMILY_CONTROL : AX_FAMILY_DATA;
 	int64_t et_us = event_time_us(m);
@@ -188,8 +192,8 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, struct elem *el,
 		et_us = rd_kafka_message_timestamp(m, NULL) * 1000; /* stands in, flagged */
 	}
 	/* undecodable: quarantined with the SHA-256 of its bytes (design.md section 10) */
-	if (ax_sha256_digest(ctx->sha, digest, m->payload ? m->payload : (const void *)"", m->len,
-		err) != AX_OK)
+	if (ax_sha256_digest(
+	        ctx->sha, digest, m->payload ? m->payload : (const void *)"", m->len, err) != AX_OK)
 		return err->code;
 	for (i = 0; i < AX_HASH_LEN; i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
@@ -257,9 +261,9 @@ lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err
 		ax_uuid_format(cid, els[i].need.change_id);
 		if (array_add(&arr[0], &len[0], &cap[0], num) ||
 		    array_add(&arr[1], &len[1], &cap[1],
-			json_string_value(json_object_get(els[i].json, "actor"))) ||
+		        json_string_value(json_object_get(els[i].json, "actor"))) ||
 		    array_add(&arr[2], &len[2], &cap[2],
-			json_string_value(json_object_get(els[i].json, "event_time"))) ||
+		        json_string_value(json_object_get(els[i].json, "event_time"))) ||
 		    array_add(&arr[3], &len[3], &cap[3], id) ||
 		    array_add(&arr[4], &len[4], &cap[4], els[i].need.is_change ? cid : "NULL")) {
 			rc = ax_err_set(err, AX_ERR, "out of memory");
@@ -294,7 +298,8 @@ lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err
 	    "LEFT JOIN LATERAL axiom_api.lineage_head(x.actor, x.et, x.id) h ON true",
 	    5, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		rc = ax_pg_err(err, ctx->conn, res, "could not read the heads of the batch's lineages");
+		rc = ax_pg_err(
+		    err, ctx->conn, res, "could not read the heads of the batch's lineages");
 		if (PQstatus(ctx->conn) != CONNECTION_OK)
 			rc = err->code = AX_EUNAVAIL;
 		goto out;
@@ -315,8 +320,10 @@ lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err
 				sscanf(PQgetvalue(res, r, 3) + 2 * k, "%2x", &b);
 				h->record_hash[k] = (uint8_t)b;
 			}
-			snprintf(h->record_type, sizeof(h->record_type), "%s", PQgetvalue(res, r, 4));
-			snprintf(h->facility_id, sizeof(h->facility_id), "%s", PQgetvalue(res, r, 5));
+			snprintf(
+			    h->record_type, sizeof(h->record_type), "%s", PQgetvalue(res, r, 4));
+			snprintf(
+			    h->facility_id, sizeof(h->facility_id), "%s", PQgetvalue(res, r, 5));
 			snprintf(h->domain_id, sizeof(h->domain_id), "%s", PQgetvalue(res, r, 6));
 		}
 		if (strcmp(PQgetvalue(res, r, 9), "t") == 0) {
@@ -379,7 +386,8 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 		 * yet: a command that creates the next version of a lineage this batch already
 		 * touched waits for the next batch (invariant 1 of ax_command_json.h) */
 		for (k = 0; el->need.needed && k < sent && !cut; k++)
-			cut = els[k].touches && memcmp(els[k].lineage, el->need.lineage, AX_UUID_LEN) == 0;
+			cut = els[k].touches &&
+			      memcmp(els[k].lineage, el->need.lineage, AX_UUID_LEN) == 0;
 		if (cut) {
 			elem_clear(el);
 			break;
@@ -389,8 +397,8 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	if ((rc = lookup_heads(ctx, els, sent, err)) != AX_OK)
 		goto out;
 	for (i = 0; i < sent; i++) {
-		if ((rc = ax_command_complete(els[i].json, &els[i].need, &els[i].head, ctx->sha,
-			 err)) != AX_OK)
+		if ((rc = ax_command_complete(
+		         els[i].json, &els[i].need, &els[i].head, ctx->sha, err)) != AX_OK)
 			goto out;
 		ax_command_strip(els[i].json);
 		if (json_array_append(arr, els[i].json) != 0) {
@@ -416,7 +424,8 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	if (PQresultStatus(pr) != PGRES_TUPLES_OK) {
 		rc = ax_pg_err(err, ctx->conn, pr, "could not apply a batch");
 		if (PQstatus(ctx->conn) != CONNECTION_OK)
-			rc = err->code = AX_EUNAVAIL; /* the commit's fate is re-read on reconnect */
+			rc = err->code =
+			    AX_EUNAVAIL; /* the commit's fate is re-read on reconnect */
 		else if (strcmp(err->sqlstate, SQLSTATE_OFFSET_CONFLICT) == 0)
 			rc = err->code = AX_ECONFLICT;
 		else
@@ -425,8 +434,8 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	}
 	rows = (size_t)PQntuples(pr);
 	if (rows > sent) {
-		rc = ax_err_set(err, AX_ERR, "the database returned %zu outcomes for %zu commands",
-		    rows, sent);
+		rc = ax_err_set(
+		    err, AX_ERR, "the database returned %zu outcomes for %zu commands", rows, sent);
 		goto out;
 	}
 	for (i = 0; i < rows; i++) {

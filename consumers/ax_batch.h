@@ -15,6 +15,7 @@
 #ifndef AX_BATCH_H
 #define AX_BATCH_H
 
+#include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,7 +28,7 @@ struct ax_batch_ctx;
 
 struct ax_batch_result {
 	size_t released;     /* messages at the front that are done (applied or re-deliveries) */
-	bool waiting;	     /* stopped at a data command beyond the control watermark */
+	bool waiting;        /* stopped at a data command beyond the control watermark */
 	int64_t wait_for_us; /* with waiting: the event time the watermark must reach */
 	size_t accepted, rejected, quarantined, duplicates;
 };
@@ -37,8 +38,7 @@ struct ax_batch_result {
  * the caller (ax_batch_ctx_free). AX_EUNAVAIL when PostgreSQL cannot be reached.
  */
 int ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const char *dsn,
-    const char *instance, const char *topic, int32_t partition, bool control,
-    struct ax_err *err);
+    const char *instance, const char *topic, int32_t partition, bool control, struct ax_err *err);
 
 /* Free ctx and close its connection; NULL is a no-op. */
 void ax_batch_ctx_free(struct ax_batch_ctx *ctx);
@@ -54,6 +54,9 @@ int64_t ax_batch_next_offset(const struct ax_batch_ctx *ctx);
  */
 int ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
     struct ax_batch_result *res, struct ax_err *err);
+
+/* The writer's connection (borrowed): the relay reads the committed ledger through it. */
+PGconn *ax_batch_conn(struct ax_batch_ctx *ctx);
 
 /* Reconnect and re-read the stored next offset. */
 int ax_batch_reconnect(struct ax_batch_ctx *ctx, struct ax_err *err);

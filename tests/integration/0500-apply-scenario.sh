@@ -5,7 +5,7 @@
 # commands that must be refused) is applied exactly once with the right decisions; running
 # the applier again changes nothing; a republished command id is an audited duplicate; bytes
 # that are no command are quarantined; every chain verifies and every stored offset is the
-# log end.
+# log end; and the audit topic carries every ledger entry exactly once, kill -9 or not.
 set -uo pipefail
 AX=${AXIOM_BIN:?run through ctest}
 ROOT=${AXIOM_ROOT:?run through ctest}
@@ -65,6 +65,23 @@ apply
 check "second run exits 0" 0 $?
 check "second run applies nothing new" "$before" "$(admin "SELECT count(*) FROM axiom.ledger WHERE reason_code IS DISTINCT FROM 'tick'")"
 
+# the audit topic holds each ledger entry exactly once, decision and hash as in the ledger
+audit_check() { # NAME
+	"$AX" audit --prefix "$P" >"$TMP/audit.jsonl" 2>"$TMP/audit.err" || echo "axiom audit failed: $(cat "$TMP/audit.err")"
+	admin "SELECT topic || '/' || kafka_partition || '/' || seq || '/' || upper(decision) || '/' || encode(entry_hash, 'hex') FROM axiom.ledger ORDER BY 1" >"$TMP/ledger.txt"
+	python3 - "$TMP/audit.jsonl" >"$TMP/audit.txt" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)["payload"].get("Outcome")
+    if o:
+        print(f'{o["topic"]}/{o["partition"]}/{o["ledger_seq"]}/{o["decision"]}/{o["ledger_hash"]}')
+PY
+	check "$1: every ledger entry is on the audit topic" "$(wc -l <"$TMP/ledger.txt")" "$(sort -u "$TMP/audit.txt" | comm -12 - "$TMP/ledger.txt" | wc -l)"
+	check "$1: no outcome published twice" "$(wc -l <"$TMP/audit.txt")" "$(sort -u "$TMP/audit.txt" | wc -l)"
+	check "$1: nothing on the audit topic that the ledger lacks" 0 "$(sort -u "$TMP/audit.txt" | comm -23 - "$TMP/ledger.txt" | wc -l)"
+}
+audit_check "after two runs"
+
 # a republished command (same command id) and bytes that are no command
 head -n 1 "$TMP/sc/4-data.jsonl" >"$TMP/dup.jsonl"
 "$AX" publish "$TMP/dup.jsonl" --prefix "$P" >/dev/null || echo "FAIL republish"
@@ -76,6 +93,25 @@ check "it created no second version" 42 "$(admin "SELECT count(*) FROM axiom.rec
 check "the stray bytes are quarantined with their reason" "quarantined:wrong_magic" \
 	"$(admin "SELECT decision || ':' || reason_code FROM axiom.ledger WHERE decision = 'quarantined'")"
 check "ledger chains still verify" 0 "$(admin "SELECT count(*) FROM axiom_api.verify_ledger_chains()")"
+
+audit_check "after the third run"
+
+# kill -9 of the applier while it applies and relays: still exactly once, on both sides
+"$ROOT/ops/scenario" "$TMP/sc2" --records 300 --seed "$tag-2" >/dev/null || exit 1
+"$AX" publish "$TMP/sc2/4-data.jsonl" --prefix "$P" >/dev/null || echo "FAIL publish sc2"
+for i in 1 2 3 4 5; do
+	"$AX" apply --prefix "$P" --group "g-$P" --instance it0500 --dsn "$AXIOM_PG_DSN dbname=$DB" \
+		--progress 0 --batch 20 2>>"$TMP/kill.log" &
+	pid=$!
+	sleep "0.$((RANDOM % 8 + 2))"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+done
+apply
+check "run after five kill -9 exits 0" 0 $?
+check "every new data command has one outcome" $((49 + 2 + 609)) "$(admin "SELECT count(*) FROM axiom.ledger WHERE topic = '$P.commands'")"
+check "chains verify after the kills" "0/0" "$(admin "SELECT (SELECT count(*) FROM axiom_api.verify_record_chains()) || '/' || (SELECT count(*) FROM axiom_api.verify_ledger_chains())")"
+audit_check "after five kill -9"
 
 # every stored next offset is the log end of its partition
 for p in 0 1 2; do

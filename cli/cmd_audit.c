@@ -1,0 +1,186 @@
+/*
+ * cmd_audit.c - `axiom audit`: print the audit topic (outcomes, checkpoints) as JSON lines,
+ * for analysts and for checks. Reads with assign() from the start of each partition up to
+ * the log end it saw when it started; joins no consumer group and commits nothing.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ax_codec.h"
+#include "ax_kafka.h"
+#include "cli.h"
+
+#define AUDIT_TIMEOUT_MS 10000
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: axiom audit [--partition N] [--brokers LIST] [--prefix NAME]\n"
+	    "\n"
+	    "Prints every event of PREFIX.audit, oldest first per partition, as one JSON object "
+	    "per\n"
+	    "line on stdout: the outcome of each command (accepted, rejected with its reason "
+	    "code,\n"
+	    "or quarantined; its topic, partition, offset, event time, ledger sequence and "
+	    "hashes)\n"
+	    "and the signed checkpoints of the ledgers. It stops at the end of the log as it was\n"
+	    "when it started. A message that is not a valid audit event is reported on stderr\n"
+	    "with its partition and offset, and counted.\n"
+	    "\n"
+	    "options:\n"
+	    "  -p, --partition N   only this partition of the audit topic\n"
+	    "  -b, --brokers LIST  bootstrap servers (default: $AXIOM_BROKERS)\n"
+	    "      --prefix NAME   topic prefix (default: $AXIOM_TOPIC_PREFIX or axiom)\n"
+	    "  -h, --help          this text\n"
+	    "\n"
+	    "example (the rejections and their reasons):\n"
+	    "  axiom audit | jq -r '.payload.Outcome | select(.decision == \"REJECTED\")\n"
+	    "                       | [.topic, .offset, .reason_code] | @tsv'\n"
+	    "\n"
+	    "exit codes: 0 read to the end, 1 an invalid event was found, 2 bad command line,\n"
+	    "            3 broker unreachable\n");
+}
+
+/* Print partition p of topic from its start to its current end; counts invalid events. */
+static int
+dump_partition(rd_kafka_t *rk, rd_kafka_topic_t *t, const char *topic, int32_t p,
+    struct ax_decoder *dec, int *invalid, struct ax_err *err)
+{
+	int64_t low, high, next;
+	rd_kafka_resp_err_t e;
+	int rc = AX_OK;
+
+	e = rd_kafka_query_watermark_offsets(rk, topic, p, &low, &high, AUDIT_TIMEOUT_MS);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return ax_kafka_err(err, e, "could not read the audit topic's offsets");
+	if (low >= high)
+		return AX_OK;
+	if (rd_kafka_consume_start(t, p, low) != 0)
+		return ax_kafka_err(err, rd_kafka_last_error(), "could not read the audit topic");
+	for (next = low; next < high;) {
+		rd_kafka_message_t *m = rd_kafka_consume(t, p, AUDIT_TIMEOUT_MS);
+		struct ax_message msg;
+		struct ax_err derr;
+		json_t *j;
+
+		if (m == NULL) {
+			rc = ax_kafka_err(err, RD_KAFKA_RESP_ERR__TIMED_OUT,
+			    "the audit topic did not deliver up to its end");
+			break;
+		}
+		if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				rc = ax_kafka_err(err, m->err, "could not read the audit topic");
+			rd_kafka_message_destroy(m);
+			break;
+		}
+		next = m->offset + 1;
+		if (ax_decode(dec, AX_FAMILY_AUDIT, m->payload, m->len, &msg, &derr) != AX_OK) {
+			fprintf(stderr, "axiom audit: invalid event at %s/%d@%lld: %s (%s)\n",
+			    topic, (int)p, (long long)m->offset, derr.msg, derr.detail);
+			(*invalid)++;
+		} else if ((j = ax_message_to_json(&msg)) != NULL) {
+			json_dumpf(j, stdout, JSON_COMPACT);
+			fputc('\n', stdout);
+			json_decref(j);
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consume_stop(t, p);
+	return rc;
+}
+
+int
+cmd_audit(int argc, char **argv, const struct ax_config *cfg)
+{
+	static const struct option opts[] = {
+		{ "partition", required_argument, NULL, 'p' },
+		{ "brokers", required_argument, NULL, 'b' },
+		{ "prefix", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const kv[] = { "group.id", "axiom-audit-reader", "enable.auto.commit",
+		"false", "enable.partition.eof", "true", NULL };
+	const char *prog = "axiom audit", *brokers = cfg->brokers, *prefix = cfg->topic_prefix;
+	const struct rd_kafka_metadata *md = NULL;
+	struct ax_codec *codec = NULL;
+	struct ax_decoder *dec = NULL;
+	struct ax_kafka_cluster cl;
+	rd_kafka_topic_t *t = NULL;
+	rd_kafka_t *rk = NULL;
+	struct ax_err err;
+	char topic[AX_TOPIC_NAME_MAX + 8];
+	int c, only = -1, invalid = 0, rc, i;
+	char *end;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:b:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			only = (int)strtol(optarg, &end, 10);
+			if (optarg[0] == '\0' || *end != '\0' || only < 0 ||
+			    only >= AX_PARTITIONS_MAX)
+				return cli_usage_error(
+				    prog, "--partition takes a partition number");
+			break;
+		case 'b':
+			brokers = optarg;
+			break;
+		case 'P':
+			prefix = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			return cli_usage_error(prog, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+	ax_err_clear(&err);
+	if (brokers == NULL) {
+		ax_config_require(cfg, "AXIOM_BROKERS", &err);
+		return cli_fail(prog, &err);
+	}
+	snprintf(topic, sizeof(topic), "%s.audit", prefix);
+	if ((rc = ax_codec_new(&codec, NULL, &err)) != AX_OK ||
+	    (rc = ax_decoder_new(&dec, codec, &err)) != AX_OK ||
+	    (rc = ax_kafka_new(&rk, RD_KAFKA_CONSUMER, brokers, kv, &err)) != AX_OK ||
+	    (rc = ax_kafka_probe(rk, brokers, AUDIT_TIMEOUT_MS, &cl, &err)) != AX_OK)
+		goto out;
+	t = rd_kafka_topic_new(rk, topic, NULL);
+	if (rd_kafka_metadata(rk, 0, t, &md, AUDIT_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rc = ax_err_set(&err, AX_ERR, "topic %s does not exist", topic);
+		ax_err_hint(&err, "Create the topics with \"axiom topics create\".");
+		goto out;
+	}
+	for (i = 0; i < md->topics[0].partition_cnt && rc == AX_OK; i++)
+		if (only < 0 || only == i)
+			rc = dump_partition(rk, t, topic, i, dec, &invalid, &err);
+out:
+	fflush(stdout);
+	if (md != NULL)
+		rd_kafka_metadata_destroy(md);
+	if (t != NULL)
+		rd_kafka_topic_destroy(t);
+	if (rk != NULL)
+		rd_kafka_destroy(rk);
+	ax_decoder_free(dec);
+	ax_codec_free(codec);
+	if (rc != AX_OK)
+		return cli_fail(prog, &err);
+	if (invalid > 0) {
+		fprintf(
+		    stderr, "axiom audit: %d invalid event%s\n", invalid, invalid == 1 ? "" : "s");
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
+}
