@@ -43,6 +43,9 @@ struct ax_applier_opts {
 	int progress_ms;      /* period of progress lines, 0: none */
 	bool until_caught_up; /* stop once every assigned partition is at its log end */
 	int idle_exit_ms;     /* with until_caught_up: how long everything must stay caught up */
+	/* replay (consumers/ax_replay.c): never produce ticks, the log being read is complete
+	 * and a replay must not append to it; a waiting partition just waits */
+	bool no_ticks;
 };
 
 /* Fill o with the defaults (brokers and DSN NULL). */
