@@ -140,10 +140,15 @@ event_time_us(const rd_kafka_message_t *m)
 /* One element under construction. */
 struct elem {
 	json_t *json;
+	enum ax_kind kind;
 	struct ax_head_need need;
-	struct ax_head head;
-	bool touches; /* creates a version or a change of lineage */
+	struct ax_head head; /* the committed head, when looked up */
+	bool want_lookup;    /* look the committed head of need.lineage up */
+	bool touches;        /* creates a version or a change of lineage */
 	uint8_t lineage[AX_UUID_LEN];
+	int64_t version_if_accepted; /* create: 1, new_version: base + 1, else -1 */
+	long spec_from;              /* the earlier element whose head this one builds on, or -1 */
+	struct ax_head running;      /* the lineage's head after this element (see below) */
 };
 
 static void
@@ -168,11 +173,16 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, struct elem *el, 
 	size_t i;
 
 	memset(el, 0, sizeof(*el));
+	el->spec_from = -1;
+	el->version_if_accepted = -1;
 	if (et_us >= 0) {
 		if (ax_decode(ctx->dec, fam, m->payload, m->len, &msg, &derr) == AX_OK &&
 		    ax_command_json(&el->json, &el->need, &msg, et_us, ctx->sha, &derr) == AX_OK) {
+			el->kind = msg.kind;
 			switch (msg.kind) {
 			case AX_KIND_CREATE_RECORD:
+				el->version_if_accepted = 1;
+				/* fall through */
 			case AX_KIND_NEW_VERSION:
 			case AX_KIND_APPLY_CHANGE:
 			case AX_KIND_PROPOSE_CHANGE:
@@ -182,6 +192,8 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, struct elem *el, 
 			default:
 				break;
 			}
+			if (msg.kind == AX_KIND_NEW_VERSION)
+				el->version_if_accepted = msg.u.new_version.base_version + 1;
 			goto stamp;
 		}
 		if (derr.code == AX_ERR) /* out of memory: not the message's fault */
@@ -254,10 +266,10 @@ lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err
 	for (i = 0; i < n; i++) {
 		char num[24], id[37], cid[37];
 
-		if (!els[i].need.needed)
+		if (!els[i].want_lookup)
 			continue;
 		snprintf(num, sizeof(num), "%zu", i);
-		ax_uuid_format(id, els[i].need.lineage);
+		ax_uuid_format(id, els[i].lineage);
 		ax_uuid_format(cid, els[i].need.change_id);
 		if (array_add(&arr[0], &len[0], &cap[0], num) ||
 		    array_add(&arr[1], &len[1], &cap[1],
@@ -362,7 +374,7 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	json_t *arr = NULL;
 	char *text = NULL;
 	PGresult *pr = NULL;
-	size_t first, sent = 0, i, k, rows;
+	size_t first, sent = 0, i, rows;
 	int rc = AX_OK;
 
 	memset(res, 0, sizeof(*res));
@@ -383,11 +395,30 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 		if ((rc = element(ctx, msgs[i], el, err)) != AX_OK)
 			goto out;
 		/* a hash computed here must not depend on an outcome this batch has not decided
-		 * yet: a command that creates the next version of a lineage this batch already
-		 * touched waits for the next batch (invariant 1 of ax_command_json.h) */
-		for (k = 0; el->need.needed && k < sent && !cut; k++)
-			cut = els[k].touches &&
-			      memcmp(els[k].lineage, el->need.lineage, AX_UUID_LEN) == 0;
+		 * yet (invariant 1 of ax_command_json.h). A new version that builds on the version
+		 * an earlier command of the batch would create is computed on that version: if the
+		 * earlier command is refused, the database refuses this one the same way whatever
+		 * hash it claims (see build_on). Any other dependency waits for the next batch. */
+		if (el->need.needed) {
+			long k;
+
+			for (k = (long)sent - 1; k >= 0; k--)
+				if (els[k].touches &&
+				    memcmp(els[k].lineage, el->lineage, AX_UUID_LEN) == 0)
+					break;
+			if (k < 0)
+				el->want_lookup = true;
+			else if (el->kind == AX_KIND_NEW_VERSION &&
+			         (els[k].kind == AX_KIND_CREATE_RECORD ||
+			             els[k].kind == AX_KIND_NEW_VERSION) &&
+			         el->need.base_version == els[k].version_if_accepted) {
+				el->spec_from = k;
+				els[k].want_lookup =
+				    els[k].want_lookup || els[k].kind == AX_KIND_CREATE_RECORD;
+			} else {
+				cut = true;
+			}
+		}
 		if (cut) {
 			elem_clear(el);
 			break;
@@ -397,11 +428,25 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	if ((rc = lookup_heads(ctx, els, sent, err)) != AX_OK)
 		goto out;
 	for (i = 0; i < sent; i++) {
-		if ((rc = ax_command_complete(
-		         els[i].json, &els[i].need, &els[i].head, ctx->sha, err)) != AX_OK)
-			goto out;
-		ax_command_strip(els[i].json);
-		if (json_array_append(arr, els[i].json) != 0) {
+		struct elem *el = &els[i];
+
+		if (el->kind == AX_KIND_CREATE_RECORD && el->want_lookup)
+			/* a lineage that exists already makes the creation fail for sure */
+			el->running = el->head.found ? el->head : el->need.produces;
+		if (el->need.needed) {
+			const struct ax_head *in =
+			    el->spec_from >= 0 ? &els[el->spec_from].running : &el->head;
+
+			if ((rc = ax_command_complete(el->json, &el->need, in, ctx->sha, err)) !=
+			    AX_OK)
+				goto out;
+			/* refused for sure when no hash could be claimed: the head stays */
+			el->running = el->need.produces_valid ? el->need.produces : *in;
+			el->running.change_title = NULL;
+			el->running.change_content = NULL;
+		}
+		ax_command_strip(el->json);
+		if (json_array_append(arr, el->json) != 0) {
 			rc = ax_err_set(err, AX_ERR, "out of memory");
 			goto out;
 		}

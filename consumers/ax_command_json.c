@@ -65,8 +65,8 @@ hex_decode(uint8_t *out, const char *s, size_t n)
 }
 
 void
-ax_derive_record_id(uint8_t out[AX_UUID_LEN], const uint8_t command_id[AX_UUID_LEN],
-    struct ax_sha256 *sha)
+ax_derive_record_id(
+    uint8_t out[AX_UUID_LEN], const uint8_t command_id[AX_UUID_LEN], struct ax_sha256 *sha)
 {
 	static const char tag[] = "axiom/record-id/v1";
 	uint8_t buf[sizeof(tag) - 1 + AX_UUID_LEN], h[AX_HASH_LEN];
@@ -106,8 +106,8 @@ gate_of(const struct ax_cmd_record_type_config *c)
 static const char *const meaning_names[] = { "authorship", "review", "approval", "responsibility" };
 
 int
-ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_message *m,
-    int64_t et_us, struct ax_sha256 *sha, struct ax_err *err)
+ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_message *m, int64_t et_us,
+    struct ax_sha256 *sha, struct ax_err *err)
 {
 	json_t *e = json_object();
 	uint8_t rid[AX_UUID_LEN];
@@ -128,7 +128,8 @@ ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_message
 		json_object_set_new(e, "op", json_string("enroll_user"));
 		json_object_set_new(e, "user_id", json_string(m->u.user_enroll.user_id));
 		json_object_set_new(e, "printed_name", json_string(m->u.user_enroll.display_name));
-		json_object_set_new(e, "administrator", json_boolean(m->u.user_enroll.administrator));
+		json_object_set_new(
+		    e, "administrator", json_boolean(m->u.user_enroll.administrator));
 		if (m->u.user_enroll.db_role != NULL)
 			json_object_set_new(e, "db_role", json_string(m->u.user_enroll.db_role));
 		break;
@@ -139,13 +140,15 @@ ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_message
 	case AX_KIND_SCOPE_DEFINE:
 		json_object_set_new(e, "op", json_string("define_scope"));
 		json_object_set_new(e, "kind",
-		    json_string(m->u.scope_define.kind == AX_CMD_SCOPE_FACILITY ? "facility" : "domain"));
+		    json_string(
+		        m->u.scope_define.kind == AX_CMD_SCOPE_FACILITY ? "facility" : "domain"));
 		json_object_set_new(e, "key", json_string(m->u.scope_define.key));
 		json_object_set_new(e, "name", json_string(m->u.scope_define.name));
 		break;
 	case AX_KIND_RECORD_TYPE_CONFIG:
 		json_object_set_new(e, "op", json_string("configure_record_type"));
-		json_object_set_new(e, "record_type", json_string(m->u.record_type_config.record_type));
+		json_object_set_new(
+		    e, "record_type", json_string(m->u.record_type_config.record_type));
 		json_object_set_new(e, "domain_id", json_string(m->u.record_type_config.domain));
 		json_object_set_new(e, "gate", json_string(gate_of(&m->u.record_type_config)));
 		break;
@@ -157,8 +160,8 @@ ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_message
 		json_object_set_new(e, "domain_id", json_string(m->u.grant.domain));
 		json_object_set_new(e, "tier", json_string(m->u.grant.access_level));
 		if (m->u.grant.expires_at.present)
-			json_object_set_new(e, "_expires_us",
-			    json_integer((json_int_t)m->u.grant.expires_at.us));
+			json_object_set_new(
+			    e, "_expires_us", json_integer((json_int_t)m->u.grant.expires_at.us));
 		break;
 	case AX_KIND_GRANT_REVOKE:
 		json_object_set_new(e, "op", json_string("revoke_grant"));
@@ -171,12 +174,14 @@ ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_message
 		json_object_set_new(e, "delegatee", json_string(m->u.delegate.delegatee));
 		json_object_set_new(e, "kind",
 		    json_string(m->u.delegate.kind == AX_CMD_DELEGATION_HORIZONTAL ? "horizontal"
-										     : "vertical"));
-		json_object_set_new(e, "_expires_us", json_integer((json_int_t)m->u.delegate.expires_at));
+		                                                                   : "vertical"));
+		json_object_set_new(
+		    e, "_expires_us", json_integer((json_int_t)m->u.delegate.expires_at));
 		break;
 	case AX_KIND_DELEGATION_REVOKE:
 		json_object_set_new(e, "op", json_string("revoke_delegation"));
-		json_object_set_new(e, "delegation_id", json_uuid(m->u.delegation_revoke.delegation_id));
+		json_object_set_new(
+		    e, "delegation_id", json_uuid(m->u.delegation_revoke.delegation_id));
 		break;
 	case AX_KIND_TICK:
 		json_object_set_new(e, "op", json_string("tick"));
@@ -219,6 +224,17 @@ ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_message
 		json_object_set_new(e, "title", json_string(c->title));
 		json_object_set_new(e, "content", json_hex(r.content, r.content_len));
 		json_object_set_new(e, "record_hash", json_hex(h, AX_HASH_LEN));
+		need->produces_valid = true;
+		need->produces.found = true;
+		memcpy(need->produces.record_id, rid, AX_UUID_LEN);
+		need->produces.version = 1;
+		memcpy(need->produces.record_hash, h, AX_HASH_LEN);
+		snprintf(need->produces.record_type, sizeof(need->produces.record_type), "%s",
+		    c->record_type);
+		snprintf(need->produces.facility_id, sizeof(need->produces.facility_id), "%s",
+		    c->facility);
+		snprintf(
+		    need->produces.domain_id, sizeof(need->produces.domain_id), "%s", c->domain);
 		break;
 	}
 	case AX_KIND_NEW_VERSION: {
@@ -230,8 +246,8 @@ ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_message
 		json_object_set_new(e, "record_id", json_uuid(rid));
 		json_object_set_new(e, "id", json_uuid(m->lineage_id));
 		json_object_set_new(e, "title", json_string(c->title));
-		json_object_set_new(e, "content",
-		    json_hex((const uint8_t *)c->content, strlen(c->content)));
+		json_object_set_new(
+		    e, "content", json_hex((const uint8_t *)c->content, strlen(c->content)));
 		need->needed = true;
 		memcpy(need->lineage, m->lineage_id, AX_UUID_LEN);
 		need->base_version = c->base_version;
@@ -240,9 +256,10 @@ ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_message
 	case AX_KIND_LIFECYCLE_TRANSITION:
 		json_object_set_new(e, "op", json_string("transition_record"));
 		json_object_set_new(e, "id", json_uuid(m->lineage_id));
-		json_object_set_new(e, "version",
-		    json_integer((json_int_t)m->u.lifecycle_transition.version));
-		json_object_set_new(e, "to_status", json_string(m->u.lifecycle_transition.to_state));
+		json_object_set_new(
+		    e, "version", json_integer((json_int_t)m->u.lifecycle_transition.version));
+		json_object_set_new(
+		    e, "to_status", json_string(m->u.lifecycle_transition.to_state));
 		break;
 	case AX_KIND_PROPOSE_CHANGE: {
 		const struct ax_cmd_propose_change *c = &m->u.propose_change;
@@ -252,8 +269,8 @@ ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_message
 		json_object_set_new(e, "id", json_uuid(m->lineage_id));
 		json_object_set_new(e, "base_version", json_integer((json_int_t)c->base_version));
 		json_object_set_new(e, "title", json_string(c->title));
-		json_object_set_new(e, "content",
-		    json_hex((const uint8_t *)c->content, strlen(c->content)));
+		json_object_set_new(
+		    e, "content", json_hex((const uint8_t *)c->content, strlen(c->content)));
 		break;
 	}
 	case AX_KIND_SUBMIT_CHANGE:
@@ -295,11 +312,12 @@ ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_message
 		break;
 	case AX_KIND_SIGN:
 		json_object_set_new(e, "op", json_string("sign_record"));
-		json_object_set_new(e, "meaning", json_string(meaning_names[m->u.sign.meaning & 3]));
+		json_object_set_new(
+		    e, "meaning", json_string(meaning_names[m->u.sign.meaning & 3]));
 		break;
 	default:
-		rc = ax_err_set(err, AX_EINVAL, "a %s message is not a command",
-		    ax_kind_name(m->kind));
+		rc = ax_err_set(
+		    err, AX_EINVAL, "a %s message is not a command", ax_kind_name(m->kind));
 		goto fail;
 	}
 	*out = e;
@@ -312,7 +330,7 @@ fail:
 }
 
 int
-ax_command_complete(json_t *elem, const struct ax_head_need *need, const struct ax_head *head,
+ax_command_complete(json_t *elem, struct ax_head_need *need, const struct ax_head *head,
     struct ax_sha256 *sha, struct ax_err *err)
 {
 	struct ax_canon_record r;
@@ -359,13 +377,22 @@ ax_command_complete(json_t *elem, const struct ax_head_need *need, const struct 
 			 * as stale_previous_hash; no hash is claimed */
 			json_object_del(elem, "previous_record_hash");
 			json_object_set_new(elem, "previous_record_hash",
-			    json_string("0000000000000000000000000000000000000000000000000000000000000000"));
+			    json_string("0000000000000000000000000000000000000000000000000000000000"
+			                "000000"));
 			goto out;
 		}
 	}
 	if ((rc = ax_canon_record_hash(h, sha, &r, err)) != AX_OK)
 		goto out;
 	json_object_set_new(elem, "record_hash", json_hex(h, AX_HASH_LEN));
+	need->produces_valid = true;
+	need->produces = *head;
+	need->produces.change_found = false;
+	need->produces.change_title = NULL; /* owned by head */
+	need->produces.change_content = NULL;
+	memcpy(need->produces.record_id, r.record_id, AX_UUID_LEN);
+	need->produces.version = r.version;
+	memcpy(need->produces.record_hash, h, AX_HASH_LEN);
 out:
 	free(content);
 	return rc;

@@ -22,16 +22,8 @@
 #include "ax_codec.h"
 #include "ax_err.h"
 
-/* What a version-creating command needs to know before its hash can be computed. */
-struct ax_head_need {
-	bool needed;		 /* new_version and apply_change */
-	bool is_change;		 /* apply_change: the change's content is needed too */
-	uint8_t lineage[AX_UUID_LEN];
-	uint8_t change_id[AX_UUID_LEN];
-	int64_t base_version;	 /* new_version: the version the command says it edits */
-};
-
-/* A lineage's committed head and, for apply_change, the change's content. */
+/* A lineage's head (committed, or the one a command before it in the batch would leave)
+ * and, for apply_change, the change's content. */
 struct ax_head {
 	bool found;
 	uint8_t record_id[AX_UUID_LEN];
@@ -39,9 +31,22 @@ struct ax_head {
 	uint8_t record_hash[AX_HASH_LEN];
 	char record_type[72], facility_id[72], domain_id[72];
 	bool change_found;
-	char *change_title;	  /* owned by the caller of ax_command_complete */
+	char *change_title; /* owned by the caller of ax_command_complete */
 	uint8_t *change_content;
 	size_t change_content_len;
+};
+
+/* What a version-creating command needs to know before its hash can be computed. */
+struct ax_head_need {
+	bool needed;    /* new_version and apply_change */
+	bool is_change; /* apply_change: the change's content is needed too */
+	uint8_t lineage[AX_UUID_LEN];
+	uint8_t change_id[AX_UUID_LEN];
+	int64_t base_version; /* new_version: the version the command says it edits */
+	/* the head this command leaves if the database accepts it: set by ax_command_json for
+	 * create_record, by ax_command_complete for new_version and apply_change */
+	bool produces_valid;
+	struct ax_head produces;
 };
 
 /*
@@ -55,10 +60,11 @@ int ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_mes
 
 /*
  * Complete a new_version or apply_change element with previous_record_hash and record_hash
- * computed from head. A head that was not found (or a change that was not found) leaves the
- * hash out: the database then refuses the command as not_found_or_denied.
+ * computed from head, and fill need->produces. A head that was not found (or a change that
+ * was not found) leaves the hash out: the database then refuses the command as
+ * not_found_or_denied.
  */
-int ax_command_complete(json_t *elem, const struct ax_head_need *need, const struct ax_head *head,
+int ax_command_complete(json_t *elem, struct ax_head_need *need, const struct ax_head *head,
     struct ax_sha256 *sha, struct ax_err *err);
 
 /* Remove the keys ax_command_json kept for ax_command_complete ("_..."). */
@@ -73,7 +79,7 @@ void ax_iso_time(char out[AX_ISO_TIME_LEN], int64_t us);
 const char *ax_command_reject_reason(const struct ax_err *err);
 
 /* The record_id derived from a command id: SHA-256("axiom/record-id/v1" || id)[0..16]. */
-void ax_derive_record_id(uint8_t out[AX_UUID_LEN], const uint8_t command_id[AX_UUID_LEN],
-    struct ax_sha256 *sha);
+void ax_derive_record_id(
+    uint8_t out[AX_UUID_LEN], const uint8_t command_id[AX_UUID_LEN], struct ax_sha256 *sha);
 
 #endif
