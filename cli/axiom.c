@@ -23,6 +23,7 @@ static const struct ax_cmd commands[] = {
 	{ "migrate", "apply the database migrations in db/ (forward-only, checksummed)", cmd_migrate },
 	{ "apply", "apply the commands exactly once to PostgreSQL (the applier)", cmd_apply },
 	{ "audit", "print the audit topic (every outcome, every checkpoint) as JSON lines", cmd_audit },
+	{ "verify", "re-check record chains, ledger chains and the Kafka log as the auditor", cmd_verify },
 	{ "publish", "publish commands given as JSON lines (checked, Avro-encoded, acks=all)", cmd_publish },
 };
 

@@ -26,6 +26,7 @@ int cmd_doctor(int argc, char **argv, const struct ax_config *cfg);
 int cmd_migrate(int argc, char **argv, const struct ax_config *cfg);
 int cmd_apply(int argc, char **argv, const struct ax_config *cfg);
 int cmd_audit(int argc, char **argv, const struct ax_config *cfg);
+int cmd_verify(int argc, char **argv, const struct ax_config *cfg);
 int cmd_publish(int argc, char **argv, const struct ax_config *cfg);
 
 /* Print err for subcommand prog and return the exit code that goes with its code. */

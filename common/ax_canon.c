@@ -241,3 +241,98 @@ out:
 	free(buf);
 	return rc;
 }
+
+/* Write text s, or the NULL tag when s is NULL (the SQL twin's canon_text(NULL)). */
+static void
+put_text_or_null(struct enc *e, const char *s)
+{
+	if (s == NULL)
+		put_null(e);
+	else
+		put_text(e, s);
+}
+
+/* Check ledger text field s (NULL allowed when nullable); AX_EINVAL says which field. */
+static int
+check_ledger_text(const char *s, int nullable, const char *field, struct ax_err *err)
+{
+	size_t n;
+
+	if (s == NULL)
+		return nullable ? AX_OK
+		                : ax_err_set(err, AX_EINVAL, "ledger field %s is missing", field);
+	n = strlen(s);
+	if (n > AX_CANON_MAX_FIELD)
+		return ax_err_set(err, AX_EINVAL, "ledger field %s is longer than %u bytes", field,
+		    AX_CANON_MAX_FIELD);
+	if (!ax_utf8_valid((const uint8_t *)s, n))
+		return ax_err_set(err, AX_EINVAL, "ledger field %s is not valid UTF-8", field);
+	return AX_OK;
+}
+
+/* Write the fields of l in the order of docs/canonical-encoding.md section 4. */
+static void
+encode_ledger(struct enc *e, const struct ax_canon_ledger *l)
+{
+	put_text(e, AX_CANON_LEDGER_TAG);
+	put_text(e, l->topic);
+	put_int64(e, AX_CANON_INT64, (int64_t)l->partition);
+	put_int64(e, AX_CANON_INT64, l->seq);
+	put_int64(e, AX_CANON_INT64, l->offset);
+	if (l->has_command_id)
+		put_bytes(e, AX_CANON_UUID, l->command_id, AX_UUID_LEN);
+	else
+		put_null(e);
+	put_text_or_null(e, l->actor);
+	put_int64(e, AX_CANON_TIMESTAMP, l->event_time_us);
+	put_text(e, l->decision);
+	put_text_or_null(e, l->reason_code);
+	if (l->record_hash != NULL)
+		put_bytes(e, AX_CANON_BYTES, l->record_hash, l->record_hash_len);
+	else
+		put_null(e);
+	put_bytes(e, AX_CANON_BYTES, l->previous_entry_hash, AX_HASH_LEN);
+}
+
+int
+ax_canon_ledger_encode(
+    uint8_t **out, size_t *out_len, const struct ax_canon_ledger *l, struct ax_err *err)
+{
+	struct enc e = { NULL, 0 };
+	int rc;
+
+	*out = NULL;
+	*out_len = 0;
+	if ((rc = check_ledger_text(l->topic, 0, "topic", err)) != AX_OK ||
+	    (rc = check_ledger_text(l->actor, 1, "actor", err)) != AX_OK ||
+	    (rc = check_ledger_text(l->decision, 0, "decision", err)) != AX_OK ||
+	    (rc = check_ledger_text(l->reason_code, 1, "reason_code", err)) != AX_OK)
+		return rc;
+	if (l->record_hash_len > AX_CANON_MAX_FIELD)
+		return ax_err_set(err, AX_EINVAL,
+		    "ledger field record_hash is longer than %u bytes", AX_CANON_MAX_FIELD);
+	encode_ledger(&e, l); /* count */
+	if ((e.buf = malloc(e.len)) == NULL)
+		return ax_err_set(err, AX_ERR, "out of memory encoding a ledger entry");
+	e.len = 0;
+	encode_ledger(&e, l); /* write */
+	*out = e.buf;
+	*out_len = e.len;
+	return AX_OK;
+}
+
+int
+ax_canon_ledger_hash(uint8_t out[AX_HASH_LEN], struct ax_sha256 *h, const struct ax_canon_ledger *l,
+    struct ax_err *err)
+{
+	uint8_t *buf = NULL; /* freed at out: */
+	size_t len;
+	int rc;
+
+	if ((rc = ax_canon_ledger_encode(&buf, &len, l, err)) != AX_OK)
+		goto out;
+	rc = ax_sha256_digest(h, out, buf, len, err);
+out:
+	free(buf);
+	return rc;
+}

@@ -82,4 +82,40 @@ int ax_canon_record_encode(
 int ax_canon_record_hash(uint8_t out[AX_HASH_LEN], struct ax_sha256 *h,
     const struct ax_canon_record *r, struct ax_err *err);
 
+/*
+ * Ledger entry v1 (docs/canonical-encoding.md section 4), the twin of axiom.canon_ledger_v1:
+ * entry_hash = SHA-256 of the tag "axiom/ledger/v1", topic, partition (int64), seq, offset,
+ * command_id, actor, event_time, decision, reason_code, record_hash, previous_entry_hash.
+ * tests/data/canon-ledger-v1.txt holds the shared test vectors. Same field rules as a record.
+ */
+#define AX_CANON_LEDGER_TAG "axiom/ledger/v1"
+
+/* One ledger entry, the columns that entry_hash covers. Strings and bytes are borrowed. */
+struct ax_canon_ledger {
+	const char *topic; /* required */
+	int32_t partition; /* encoded as int64, as the SQL twin does */
+	int64_t seq;
+	int64_t offset;
+	int has_command_id; /* 0: command_id is NULL */
+	uint8_t command_id[AX_UUID_LEN];
+	const char *actor; /* NULL encodes SQL NULL (undecodable input has no actor) */
+	int64_t event_time_us;
+	const char *decision;                     /* required */
+	const char *reason_code;                  /* NULL encodes SQL NULL */
+	const uint8_t *record_hash;               /* NULL encodes SQL NULL */
+	size_t record_hash_len;                   /* any length; the ledger does not constrain it */
+	uint8_t previous_entry_hash[AX_HASH_LEN]; /* 32 zero bytes for seq 1 */
+};
+
+/*
+ * Encode e into a new buffer *out of *out_len bytes (caller frees with free()); AX_EINVAL
+ * when topic or decision is NULL, a text field is not UTF-8, or a field is too long.
+ */
+int ax_canon_ledger_encode(
+    uint8_t **out, size_t *out_len, const struct ax_canon_ledger *e, struct ax_err *err);
+
+/* entry_hash of e: SHA-256 of its canonical encoding v1. */
+int ax_canon_ledger_hash(uint8_t out[AX_HASH_LEN], struct ax_sha256 *h,
+    const struct ax_canon_ledger *e, struct ax_err *err);
+
 #endif

@@ -1,0 +1,330 @@
+/*
+ * cmd_verify.c - `axiom verify`: re-check the record chains, the ledger chains and the
+ * Kafka log as axiom_auditor, and say precisely where the first failure of each broken chain
+ * is (consumers/ax_verify.h has the rules).
+ *
+ * Output: one "broken: ..." line per broken chain as it is found, then a summary; with
+ * --json, one JSON object instead. Exit codes: 0 every chain is valid, 1 a chain is broken or
+ * a cross-check failed (or the verification could not complete), 2 bad command line,
+ * 3 PostgreSQL or the broker is unreachable.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ax_verify.h"
+#include "cli.h"
+
+#define DEFAULT_TIMEOUT_S 15
+#define DEFAULT_JOBS      2
+
+/* Print the help text to fp. */
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: axiom verify [--dsn DSN] [--brokers LIST] [--prefix P] [--no-kafka] [--json]\n"
+	    "                    [--timeout SECONDS] [--jobs N]\n"
+	    "       axiom verify --bench N\n"
+	    "\n"
+	    "Re-checks, from the stored columns alone, as the read-only role axiom_auditor:\n"
+	    "  record chains  every lineage of axiom.records: versions gap-free from 1, each\n"
+	    "                 linked to the previous one by previous_record_id and\n"
+	    "                 previous_record_hash, record_hash recomputed in C (canonical\n"
+	    "                 encoding v1, docs/canonical-encoding.md);\n"
+	    "  ledger chains  every (topic, partition) of axiom.ledger: seq gap-free from 1, each\n"
+	    "                 entry linked by previous_entry_hash, offsets increasing, entry_hash\n"
+	    "                 recomputed in C;\n"
+	    "  kafka log      every partition of P.control and P.commands: each offset in the "
+	    "log,\n"
+	    "                 from its start up to the stored next offset, has exactly one ledger\n"
+	    "                 entry, and no ledger entry names an offset that is not in the log\n"
+	    "                 (committed records only; transaction markers are not offsets).\n"
+	    "Everything is read in one read-only snapshot; nothing is written. A role that\n"
+	    "row-level security would filter is refused, because it would see only part.\n"
+	    "Checkpoint signatures and stored e-signatures are not checked yet.\n"
+	    "\n"
+	    "Each broken chain is reported once, at its first failure, with the table, the "
+	    "lineage\n"
+	    "and version or the topic, partition and seq or offset, and what is wrong.\n"
+	    "\n"
+	    "options:\n"
+	    "  -d, --dsn DSN        auditor connection string (default: $AXIOM_PG_AUDITOR_DSN)\n"
+	    "  -b, --brokers LIST   Kafka bootstrap servers (default: $AXIOM_BROKERS)\n"
+	    "  -p, --prefix P       topic prefix (default: $AXIOM_TOPIC_PREFIX, or axiom)\n"
+	    "  -n, --no-kafka       skip the cross-check against the Kafka log\n"
+	    "  -j, --json           print one JSON object (summary and failures) instead of text\n"
+	    "  -t, --timeout S      longest wait for the broker without progress (default %d)\n"
+	    "  -J, --jobs N         stream the record chains on N connections in parallel, in\n"
+	    "                       one shared snapshot (default %d, at most %d)\n"
+	    "      --bench N        measure the C record chain checker on N synthetic versions\n"
+	    "                       (touches no database or broker) and print the rate\n"
+	    "  -h, --help           this text\n"
+	    "\n"
+	    "example:\n"
+	    "  eval \"$(ops/stack env)\" && build/cli/axiom verify\n"
+	    "\n"
+	    "exit codes: 0 every chain is valid, 1 a chain is broken or a cross-check failed\n"
+	    "            (or the verification could not complete), 2 bad command line,\n"
+	    "            3 PostgreSQL or the broker is unreachable\n",
+	    DEFAULT_TIMEOUT_S, DEFAULT_JOBS, AX_VERIFY_JOBS_MAX);
+}
+
+/* Parse a decimal integer in [min, max] from s into *out; 0 or -1. */
+static int
+parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+/* Where the failures go: printed as they come, or gathered into a JSON array. */
+struct sink {
+	json_t *failures; /* NULL: print lines */
+};
+
+/* The JSON name of chain c. */
+static const char *
+chain_name(enum ax_verify_chain c)
+{
+	switch (c) {
+	case AX_VERIFY_RECORDS:
+		return "records";
+	case AX_VERIFY_LEDGER:
+		return "ledger";
+	case AX_VERIFY_LOG:
+	default:
+		return "kafka";
+	}
+}
+
+/* The report function: print the failure line, or append it to the JSON array. */
+static void
+on_failure(void *arg, const struct ax_verify_failure *f)
+{
+	struct sink *s = arg;
+	char line[1024];
+	json_t *o;
+
+	ax_verify_failure_format(line, sizeof(line), f);
+	if (s->failures == NULL) {
+		printf("broken: %s\n", line);
+		fflush(stdout);
+		return;
+	}
+	o = json_object();
+	json_object_set_new(o, "chain", json_string(chain_name(f->chain)));
+	json_object_set_new(o, "table", json_string(f->table));
+	if (f->chain == AX_VERIFY_RECORDS) {
+		json_object_set_new(o, "lineage", json_string(f->lineage));
+		if (f->record_id[0] != '\0')
+			json_object_set_new(o, "record_id", json_string(f->record_id));
+	} else {
+		json_object_set_new(o, "topic", json_string(f->topic));
+		json_object_set_new(o, "partition", json_integer(f->partition));
+	}
+	json_object_set_new(o, f->at, json_integer(f->position));
+	json_object_set_new(o, "problem", json_string(f->problem));
+	json_object_set_new(o, "message", json_string(line));
+	json_array_append_new(s->failures, o);
+}
+
+/* n per second over s seconds, 0 when no time passed. */
+static double
+per_s(int64_t n, double s)
+{
+	return s > 0 ? (double)n / s : 0;
+}
+
+/* Print the human summary of s. */
+static void
+print_text(const struct ax_verify_summary *s)
+{
+	int64_t failures = ax_verify_summary_failures(s);
+
+	printf("record chains  %" PRId64 " lineages, %" PRId64 " versions: %" PRId64
+	       " broken (%.3f s, %.0f versions/s)\n",
+	    s->records.chains, s->records.rows, s->records.broken, s->records_seconds,
+	    per_s(s->records.rows, s->records_seconds));
+	printf("ledger chains  %" PRId64 " partitions, %" PRId64 " entries: %" PRId64
+	       " broken (%.3f s, %.0f entries/s)\n",
+	    s->ledger.chains, s->ledger.rows, s->ledger.broken, s->ledger_seconds,
+	    per_s(s->ledger.rows, s->ledger_seconds));
+	if (s->kafka_checked)
+		printf("kafka log      %" PRId64 " partitions, %" PRId64 " offsets: %" PRId64
+		       " broken (%.3f s)%s\n",
+		    s->log_partitions, s->log_offsets, s->log_broken, s->kafka_seconds,
+		    s->log_topics_absent == 0 ? ""
+		    : s->log_topics_absent == 1
+		        ? "; one of the two topics does not exist in the broker"
+		        : "; neither topic exists in the broker (check --prefix)");
+	else
+		printf("kafka log      not checked (--no-kafka)\n");
+	if (s->kafka_checked && s->log_topics_other > 0)
+		printf("               the ledger also has %" PRId64 " topic%s outside the prefix, "
+		       "not cross-checked (their chains were checked)\n",
+		    s->log_topics_other, s->log_topics_other == 1 ? "" : "s");
+	if (failures == 0)
+		printf("verified as %s: every chain is valid\n", s->role);
+	else
+		printf("verified as %s: %" PRId64 " chain%s broken\n", s->role, failures,
+		    failures == 1 ? "" : "s");
+}
+
+/* Print s and failures as one JSON object. */
+static void
+print_json(const struct ax_verify_summary *s, json_t *failures)
+{
+	json_t *o = json_object();
+	char *text;
+
+	json_object_set_new(o, "valid", json_boolean(ax_verify_summary_failures(s) == 0));
+	json_object_set_new(o, "role", json_string(s->role));
+	json_object_set_new(o, "records",
+	    json_pack("{s:I, s:I, s:I, s:f, s:f}", "lineages", (json_int_t)s->records.chains,
+	        "versions", (json_int_t)s->records.rows, "broken", (json_int_t)s->records.broken,
+	        "seconds", s->records_seconds, "versions_per_second",
+	        per_s(s->records.rows, s->records_seconds)));
+	json_object_set_new(o, "ledger",
+	    json_pack("{s:I, s:I, s:I, s:f}", "partitions", (json_int_t)s->ledger.chains, "entries",
+	        (json_int_t)s->ledger.rows, "broken", (json_int_t)s->ledger.broken, "seconds",
+	        s->ledger_seconds));
+	json_object_set_new(o, "kafka",
+	    json_pack("{s:b, s:I, s:I, s:I, s:i, s:I, s:f}", "checked", s->kafka_checked,
+	        "partitions", (json_int_t)s->log_partitions, "offsets", (json_int_t)s->log_offsets,
+	        "broken", (json_int_t)s->log_broken, "absent_topics", s->log_topics_absent,
+	        "other_topics", (json_int_t)s->log_topics_other, "seconds", s->kafka_seconds));
+	json_object_set(o, "failures", failures);
+	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (text != NULL)
+		printf("%s\n", text);
+	free(text);
+	json_decref(o);
+}
+
+/* Run the synthetic benchmark of n versions and print its rate. */
+static int
+run_bench(const char *prog, int64_t n)
+{
+	struct ax_err err;
+	double rate, seconds;
+
+	ax_err_clear(&err);
+	if (ax_verify_bench_records(n, 256, &rate, &seconds, &err) != AX_OK)
+		return cli_fail(prog, &err);
+	printf("verified %" PRId64 " synthetic record versions (256-byte content, lineages of "
+	       "10) in %.3f s: %.0f versions/s on one core\n",
+	    n, seconds, rate);
+	return EXIT_SUCCESS;
+}
+
+int
+cmd_verify(int argc, char **argv, const struct ax_config *cfg)
+{
+	enum { OPT_BENCH = 1000 };
+	static const struct option opts[] = {
+		{ "dsn", required_argument, NULL, 'd' },
+		{ "brokers", required_argument, NULL, 'b' },
+		{ "prefix", required_argument, NULL, 'p' },
+		{ "no-kafka", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "jobs", required_argument, NULL, 'J' },
+		{ "bench", required_argument, NULL, OPT_BENCH },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *prog = "axiom verify";
+	struct ax_verify_opts o;
+	struct ax_verify_summary sum;
+	struct sink sink = { NULL };
+	struct ax_err err;
+	int64_t timeout_s = DEFAULT_TIMEOUT_S, bench = 0, jobs = DEFAULT_JOBS;
+	int c, json = 0, rc;
+
+	ax_err_clear(&err);
+	memset(&o, 0, sizeof(o));
+	o.dsn = cfg->pg_auditor_dsn;
+	o.brokers = cfg->brokers;
+	o.prefix = cfg->topic_prefix ? cfg->topic_prefix : "axiom";
+	o.kafka = true;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:b:p:njt:J:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o.dsn = optarg;
+			break;
+		case 'b':
+			o.brokers = optarg;
+			break;
+		case 'p':
+			o.prefix = optarg;
+			break;
+		case 'n':
+			o.kafka = false;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 't':
+			if (parse_int64(optarg, 1, 3600, &timeout_s) != 0)
+				return cli_usage_error(prog,
+				    "--timeout wants seconds from 1 to 3600, not '%s'", optarg);
+			break;
+		case 'J':
+			if (parse_int64(optarg, 1, AX_VERIFY_JOBS_MAX, &jobs) != 0)
+				return cli_usage_error(prog,
+				    "--jobs wants a count from 1 to %d, not '%s'",
+				    AX_VERIFY_JOBS_MAX, optarg);
+			break;
+		case OPT_BENCH:
+			if (parse_int64(optarg, 1, 100000000, &bench) != 0)
+				return cli_usage_error(prog,
+				    "--bench wants a count from 1 to 100000000, not '%s'", optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			return cli_usage_error(prog, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+	if (bench > 0)
+		return run_bench(prog, bench);
+	o.kafka_timeout_ms = (int)timeout_s * 1000;
+	o.jobs = (int)jobs;
+	if (o.prefix[0] == '\0')
+		return cli_usage_error(prog, "--prefix must not be empty");
+	if (o.dsn == NULL) {
+		ax_err_set(&err, AX_EINVAL, "no database to verify");
+		ax_err_hint(
+		    &err, "Set AXIOM_PG_AUDITOR_DSN (eval \"$(ops/stack env)\") or pass --dsn.");
+		return cli_fail(prog, &err);
+	}
+	if (json)
+		sink.failures = json_array();
+	rc = ax_verify_run(&o, on_failure, &sink, &sum, &err);
+	if (rc != AX_OK) {
+		json_decref(sink.failures);
+		return cli_fail(prog, &err);
+	}
+	if (json)
+		print_json(&sum, sink.failures);
+	else
+		print_text(&sum);
+	json_decref(sink.failures);
+	return ax_verify_summary_failures(&sum) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

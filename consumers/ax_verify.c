@@ -1,0 +1,1143 @@
+/*
+ * ax_verify.c - the runner of `axiom verify`: feeds the pure checkers of ax_verify_core.c
+ * from PostgreSQL and the Kafka log; see ax_verify.h.
+ *
+ * Invariants:
+ *  (1) one snapshot: every stage reads in one REPEATABLE READ READ ONLY transaction, and
+ *      the extra connections of a parallel record stage (--jobs) import its snapshot
+ *      (pg_export_snapshot), so a live applier cannot make a valid database look broken;
+ *  (2) the bulk tables are streamed with COPY ... TO STDOUT (FORMAT binary) and parsed in C
+ *      (no per-row libpq result); memory is bounded by the largest row, never by the table;
+ *  (3) a COPY row is parsed completely before any pointer into it is taken: the reader may
+ *      move its buffer while a row is incomplete, never while a row is in use;
+ *  (4) the Kafka consumer is assign()-only (it never joins its group and never commits),
+ *      reads committed records only (the applier's own isolation level), and every wait is
+ *      bounded by kafka_timeout_ms without progress.
+ *
+ * The stages run in order: records, ledger, kafka log. Extension point: checkpoint
+ * signatures and stored e-signatures are further entries of stages[] below.
+ */
+#include "ax_verify.h"
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ax_kafka.h"
+#include "ax_pg.h"
+
+#define PG_EPOCH_US    INT64_C(946684800000000) /* 2000-01-01 - 1970-01-01, in us */
+#define COPY_ROW_MAX   ((size_t)AX_CANON_MAX_FIELD * 2u + (1u << 20))
+#define LOG_POLL_MS    200
+#define MAX_LOG_TOPICS 2
+
+/* Monotonic time in seconds. */
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The state one run shares between its stages. */
+struct run {
+	const struct ax_verify_opts *o;
+	PGconn *conn;
+	ax_verify_report_fn report;
+	void *arg;
+	struct ax_verify_summary *sum;
+	pthread_mutex_t mu; /* serializes report() between the jobs of the record stage */
+};
+
+/* Hand f to the caller's report function, one job at a time. */
+static void
+report(struct run *r, const struct ax_verify_failure *f)
+{
+	if (r->report == NULL)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->report(r->arg, f);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Run sql (no result rows expected beyond status); AX_OK or the translated error. */
+static int
+exec_ok(PGconn *conn, const char *sql, const char *what, struct ax_err *err)
+{
+	PGresult *res = PQexec(conn, sql);
+	int rc = AX_OK;
+
+	if (res == NULL ||
+	    (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK))
+		rc = ax_pg_err(err, conn, res, what);
+	PQclear(res);
+	return rc;
+}
+
+/* Binary COPY reader ------------------------------------------------------------------------ */
+
+struct copy_field {
+	size_t off;  /* into reader.buf */
+	int32_t len; /* -1: NULL */
+};
+
+struct copy_reader {
+	PGconn *conn;
+	uint8_t *buf; /* [0, len) holds data; [mark, len) is not yet consumed */
+	size_t len, cap;
+	size_t pos;  /* parse cursor */
+	size_t mark; /* start of the row being parsed; bytes before it may be discarded */
+	int ended;   /* PQgetCopyData said the stream is over */
+	int nfields;
+	struct copy_field f[16];
+};
+
+/* Make at least need bytes available at r->pos; AX_ERR when the stream ends before. */
+static int
+copy_fill(struct copy_reader *r, size_t need, struct ax_err *err)
+{
+	while (r->len - r->pos < need) {
+		char *chunk = NULL;
+		int n;
+
+		if (r->ended)
+			return ax_err_set(
+			    err, AX_ERR, "the COPY stream ended in the middle of a row");
+		n = PQgetCopyData(r->conn, &chunk, 0);
+		if (n == -1) {
+			r->ended = 1;
+			continue;
+		}
+		if (n < 0) {
+			PGresult *res = PQgetResult(r->conn);
+			int rc = ax_pg_err(err, r->conn, res, "could not read the COPY stream");
+
+			PQclear(res);
+			return rc;
+		}
+		if (r->cap - r->len < (size_t)n && r->mark > 0) {
+			memmove(r->buf, r->buf + r->mark, r->len - r->mark);
+			r->len -= r->mark;
+			r->pos -= r->mark;
+			r->mark = 0;
+		}
+		if (r->cap - r->len < (size_t)n) {
+			size_t cap = r->cap ? r->cap : 1u << 20;
+			uint8_t *b;
+
+			while (cap - r->len < (size_t)n)
+				cap *= 2;
+			if (cap > COPY_ROW_MAX + (1u << 20) || (b = realloc(r->buf, cap)) == NULL) {
+				PQfreemem(chunk);
+				return ax_err_set(
+				    err, AX_ERR, "a row of the COPY stream is too large");
+			}
+			r->buf = b;
+			r->cap = cap;
+		}
+		memcpy(r->buf + r->len, chunk, (size_t)n);
+		r->len += (size_t)n;
+		PQfreemem(chunk);
+	}
+	return AX_OK;
+}
+
+/* The big-endian uint32 at p. */
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* The big-endian int64 at p. */
+static int64_t
+be64(const uint8_t *p)
+{
+	return (int64_t)((uint64_t)be32(p) << 32 | (uint64_t)be32(p + 4));
+}
+
+/* Start COPY sql on r->conn and read the binary header. */
+static int
+copy_start(struct copy_reader *r, PGconn *conn, const char *sql, struct ax_err *err)
+{
+	static const uint8_t sig[11] = { 'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0 };
+	PGresult *res;
+	uint32_t ext;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->conn = conn;
+	res = PQexec(conn, sql);
+	if (res == NULL || PQresultStatus(res) != PGRES_COPY_OUT) {
+		rc = ax_pg_err(err, conn, res, "could not read the stored chains");
+		if (strcmp(err->sqlstate, "42P01") == 0)
+			ax_err_hint(err, "Is this an Axiom database? \"axiom migrate\" creates the "
+			                 "tables.");
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	if ((rc = copy_fill(r, 19, err)) != AX_OK)
+		return rc;
+	if (memcmp(r->buf, sig, sizeof(sig)) != 0)
+		return ax_err_set(err, AX_ERR, "the COPY stream has no binary header");
+	ext = be32(r->buf + 15);
+	r->pos = 19;
+	if ((rc = copy_fill(r, ext, err)) != AX_OK)
+		return rc;
+	r->pos += ext;
+	r->mark = r->pos;
+	return AX_OK;
+}
+
+/* Parse the next row into r->f[]; 1 for a row, 0 at the trailer, < 0 (err). */
+static int
+copy_row(struct copy_reader *r, int nfields, struct ax_err *err)
+{
+	int16_t n;
+	int i, rc;
+
+	r->mark = r->pos;
+	if ((rc = copy_fill(r, 2, err)) != AX_OK)
+		return rc;
+	n = (int16_t)(r->buf[r->pos] << 8 | r->buf[r->pos + 1]);
+	r->pos += 2;
+	if (n == -1)
+		return 0;
+	if (n != nfields)
+		return ax_err_set(
+		    err, AX_ERR, "the COPY stream has %d fields per row, not %d", n, nfields);
+	for (i = 0; i < n; i++) {
+		int32_t len;
+
+		if ((rc = copy_fill(r, 4, err)) != AX_OK)
+			return rc;
+		len = (int32_t)be32(r->buf + r->pos);
+		r->pos += 4;
+		if (len < -1 || (len > 0 && (uint32_t)len > AX_CANON_MAX_FIELD))
+			return ax_err_set(
+			    err, AX_ERR, "a field of the COPY stream has length %" PRId32, len);
+		r->f[i].len = len;
+		r->f[i].off = r->pos - r->mark; /* stays valid when the buffer is compacted */
+		if (len > 0) {
+			if ((rc = copy_fill(r, (size_t)len, err)) != AX_OK)
+				return rc;
+			r->pos += (size_t)len;
+		}
+	}
+	r->nfields = n;
+	return 1;
+}
+
+/* Read to the end of the COPY and check that the command succeeded. */
+static int
+copy_finish(struct copy_reader *r, struct ax_err *err)
+{
+	PGresult *res;
+	char *chunk;
+	int n, rc = AX_OK;
+
+	while (!r->ended && (n = PQgetCopyData(r->conn, &chunk, 0)) != -1) {
+		if (n < 0)
+			break;
+		PQfreemem(chunk);
+	}
+	while ((res = PQgetResult(r->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == AX_OK)
+			rc = ax_pg_err(err, r->conn, res, "could not read the stored chains");
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* Free the reader's buffer (the connection is not the reader's). */
+static void
+copy_free(struct copy_reader *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+/* Field i of the current row, NULL for SQL NULL; valid until the next copy_row. */
+static const uint8_t *
+fptr(const struct copy_reader *r, int i)
+{
+	return r->f[i].len < 0 ? NULL : r->buf + r->mark + r->f[i].off;
+}
+
+/* The length of field i of the current row, 0 for SQL NULL. */
+static size_t
+flen(const struct copy_reader *r, int i)
+{
+	return r->f[i].len < 0 ? 0 : (size_t)r->f[i].len;
+}
+
+/* Copy fixed-size field i (uuid) into out; 1 when present, 0 when NULL, -1 wrong size. */
+static int
+fixed(const struct copy_reader *r, int i, uint8_t *out, size_t size)
+{
+	if (r->f[i].len < 0)
+		return 0;
+	if ((size_t)r->f[i].len != size)
+		return -1;
+	memcpy(out, r->buf + r->mark + r->f[i].off, size);
+	return 1;
+}
+
+/* Field i as int64 (int8, or int4 widened when 4 bytes); -1 when NULL or malformed. */
+static int
+int_field(const struct copy_reader *r, int i, int64_t *out)
+{
+	const uint8_t *p = fptr(r, i);
+
+	if (p != NULL && r->f[i].len == 8)
+		*out = be64(p);
+	else if (p != NULL && r->f[i].len == 4)
+		*out = (int64_t)(int32_t)be32(p);
+	else
+		return -1;
+	return 0;
+}
+
+/* Field i (timestamptz) as microseconds since the Unix epoch; -1 when NULL or malformed. */
+static int
+ts_field(const struct copy_reader *r, int i, int64_t *out)
+{
+	int64_t v;
+
+	if (int_field(r, i, &v) != 0 || r->f[i].len != 8)
+		return -1;
+	/* +-infinity stay out of range of the conversion; their hash will not match */
+	*out = (v > INT64_MAX - PG_EPOCH_US || v == INT64_MIN) ? v : v + PG_EPOCH_US;
+	return 0;
+}
+
+/* NUL-terminated copies of a row's text fields, reset per row. */
+struct scratch {
+	char *buf;
+	size_t len, cap;
+};
+
+/* Reserve room for the texts of a row of the reader (sum of their lengths + NULs). */
+static int
+scratch_reset(struct scratch *s, size_t need, struct ax_err *err)
+{
+	char *b;
+
+	s->len = 0;
+	if (need <= s->cap)
+		return AX_OK;
+	if ((b = realloc(s->buf, need)) == NULL)
+		return ax_err_set(err, AX_ERR, "out of memory reading a row");
+	s->buf = b;
+	s->cap = need;
+	return AX_OK;
+}
+
+/* Field i as a NUL-terminated string in s (NULL for SQL NULL); room was reserved. */
+static const char *
+text_field(struct scratch *s, const struct copy_reader *r, int i)
+{
+	char *t;
+
+	if (r->f[i].len < 0)
+		return NULL;
+	t = s->buf + s->len;
+	memcpy(t, r->buf + r->mark + r->f[i].off, (size_t)r->f[i].len);
+	t[r->f[i].len] = '\0';
+	s->len += (size_t)r->f[i].len + 1;
+	return t;
+}
+
+/* Reserve scratch for text fields idx[0..n) of the current row. */
+static int
+reserve_texts(
+    struct scratch *s, const struct copy_reader *r, const int *idx, int n, struct ax_err *err)
+{
+	size_t need = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		need += flen(r, idx[i]) + 1;
+	return scratch_reset(s, need, err);
+}
+
+/* Stage: record chains ------------------------------------------------------------------ */
+
+enum {
+	R_ID,
+	R_VERSION,
+	R_RECORD_ID,
+	R_PREVIOUS_RECORD_ID,
+	R_PREVIOUS_RECORD_HASH,
+	R_RECORD_HASH,
+	R_RECORD_TYPE,
+	R_FACILITY_ID,
+	R_DOMAIN_ID,
+	R_TITLE,
+	R_CONTENT,
+	R_CREATED_BY,
+	R_CREATED_AT,
+	R_CHANGE_ID,
+	R_NFIELDS
+};
+
+/*
+ * Check the lineages whose id is in [lo, hi) ("" for no bound) on conn, adding to *counts.
+ * Lineages never straddle a bound, so ranges are checked independently.
+ */
+static int
+records_range(struct run *run, PGconn *conn, const char *lo, const char *hi,
+    struct ax_verify_counts *counts, struct ax_err *err)
+{
+	static const int texts[] = { R_RECORD_TYPE, R_FACILITY_ID, R_DOMAIN_ID, R_TITLE,
+		R_CREATED_BY };
+	struct ax_verify_records *v = NULL;
+	struct copy_reader r;
+	struct scratch s = { NULL, 0, 0 };
+	struct ax_verify_version row;
+	struct ax_verify_failure f;
+	char sql[768], where[160] = "";
+	int rc, got;
+
+	memset(&r, 0, sizeof(r));
+	if (lo[0] != '\0' || hi[0] != '\0')
+		snprintf(where, sizeof(where), "WHERE %s%s%s%s%s%s%s", lo[0] ? "id >= '" : "", lo,
+		    lo[0] ? "'::uuid" : "", lo[0] && hi[0] ? " AND " : "", hi[0] ? "id < '" : "",
+		    hi, hi[0] ? "'::uuid" : "");
+	snprintf(sql, sizeof(sql),
+	    "COPY (SELECT id, version, record_id, previous_record_id, previous_record_hash, "
+	    "record_hash, record_type, facility_id, domain_id, title, content, created_by, "
+	    "created_at, change_id FROM axiom.records %s ORDER BY id, version) "
+	    "TO STDOUT (FORMAT binary)",
+	    where);
+	if ((rc = ax_verify_records_new(&v, err)) != AX_OK)
+		goto out;
+	if ((rc = copy_start(&r, conn, sql, err)) != AX_OK)
+		goto out;
+	while ((got = copy_row(&r, R_NFIELDS, err)) == 1) {
+		memset(&row, 0, sizeof(row));
+		if (fixed(&r, R_ID, row.id, AX_UUID_LEN) != 1 ||
+		    int_field(&r, R_VERSION, &row.version) != 0 ||
+		    fixed(&r, R_RECORD_ID, row.record_id, AX_UUID_LEN) != 1 ||
+		    (row.has_previous_record_id = fixed(
+		         &r, R_PREVIOUS_RECORD_ID, row.previous_record_id, AX_UUID_LEN)) < 0 ||
+		    (row.has_change_id = fixed(&r, R_CHANGE_ID, row.change_id, AX_UUID_LEN)) < 0 ||
+		    ts_field(&r, R_CREATED_AT, &row.created_at_us) != 0) {
+			rc = ax_err_set(
+			    err, AX_ERR, "a row of axiom.records has an unexpected shape");
+			goto out;
+		}
+		if ((rc = reserve_texts(&s, &r, texts, 5, err)) != AX_OK)
+			goto out;
+		row.previous_record_hash = fptr(&r, R_PREVIOUS_RECORD_HASH);
+		row.previous_record_hash_len = flen(&r, R_PREVIOUS_RECORD_HASH);
+		row.record_hash = fptr(&r, R_RECORD_HASH);
+		row.record_hash_len = flen(&r, R_RECORD_HASH);
+		row.record_type = text_field(&s, &r, R_RECORD_TYPE);
+		row.facility_id = text_field(&s, &r, R_FACILITY_ID);
+		row.domain_id = text_field(&s, &r, R_DOMAIN_ID);
+		row.title = text_field(&s, &r, R_TITLE);
+		row.content = fptr(&r, R_CONTENT);
+		row.content_len = flen(&r, R_CONTENT);
+		row.created_by = text_field(&s, &r, R_CREATED_BY);
+		if ((rc = ax_verify_records_feed(v, &row, &f, err)) == AX_VERIFY_BROKEN)
+			report(run, &f);
+		else if (rc != AX_OK)
+			goto out;
+	}
+	if (got < 0) {
+		rc = got;
+		goto out;
+	}
+	rc = copy_finish(&r, err);
+out:
+	if (rc != AX_OK && r.conn != NULL)
+		(void)copy_finish(&r, &(struct ax_err){ 0 });
+	if (v != NULL) {
+		struct ax_verify_counts c = ax_verify_records_counts(v);
+
+		counts->chains += c.chains;
+		counts->rows += c.rows;
+		counts->broken += c.broken;
+	}
+	copy_free(&r);
+	free(s.buf);
+	ax_verify_records_free(v);
+	return rc;
+}
+
+/* One job of the record stage: a range of lineage ids on its own connection. */
+struct records_job {
+	struct run *run;
+	PGconn *conn; /* owned, except job 0 which uses run->conn */
+	char lo[40], hi[40];
+	struct ax_verify_counts counts;
+	int rc;
+	struct ax_err err;
+};
+
+/* Thread body of a record job: check its range, keep rc and err in the job. */
+static void *
+records_job_main(void *arg)
+{
+	struct records_job *j = arg;
+
+	j->rc = records_range(j->run, j->conn, j->lo, j->hi, &j->counts, &j->err);
+	return NULL;
+}
+
+/* Connect job j to the run's database in the snapshot the main transaction exported. */
+static int
+records_job_connect(struct records_job *j, const char *snapshot, struct ax_err *err)
+{
+	char sql[128];
+	int rc;
+
+	if ((rc = ax_pg_connect(&j->conn, j->run->o->dsn, "the auditor role", err)) != AX_OK)
+		return rc;
+	if (PQsetClientEncoding(j->conn, "UTF8") != 0)
+		return ax_pg_err(err, j->conn, NULL, "could not set the client encoding");
+	snprintf(sql, sizeof(sql), "SET TRANSACTION SNAPSHOT '%s'", snapshot);
+	if ((rc = exec_ok(j->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	         "could not start a read-only transaction", err)) != AX_OK ||
+	    (rc = exec_ok(j->conn, sql, "could not share the verification snapshot", err)) != AX_OK)
+		return rc;
+	return AX_OK;
+}
+
+/*
+ * Stage: record chains. With jobs > 1 the lineage ids are split into jobs ranges of their
+ * first byte, each streamed on its own connection in the main transaction's snapshot
+ * (pg_export_snapshot), so every job sees the same rows.
+ */
+static int
+stage_records(struct run *run, struct ax_err *err)
+{
+	struct records_job *jobs = NULL;
+	pthread_t *threads = NULL;
+	char snapshot[64] = "";
+	double t0 = now_s();
+	int n = run->o->jobs > 1 ? run->o->jobs : 1, i, started = 0, rc = AX_OK;
+
+	if ((jobs = calloc((size_t)n, sizeof(*jobs))) == NULL ||
+	    (threads = calloc((size_t)n, sizeof(*threads))) == NULL) {
+		rc = ax_err_set(err, AX_ERR, "out of memory starting the record stage");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		jobs[i].run = run;
+		if (i > 0)
+			snprintf(jobs[i].lo, sizeof(jobs[i].lo),
+			    "%02x000000-0000-0000-0000-000000000000",
+			    (unsigned)(256 * i / n) & 0xffu);
+		if (i < n - 1)
+			snprintf(jobs[i].hi, sizeof(jobs[i].hi),
+			    "%02x000000-0000-0000-0000-000000000000",
+			    (unsigned)(256 * (i + 1) / n) & 0xffu);
+	}
+	jobs[0].conn = run->conn;
+	if (n > 1) {
+		if ((rc = ax_pg_query_value(run->conn, "SELECT pg_catalog.pg_export_snapshot()",
+		         snapshot, sizeof(snapshot), err)) != AX_OK)
+			goto out;
+		for (i = 1; i < n; i++)
+			if ((rc = records_job_connect(&jobs[i], snapshot, err)) != AX_OK)
+				goto out;
+		for (i = 1; i < n; i++, started++)
+			if (pthread_create(&threads[i], NULL, records_job_main, &jobs[i]) != 0) {
+				rc = ax_err_set(
+				    err, AX_ERR, "could not start a verification thread");
+				break;
+			}
+	}
+	records_job_main(&jobs[0]);
+	for (i = 1; i <= started; i++)
+		pthread_join(threads[i], NULL);
+	for (i = 0; i < n; i++) {
+		run->sum->records.chains += jobs[i].counts.chains;
+		run->sum->records.rows += jobs[i].counts.rows;
+		run->sum->records.broken += jobs[i].counts.broken;
+		if (rc == AX_OK && jobs[i].rc != AX_OK) {
+			rc = jobs[i].rc;
+			*err = jobs[i].err;
+		}
+	}
+out:
+	for (i = 1; jobs != NULL && i < n; i++)
+		PQfinish(jobs[i].conn);
+	run->sum->records_seconds = now_s() - t0;
+	free(jobs);
+	free(threads);
+	return rc;
+}
+
+/* Stage: ledger chains ------------------------------------------------------------------ */
+
+enum {
+	L_TOPIC,
+	L_PARTITION,
+	L_SEQ,
+	L_OFFSET,
+	L_COMMAND_ID,
+	L_ACTOR,
+	L_EVENT_TIME,
+	L_DECISION,
+	L_REASON_CODE,
+	L_RECORD_HASH,
+	L_PREVIOUS_ENTRY_HASH,
+	L_ENTRY_HASH,
+	L_NFIELDS
+};
+
+/* Stage: every ledger chain, streamed in (topic, partition, seq) order. */
+static int
+stage_ledger(struct run *run, struct ax_err *err)
+{
+	static const int texts[] = { L_TOPIC, L_ACTOR, L_DECISION, L_REASON_CODE };
+	struct ax_verify_ledger *v = NULL;
+	struct copy_reader r;
+	struct scratch s = { NULL, 0, 0 };
+	struct ax_verify_entry e;
+	struct ax_verify_failure f;
+	double t0 = now_s();
+	int64_t partition;
+	int rc, got;
+
+	memset(&r, 0, sizeof(r));
+	if ((rc = ax_verify_ledger_new(&v, err)) != AX_OK)
+		goto out;
+	if ((rc = copy_start(&r, run->conn,
+	         "COPY (SELECT topic, kafka_partition, seq, kafka_offset, command_id, actor, "
+	         "event_time, decision, reason_code, record_hash, previous_entry_hash, entry_hash "
+	         "FROM axiom.ledger ORDER BY topic, kafka_partition, seq) "
+	         "TO STDOUT (FORMAT binary)",
+	         err)) != AX_OK)
+		goto out;
+	while ((got = copy_row(&r, L_NFIELDS, err)) == 1) {
+		memset(&e, 0, sizeof(e));
+		if (r.f[L_TOPIC].len < 0 || int_field(&r, L_PARTITION, &partition) != 0 ||
+		    int_field(&r, L_SEQ, &e.seq) != 0 || int_field(&r, L_OFFSET, &e.offset) != 0 ||
+		    (e.has_command_id = fixed(&r, L_COMMAND_ID, e.command_id, AX_UUID_LEN)) < 0 ||
+		    ts_field(&r, L_EVENT_TIME, &e.event_time_us) != 0 || r.f[L_DECISION].len < 0) {
+			rc = ax_err_set(
+			    err, AX_ERR, "a row of axiom.ledger has an unexpected shape");
+			goto out;
+		}
+		if ((rc = reserve_texts(&s, &r, texts, 4, err)) != AX_OK)
+			goto out;
+		e.partition = (int32_t)partition;
+		e.topic = text_field(&s, &r, L_TOPIC);
+		e.actor = text_field(&s, &r, L_ACTOR);
+		e.decision = text_field(&s, &r, L_DECISION);
+		e.reason_code = text_field(&s, &r, L_REASON_CODE);
+		e.record_hash = fptr(&r, L_RECORD_HASH);
+		e.record_hash_len = flen(&r, L_RECORD_HASH);
+		e.previous_entry_hash = fptr(&r, L_PREVIOUS_ENTRY_HASH);
+		e.previous_entry_hash_len = flen(&r, L_PREVIOUS_ENTRY_HASH);
+		e.entry_hash = fptr(&r, L_ENTRY_HASH);
+		e.entry_hash_len = flen(&r, L_ENTRY_HASH);
+		if ((rc = ax_verify_ledger_feed(v, &e, &f, err)) == AX_VERIFY_BROKEN)
+			report(run, &f);
+		else if (rc != AX_OK)
+			goto out;
+	}
+	if (got < 0) {
+		rc = got;
+		goto out;
+	}
+	rc = copy_finish(&r, err);
+out:
+	if (rc != AX_OK && r.conn != NULL)
+		(void)copy_finish(&r, &(struct ax_err){ 0 });
+	if (v != NULL)
+		run->sum->ledger = ax_verify_ledger_counts(v);
+	run->sum->ledger_seconds = now_s() - t0;
+	copy_free(&r);
+	free(s.buf);
+	ax_verify_ledger_free(v);
+	return rc;
+}
+
+/* Stage: the Kafka log ------------------------------------------------------------------ */
+
+/* The ledger's offsets of one partition, streamed in offset order (single-row mode). */
+struct ledger_src {
+	PGconn *conn;
+	int active; /* a query is running */
+};
+
+/* Start streaming the ledger offsets of (topic, partition) on conn, row by row. */
+static int
+ledger_src_start(
+    struct ledger_src *l, PGconn *conn, const char *topic, int32_t partition, struct ax_err *err)
+{
+	char p[16];
+	const char *params[2] = { topic, p };
+
+	l->conn = conn;
+	l->active = 0;
+	snprintf(p, sizeof(p), "%" PRId32, partition);
+	if (!PQsendQueryParams(conn,
+	        "SELECT seq, kafka_offset FROM axiom.ledger WHERE topic = $1 "
+	        "AND kafka_partition = $2::integer ORDER BY kafka_offset, seq",
+	        2, NULL, params, NULL, NULL, 0))
+		return ax_pg_err(err, conn, NULL, "could not read the ledger");
+	l->active = 1; /* from here on the results must be drained (ledger_src_drain) */
+	if (!PQsetSingleRowMode(conn))
+		return ax_err_set(err, AX_ERR, "could not stream the ledger row by row");
+	return AX_OK;
+}
+
+/* Read whatever the running query still has; idempotent. */
+static void
+ledger_src_drain(struct ledger_src *l)
+{
+	PGresult *res;
+
+	if (!l->active)
+		return;
+	while ((res = PQgetResult(l->conn)) != NULL)
+		PQclear(res);
+	l->active = 0;
+}
+
+/* The ax_verify_source of the ledger side: the next (offset, seq), 0 at the end. */
+static int
+ledger_src_next(void *arg, int64_t *offset, int64_t *seq, struct ax_err *err)
+{
+	struct ledger_src *l = arg;
+	PGresult *res;
+	char *end;
+	int rc;
+
+	if (!l->active)
+		return 0;
+	res = PQgetResult(l->conn);
+	if (res != NULL && PQresultStatus(res) == PGRES_SINGLE_TUPLE) {
+		*seq = strtoll(PQgetvalue(res, 0, 0), &end, 10);
+		*offset = strtoll(PQgetvalue(res, 0, 1), &end, 10);
+		PQclear(res);
+		return 1;
+	}
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK) {
+		PQclear(res);
+		ledger_src_drain(l);
+		return 0;
+	}
+	rc = ax_pg_err(err, l->conn, res, "could not read the ledger");
+	PQclear(res);
+	ledger_src_drain(l);
+	return rc;
+}
+
+/* The offsets present in one partition's log, from its start, below the stored next offset. */
+struct log_src {
+	rd_kafka_t *rk;
+	const char *topic;
+	const char *brokers;
+	int32_t partition;
+	int64_t next_offset;
+	int64_t log_end; /* where the log ended (EOF), -1 while unknown */
+	int timeout_ms;
+	int done;
+};
+
+/* The ax_verify_source of the log side: the next offset below the stored next offset. */
+static int
+log_src_next(void *arg, int64_t *offset, int64_t *seq, struct ax_err *err)
+{
+	struct log_src *l = arg;
+	double last = now_s();
+
+	*seq = 0;
+	while (!l->done) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(l->rk, LOG_POLL_MS);
+		rd_kafka_resp_err_t e;
+		int64_t off;
+
+		if (m == NULL) {
+			if ((now_s() - last) * 1000.0 > (double)l->timeout_ms) {
+				ax_err_set(err, AX_EUNAVAIL,
+				    "could not read partition %" PRId32 " of topic %s within %d ms",
+				    l->partition, l->topic, l->timeout_ms);
+				ax_err_detail(err, "The broker at %s sent nothing.", l->brokers);
+				ax_err_hint(err, "Check the broker, or raise --timeout.");
+				return AX_EUNAVAIL;
+			}
+			continue;
+		}
+		e = m->err;
+		off = m->offset;
+		if (m->rkt != NULL && (m->partition != l->partition ||
+		                          strcmp(rd_kafka_topic_name(m->rkt), l->topic) != 0)) {
+			rd_kafka_message_destroy(m); /* left over from the previous assignment */
+			continue;
+		}
+		if (e == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			rd_kafka_message_destroy(m);
+			l->log_end = off;
+			l->done = 1;
+			return 0;
+		}
+		if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			char what[320];
+
+			snprintf(what, sizeof(what),
+			    "could not read partition %" PRId32 " of topic %.200s", l->partition,
+			    l->topic);
+			rd_kafka_message_destroy(m);
+			return ax_kafka_err(err, e, what);
+		}
+		rd_kafka_message_destroy(m);
+		last = now_s();
+		if (off >= l->next_offset) {
+			l->done = 1;
+			return 0;
+		}
+		if (off == l->next_offset - 1)
+			l->done = 1; /* the last one we need: do not wait for the end of the log */
+		*offset = off;
+		return 1;
+	}
+	return 0;
+}
+
+/* What the database stored for one topic: next offsets and ledger partitions. */
+struct topic_db {
+	char name[AX_TOPIC_NAME_MAX];
+	int npart;         /* partitions in the broker; -1: topic absent */
+	PGresult *offsets; /* kafka_partition, next_offset */
+	PGresult *ledger;  /* kafka_partition, count, min(seq) */
+};
+
+/* The stored next offset of partition of t, -1 when none is stored. */
+static int64_t
+stored_next_offset(const struct topic_db *t, int32_t partition)
+{
+	int i;
+
+	for (i = 0; i < PQntuples(t->offsets); i++)
+		if (strtol(PQgetvalue(t->offsets, i, 0), NULL, 10) == partition)
+			return strtoll(PQgetvalue(t->offsets, i, 1), NULL, 10);
+	return -1;
+}
+
+/* Read what the database stored for topic t: next offsets and ledger partitions. */
+static int
+query_topic(struct run *run, struct topic_db *t, struct ax_err *err)
+{
+	const char *params[1] = { t->name };
+	int rc = AX_OK;
+
+	t->offsets = PQexecParams(run->conn,
+	    "SELECT kafka_partition, next_offset FROM axiom.partition_offsets WHERE topic = $1 "
+	    "ORDER BY kafka_partition",
+	    1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(t->offsets) != PGRES_TUPLES_OK)
+		return ax_pg_err(err, run->conn, t->offsets, "could not read the stored offsets");
+	t->ledger = PQexecParams(run->conn,
+	    "SELECT kafka_partition, count(*), min(seq) FROM axiom.ledger WHERE topic = $1 "
+	    "GROUP BY kafka_partition ORDER BY kafka_partition",
+	    1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(t->ledger) != PGRES_TUPLES_OK)
+		rc = ax_pg_err(err, run->conn, t->ledger, "could not read the ledger");
+	return rc;
+}
+
+/* Count the ledger's topics other than a and b into the summary (they are not checked). */
+static int
+count_other_topics(struct run *run, const char *a, const char *b, struct ax_err *err)
+{
+	const char *params[2] = { a, b };
+	PGresult *res = PQexecParams(run->conn,
+	    "SELECT count(DISTINCT topic) FROM axiom.ledger WHERE topic <> $1 AND topic <> $2", 2,
+	    NULL, params, NULL, NULL, 0);
+	int rc = AX_OK;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		rc = ax_pg_err(err, run->conn, res, "could not read the ledger");
+	else
+		run->sum->log_topics_other = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return rc;
+}
+
+/* The partition count of topic in the broker's metadata; -1 when the topic does not exist. */
+static int
+topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, int *out, struct ax_err *err)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	rd_kafka_resp_err_t e;
+	int rc = AX_OK;
+
+	*out = -1;
+	if (rkt == NULL)
+		return ax_kafka_err(err, rd_kafka_last_error(), "could not look up a topic");
+	e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rc = ax_kafka_err(err, e, "could not read the topic metadata");
+		goto out;
+	}
+	if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+		*out = md->topics[0].partition_cnt;
+	else if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+		rc = ax_kafka_err(err,
+		    md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__FAIL,
+		    "could not read the topic metadata");
+out:
+	if (md != NULL)
+		rd_kafka_metadata_destroy(md);
+	rd_kafka_topic_destroy(rkt);
+	return rc;
+}
+
+/* Cross-check one partition: bounds from the broker, then the merge. */
+static int
+check_partition(struct run *run, rd_kafka_t *rk, const struct topic_db *t, int32_t partition,
+    struct ax_err *err)
+{
+	rd_kafka_topic_partition_list_t *parts = NULL;
+	struct ledger_src ls = { NULL, 0 };
+	struct log_src lg;
+	struct ax_verify_source lsrc = { ledger_src_next, &ls }, gsrc = { log_src_next, &lg };
+	struct ax_verify_log_result res;
+	int64_t low = 0, high = 0, next = stored_next_offset(t, partition);
+	rd_kafka_resp_err_t e;
+	int rc, assigned = 0;
+
+	e = rd_kafka_query_watermark_offsets(
+	    rk, t->name, partition, &low, &high, run->o->kafka_timeout_ms);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		char what[320];
+
+		snprintf(what, sizeof(what),
+		    "could not read the offsets of partition %" PRId32 " of topic %.200s",
+		    partition, t->name);
+		return ax_kafka_err(err, e, what);
+	}
+	memset(&lg, 0, sizeof(lg));
+	lg.rk = rk;
+	lg.topic = t->name;
+	lg.brokers = run->o->brokers;
+	lg.partition = partition;
+	lg.next_offset = next;
+	lg.timeout_ms = run->o->kafka_timeout_ms;
+	lg.log_end = -1;
+	if (next <= low || high <= low) {
+		lg.done = 1;
+		lg.log_end = high;
+	} else {
+		parts = rd_kafka_topic_partition_list_new(1);
+		rd_kafka_topic_partition_list_add(parts, t->name, partition)->offset = low;
+		if ((e = rd_kafka_assign(rk, parts)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			rc = ax_kafka_err(err, e, "could not assign a partition to read");
+			goto out;
+		}
+		assigned = 1;
+	}
+	if ((rc = ledger_src_start(&ls, run->conn, t->name, partition, err)) != AX_OK)
+		goto out;
+	rc = ax_verify_log_partition(t->name, partition, low, next, &lsrc, &gsrc, &lg.log_end,
+	    run->report, run->arg, &res, err);
+	if (rc != AX_OK)
+		goto out;
+	run->sum->log_partitions++;
+	run->sum->log_offsets += res.log_offsets;
+	if (res.broken)
+		run->sum->log_broken++;
+out:
+	ledger_src_drain(&ls);
+	if (assigned)
+		rd_kafka_assign(rk, NULL);
+	if (parts != NULL)
+		rd_kafka_topic_partition_list_destroy(parts);
+	return rc;
+}
+
+/* Report ledger partitions the broker does not have (absent topic or partition). */
+static void
+check_absent(struct run *run, const struct topic_db *t)
+{
+	struct ax_verify_failure f;
+	int i;
+
+	for (i = 0; i < PQntuples(t->ledger); i++) {
+		int32_t p = (int32_t)strtol(PQgetvalue(t->ledger, i, 0), NULL, 10);
+
+		if (t->npart >= 0 && p < t->npart)
+			continue;
+		memset(&f, 0, sizeof(f));
+		f.chain = AX_VERIFY_LOG;
+		f.table = "kafka";
+		snprintf(f.topic, sizeof(f.topic), "%.200s", t->name);
+		f.partition = p;
+		f.at = "seq";
+		f.position = strtoll(PQgetvalue(t->ledger, i, 2), NULL, 10);
+		if (t->npart < 0)
+			snprintf(f.problem, sizeof(f.problem),
+			    "the ledger has %s entries for this partition, but the topic does not "
+			    "exist in the broker",
+			    PQgetvalue(t->ledger, i, 1));
+		else
+			snprintf(f.problem, sizeof(f.problem),
+			    "the ledger has %s entries for this partition, but the topic has %d "
+			    "partitions",
+			    PQgetvalue(t->ledger, i, 1), t->npart);
+		report(run, &f);
+		run->sum->log_partitions++;
+		run->sum->log_broken++;
+	}
+}
+
+/* Stage: cross-check the ledger against every partition of PREFIX.control and PREFIX.commands. */
+static int
+stage_kafka(struct run *run, struct ax_err *err)
+{
+	static const char *const suffixes[MAX_LOG_TOPICS] = { "control", "commands" };
+	static const char *const kv[] = { "group.id", "axiom-verify", "enable.auto.commit", "false",
+		"enable.auto.offset.store", "false", "enable.partition.eof", "true",
+		"isolation.level", "read_committed", "auto.offset.reset", "error",
+		"allow.auto.create.topics", "false", "client.id", "axiom-verify", NULL };
+	struct topic_db topics[MAX_LOG_TOPICS];
+	struct ax_kafka_cluster cl;
+	rd_kafka_t *rk = NULL;
+	double t0 = now_s();
+	int i, p, rc;
+
+	memset(topics, 0, sizeof(topics));
+	if (!run->o->kafka)
+		return AX_OK;
+	run->sum->kafka_checked = true;
+	if (run->o->brokers == NULL || run->o->brokers[0] == '\0') {
+		rc =
+		    ax_err_set(err, AX_EINVAL, "no kafka broker to cross-check the ledger against");
+		ax_err_hint(err, "Set AXIOM_BROKERS, pass --brokers, or skip the cross-check with "
+		                 "--no-kafka.");
+		goto out;
+	}
+	for (i = 0; i < MAX_LOG_TOPICS; i++) {
+		if ((size_t)snprintf(topics[i].name, sizeof(topics[i].name), "%s.%s",
+		        run->o->prefix, suffixes[i]) >= sizeof(topics[i].name)) {
+			rc = ax_err_set(
+			    err, AX_EINVAL, "the topic prefix \"%s\" is too long", run->o->prefix);
+			goto out;
+		}
+		if ((rc = query_topic(run, &topics[i], err)) != AX_OK)
+			goto out;
+	}
+	if ((rc = count_other_topics(run, topics[0].name, topics[1].name, err)) != AX_OK)
+		goto out;
+	if ((rc = ax_kafka_new(&rk, RD_KAFKA_CONSUMER, run->o->brokers, kv, err)) != AX_OK ||
+	    (rc = ax_kafka_probe(rk, run->o->brokers, run->o->kafka_timeout_ms, &cl, err)) != AX_OK)
+		goto out;
+	for (i = 0; i < MAX_LOG_TOPICS; i++) {
+		if ((rc = topic_partitions(rk, topics[i].name, run->o->kafka_timeout_ms,
+		         &topics[i].npart, err)) != AX_OK)
+			goto out;
+		if (topics[i].npart < 0)
+			run->sum->log_topics_absent++;
+		for (p = 0; p < topics[i].npart; p++)
+			if ((rc = check_partition(run, rk, &topics[i], p, err)) != AX_OK)
+				goto out;
+		check_absent(run, &topics[i]);
+	}
+	rc = AX_OK;
+out:
+	for (i = 0; i < MAX_LOG_TOPICS; i++) {
+		PQclear(topics[i].offsets);
+		PQclear(topics[i].ledger);
+	}
+	if (rk != NULL) {
+		rd_kafka_consumer_close(rk);
+		rd_kafka_destroy(rk);
+	}
+	run->sum->kafka_seconds = now_s() - t0;
+	return rc;
+}
+
+/* The runner ------------------------------------------------------------------------------- */
+
+/* Refuse a role that row-level security would filter (invariant 3 of ax_verify.h). */
+static int
+check_role(struct run *run, struct ax_err *err)
+{
+	PGresult *res =
+	    PQexec(run->conn, "SELECT current_user, r.rolsuper OR r.rolbypassrls OR "
+	                      "pg_catalog.pg_has_role(current_user, 'axiom_auditor', 'USAGE') "
+	                      "FROM pg_catalog.pg_roles r WHERE r.rolname = current_user");
+	int rc = AX_OK;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		rc = ax_pg_err(err, run->conn, res, "could not check the database role");
+		goto out;
+	}
+	snprintf(run->sum->role, sizeof(run->sum->role), "%s", PQgetvalue(res, 0, 0));
+	if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+		rc = ax_err_set(err, AX_EINVAL, "role \"%s\" cannot see every row", run->sum->role);
+		ax_err_detail(err, "Row-level security shows this role only part of the tables, so "
+		                   "a verification would be incomplete.");
+		ax_err_hint(err, "Connect as axiom_auditor (AXIOM_PG_AUDITOR_DSN).");
+	}
+out:
+	PQclear(res);
+	return rc;
+}
+
+int64_t
+ax_verify_summary_failures(const struct ax_verify_summary *s)
+{
+	return s->records.broken + s->ledger.broken + s->log_broken;
+}
+
+/*
+ * The stages, in order. Extension point: checkpoint signatures (issue 7 item 2) and stored
+ * e-signatures (issue 6) go here, each reading its table once in the run's snapshot.
+ */
+static const struct {
+	const char *name;
+	int (*run)(struct run *run, struct ax_err *err);
+} stages[] = {
+	{ "record chains", stage_records },
+	{ "ledger chains", stage_ledger },
+	{ "kafka log", stage_kafka },
+};
+
+int
+ax_verify_run(const struct ax_verify_opts *o, ax_verify_report_fn report_fn, void *arg,
+    struct ax_verify_summary *out, struct ax_err *err)
+{
+	struct run run = { o, NULL, report_fn, arg, out, PTHREAD_MUTEX_INITIALIZER };
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (o->jobs > AX_VERIFY_JOBS_MAX)
+		return ax_err_set(err, AX_EINVAL, "at most %d jobs", AX_VERIFY_JOBS_MAX);
+	if ((rc = ax_pg_connect(&run.conn, o->dsn, "the auditor role", err)) != AX_OK)
+		goto out;
+	if (PQsetClientEncoding(run.conn, "UTF8") != 0) {
+		rc = ax_pg_err(err, run.conn, NULL, "could not set the client encoding");
+		goto out;
+	}
+	if ((rc = check_role(&run, err)) != AX_OK ||
+	    (rc = exec_ok(run.conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	         "could not start a read-only transaction", err)) != AX_OK)
+		goto out;
+	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
+		if ((rc = stages[i].run(&run, err)) != AX_OK)
+			goto out;
+	rc = exec_ok(run.conn, "COMMIT", "could not end the read-only transaction", err);
+out:
+	PQfinish(run.conn);
+	pthread_mutex_destroy(&run.mu);
+	return rc;
+}
