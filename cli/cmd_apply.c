@@ -42,17 +42,25 @@ usage(FILE *fp)
 	    "waits, the applier asks for a tick on PREFIX.control.\n"
 	    "\n"
 	    "options:\n"
-	    "  -u, --until-caught-up  stop once every assigned partition is applied to its log end\n"
+	    "  -u, --until-caught-up  stop once every assigned partition is applied to its log "
+	    "end\n"
 	    "  -n, --batch N          commands per transaction (default 200, 1..10000)\n"
 	    "  -t, --batch-ms MS      longest wait for a batch to fill (default 20)\n"
 	    "  -g, --group NAME       consumer group (default axiom-applier)\n"
 	    "  -i, --instance NAME    this instance's name in logs and the offsets table\n"
 	    "                         (default axiom-apply-HOSTNAME)\n"
 	    "  -b, --brokers LIST     bootstrap servers (default: $AXIOM_BROKERS)\n"
-	    "  -d, --dsn DSN          the runtime role's connection string (default: $AXIOM_PG_DSN)\n"
-	    "  -p, --progress SEC     a progress line per partition every SEC seconds (default 10,\n"
+	    "  -d, --dsn DSN          the runtime role's connection string (default: "
+	    "$AXIOM_PG_DSN)\n"
+	    "  -p, --progress SEC     a progress line per partition every SEC seconds (default "
+	    "10,\n"
 	    "                         0: none)\n"
 	    "      --prefix NAME      topic prefix (default: $AXIOM_TOPIC_PREFIX or axiom)\n"
+	    "  -k, --checkpoint-key FILE  sign checkpoints of the ledgers with this Ed25519 key\n"
+	    "                         (PEM; make one: openssl genpkey -algorithm ed25519 -out F);\n"
+	    "                         the public key is logged at start: give it to the parties\n"
+	    "                         that keep the checkpoints published on PREFIX.audit\n"
+	    "  -e, --checkpoint-every N  sign every N-th ledger entry (default 1000)\n"
 	    "  -h, --help             this text\n"
 	    "\n"
 	    "Logs are one line per event on stderr (ts=... level=... event=... key=value ...).\n"
@@ -61,7 +69,8 @@ usage(FILE *fp)
 	    "example:\n"
 	    "  eval \"$(ops/stack env)\" && axiom migrate && axiom apply --until-caught-up\n"
 	    "\n"
-	    "exit codes: 0 stopped cleanly, 1 a partition stopped on an error (the log says which),\n"
+	    "exit codes: 0 stopped cleanly, 1 a partition stopped on an error (the log says "
+	    "which),\n"
 	    "            2 bad command line, 3 the broker or PostgreSQL is unreachable\n");
 }
 
@@ -90,6 +99,8 @@ cmd_apply(int argc, char **argv, const struct ax_config *cfg)
 		{ "dsn", required_argument, NULL, 'd' },
 		{ "progress", required_argument, NULL, 'p' },
 		{ "prefix", required_argument, NULL, 'P' },
+		{ "checkpoint-key", required_argument, NULL, 'k' },
+		{ "checkpoint-every", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -110,7 +121,7 @@ cmd_apply(int argc, char **argv, const struct ax_config *cfg)
 	snprintf(instance, sizeof(instance), "axiom-apply-%s", host);
 	o.instance = instance;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "un:t:g:i:b:d:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "un:t:g:i:b:d:p:k:e:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
 			o.until_caught_up = true;
@@ -121,7 +132,8 @@ cmd_apply(int argc, char **argv, const struct ax_config *cfg)
 			break;
 		case 't':
 			if (parse_int(optarg, 1, 10000, &o.batch_ms) != 0)
-				return cli_usage_error(prog, "--batch-ms takes 1 to 10000 milliseconds");
+				return cli_usage_error(
+				    prog, "--batch-ms takes 1 to 10000 milliseconds");
 			break;
 		case 'g':
 			o.group = optarg;
@@ -142,6 +154,14 @@ cmd_apply(int argc, char **argv, const struct ax_config *cfg)
 			break;
 		case 'P':
 			o.prefix = optarg;
+			break;
+		case 'k':
+			o.checkpoint_key = optarg;
+			break;
+		case 'e':
+			if (parse_int(optarg, 1, 100000000, &o.checkpoint_every) != 0)
+				return cli_usage_error(
+				    prog, "--checkpoint-every takes 1 to 100000000");
 			break;
 		case 'h':
 			usage(stdout);

@@ -161,6 +161,8 @@ print_text(const struct ax_verify_summary *s)
 	       " broken (%.3f s, %.0f entries/s)\n",
 	    s->ledger.chains, s->ledger.rows, s->ledger.broken, s->ledger_seconds,
 	    per_s(s->ledger.rows, s->ledger_seconds));
+	printf("checkpoints    %" PRId64 " signed checkpoints: %" PRId64 " broken\n",
+	    s->checkpoints, s->checkpoints_broken);
 	if (s->kafka_checked)
 		printf("kafka log      %" PRId64 " partitions, %" PRId64 " offsets: %" PRId64
 		       " broken (%.3f s)%s\n",
@@ -191,6 +193,9 @@ print_json(const struct ax_verify_summary *s, json_t *failures)
 
 	json_object_set_new(o, "valid", json_boolean(ax_verify_summary_failures(s) == 0));
 	json_object_set_new(o, "role", json_string(s->role));
+	json_object_set_new(o, "checkpoints",
+	    json_pack("{s:I, s:I}", "verified", (json_int_t)s->checkpoints, "broken",
+	        (json_int_t)s->checkpoints_broken));
 	json_object_set_new(o, "records",
 	    json_pack("{s:I, s:I, s:I, s:f, s:f}", "lineages", (json_int_t)s->records.chains,
 	        "versions", (json_int_t)s->records.rows, "broken", (json_int_t)s->records.broken,

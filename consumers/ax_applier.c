@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "ax_batch.h"
+#include "ax_checkpoint.h"
 #include "ax_codec.h"
 #include "ax_kafka.h"
 #include "ax_log.h"
@@ -59,6 +60,7 @@ struct applier {
 	struct ax_codec *codec;
 	struct ax_tick *tick;
 	struct ax_relay *relay;
+	struct ax_checkpoint_key *ckey;
 	char control_topic[AX_TOPIC_NAME_MAX], commands_topic[AX_TOPIC_NAME_MAX];
 	struct writer *w[WRITERS_MAX];
 	size_t nw;
@@ -345,6 +347,10 @@ rebalance_cb(
 		    (long long)(p->offset == RD_KAFKA_OFFSET_BEGINNING ? 0 : p->offset));
 	}
 	rd_kafka_assign(rk, parts);
+	/* librdkafka keeps a partition's pause flag across revocation and re-assignment: a
+	 * partition paused for backpressure by a writer of the previous assignment would never
+	 * be fetched again (the new writer starts with paused = false) */
+	rd_kafka_resume_partitions(rk, parts);
 }
 
 static void
@@ -541,7 +547,20 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 	         &app.tick, app.codec, o->brokers, app.control_topic, o->instance, err)) != AX_OK)
 		goto out;
 	snprintf(audit, sizeof(audit), "%s.audit", o->prefix);
-	if ((rc = ax_relay_new(&app.relay, app.codec, o->brokers, audit, err)) != AX_OK)
+	if (o->checkpoint_key != NULL) {
+		char id[37], pub[2 * AX_CHECKPOINT_PUB_LEN + 1];
+		size_t i;
+
+		if ((rc = ax_checkpoint_key_load(&app.ckey, o->checkpoint_key, err)) != AX_OK)
+			goto out;
+		ax_uuid_format(id, ax_checkpoint_key_id(app.ckey));
+		for (i = 0; i < AX_CHECKPOINT_PUB_LEN; i++)
+			snprintf(pub + 2 * i, 3, "%02x", ax_checkpoint_key_public(app.ckey)[i]);
+		ax_log(AX_LOG_INFO, "checkpoint_key", "key_id=%s ed25519_public_key=%s every=%d",
+		    id, pub, o->checkpoint_every > 0 ? o->checkpoint_every : AX_CHECKPOINT_EVERY);
+	}
+	if ((rc = ax_relay_new(&app.relay, app.codec, o->brokers, audit, app.ckey,
+	         o->checkpoint_every, o->instance, err)) != AX_OK)
 		goto out;
 	if ((rc = consumer_new(&app, err)) != AX_OK)
 		goto out;
@@ -564,7 +583,20 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 		if (m != NULL) {
 			struct writer *w;
 
-			if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+				/* the consumer is unusable: stop writing at once and exit (code 1)
+				 * rather than idle forever */
+				char why[512];
+
+				rd_kafka_fatal_error(app.consumer, why, sizeof(why));
+				ax_log(AX_LOG_ERROR, "consumer_fatal", "instance=%s error=\"%s\"",
+				    o->instance, why);
+				rd_kafka_message_destroy(m);
+				stop_all_writers(&app);
+				app.startup_failed = true;
+				ax_err_set(
+				    &app.startup_err, AX_ERR, "the Kafka consumer failed: %s", why);
+			} else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
 				ax_log(m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ? AX_LOG_DEBUG
 				                                                  : AX_LOG_WARN,
 				    "consumer_error", "error=\"%s\"", rd_kafka_message_errstr(m));
@@ -616,6 +648,7 @@ out:
 	if (app.consumer != NULL)
 		rd_kafka_destroy(app.consumer);
 	ax_relay_free(app.relay);
+	ax_checkpoint_key_free(app.ckey);
 	ax_tick_free(app.tick);
 	ax_codec_free(app.codec);
 	return rc;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ax_checkpoint.h"
 #include "ax_codec.h"
 #include "ax_kafka.h"
 #include "ax_log.h"
@@ -23,6 +24,9 @@
 
 struct ax_relay {
 	const struct ax_codec *codec;
+	const struct ax_checkpoint_key *key; /* NULL: no checkpoints */
+	int every;
+	char instance[128];
 	rd_kafka_t *producer;
 	rd_kafka_topic_t *audit;
 	char brokers[512];
@@ -56,7 +60,8 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 int
 ax_relay_new(struct ax_relay **out, const struct ax_codec *codec, const char *brokers,
-    const char *audit_topic, struct ax_err *err)
+    const char *audit_topic, const struct ax_checkpoint_key *key, int every, const char *instance,
+    struct ax_err *err)
 {
 	static const char *const kv[] = { "enable.idempotence", "true", "linger.ms", "5",
 		"message.timeout.ms", "60000", NULL };
@@ -69,6 +74,9 @@ ax_relay_new(struct ax_relay **out, const struct ax_codec *codec, const char *br
 	if (r == NULL)
 		return ax_err_set(err, AX_ERR, "out of memory");
 	r->codec = codec;
+	r->key = key;
+	r->every = every > 0 ? every : AX_CHECKPOINT_EVERY;
+	snprintf(r->instance, sizeof(r->instance), "%s", instance);
 	snprintf(r->brokers, sizeof(r->brokers), "%s", brokers);
 	snprintf(r->audit_topic, sizeof(r->audit_topic), "%s", audit_topic);
 	/* the delivery callback must be on the conf: built here like ax_kafka_new does */
@@ -254,6 +262,100 @@ outcome_json(const struct ax_relay_cursor *c, PGresult *res, int row)
 	return o == NULL ? NULL : json_pack("{s:{s:o}}", "payload", "Outcome", o);
 }
 
+static void
+hex_of(char *out, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+/* Queue one framed audit event for c's partition (the relay owns buf from here on). */
+static int
+produce(struct ax_relay_cursor *c, uint8_t *buf, size_t len, const char *key, struct ax_err *err)
+{
+	while (rd_kafka_produce(c->r->audit, c->partition, RD_KAFKA_MSG_F_FREE, buf, len, key,
+	           strlen(key), c) != 0) {
+		if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+			free(buf);
+			atomic_store(&c->resync, 1);
+			return ax_kafka_err(err, rd_kafka_last_error(),
+			    "could not queue an event for the audit topic");
+		}
+		rd_kafka_poll(c->r->producer, 100);
+	}
+	return AX_OK;
+}
+
+/*
+ * Sign, store and publish the checkpoint of ledger row `row` of res (the columns of
+ * ax_relay_publish's query); the database copy is made first, so it is never missing.
+ */
+static int
+checkpoint(struct ax_relay_cursor *c, PGconn *conn, PGresult *res, int row, struct ax_err *err)
+{
+	const struct ax_codec_schema *cs = ax_codec_current(c->r->codec, AX_FAMILY_AUDIT);
+	const char *seq = PQgetvalue(res, row, 0), *hash_hex = PQgetvalue(res, row, 7);
+	int64_t signed_at = strtoll(PQgetvalue(res, row, 3), NULL, 10);
+	uint8_t hash[32], st[AX_CHECKPOINT_STATEMENT_MAX], sig[AX_CHECKPOINT_SIG_LEN], *buf = NULL;
+	char id[37], pub_hex[2 * AX_CHECKPOINT_PUB_LEN + 1], sig_hex[2 * AX_CHECKPOINT_SIG_LEN + 1];
+	char pub_lit[2 * AX_CHECKPOINT_PUB_LEN + 3], sig_lit[2 * AX_CHECKPOINT_SIG_LEN + 3];
+	const char *params[7];
+	PGresult *pr;
+	json_t *j;
+	size_t len, i;
+	int rc;
+
+	for (i = 0; i < 32; i++) {
+		unsigned int b = 0;
+
+		sscanf(hash_hex + 2 * i, "%2x", &b);
+		hash[i] = (uint8_t)b;
+	}
+	len = ax_checkpoint_statement(
+	    st, sizeof(st), c->topic, c->partition, strtoll(seq, NULL, 10), hash, signed_at);
+	if (len == 0)
+		return ax_err_set(
+		    err, AX_ERR, "a checkpoint statement of %s is too long", c->topic);
+	if ((rc = ax_checkpoint_sign(sig, c->r->key, st, len, err)) != AX_OK)
+		return rc;
+	ax_uuid_format(id, ax_checkpoint_key_id(c->r->key));
+	hex_of(pub_hex, ax_checkpoint_key_public(c->r->key), AX_CHECKPOINT_PUB_LEN);
+	hex_of(sig_hex, sig, AX_CHECKPOINT_SIG_LEN);
+	snprintf(pub_lit, sizeof(pub_lit), "\\x%s", pub_hex);
+	snprintf(sig_lit, sizeof(sig_lit), "\\x%s", sig_hex);
+	params[0] = c->r->instance;
+	params[1] = c->topic;
+	params[2] = c->partition_text;
+	params[3] = seq;
+	params[4] = id;
+	params[5] = pub_lit;
+	params[6] = sig_lit;
+	pr = PQexecParams(conn,
+	    "SELECT axiom_api.store_checkpoint($1, $2, $3::integer, $4::bigint, $5::uuid, "
+	    "$6::bytea, $7::bytea)",
+	    7, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(pr) != PGRES_TUPLES_OK) {
+		rc = ax_pg_err(err, conn, pr, "could not store a checkpoint");
+		if (PQstatus(conn) != CONNECTION_OK)
+			rc = err->code = AX_EUNAVAIL;
+		PQclear(pr);
+		return rc;
+	}
+	PQclear(pr);
+	j = json_pack("{s:{s:{s:s, s:i, s:I, s:s, s:I, s:s, s:s}}}", "payload", "Checkpoint",
+	    "topic", c->topic, "partition", (int)c->partition, "ledger_seq",
+	    (json_int_t)strtoll(seq, NULL, 10), "ledger_hash", hash_hex, "signed_at",
+	    (json_int_t)signed_at, "key_id", id, "signature", sig_hex);
+	rc = j == NULL ? ax_err_set(err, AX_ERR, "out of memory")
+	               : ax_encode_json(cs, j, NULL, &buf, &len, err);
+	json_decref(j);
+	if (rc != AX_OK)
+		return rc;
+	return produce(c, buf, len, seq, err);
+}
+
 int
 ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, struct ax_err *err)
 {
@@ -306,17 +408,15 @@ ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, struct ax_err *err)
 				return rc;
 			}
 			key = PQgetvalue(res, i, 0); /* the ledger seq as key text */
-			while (rd_kafka_produce(c->r->audit, c->partition, RD_KAFKA_MSG_F_FREE, buf,
-			           len, key, strlen(key), c) != 0) {
-				if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-					rc = ax_kafka_err(err, rd_kafka_last_error(),
-					    "could not queue an outcome for the audit topic");
-					free(buf);
-					PQclear(res);
-					atomic_store(&c->resync, 1);
-					return rc;
-				}
-				rd_kafka_poll(c->r->producer, 100);
+			if (c->r->key != NULL && strtoll(key, NULL, 10) % c->r->every == 0 &&
+			    (rc = checkpoint(c, conn, res, i, err)) != AX_OK) {
+				free(buf);
+				PQclear(res);
+				return rc;
+			}
+			if ((rc = produce(c, buf, len, key, err)) != AX_OK) {
+				PQclear(res);
+				return rc;
 			}
 			c->seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 		}

@@ -21,13 +21,20 @@
 
 #include "ax_err.h"
 
+struct ax_checkpoint_key;
 struct ax_codec;
 struct ax_relay;
 struct ax_relay_cursor;
 
-/* The shared idempotent producer for audit_topic; *out owned by the caller. */
+/*
+ * The shared idempotent producer for audit_topic; *out owned by the caller. With key (may be
+ * NULL: no checkpoints), every ledger entry whose seq is a multiple of every is also signed,
+ * stored (axiom_api.store_checkpoint, as instance) and published as a Checkpoint just before
+ * its Outcome, so that a crash can repeat a checkpoint (same bytes) but never lose one.
+ */
 int ax_relay_new(struct ax_relay **out, const struct ax_codec *codec, const char *brokers,
-    const char *audit_topic, struct ax_err *err);
+    const char *audit_topic, const struct ax_checkpoint_key *key, int every, const char *instance,
+    struct ax_err *err);
 
 /* Flush what is in flight (bounded) and free; NULL is a no-op. */
 void ax_relay_free(struct ax_relay *r);

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ax_checkpoint.h"
 #include "ax_kafka.h"
 #include "ax_pg.h"
 
@@ -1095,7 +1096,33 @@ out:
 int64_t
 ax_verify_summary_failures(const struct ax_verify_summary *s)
 {
-	return s->records.broken + s->ledger.broken + s->log_broken;
+	return s->records.broken + s->ledger.broken + s->log_broken + s->checkpoints_broken;
+}
+
+/* Signed checkpoints (consumers/ax_checkpoint.h): each against the ledger as it is now. */
+static int
+stage_checkpoints(struct run *run, struct ax_err *err)
+{
+	struct ax_checkpoint_failure where;
+	struct ax_verify_failure f;
+	long n = 0;
+	int rc = ax_checkpoint_verify_all(run->conn, &n, &where, err);
+
+	run->sum->checkpoints = n;
+	if (rc != AX_ECONFLICT)
+		return rc;
+	memset(&f, 0, sizeof(f));
+	f.chain = AX_VERIFY_CHECKPOINTS;
+	f.table = "axiom.checkpoints";
+	snprintf(f.topic, sizeof(f.topic), "%s", where.topic);
+	f.partition = where.partition;
+	f.at = "seq";
+	f.position = where.seq;
+	snprintf(f.problem, sizeof(f.problem), "%.300s", err->msg);
+	run->sum->checkpoints_broken = 1;
+	report(run, &f);
+	ax_err_clear(err);
+	return AX_OK;
 }
 
 /*
@@ -1108,6 +1135,7 @@ static const struct {
 } stages[] = {
 	{ "record chains", stage_records },
 	{ "ledger chains", stage_ledger },
+	{ "checkpoints", stage_checkpoints },
 	{ "kafka log", stage_kafka },
 };
 

@@ -45,7 +45,7 @@
 /* Returned by the feed functions when the row is the first failure of its chain. */
 #define AX_VERIFY_BROKEN 1
 
-enum ax_verify_chain { AX_VERIFY_RECORDS, AX_VERIFY_LEDGER, AX_VERIFY_LOG };
+enum ax_verify_chain { AX_VERIFY_RECORDS, AX_VERIFY_LEDGER, AX_VERIFY_LOG, AX_VERIFY_CHECKPOINTS };
 
 /* The first failure of one chain, located precisely. */
 struct ax_verify_failure {
@@ -213,7 +213,9 @@ struct ax_verify_summary {
 	int log_topics_absent;    /* of PREFIX.control and PREFIX.commands, not in the broker */
 	int64_t log_topics_other; /* ledger topics other than those two: not cross-checked */
 	double kafka_seconds;
-	char role[64]; /* the database role the run used */
+	int64_t checkpoints;        /* signed checkpoints verified */
+	int64_t checkpoints_broken; /* 0 or 1: the stage stops at the first */
+	char role[64];              /* the database role the run used */
 };
 
 /* The number of broken chains and failed cross-checks in s. */
