@@ -27,7 +27,10 @@
 #include "ax_topics.h"
 
 #define WRITERS_MAX     (AX_PARTITIONS_MAX + 1)
-#define QUEUE_BYTES_MAX (64 * 1024 * 1024)
+/* Memory is bounded whatever the backlog (issue target: 256 MiB with 6 partitions): each
+ * writer's hand-over queue pauses its partition past QUEUE_BYTES_MAX, librdkafka's own
+ * prefetch is capped by queued.max.messages.kbytes and fetch.max.bytes below. */
+#define QUEUE_BYTES_MAX (16 * 1024 * 1024)
 
 enum writer_state { W_STARTING, W_RUNNING, W_STOPPING, W_STOPPED, W_FAILED };
 
@@ -467,7 +470,9 @@ consumer_new(struct applier *app, struct ax_err *err)
 		"fetch.wait.max.ms",
 		"50",
 		"queued.max.messages.kbytes",
-		"65536",
+		"32768",
+		"fetch.max.bytes",
+		"16777216",
 		NULL,
 	};
 	rd_kafka_conf_t *conf;
