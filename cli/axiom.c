@@ -1,6 +1,7 @@
 /*
  * axiom.c - entry point of the `axiom` binary: global options, then one subcommand.
  */
+#include <errno.h>
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 #include <stdarg.h>
@@ -20,11 +21,21 @@ static const struct ax_cmd commands[] = {
 	{ "doctor",
 	    "check the broker, PostgreSQL and the topics; say what is wrong and how to fix it",
 	    cmd_doctor },
-	{ "migrate", "apply the database migrations in db/ (forward-only, checksummed)", cmd_migrate },
+	{ "migrate", "apply the database migrations in db/ (forward-only, checksummed)",
+	    cmd_migrate },
 	{ "apply", "apply the commands exactly once to PostgreSQL (the applier)", cmd_apply },
-	{ "audit", "print the audit topic (every outcome, every checkpoint) as JSON lines", cmd_audit },
-	{ "verify", "re-check record chains, ledger chains and the Kafka log as the auditor", cmd_verify },
-	{ "publish", "publish commands given as JSON lines (checked, Avro-encoded, acks=all)", cmd_publish },
+	{ "audit", "print the audit topic (every outcome, every checkpoint) as JSON lines",
+	    cmd_audit },
+	{ "publish", "publish commands given as JSON lines (checked, Avro-encoded, acks=all)",
+	    cmd_publish },
+	{ "verify", "re-check record chains, ledger chains and the Kafka log as the auditor",
+	    cmd_verify },
+	{ "replay", "rebuild an empty database from the topics; compare it with the live one",
+	    cmd_replay },
+	{ "bench", "measure apply rate, latency, the raw-insert ceiling, replay and verify",
+	    cmd_bench },
+	{ "sign", "sign a record version (WebAuthn intent, software key or FIDO2 device)",
+	    cmd_sign },
 };
 
 static void
@@ -67,6 +78,31 @@ cli_fail(const char *prog, const struct ax_err *err)
 	default:
 		return EXIT_FAILURE;
 	}
+}
+
+int
+cli_parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end = NULL;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (s[0] == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+cli_parse_int(const char *s, int lo, int hi, int *out)
+{
+	long v;
+
+	if (cli_parse_long(s, lo, hi, &v) != 0)
+		return -1;
+	*out = (int)v;
+	return 0;
 }
 
 int

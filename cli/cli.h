@@ -26,11 +26,18 @@ int cmd_doctor(int argc, char **argv, const struct ax_config *cfg);
 int cmd_migrate(int argc, char **argv, const struct ax_config *cfg);
 int cmd_apply(int argc, char **argv, const struct ax_config *cfg);
 int cmd_audit(int argc, char **argv, const struct ax_config *cfg);
-int cmd_verify(int argc, char **argv, const struct ax_config *cfg);
 int cmd_publish(int argc, char **argv, const struct ax_config *cfg);
+int cmd_verify(int argc, char **argv, const struct ax_config *cfg);
+int cmd_replay(int argc, char **argv, const struct ax_config *cfg);
+int cmd_bench(int argc, char **argv, const struct ax_config *cfg);
+int cmd_sign(int argc, char **argv, const struct ax_config *cfg);
 
 /* Print err for subcommand prog and return the exit code that goes with its code. */
 int cli_fail(const char *prog, const struct ax_err *err);
+
+/* Parse s as a whole number in lo..hi into *out; -1 (and *out untouched) when it is not one. */
+int cli_parse_long(const char *s, long lo, long hi, long *out);
+int cli_parse_int(const char *s, int lo, int hi, int *out);
 
 /* Print "prog: msg" and a pointer to --help; return EXIT_USAGE. */
 int cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

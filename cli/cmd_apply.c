@@ -74,18 +74,6 @@ usage(FILE *fp)
 	    "            2 bad command line, 3 the broker or PostgreSQL is unreachable\n");
 }
 
-static int
-parse_int(const char *s, int lo, int hi, int *out)
-{
-	char *end = NULL;
-	long v = strtol(s, &end, 10);
-
-	if (s[0] == '\0' || *end != '\0' || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
 int
 cmd_apply(int argc, char **argv, const struct ax_config *cfg)
 {
@@ -127,11 +115,11 @@ cmd_apply(int argc, char **argv, const struct ax_config *cfg)
 			o.until_caught_up = true;
 			break;
 		case 'n':
-			if (parse_int(optarg, 1, 10000, &o.batch_max) != 0)
+			if (cli_parse_int(optarg, 1, 10000, &o.batch_max) != 0)
 				return cli_usage_error(prog, "--batch takes 1 to 10000 commands");
 			break;
 		case 't':
-			if (parse_int(optarg, 1, 10000, &o.batch_ms) != 0)
+			if (cli_parse_int(optarg, 1, 10000, &o.batch_ms) != 0)
 				return cli_usage_error(
 				    prog, "--batch-ms takes 1 to 10000 milliseconds");
 			break;
@@ -148,7 +136,7 @@ cmd_apply(int argc, char **argv, const struct ax_config *cfg)
 			o.pg_dsn = optarg;
 			break;
 		case 'p':
-			if (parse_int(optarg, 0, 86400, &seconds) != 0)
+			if (cli_parse_int(optarg, 0, 86400, &seconds) != 0)
 				return cli_usage_error(prog, "--progress takes 0 to 86400 seconds");
 			o.progress_ms = seconds * 1000;
 			break;
@@ -159,7 +147,7 @@ cmd_apply(int argc, char **argv, const struct ax_config *cfg)
 			o.checkpoint_key = optarg;
 			break;
 		case 'e':
-			if (parse_int(optarg, 1, 100000000, &o.checkpoint_every) != 0)
+			if (cli_parse_int(optarg, 1, 100000000, &o.checkpoint_every) != 0)
 				return cli_usage_error(
 				    prog, "--checkpoint-every takes 1 to 100000000");
 			break;

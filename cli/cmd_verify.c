@@ -27,7 +27,8 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: axiom verify [--dsn DSN] [--brokers LIST] [--prefix P] [--no-kafka] [--json]\n"
+	    "usage: axiom verify [--dsn DSN] [--brokers LIST] [--prefix P] [--no-kafka] "
+	    "[--signatures] [--json]\n"
 	    "                    [--timeout SECONDS] [--jobs N]\n"
 	    "       axiom verify --bench N\n"
 	    "\n"
@@ -57,6 +58,8 @@ usage(FILE *fp)
 	    "  -b, --brokers LIST   Kafka bootstrap servers (default: $AXIOM_BROKERS)\n"
 	    "  -p, --prefix P       topic prefix (default: $AXIOM_TOPIC_PREFIX, or axiom)\n"
 	    "  -n, --no-kafka       skip the cross-check against the Kafka log\n"
+	    "  -s, --signatures     also re-verify every stored e-signature offline, from its\n"
+	    "                       raw proofs and the factor registry as it stood when signed\n"
 	    "  -j, --json           print one JSON object (summary and failures) instead of text\n"
 	    "  -t, --timeout S      longest wait for the broker without progress (default %d)\n"
 	    "  -J, --jobs N         stream the record chains on N connections in parallel, in\n"
@@ -163,6 +166,11 @@ print_text(const struct ax_verify_summary *s)
 	    per_s(s->ledger.rows, s->ledger_seconds));
 	printf("checkpoints    %" PRId64 " signed checkpoints: %" PRId64 " broken\n",
 	    s->checkpoints, s->checkpoints_broken);
+	if (s->signatures_checked)
+		printf("signatures     %" PRId64 " stored: %" PRId64 " re-verified, %" PRId64
+		       " failed, %" PRId64 " unverifiable (recorded without proofs)\n",
+		    s->signatures, s->signatures_verified, s->signatures_failed,
+		    s->signatures_unverifiable);
 	if (s->kafka_checked)
 		printf("kafka log      %" PRId64 " partitions, %" PRId64 " offsets: %" PRId64
 		       " broken (%.3f s)%s\n",
@@ -193,6 +201,12 @@ print_json(const struct ax_verify_summary *s, json_t *failures)
 
 	json_object_set_new(o, "valid", json_boolean(ax_verify_summary_failures(s) == 0));
 	json_object_set_new(o, "role", json_string(s->role));
+	if (s->signatures_checked)
+		json_object_set_new(o, "signatures",
+		    json_pack("{s:I, s:I, s:I, s:I}", "stored", (json_int_t)s->signatures,
+		        "verified", (json_int_t)s->signatures_verified, "failed",
+		        (json_int_t)s->signatures_failed, "unverifiable",
+		        (json_int_t)s->signatures_unverifiable));
 	json_object_set_new(o, "checkpoints",
 	    json_pack("{s:I, s:I}", "verified", (json_int_t)s->checkpoints, "broken",
 	        (json_int_t)s->checkpoints_broken));
@@ -243,6 +257,7 @@ cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 		{ "brokers", required_argument, NULL, 'b' },
 		{ "prefix", required_argument, NULL, 'p' },
 		{ "no-kafka", no_argument, NULL, 'n' },
+		{ "signatures", no_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "jobs", required_argument, NULL, 'J' },
@@ -265,7 +280,7 @@ cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 	o.prefix = cfg->topic_prefix ? cfg->topic_prefix : "axiom";
 	o.kafka = true;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:b:p:njt:J:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:b:p:nsjt:J:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o.dsn = optarg;
@@ -278,6 +293,9 @@ cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 			break;
 		case 'n':
 			o.kafka = false;
+			break;
+		case 's':
+			o.signatures = true;
 			break;
 		case 'j':
 			json = 1;

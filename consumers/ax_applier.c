@@ -21,12 +21,13 @@
 #include "ax_codec.h"
 #include "ax_kafka.h"
 #include "ax_log.h"
+#include "ax_pg.h"
 #include "ax_pqueue.h"
 #include "ax_relay.h"
 #include "ax_tick.h"
 #include "ax_topics.h"
 
-#define WRITERS_MAX     (AX_PARTITIONS_MAX + 1)
+#define WRITERS_MAX (AX_PARTITIONS_MAX + 1)
 /* Memory is bounded whatever the backlog (issue target: 256 MiB with 6 partitions): each
  * writer's hand-over queue pauses its partition past QUEUE_BYTES_MAX, librdkafka's own
  * prefetch is capped by queued.max.messages.kbytes and fetch.max.bytes below. */
@@ -44,6 +45,8 @@ struct writer {
 	struct ax_pqueue *q;
 	struct ax_batch_ctx *ctx;
 	struct ax_relay_cursor *cursor; /* this partition's ledger -> the audit topic */
+	unsigned relay_failures;        /* in a row; logged on the first and every 100th */
+	double relay_retry_at;          /* after a relay failure, the next try waits until then */
 	pthread_t thread;
 	bool thread_started;
 	bool paused; /* main thread only */
@@ -64,6 +67,8 @@ struct applier {
 	struct ax_tick *tick;
 	struct ax_relay *relay;
 	struct ax_checkpoint_key *ckey;
+	PGconn *pg;        /* --until-caught-up: reads the stored offsets of every partition */
+	int partitions[2]; /* of the control and the command topic */
 	char control_topic[AX_TOPIC_NAME_MAX], commands_topic[AX_TOPIC_NAME_MAX];
 	struct writer *w[WRITERS_MAX];
 	size_t nw;
@@ -106,17 +111,55 @@ writer_fail(struct writer *w, const char *why, const struct ax_err *err)
 	    err->detail, err->sqlstate[0] ? err->sqlstate : "-");
 }
 
-/* Publish w's committed, not yet relayed ledger entries; false when it must be retried. */
+/*
+ * Publish w's committed, not yet relayed ledger entries; false when it must be retried. The
+ * cursor is made here, in the writer's own thread, on first use: learning where the audit
+ * partition stopped takes a Kafka round trip per partition, which must not hold up the
+ * rebalance callback, and a failure there (a partition the broker does not know yet after a
+ * restart) is retried like any other relay failure instead of stopping the applier.
+ */
 static bool
 relay(struct writer *w)
 {
 	struct ax_err err;
-	int rc = ax_relay_publish(w->cursor, ax_batch_conn(w->ctx), &err);
+	int rc = AX_OK;
 
-	if (rc != AX_OK && rc != AX_EUNAVAIL)
-		ax_log(AX_LOG_WARN, "audit_relay_failed", "topic=%s partition=%d error=\"%s\"",
-		    w->topic, (int)w->partition, err.msg);
-	return rc == AX_OK;
+	if (now_s() < w->relay_retry_at)
+		return false;
+	if (w->cursor == NULL)
+		rc = ax_relay_cursor_new(&w->cursor, w->app->relay, w->topic, w->partition, &err);
+	if (rc == AX_OK)
+		rc = ax_relay_publish(w->cursor, ax_batch_conn(w->ctx), &err);
+	if (rc == AX_OK) {
+		w->relay_failures = 0;
+		return true;
+	}
+	w->relay_retry_at = now_s() + 1.0;
+	if (w->relay_failures++ % 100 == 0)
+		ax_log(AX_LOG_WARN, "audit_relay_retrying",
+		    "topic=%s partition=%d failures=%u error=\"%s\"", w->topic, (int)w->partition,
+		    w->relay_failures, err.msg);
+	return false;
+}
+
+/*
+ * Wait until the committed control watermark reaches us, asking for ticks meanwhile. Polls the
+ * watermark (one cheap query) rather than sending the whole batch again; returns early on
+ * stop, revocation or a database error (the next batch attempt handles those).
+ */
+static void
+wait_for_control(struct writer *w, int64_t us)
+{
+	struct ax_err err;
+	int64_t wm;
+
+	while (atomic_load(&w->state) == W_RUNNING && !*w->app->stop) {
+		if (!w->app->o->no_ticks) /* replay: the log must stay as it is */
+			ax_tick_request(w->app->tick, us);
+		sleep_ms(5);
+		if (ax_batch_watermark(w->ctx, &wm, &err) != AX_OK || wm >= us)
+			return;
+	}
 }
 
 static void *
@@ -187,9 +230,7 @@ writer_main(void *arg)
 				    "topic=%s partition=%d offset=%lld event_time_us=%lld",
 				    w->topic, (int)w->partition, (long long)pending[0]->offset,
 				    (long long)res.wait_for_us);
-			if (!o->no_ticks) /* replay: the log must stay as it is */
-				ax_tick_request(w->app->tick, res.wait_for_us);
-			sleep_ms(20);
+			wait_for_control(w, res.wait_for_us);
 		} else if (atomic_exchange(&w->waiting, 0)) {
 			ax_log(AX_LOG_INFO, "control_caught_up", "topic=%s partition=%d", w->topic,
 			    (int)w->partition);
@@ -226,8 +267,6 @@ writer_start(struct writer **out, struct applier *app, const char *topic, int32_
 		goto fail;
 	if ((rc = ax_batch_ctx_new(&w->ctx, app->codec, app->o->pg_dsn, app->o->instance, topic,
 	         partition, w->control, err)) != AX_OK)
-		goto fail;
-	if ((rc = ax_relay_cursor_new(&w->cursor, app->relay, topic, partition, err)) != AX_OK)
 		goto fail;
 	atomic_init(&w->next_offset, ax_batch_next_offset(w->ctx));
 	w->last_offset_reported = atomic_load(&w->next_offset);
@@ -419,29 +458,82 @@ report_progress(struct applier *app, bool force)
 	}
 }
 
-/* Every assigned partition applied up to its log end (asks the broker, bounded). */
+/*
+ * Every partition of both topics applied up to its log end, whichever instance applied it:
+ * the stored next offsets (PostgreSQL) against the log ends (the broker), so a partition
+ * still held by a dead member, or by another instance, keeps this one waiting. A partition
+ * that failed here is skipped: it will not catch up, and the exit code says so.
+ */
 static bool
 caught_up(struct applier *app)
 {
-	size_t i;
+	const char *topics[2] = { app->control_topic, app->commands_topic };
+	int t;
 
-	if (app->nw == 0)
-		return false;
-	for (i = 0; i < app->nw; i++) {
-		struct writer *w = app->w[i];
-		int64_t low, high, next = atomic_load(&w->next_offset);
+	for (t = 0; t < 2; t++) {
+		char count[16];
+		const char *params[2] = { topics[t], count };
+		PGresult *res;
+		int p;
+		bool done = true;
 
-		if (atomic_load(&w->state) != W_RUNNING)
-			continue; /* a failed partition will not catch up; the exit code says so */
-		if (rd_kafka_query_watermark_offsets(app->consumer, w->topic, w->partition, &low,
-		        &high, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		snprintf(count, sizeof(count), "%d", app->partitions[t]);
+		res = PQexecParams(app->pg,
+		    "SELECT coalesce(axiom_api.next_offset($1, p), 0) FROM generate_series(0, "
+		    "$2::integer - 1) p ORDER BY p",
+		    2, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+		    PQntuples(res) != app->partitions[t]) {
+			if (PQstatus(app->pg) != CONNECTION_OK)
+				PQreset(app->pg);
+			PQclear(res);
 			return false;
-		if (next == RD_KAFKA_OFFSET_BEGINNING)
-			next = 0;
-		if (next < high && !(high == low && next <= low))
+		}
+		for (p = 0; p < app->partitions[t] && done; p++) {
+			struct writer *w = writer_find(app, topics[t], p);
+			int64_t low, high, next = strtoll(PQgetvalue(res, p, 0), NULL, 10);
+
+			if (w != NULL && atomic_load(&w->state) == W_FAILED)
+				continue;
+			if (rd_kafka_query_watermark_offsets(app->consumer, topics[t], p, &low,
+			        &high, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+				done = false;
+			else if (next < high && !(high == low && next <= low))
+				done = false;
+		}
+		PQclear(res);
+		if (!done)
 			return false;
 	}
 	return true;
+}
+
+/* The partition counts of both topics (they never change after creation). */
+static int
+count_partitions(struct applier *app, struct ax_err *err)
+{
+	const char *topics[2] = { app->control_topic, app->commands_topic };
+	int t;
+
+	for (t = 0; t < 2; t++) {
+		rd_kafka_topic_t *rkt = rd_kafka_topic_new(app->consumer, topics[t], NULL);
+		const struct rd_kafka_metadata *md = NULL;
+		rd_kafka_resp_err_t e = rd_kafka_metadata(app->consumer, 0, rkt, &md, 10000);
+
+		if (e != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 ||
+		    md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			ax_err_set(err, AX_EINVAL, "topic %s does not exist", topics[t]);
+			ax_err_hint(err, "Create the topics with \"axiom topics create\".");
+			if (md != NULL)
+				rd_kafka_metadata_destroy(md);
+			rd_kafka_topic_destroy(rkt);
+			return AX_EINVAL;
+		}
+		app->partitions[t] = md->topics[0].partition_cnt;
+		rd_kafka_metadata_destroy(md);
+		rd_kafka_topic_destroy(rkt);
+	}
+	return AX_OK;
 }
 
 static int
@@ -569,6 +661,11 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 		goto out;
 	if ((rc = consumer_new(&app, err)) != AX_OK)
 		goto out;
+	if ((rc = count_partitions(&app, err)) != AX_OK)
+		goto out;
+	if (o->until_caught_up &&
+	    (rc = ax_pg_connect(&app.pg, o->pg_dsn, "the runtime role", err)) != AX_OK)
+		goto out;
 	subs = rd_kafka_topic_partition_list_new(2);
 	rd_kafka_topic_partition_list_add(subs, app.control_topic, RD_KAFKA_PARTITION_UA);
 	rd_kafka_topic_partition_list_add(subs, app.commands_topic, RD_KAFKA_PARTITION_UA);
@@ -654,6 +751,7 @@ out:
 		rd_kafka_destroy(app.consumer);
 	ax_relay_free(app.relay);
 	ax_checkpoint_key_free(app.ckey);
+	PQfinish(app.pg);
 	ax_tick_free(app.tick);
 	ax_codec_free(app.codec);
 	return rc;

@@ -18,6 +18,7 @@
 #include "ax_codec.h"
 #include "ax_command_json.h"
 #include "ax_pg.h"
+#include "ax_sign.h"
 
 #define SQLSTATE_OFFSET_CONFLICT "AX409"
 
@@ -107,6 +108,25 @@ int64_t
 ax_batch_next_offset(const struct ax_batch_ctx *ctx)
 {
 	return ctx->stored ? ctx->next_offset : RD_KAFKA_OFFSET_BEGINNING;
+}
+
+int
+ax_batch_watermark(struct ax_batch_ctx *ctx, int64_t *us, struct ax_err *err)
+{
+	PGresult *res = PQexec(ctx->conn,
+	    "SELECT (extract(epoch FROM w) * 1000000)::bigint FROM axiom_api.control_watermark() w "
+	    "WHERE isfinite(w)");
+	int rc = AX_OK;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = ax_pg_err(err, ctx->conn, res, "could not read the control watermark");
+		if (PQstatus(ctx->conn) != CONNECTION_OK)
+			rc = err->code = AX_EUNAVAIL;
+	} else {
+		*us = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : INT64_MIN;
+	}
+	PQclear(res);
+	return rc;
 }
 
 PGconn *
@@ -305,8 +325,8 @@ lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err
 	    "h.facility_id, h.domain_id, c.title, encode(c.content, 'hex'), c.id IS NOT NULL "
 	    "FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::uuid[], "
 	    "  $5::text[]) AS x(i, actor, et, id, change_id) "
-	    /* OFFSET 0 keeps the filter a one-time filter: the function is not called at
-	     * all for the rows that need no change */
+	    /* the filter inside the subquery is a one-time filter: the function is not called
+	     * at all for the rows that need no change */
 	    "LEFT JOIN LATERAL (SELECT * FROM axiom_api.change_content(x.actor, x.et, "
 	    "  nullif(x.change_id, 'NULL')::uuid) WHERE x.change_id <> 'NULL' OFFSET 0) c ON true "
 	    "LEFT JOIN LATERAL axiom_api.lineage_head(x.actor, x.et, x.id) h ON true",
@@ -377,6 +397,8 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	char *text = NULL;
 	PGresult *pr = NULL;
 	size_t first, sent = 0, i, rows;
+	bool sign_wait = false; /* a Sign element waits for the control watermark */
+	int64_t sign_wait_us = 0;
 	int rc = AX_OK;
 
 	memset(res, 0, sizeof(*res));
@@ -426,6 +448,27 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 			break;
 		}
 		sent++;
+	}
+	/* e-signatures (consumers/ax_sign.h): verify every Sign element against the registry
+	 * as of its event time; one beyond the watermark the lookup saw waits with the rest */
+	if (sent > 0) {
+		json_t **js = calloc(sent, sizeof(*js));
+		size_t cut;
+
+		if (js == NULL) {
+			rc = ax_err_set(err, AX_ERR, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < sent; i++)
+			js[i] = els[i].json;
+		rc = ax_sign_complete_batch(ctx->conn, js, sent, &cut, &sign_wait_us, err);
+		free(js);
+		if (rc != AX_OK)
+			goto out;
+		if (cut < sent) {
+			sent = cut;
+			sign_wait = true;
+		}
 	}
 	if ((rc = lookup_heads(ctx, els, sent, err)) != AX_OK)
 		goto out;
@@ -503,6 +546,9 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	if (rows < sent) {
 		res->waiting = true;
 		res->wait_for_us = event_time_us(msgs[first + rows]);
+	} else if (sign_wait) {
+		res->waiting = true;
+		res->wait_for_us = sign_wait_us;
 	}
 out:
 	PQclear(pr);

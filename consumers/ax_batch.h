@@ -55,6 +55,12 @@ int64_t ax_batch_next_offset(const struct ax_batch_ctx *ctx);
 int ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
     struct ax_batch_result *res, struct ax_err *err);
 
+/*
+ * The control watermark committed now, in microseconds (INT64_MIN before any control command):
+ * a waiting writer polls it, cheaply, before it sends its batch again.
+ */
+int ax_batch_watermark(struct ax_batch_ctx *ctx, int64_t *us, struct ax_err *err);
+
 /* The writer's connection (borrowed): the relay reads the committed ledger through it. */
 PGconn *ax_batch_conn(struct ax_batch_ctx *ctx);
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ax_avro_validate.h"
+#include "ax_sign.h"
 
 #define REASON_UNEXPRESSIBLE "invalid_field"
 
@@ -186,13 +187,50 @@ ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_message
 	case AX_KIND_TICK:
 		json_object_set_new(e, "op", json_string("tick"));
 		break;
-	case AX_KIND_FACTOR_REGISTER:
-	case AX_KIND_FACTOR_REVOKE:
-	case AX_KIND_SIGNING_POLICY:
-		/* e-signature registry: the database refuses it as an unknown operation until the
-		 * signature layer lands; the outcome is still chained */
-		json_object_set_new(e, "op", json_string(ax_kind_name(m->kind)));
+	/* e-signature registry (db/0009_esign.sql) */
+	case AX_KIND_FACTOR_REGISTER: {
+		const struct ax_cmd_factor_register *c = &m->u.factor_register;
+		static const char *const types[] = { "fido2", "password", "oidc" };
+
+		json_object_set_new(e, "op", json_string("register_factor"));
+		json_object_set_new(e, "factor_id", json_uuid(c->factor_id));
+		json_object_set_new(e, "factor_type",
+		    json_string(
+		        types[c->factor_type >= 0 && c->factor_type < 3 ? c->factor_type : 0]));
+		json_object_set_new(e, "user_id", json_string(c->user_id));
+		/* revision 3 has no audience field: an OIDC issuer's credential_id carries it */
+		if (c->factor_type == AX_CMD_FACTOR_OIDC) {
+			char *aud = strndup((const char *)c->credential_id.p, c->credential_id.len);
+
+			if (aud == NULL)
+				goto oom;
+			json_object_set_new(e, "audience", json_string(aud));
+			free(aud);
+		} else {
+			json_object_set_new(
+			    e, "credential_id", json_hex(c->credential_id.p, c->credential_id.len));
+		}
+		json_object_set_new(e, "public_key", json_hex(c->public_key.p, c->public_key.len));
+		json_object_set_new(e, "cose_alg", json_integer(c->cose_alg));
+		json_object_set_new(e, "issuer", json_string(c->issuer));
+		json_object_set_new(e, "jwks", json_string(c->jwks));
 		break;
+	}
+	case AX_KIND_FACTOR_REVOKE:
+		json_object_set_new(e, "op", json_string("revoke_factor"));
+		json_object_set_new(e, "factor_id", json_uuid(m->u.factor_revoke.factor_id));
+		break;
+	case AX_KIND_SIGNING_POLICY: {
+		const struct ax_cmd_signing_policy *c = &m->u.signing_policy;
+
+		json_object_set_new(e, "op", json_string("set_signing_policy"));
+		json_object_set_new(e, "record_type", json_string(c->record_type));
+		json_object_set_new(e, "meaning", json_string(meaning_names[c->meaning & 3]));
+		json_object_set_new(e, "require_fido2", json_boolean(c->require_fido2));
+		json_object_set_new(e, "require_oidc", json_boolean(c->require_oidc));
+		json_object_set_new(e, "require_password", json_boolean(c->require_password));
+		break;
+	}
 
 	/* data plane */
 	case AX_KIND_CREATE_RECORD: {
@@ -310,10 +348,9 @@ ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_message
 		memcpy(need->lineage, m->lineage_id, AX_UUID_LEN);
 		memcpy(need->change_id, m->u.apply_change.change_id, AX_UUID_LEN);
 		break;
-	case AX_KIND_SIGN:
-		json_object_set_new(e, "op", json_string("sign_record"));
-		json_object_set_new(
-		    e, "meaning", json_string(meaning_names[m->u.sign.meaning & 3]));
+	case AX_KIND_SIGN: /* verified later, per batch: consumers/ax_sign.h */
+		if ((rc = ax_sign_element(e, m, et_us, err)) != AX_OK)
+			goto fail;
 		break;
 	default:
 		rc = ax_err_set(

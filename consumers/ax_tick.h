@@ -16,7 +16,7 @@
 
 #include "ax_err.h"
 
-#define AX_TICK_MIN_INTERVAL_MS 100
+#define AX_TICK_MIN_INTERVAL_MS 20
 
 struct ax_codec;
 struct ax_tick;

@@ -31,6 +31,7 @@
 #include "ax_checkpoint.h"
 #include "ax_kafka.h"
 #include "ax_pg.h"
+#include "ax_sign_audit.h"
 
 #define PG_EPOCH_US    INT64_C(946684800000000) /* 2000-01-01 - 1970-01-01, in us */
 #define COPY_ROW_MAX   ((size_t)AX_CANON_MAX_FIELD * 2u + (1u << 20))
@@ -1096,7 +1097,8 @@ out:
 int64_t
 ax_verify_summary_failures(const struct ax_verify_summary *s)
 {
-	return s->records.broken + s->ledger.broken + s->log_broken + s->checkpoints_broken;
+	return s->records.broken + s->ledger.broken + s->log_broken + s->checkpoints_broken +
+	       s->signatures_failed;
 }
 
 /* Signed checkpoints (consumers/ax_checkpoint.h): each against the ledger as it is now. */
@@ -1125,6 +1127,37 @@ stage_checkpoints(struct run *run, struct ax_err *err)
 	return AX_OK;
 }
 
+/* Stored e-signatures, re-verified offline from their proofs (consumers/ax_sign_audit.h). */
+static int
+stage_signatures(struct run *run, struct ax_err *err)
+{
+	struct ax_sign_audit_report rep;
+	struct ax_verify_failure f;
+	int rc;
+
+	if (!run->o->signatures)
+		return AX_OK;
+	memset(&rep, 0, sizeof(rep));
+	if ((rc = ax_sign_audit(run->conn, &rep, err)) != AX_OK)
+		return rc;
+	run->sum->signatures_checked = true;
+	run->sum->signatures = (int64_t)rep.checked;
+	run->sum->signatures_verified = (int64_t)rep.verified;
+	run->sum->signatures_failed = (int64_t)rep.failed;
+	run->sum->signatures_unverifiable = (int64_t)rep.unverifiable;
+	if (rep.failed == 0)
+		return AX_OK;
+	memset(&f, 0, sizeof(f));
+	f.chain = AX_VERIFY_SIGNATURES;
+	f.table = "axiom.signatures";
+	f.partition = -1;
+	f.at = "signature";
+	f.position = (int64_t)rep.failed;
+	snprintf(f.problem, sizeof(f.problem), "%.300s", rep.first_problem);
+	report(run, &f);
+	return AX_OK;
+}
+
 /*
  * The stages, in order. Extension point: checkpoint signatures (issue 7 item 2) and stored
  * e-signatures (issue 6) go here, each reading its table once in the run's snapshot.
@@ -1136,6 +1169,7 @@ static const struct {
 	{ "record chains", stage_records },
 	{ "ledger chains", stage_ledger },
 	{ "checkpoints", stage_checkpoints },
+	{ "signatures", stage_signatures },
 	{ "kafka log", stage_kafka },
 };
 

@@ -45,7 +45,13 @@
 /* Returned by the feed functions when the row is the first failure of its chain. */
 #define AX_VERIFY_BROKEN 1
 
-enum ax_verify_chain { AX_VERIFY_RECORDS, AX_VERIFY_LEDGER, AX_VERIFY_LOG, AX_VERIFY_CHECKPOINTS };
+enum ax_verify_chain {
+	AX_VERIFY_RECORDS,
+	AX_VERIFY_LEDGER,
+	AX_VERIFY_LOG,
+	AX_VERIFY_CHECKPOINTS,
+	AX_VERIFY_SIGNATURES
+};
 
 /* The first failure of one chain, located precisely. */
 struct ax_verify_failure {
@@ -196,6 +202,7 @@ struct ax_verify_opts {
 	bool kafka;           /* cross-check the ledger against the Kafka log */
 	int kafka_timeout_ms; /* longest wait for the broker without progress */
 	int jobs;             /* connections streaming the record chains in parallel, 1..16 */
+	bool signatures;      /* re-verify every stored e-signature from its proofs */
 };
 
 #define AX_VERIFY_JOBS_MAX 16
@@ -215,7 +222,9 @@ struct ax_verify_summary {
 	double kafka_seconds;
 	int64_t checkpoints;        /* signed checkpoints verified */
 	int64_t checkpoints_broken; /* 0 or 1: the stage stops at the first */
-	char role[64];              /* the database role the run used */
+	bool signatures_checked;    /* --signatures */
+	int64_t signatures, signatures_verified, signatures_failed, signatures_unverifiable;
+	char role[64]; /* the database role the run used */
 };
 
 /* The number of broken chains and failed cross-checks in s. */

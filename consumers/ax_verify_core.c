@@ -45,6 +45,10 @@ ax_verify_failure_format(char *buf, size_t cap, const struct ax_verify_failure *
 			snprintf(buf, cap, "%s lineage %s %s %" PRId64 ": %s", f->table, f->lineage,
 			    f->at, f->position, f->problem);
 		break;
+	case AX_VERIFY_SIGNATURES:
+		snprintf(buf, cap, "%s: %" PRId64 " failed to re-verify, the first: %s", f->table,
+		    f->position, f->problem);
+		break;
 	case AX_VERIFY_LEDGER:
 	case AX_VERIFY_LOG:
 	default:

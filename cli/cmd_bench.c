@@ -1,0 +1,201 @@
+/*
+ * cmd_bench.c - `axiom bench`: the end-to-end benchmark on the local stack (cli/bench.h).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "cli.h"
+
+/* The --help text. */
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: axiom bench [--commands N] [--latency-commands N] [--partitions P]\n"
+	    "                   [--batch N] [--batch-ms MS] [--changes PCT] [--rate-fraction F]\n"
+	    "                   [--json FILE] [--plot FILE.png] [--no-replay] [--no-verify]\n"
+	    "                   [--keep] [--dir DIR]\n"
+	    "\n"
+	    "Measures Axiom end to end on the local stack, in throwaway objects (a database\n"
+	    "axiom_bench_<tag>, topics bench-<tag>.*, removed at the end unless --keep):\n"
+	    "  1. throughput: publishes N data commands (new versions of SOPs, and change "
+	    "requests\n"
+	    "     through propose, submit, review, approve and apply; all of them accepted), then\n"
+	    "     runs `axiom apply --until-caught-up` with P partitions as a child process and\n"
+	    "     reports commands per second from the first to the last commit, the applier's\n"
+	    "     CPU seconds per 1,000 commands (and PostgreSQL's), and its peak RSS;\n"
+	    "  2. latency: with the applier running, publishes commands at F x that rate and\n"
+	    "     reports p50, p95, p99 of append -> commit: the broker's LogAppendTime (the\n"
+	    "     ledger's event_time) to the instant the commit is visible (a NOTIFY from a\n"
+	    "     trigger installed in the benchmark database only);\n"
+	    "  3. ceiling: the very rows the applier wrote, COPY'd into tables of the same shape\n"
+	    "     (same columns and keys; no checks, triggers or RLS), one transaction per batch\n"
+	    "     of the same size on P connections; prints apply / ceiling;\n"
+	    "  4. replay: `axiom replay` into a second database (messages per second, and whether\n"
+	    "     the digests equal the live database's);\n"
+	    "  5. verify: `axiom verify` as the auditor (record versions per second).\n"
+	    "Signature verification is not measured: the applier has no signature path yet.\n"
+	    "The bench reports; it asserts no figure.\n"
+	    "\n"
+	    "options:\n"
+	    "  -n, --commands N          data commands of the throughput phase (default 20000)\n"
+	    "  -l, --latency-commands N  data commands of the paced phase (default N/4, >= 200)\n"
+	    "  -P, --partitions P        partitions of the command topic (default 6)\n"
+	    "  -B, --batch N             commands per applier transaction and per ceiling\n"
+	    "                            batch (default 200)\n"
+	    "  -t, --batch-ms MS         the applier's longest wait for a batch (default 20)\n"
+	    "  -c, --changes PCT         share of change-request steps in the mix (default 20)\n"
+	    "  -f, --rate-fraction F     paced rate as a fraction of the apply rate (default 0.5)\n"
+	    "  -j, --json FILE           also write every figure as one JSON object\n"
+	    "  -p, --plot FILE.png       also plot throughput and latency per second (gnuplot)\n"
+	    "      --no-replay           skip the replay phase\n"
+	    "      --no-verify           skip the verify phase\n"
+	    "  -k, --keep                keep the databases and topics (their names are printed)\n"
+	    "  -D, --dir DIR             the migrations folder (default: db)\n"
+	    "  -h, --help                this text\n"
+	    "\n"
+	    "It reads AXIOM_BROKERS, AXIOM_PG_ADMIN_DSN (creates and drops the databases),\n"
+	    "AXIOM_PG_DSN and AXIOM_PG_AUDITOR_DSN: eval \"$(ops/stack env)\" sets them.\n"
+	    "\n"
+	    "full-size run (docs/benchmarks.md):\n"
+	    "  axiom bench --commands 100000 --partitions 6 --json bench.json --plot bench.png\n"
+	    "\n"
+	    "exit codes: 0 every phase ran, 1 a phase failed (the message says which),\n"
+	    "            2 bad command line, 3 the broker or PostgreSQL is unreachable\n");
+}
+
+/* Parse s as a long in lo..hi into *out; -1 when it is not one. */
+int
+cmd_bench(int argc, char **argv, const struct ax_config *cfg)
+{
+	static const struct option opts[] = {
+		{ "commands", required_argument, NULL, 'n' },
+		{ "latency-commands", required_argument, NULL, 'l' },
+		{ "partitions", required_argument, NULL, 'P' },
+		{ "batch", required_argument, NULL, 'B' },
+		{ "batch-ms", required_argument, NULL, 't' },
+		{ "changes", required_argument, NULL, 'c' },
+		{ "rate-fraction", required_argument, NULL, 'f' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "plot", required_argument, NULL, 'p' },
+		{ "no-replay", no_argument, NULL, 'R' },
+		{ "no-verify", no_argument, NULL, 'V' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "dir", required_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *prog = "axiom bench";
+	static const char *const need[] = { "AXIOM_BROKERS", "AXIOM_PG_ADMIN_DSN", "AXIOM_PG_DSN",
+		"AXIOM_PG_AUDITOR_DSN" };
+	struct bench_opts o;
+	struct bench_result r;
+	struct ax_err err;
+	char self[4096], *end = NULL;
+	ssize_t n;
+	long v;
+	size_t i;
+	int c, rc;
+
+	bench_defaults(&o);
+	o.cfg = cfg;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "n:l:P:B:t:c:f:j:p:kD:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (cli_parse_long(optarg, 1, 10000000, &o.commands) != 0)
+				return cli_usage_error(prog, "--commands takes 1 to 10000000");
+			break;
+		case 'l':
+			if (cli_parse_long(optarg, 1, 10000000, &o.latency_commands) != 0)
+				return cli_usage_error(
+				    prog, "--latency-commands takes 1 to 10000000");
+			break;
+		case 'P':
+			if (cli_parse_long(optarg, 1, 64, &v) != 0)
+				return cli_usage_error(prog, "--partitions takes 1 to 64");
+			o.partitions = (int)v;
+			break;
+		case 'B':
+			if (cli_parse_long(optarg, 1, 10000, &v) != 0)
+				return cli_usage_error(prog, "--batch takes 1 to 10000 commands");
+			o.batch_max = (int)v;
+			break;
+		case 't':
+			if (cli_parse_long(optarg, 1, 10000, &v) != 0)
+				return cli_usage_error(
+				    prog, "--batch-ms takes 1 to 10000 milliseconds");
+			o.batch_ms = (int)v;
+			break;
+		case 'c':
+			if (cli_parse_long(optarg, 0, 100, &v) != 0)
+				return cli_usage_error(
+				    prog, "--changes takes a percentage, 0 to 100");
+			o.change_pct = (int)v;
+			break;
+		case 'f':
+			o.rate_fraction = strtod(optarg, &end);
+			if (end == optarg || *end != '\0' || o.rate_fraction <= 0 ||
+			    o.rate_fraction > 10)
+				return cli_usage_error(
+				    prog, "--rate-fraction takes a number in (0, 10]");
+			break;
+		case 'j':
+			o.json_path = optarg;
+			break;
+		case 'p':
+			o.plot_path = optarg;
+			break;
+		case 'R':
+			o.replay = false;
+			break;
+		case 'V':
+			o.verify = false;
+			break;
+		case 'k':
+			o.keep = true;
+			break;
+		case 'D':
+			o.db_dir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			return cli_usage_error(prog, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+	ax_err_clear(&err);
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (ax_config_require(cfg, need[i], &err) != AX_OK)
+			return cli_fail(prog, &err);
+	/* the children (apply, verify) are this very binary */
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0) {
+		ax_err_set(&err, AX_ERR, "could not find the path of the axiom binary");
+		return cli_fail(prog, &err);
+	}
+	self[n] = '\0';
+	o.self = self;
+
+	rc = bench_run(&o, &r, stderr, &err);
+	if (rc == AX_OK) {
+		printf("\n");
+		bench_print(stdout, &o, &r);
+		if (o.json_path != NULL &&
+		    (rc = bench_write_json(o.json_path, &o, &r, &err)) == AX_OK)
+			printf("\nJSON: %s\n", o.json_path);
+		if (rc == AX_OK && o.plot_path != NULL &&
+		    (rc = bench_write_plot(o.plot_path, &r, &err)) == AX_OK)
+			printf("plot: %s (data %s.dat)\n", o.plot_path, o.plot_path);
+	}
+	bench_result_free(&r);
+	if (rc != AX_OK)
+		return cli_fail(prog, &err);
+	return EXIT_SUCCESS;
+}

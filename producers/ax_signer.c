@@ -1,0 +1,137 @@
+/*
+ * ax_signer.c - intent, assertion and Sign command line; see ax_signer.h for the invariants.
+ */
+#include "ax_signer.h"
+
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ax_webauthn.h"
+
+static const char *const symbols[] = { "AUTHORSHIP", "REVIEW", "APPROVAL", "RESPONSIBILITY" };
+
+/* A JSON string of p[0..n) in lower-case hex; NULL when out of memory. */
+static json_t *
+hex_json(const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	char *buf = malloc(2 * n + 1);
+	json_t *j;
+	size_t i;
+
+	if (buf == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		buf[2 * i] = digits[p[i] >> 4];
+		buf[2 * i + 1] = digits[p[i] & 15];
+	}
+	buf[2 * n] = '\0';
+	j = json_string(buf);
+	free(buf);
+	return j;
+}
+
+int
+ax_signer_intent(
+    uint8_t hash[AX_INTENT_HASH_LEN], struct ax_signer_request *req, struct ax_err *err)
+{
+	struct ax_intent in;
+	int rc;
+
+	if (req->nonce_len == 0) {
+		if ((rc = ax_intent_new_nonce(req->nonce, AX_INTENT_NONCE_MAX, err)) != AX_OK)
+			return rc;
+		req->nonce_len = AX_INTENT_NONCE_MAX;
+	}
+	if ((rc = ax_intent_set(&in, req->actor, req->lineage_id, req->version, req->record_hash,
+	         req->meaning, req->nonce, req->nonce_len, err)) != AX_OK)
+		return rc;
+	return ax_intent_hash(hash, &in, err);
+}
+
+int
+ax_signer_line(char *line, size_t cap, const struct ax_signer_request *req,
+    const uint8_t *client_data, size_t client_data_len, const uint8_t *auth_data,
+    size_t auth_data_len, const uint8_t *sig, size_t sig_len, struct ax_err *err)
+{
+	uint8_t cid[AX_INTENT_UUID_LEN];
+	char cid_text[37], lineage[37], factor[37];
+	json_t *sign = NULL, *cmd = NULL;
+	char *text = NULL;
+	int rc = AX_OK;
+
+	if (req->meaning < AX_MEANING_AUTHORSHIP || req->meaning > AX_MEANING_RESPONSIBILITY)
+		return ax_err_set(err, AX_EINVAL, "unknown meaning");
+	if (RAND_bytes(cid, sizeof(cid)) != 1)
+		return ax_err_set(err, AX_ERR, "the CSPRNG failed");
+	cid[6] = (uint8_t)((cid[6] & 0x0f) | 0x40); /* UUID version 4 */
+	cid[8] = (uint8_t)((cid[8] & 0x3f) | 0x80);
+	ax_intent_uuid_format(cid_text, cid);
+	ax_intent_uuid_format(lineage, req->lineage_id);
+	ax_intent_uuid_format(factor, req->factor_id);
+	sign = json_pack("{s:I, s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:s, s:s?}", "version",
+	    (json_int_t)req->version, "record_hash", hex_json(req->record_hash, AX_INTENT_HASH_LEN),
+	    "meaning", symbols[req->meaning - 1], "nonce", hex_json(req->nonce, req->nonce_len),
+	    "factor_id", factor, "client_data", hex_json(client_data, client_data_len),
+	    "authenticator_data", hex_json(auth_data, auth_data_len), "signature",
+	    hex_json(sig, sig_len), "id_token", req->id_token ? req->id_token : "", "comment",
+	    req->comment);
+	if (sign == NULL)
+		return ax_err_set(err, AX_ERR, "out of memory");
+	cmd = json_pack("{s:s, s:s, s:I, s:s, s:s, s:{s:o}}", "command_id", cid_text, "actor",
+	    req->actor, "issued_at", (json_int_t)req->issued_at_us, "reason",
+	    req->reason ? req->reason : "", "lineage_id", lineage, "payload", "Sign", sign);
+	if (cmd == NULL) {
+		rc = ax_err_set(err, AX_ERR, "out of memory");
+		goto out;
+	}
+	if ((text = json_dumps(cmd, JSON_COMPACT | JSON_ENSURE_ASCII)) == NULL) {
+		rc = ax_err_set(err, AX_ERR, "out of memory");
+		goto out;
+	}
+	if (strlen(text) >= cap) {
+		rc = ax_err_set(
+		    err, AX_EINVAL, "the Sign command is longer than %zu bytes", cap - 1);
+		goto out;
+	}
+	memcpy(line, text, strlen(text) + 1);
+out:
+	free(text);
+	if (cmd != NULL)
+		json_decref(cmd); /* owns sign */
+	else
+		json_decref(sign);
+	return rc;
+}
+
+int
+ax_signer_softauth_line(char *line, size_t cap, struct ax_signer_request *req,
+    struct ax_softauth *sa, struct ax_err *err)
+{
+	struct ax_softauth_assertion a;
+	uint8_t hash[AX_INTENT_HASH_LEN];
+	char rp[256];
+	const char *h, *end;
+	int rc;
+
+	if ((rc = ax_signer_intent(hash, req, err)) != AX_OK)
+		return rc;
+	/* rpId: the host of the https origin */
+	if (req->origin == NULL || strncmp(req->origin, "https://", 8) != 0)
+		return ax_err_set(err, AX_EINVAL, "the origin must be https://host[:port]");
+	h = req->origin + 8;
+	end = h + strcspn(h, ":/");
+	if (end == h || (size_t)(end - h) >= sizeof(rp))
+		return ax_err_set(err, AX_EINVAL, "the origin must be https://host[:port]");
+	memcpy(rp, h, (size_t)(end - h));
+	rp[end - h] = '\0';
+	if ((rc = ax_softauth_get_assertion(sa, &a, rp, req->origin, hash, sizeof(hash),
+	         (uint8_t)(AX_WA_FLAG_UP | (req->user_verified ? AX_WA_FLAG_UV : 0)), err)) !=
+	    AX_OK)
+		return rc;
+	return ax_signer_line(line, cap, req, a.client_data_json, a.client_data_json_len,
+	    a.auth_data, sizeof(a.auth_data), a.sig, a.sig_len, err);
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# 0503-apply-broker-restart - the broker goes away under a running applier: while `axiom
+# apply --until-caught-up` works through a backlog of 8,009 data commands, the stack's
+# Kafka broker is stopped (`ops/stack down kafka`), kept down a few seconds, and started
+# again (`ops/stack up`). The same applier process must resume by itself and finish within
+# a bounded time with exit 0, exactly once: one ledger entry per offset, valid chains,
+# stored offsets at the log end, no duplicate, each ledger entry once on the audit topic.
+# The broker is started again whatever happens (trap), since other tests share it; under
+# ctest the stack's resource lock keeps the other integration tests away meanwhile.
+source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+DOWN_SECONDS=4
+
+broker_up() { "$ROOT/ops/stack" up >"$TMP/stack-up.log" 2>&1; }
+on_exit() {
+	if ((broker_stopped)); then
+		broker_up || echo "FAIL could not start the broker again: $(tail -n 5 "$TMP/stack-up.log")"
+	fi
+	fault_cleanup
+}
+broker_stopped=0
+trap on_exit EXIT
+
+fault_setup 0503 6 4000
+total=$DATA_CMDS
+applied() { admin "SELECT coalesce(sum(next_offset), 0) FROM axiom.partition_offsets WHERE topic = '$P.commands'"; }
+
+t0=$(now_ms)
+"$AX" apply --until-caught-up --prefix "$P" --group "$G" --instance brokerrestart \
+	--dsn "$(DSN_OF)" --progress 0 2>"$TMP/apply.log" &
+pid=$!
+APPLIER_PIDS+=("$pid")
+for ((i = 0; i < 300 && $(applied) < 1000; i++)); do sleep 0.1; done
+at_stop=$(applied)
+broker_stopped=1
+"$ROOT/ops/stack" down kafka >"$TMP/stack-down.log" 2>&1 || echo "# ops/stack down kafka: $(cat "$TMP/stack-down.log")"
+t_down=$(now_ms)
+sleep "$DOWN_SECONDS"
+during=$(applied)
+alive_during=$(kill -0 "$pid" 2>/dev/null && echo yes || echo no)
+broker_up
+check "the broker starts again" 0 $?
+broker_stopped=0
+t_up=$(now_ms)
+echo "# broker down at $at_stop of $total data commands applied, for $(((t_up - t_down) / 1000)) s (stop + ${DOWN_SECONDS} s + start); $during applied while it was down"
+check "the applier outlives the broker's absence" yes "$alive_during"
+check_le "the broker was stopped mid-stream" "$at_stop" $((total - 1))
+# what was fetched before the stop is applied meanwhile; the rest must come after the restart
+check_le "commands were left to fetch from the restarted broker" "$during" $((total - 1))
+
+# the same process resumes and finishes (bounded)
+for ((i = 0; i < 1200; i++)); do
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$pid" 2>/dev/null; then
+	echo "FAIL the applier did not finish within 120 s after the broker came back; log tail:"
+	tail -n 20 "$TMP/apply.log"
+	fails=$((fails + 1))
+	kill -TERM "$pid"
+fi
+wait "$pid"
+rc=$?
+t1=$(now_ms)
+check "the applier exits 0 after the restart" 0 "$rc"
+((rc == 0)) || { echo "# its warnings and errors:"; grep -E 'level=(warn|error)|event=(stopped|revoked|assigned)' "$TMP/apply.log" | sort | uniq -c | sort -rn | head -n 20 | cut -c1-400; }
+echo "# finished $(((t1 - t_up) / 1000)) s after the broker was back; whole run $((t1 - t0)) ms"
+check "no partition failed" 0 "$(grep -c 'event=partition_failed' "$TMP/apply.log")"
+
+exactly_once_checks
+audit_checks
+finish
