@@ -161,7 +161,7 @@ struct ax_cmd_record_type_config {
 };
 enum ax_cmd_scope_kind { AX_CMD_SCOPE_FACILITY, AX_CMD_SCOPE_DOMAIN };
 struct ax_cmd_scope_define { /* revision 3 */
-	int kind; /* enum ax_cmd_scope_kind */
+	int kind;            /* enum ax_cmd_scope_kind */
 	const char *key, *name;
 };
 struct ax_cmd_tick {

@@ -18,7 +18,7 @@ ax_log_set_level(enum ax_log_level level)
 void
 ax_log(enum ax_log_level level, const char *event, const char *fmt, ...)
 {
-	static const char *const names[] = {"debug", "info", "warn", "error"};
+	static const char *const names[] = { "debug", "info", "warn", "error" };
 	char pairs[1536], ts[40];
 	struct timespec now;
 	struct tm tm;

@@ -11,7 +11,7 @@
 #include "ax_err.h"
 
 /* Run each measurement for about seconds; fill both rates (per second). */
-int ax_sigbench_run(double seconds, double *webauthn_per_s, double *raw_ecdsa_per_s,
-    struct ax_err *err);
+int ax_sigbench_run(
+    double seconds, double *webauthn_per_s, double *raw_ecdsa_per_s, struct ax_err *err);
 
 #endif

@@ -38,8 +38,8 @@ struct ax_applier_opts {
 	const char *group;    /* consumer group, default "axiom-applier" */
 	const char *prefix;   /* topic prefix, default "axiom" */
 	const char *instance; /* this instance's name in the offsets table and logs */
-	int batch_max;	      /* commands per transaction */
-	int batch_ms;	      /* longest wait for a batch to fill */
+	int batch_max;        /* commands per transaction */
+	int batch_ms;         /* longest wait for a batch to fill */
 	int progress_ms;      /* period of progress lines, 0: none */
 	bool until_caught_up; /* stop once every assigned partition is at its log end */
 	int idle_exit_ms;     /* with until_caught_up: how long everything must stay caught up */
@@ -61,7 +61,7 @@ void ax_applier_defaults(struct ax_applier_opts *o);
  * AX_OK on a clean stop, AX_ERR when a partition failed (the log says which and why),
  * AX_EUNAVAIL when the broker or PostgreSQL could not be reached at start.
  */
-int ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop,
-    struct ax_err *err);
+int ax_applier_run(
+    const struct ax_applier_opts *o, volatile sig_atomic_t *stop, struct ax_err *err);
 
 #endif

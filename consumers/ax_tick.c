@@ -37,7 +37,7 @@ int
 ax_tick_new(struct ax_tick **out, const struct ax_codec *codec, const char *brokers,
     const char *control_topic, const char *instance, struct ax_err *err)
 {
-	static const char *const kv[] = {"enable.idempotence", "true", "linger.ms", "0", NULL};
+	static const char *const kv[] = { "enable.idempotence", "true", "linger.ms", "0", NULL };
 	struct ax_tick *t = calloc(1, sizeof(*t));
 	int rc;
 
@@ -82,10 +82,10 @@ ax_tick_request(struct ax_tick *t, int64_t needed_us)
 	cmd = json_pack("{s:s, s:s, s:I, s:s, s:{s:{s:i}}}", "command_id", uuid, "actor",
 	    "axiom-system", "issued_at", (json_int_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000,
 	    "reason", "control watermark tick", "payload", "Tick", "requested_by_partition", -1);
-	if (cmd == NULL ||
-	    ax_encode_json(ax_codec_current(t->codec, AX_FAMILY_CONTROL), cmd, NULL, &buf, &len,
-		&err) != AX_OK) {
-		ax_log(AX_LOG_ERROR, "tick_failed", "error=\"%s\"", cmd ? err.msg : "out of memory");
+	if (cmd == NULL || ax_encode_json(ax_codec_current(t->codec, AX_FAMILY_CONTROL), cmd, NULL,
+	                       &buf, &len, &err) != AX_OK) {
+		ax_log(
+		    AX_LOG_ERROR, "tick_failed", "error=\"%s\"", cmd ? err.msg : "out of memory");
 		goto out;
 	}
 	e = rd_kafka_producev(t->producer, RD_KAFKA_V_TOPIC(t->topic), RD_KAFKA_V_PARTITION(0),

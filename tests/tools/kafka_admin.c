@@ -37,14 +37,14 @@ main(int argc, char **argv)
 	int n = argc - 3, i, bad = 0;
 	size_t cnt = 0, k;
 
-	if (argc < 4 || (strcmp(argv[2], "delete-groups") != 0 &&
-			    strcmp(argv[2], "delete-topics") != 0)) {
+	if (argc < 4 ||
+	    (strcmp(argv[2], "delete-groups") != 0 && strcmp(argv[2], "delete-topics") != 0)) {
 		fprintf(stderr, "usage: kafka_admin BROKERS delete-groups|delete-topics NAME...\n");
 		return 2;
 	}
 	conf = rd_kafka_conf_new();
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], errstr, sizeof(errstr)) !=
-		RD_KAFKA_CONF_OK ||
+	        RD_KAFKA_CONF_OK ||
 	    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
 	    (rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL) {
 		fprintf(stderr, "kafka_admin: %s\n", errstr);
