@@ -16,14 +16,14 @@ applied() { admin "SELECT coalesce(sum(next_offset), 0) FROM axiom.partition_off
 
 t0=$(now_ms)
 "$AX" apply --until-caught-up --prefix "$P" --group "$G" --instance pgterm --dsn "$(DSN_OF)" \
-	--progress 0 2>"$TMP/apply.log" &
+	--progress 0 --batch 2 2>"$TMP/apply.log" &
 pid=$!
 APPLIER_PIDS+=("$pid")
 # wait for the first commit, so that the terminations hit a running applier
 for ((i = 0; i < 300 && $(applied) == 0; i++)); do sleep 0.1; done
 terminated=0 rounds=0 mid=0
 for ((r = 1; r <= ROUNDS; r++)); do
-	sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.3 + 1.2 * r / 32767 }')"
+	sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.1 + 0.4 * r / 32767 }')"
 	kill -0 "$pid" 2>/dev/null || break
 	before=$(applied)
 	n=$(psql -X -q -t -A "$AXIOM_PG_ADMIN_DSN dbname=postgres" -c \
