@@ -19,6 +19,7 @@
 #include "ax_batch.h"
 #include "ax_checkpoint.h"
 #include "ax_codec.h"
+#include "ax_hex.h"
 #include "ax_kafka.h"
 #include "ax_log.h"
 #include "ax_pg.h"
@@ -646,13 +647,11 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 	snprintf(audit, sizeof(audit), "%s.audit", o->prefix);
 	if (o->checkpoint_key != NULL) {
 		char id[37], pub[2 * AX_CHECKPOINT_PUB_LEN + 1];
-		size_t i;
 
 		if ((rc = ax_checkpoint_key_load(&app.ckey, o->checkpoint_key, err)) != AX_OK)
 			goto out;
 		ax_uuid_format(id, ax_checkpoint_key_id(app.ckey));
-		for (i = 0; i < AX_CHECKPOINT_PUB_LEN; i++)
-			snprintf(pub + 2 * i, 3, "%02x", ax_checkpoint_key_public(app.ckey)[i]);
+		ax_hex_encode(pub, ax_checkpoint_key_public(app.ckey), AX_CHECKPOINT_PUB_LEN);
 		ax_log(AX_LOG_INFO, "checkpoint_key", "key_id=%s ed25519_public_key=%s every=%d",
 		    id, pub, o->checkpoint_every > 0 ? o->checkpoint_every : AX_CHECKPOINT_EVERY);
 	}

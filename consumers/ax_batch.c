@@ -17,6 +17,7 @@
 
 #include "ax_codec.h"
 #include "ax_command_json.h"
+#include "ax_hex.h"
 #include "ax_pg.h"
 #include "ax_sign.h"
 
@@ -190,7 +191,6 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, struct elem *el, 
 	struct ax_err derr;
 	uint8_t digest[AX_HASH_LEN];
 	char hex[2 * AX_HASH_LEN + 1], reason[64], iso[AX_ISO_TIME_LEN];
-	size_t i;
 
 	memset(el, 0, sizeof(*el));
 	el->spec_from = -1;
@@ -227,8 +227,7 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, struct elem *el, 
 	if (ax_sha256_digest(
 	        ctx->sha, digest, m->payload ? m->payload : (const void *)"", m->len, err) != AX_OK)
 		return err->code;
-	for (i = 0; i < AX_HASH_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	ax_hex_encode(hex, digest, AX_HASH_LEN);
 	el->json = json_pack("{s:s, s:s, s:s, s:I}", "op", "quarantine", "reason_code", reason,
 	    "payload_sha256", hex, "size", (json_int_t)m->len);
 stamp:
@@ -346,14 +345,10 @@ lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err
 			continue;
 		h = &els[i].head;
 		if (!PQgetisnull(res, r, 1)) {
-			h->found = ax_uuid_parse(h->record_id, PQgetvalue(res, r, 1), 36);
+			h->found =
+			    ax_uuid_parse(h->record_id, PQgetvalue(res, r, 1), 36) &&
+			    ax_hex_decode(h->record_hash, PQgetvalue(res, r, 3), AX_HASH_LEN) == 0;
 			h->version = strtoll(PQgetvalue(res, r, 2), NULL, 10);
-			for (k = 0; k < AX_HASH_LEN; k++) {
-				unsigned int b = 0;
-
-				sscanf(PQgetvalue(res, r, 3) + 2 * k, "%2x", &b);
-				h->record_hash[k] = (uint8_t)b;
-			}
 			snprintf(
 			    h->record_type, sizeof(h->record_type), "%s", PQgetvalue(res, r, 4));
 			snprintf(
@@ -371,11 +366,10 @@ lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err
 				rc = ax_err_set(err, AX_ERR, "out of memory");
 				goto out;
 			}
-			for (k = 0; k < h->change_content_len; k++) {
-				unsigned int b = 0;
-
-				sscanf(hex + 2 * k, "%2x", &b);
-				h->change_content[k] = (uint8_t)b;
+			if (ax_hex_decode(h->change_content, hex, h->change_content_len) != 0) {
+				rc = ax_err_set(err, AX_ERR,
+				    "the database sent a change content that is not hex");
+				goto out;
 			}
 		}
 	}

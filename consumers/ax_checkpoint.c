@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "ax_canon.h"
+#include "ax_codec.h"
+#include "ax_hex.h"
 #include "ax_pg.h"
 
 struct ax_checkpoint_key {
@@ -160,24 +162,6 @@ ax_checkpoint_valid(const uint8_t pub[AX_CHECKPOINT_PUB_LEN], const uint8_t *sta
 	return ok;
 }
 
-/* Decode exactly n bytes of lower-case hex; false otherwise. */
-static int
-unhex(uint8_t *out, const char *s, size_t n)
-{
-	size_t i;
-
-	if (strlen(s) != 2 * n)
-		return 0;
-	for (i = 0; i < n; i++) {
-		unsigned int b;
-
-		if (sscanf(s + 2 * i, "%2x", &b) != 1)
-			return 0;
-		out[i] = (uint8_t)b;
-	}
-	return 1;
-}
-
 int
 ax_checkpoint_verify_all(
     PGconn *conn, long *checked, struct ax_checkpoint_failure *where, struct ax_err *err)
@@ -214,18 +198,15 @@ ax_checkpoint_verify_all(
 			    "the checkpoint names a ledger entry that does not exist");
 			goto out;
 		}
-		if (!unhex(hash, PQgetvalue(res, i, 3), 32) ||
-		    !unhex(pub, PQgetvalue(res, i, 6), AX_CHECKPOINT_PUB_LEN) ||
-		    !unhex(sig, PQgetvalue(res, i, 7), AX_CHECKPOINT_SIG_LEN)) {
+		if (ax_hex_decode(hash, PQgetvalue(res, i, 3), 32) != 0 ||
+		    ax_hex_decode(pub, PQgetvalue(res, i, 6), AX_CHECKPOINT_PUB_LEN) != 0 ||
+		    ax_hex_decode(sig, PQgetvalue(res, i, 7), AX_CHECKPOINT_SIG_LEN) != 0) {
 			rc = ax_err_set(
 			    err, AX_ECONFLICT, "the checkpoint has a malformed key or signature");
 			goto out;
 		}
 		ax_checkpoint_key_id_of(id, pub);
-		snprintf(idtext, sizeof(idtext),
-		    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", id[0],
-		    id[1], id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11],
-		    id[12], id[13], id[14], id[15]);
+		ax_uuid_format(idtext, id);
 		len = ax_checkpoint_statement(st, sizeof(st), topic, part, seq, hash,
 		    strtoll(PQgetvalue(res, i, 4), NULL, 10));
 		if (strcmp(idtext, PQgetvalue(res, i, 5)) != 0 || len == 0 ||

@@ -9,22 +9,10 @@
 #include <time.h>
 
 #include "ax_avro_validate.h"
+#include "ax_hex.h"
 #include "ax_sign.h"
 
 #define REASON_UNEXPRESSIBLE "invalid_field"
-
-static void
-hex_encode(char *out, const uint8_t *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 /* A JSON string of n bytes as lower-case hex; NULL when out of memory. */
 static json_t *
@@ -35,7 +23,7 @@ json_hex(const uint8_t *p, size_t n)
 
 	if (buf == NULL)
 		return NULL;
-	hex_encode(buf, p, n);
+	ax_hex_encode(buf, p, n);
 	j = json_string(buf);
 	free(buf);
 	return j;
@@ -48,21 +36,6 @@ json_uuid(const uint8_t u[AX_UUID_LEN])
 
 	ax_uuid_format(s, u);
 	return json_string(s);
-}
-
-static int
-hex_decode(uint8_t *out, const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned int b;
-
-		if (sscanf(s + 2 * i, "%2x", &b) != 1)
-			return -1;
-		out[i] = (uint8_t)b;
-	}
-	return 0;
 }
 
 void
@@ -404,7 +377,7 @@ ax_command_complete(json_t *elem, struct ax_head_need *need, const struct ax_hea
 		r.content_len = strlen(content_hex) / 2;
 		if ((content = malloc(r.content_len + 1)) == NULL)
 			return ax_err_set(err, AX_ERR, "out of memory");
-		if (hex_decode(content, content_hex, r.content_len) != 0) {
+		if (ax_hex_decode(content, content_hex, r.content_len) != 0) {
 			rc = ax_err_set(err, AX_ERR, "element content is not hex");
 			goto out;
 		}

@@ -12,6 +12,7 @@
 
 #include "ax_checkpoint.h"
 #include "ax_codec.h"
+#include "ax_hex.h"
 #include "ax_kafka.h"
 #include "ax_log.h"
 #include "ax_pg.h"
@@ -262,15 +263,6 @@ outcome_json(const struct ax_relay_cursor *c, PGresult *res, int row)
 	return o == NULL ? NULL : json_pack("{s:{s:o}}", "payload", "Outcome", o);
 }
 
-static void
-hex_of(char *out, const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
 /* Queue one framed audit event for c's partition (the relay owns buf from here on). */
 static int
 produce(struct ax_relay_cursor *c, uint8_t *buf, size_t len, const char *key, struct ax_err *err)
@@ -304,15 +296,12 @@ checkpoint(struct ax_relay_cursor *c, PGconn *conn, PGresult *res, int row, stru
 	const char *params[7];
 	PGresult *pr;
 	json_t *j;
-	size_t len, i;
+	size_t len;
 	int rc;
 
-	for (i = 0; i < 32; i++) {
-		unsigned int b = 0;
-
-		sscanf(hash_hex + 2 * i, "%2x", &b);
-		hash[i] = (uint8_t)b;
-	}
+	if (ax_hex_decode(hash, hash_hex, sizeof(hash)) != 0)
+		return ax_err_set(
+		    err, AX_ERR, "ledger entry %s of %s has no entry hash", seq, c->topic);
 	len = ax_checkpoint_statement(
 	    st, sizeof(st), c->topic, c->partition, strtoll(seq, NULL, 10), hash, signed_at);
 	if (len == 0)
@@ -321,8 +310,8 @@ checkpoint(struct ax_relay_cursor *c, PGconn *conn, PGresult *res, int row, stru
 	if ((rc = ax_checkpoint_sign(sig, c->r->key, st, len, err)) != AX_OK)
 		return rc;
 	ax_uuid_format(id, ax_checkpoint_key_id(c->r->key));
-	hex_of(pub_hex, ax_checkpoint_key_public(c->r->key), AX_CHECKPOINT_PUB_LEN);
-	hex_of(sig_hex, sig, AX_CHECKPOINT_SIG_LEN);
+	ax_hex_encode(pub_hex, ax_checkpoint_key_public(c->r->key), AX_CHECKPOINT_PUB_LEN);
+	ax_hex_encode(sig_hex, sig, AX_CHECKPOINT_SIG_LEN);
 	snprintf(pub_lit, sizeof(pub_lit), "\\x%s", pub_hex);
 	snprintf(sig_lit, sizeof(sig_lit), "\\x%s", sig_hex);
 	params[0] = c->r->instance;
