@@ -251,8 +251,7 @@ cmd_doctor(int argc, char **argv, const struct ax_config *cfg)
 			c2.brokers = optarg;
 			break;
 		case 't':
-			seconds = (int)strtol(optarg, NULL, 10);
-			if (seconds < 1 || seconds > 600)
+			if (cli_parse_int(optarg, 1, 600, &seconds) != 0)
 				return cli_usage_error(prog, "--timeout takes 1 to 600 seconds");
 			timeout_ms = seconds * 1000;
 			break;
