@@ -241,6 +241,134 @@ START_TEST(test_a_batch_returns_outcomes_in_order_and_extends_the_ledger)
 }
 END_TEST
 
+/* The hash of version 1 of lineage "...0<tag>0" (record "...0<tag>1") of note type by alice. */
+static void
+create_hash(char *out, size_t cap, const char *tag, const char *et)
+{
+	snprintf(out, cap, "%s",
+	    dbt_value(T.admin,
+	        "SELECT encode(axiom.expected_hash('00000000-0000-4000-8000-000000000%s1', "
+	        "'00000000-0000-4000-8000-000000000%s0', 1, NULL, NULL, 'note', 'F1', 'QC', "
+	        "'batched', '\\x00', 'alice', '%s', NULL), 'hex')",
+	        tag, tag, et));
+}
+
+/* One create_record element for lineage tag at offset off and second sec. */
+static void
+create_elem(char *out, size_t cap, const char *tag, int off, int sec, const char *cmd,
+    const char *actor, const char *hash)
+{
+	snprintf(out, cap,
+	    "{\"op\": \"create_record\", \"offset\": %d, \"actor\": \"%s\", "
+	    "\"event_time\": \"2026-01-01T00:40:%02dZ\", \"command_id\": \"%s\", "
+	    "\"record_id\": \"00000000-0000-4000-8000-000000000%s1\", "
+	    "\"id\": \"00000000-0000-4000-8000-000000000%s0\", \"record_type\": \"note\", "
+	    "\"facility_id\": \"F1\", \"title\": \"batched\", \"content\": \"00\", "
+	    "\"record_hash\": \"%s\"}",
+	    off, actor, sec, cmd, tag, tag, hash);
+}
+
+/*
+ * db/0016: apply_partition_batch applies a batch without a subtransaction per command, and
+ * goes back to the per-command trap of apply_batch when a command is malformed. Both ways
+ * give the outcomes and ledger entries apply_batch gives.
+ */
+START_TEST(test_a_partition_batch_decides_alike_with_and_without_a_malformed_command)
+{
+	char h66[80], h67[80], a[1024], b[1024], c[1024], d[1024], sql[8192], want[1024];
+
+	create_hash(h66, sizeof(h66), "66", "2026-01-01 00:40:00+00");
+	create_hash(h67, sizeof(h67), "67", "2026-01-01 00:40:10+00");
+	/* partition 7: a malformed change id sends the whole batch down the trapping path */
+	create_elem(a, sizeof(a), "66", 0, 0, "00000000-0000-4000-8000-0000000006c1", "alice", h66);
+	create_elem(b, sizeof(b), "66", 1, 1, "00000000-0000-4000-8000-0000000006c2", "frank", h66);
+	create_elem(c, sizeof(c), "66", 4, 4, "00000000-0000-4000-8000-0000000006c3", "alice", h66);
+	snprintf(sql, sizeof(sql),
+	    "SELECT string_agg(kafka_offset || ':' || coalesce(reason_code, decision), ' ' "
+	    "ORDER BY ordinal) FROM axiom_api.apply_partition_batch('t0106', 'axiom.x', 7, true, "
+	    "NULL, '[%s, %s,"
+	    "{\"op\": \"submit_change\", \"offset\": 2, \"actor\": \"alice\", "
+	    "\"event_time\": \"2026-01-01T00:40:02Z\", \"change_id\": \"not-a-uuid\", "
+	    "\"reason\": \"r\"},"
+	    "{\"op\": \"launch_rockets\", \"offset\": 3, \"actor\": \"alice\", "
+	    "\"event_time\": \"2026-01-01T00:40:03Z\"}, %s,"
+	    "{\"op\": \"quarantine\", \"offset\": 5, \"event_time\": \"2026-01-01T00:40:05Z\", "
+	    "\"reason_code\": \"trailing_bytes\", \"payload_sha256\": \"%s\"}]'::jsonb)",
+	    a, b, c, h66);
+	ck_assert_str_eq(dbt_value(T.user, "%s", sql),
+	    "0:accepted 1:insufficient_access_level 2:invalid_command 3:invalid_command "
+	    "4:already_exists 5:trailing_bytes");
+	/* partition 8: all well formed (one subtransaction), plus a repeated id and a tick */
+	create_elem(
+	    a, sizeof(a), "67", 0, 10, "00000000-0000-4000-8000-0000000006d1", "alice", h67);
+	create_elem(
+	    b, sizeof(b), "67", 1, 11, "00000000-0000-4000-8000-0000000006d2", "frank", h67);
+	create_elem(
+	    c, sizeof(c), "67", 3, 13, "00000000-0000-4000-8000-0000000006d3", "alice", h67);
+	create_elem(
+	    d, sizeof(d), "67", 5, 15, "00000000-0000-4000-8000-0000000006c1", "alice", h67);
+	snprintf(sql, sizeof(sql),
+	    "SELECT string_agg(kafka_offset || ':' || coalesce(reason_code, decision), ' ' "
+	    "ORDER BY ordinal) FROM axiom_api.apply_partition_batch('t0106', 'axiom.x', 8, true, "
+	    "NULL, '[%s, %s,"
+	    "{\"op\": \"launch_rockets\", \"offset\": 2, \"actor\": \"alice\", "
+	    "\"event_time\": \"2026-01-01T00:40:12Z\"}, %s,"
+	    "{\"op\": \"quarantine\", \"offset\": 4, \"event_time\": \"2026-01-01T00:40:14Z\", "
+	    "\"reason_code\": \"trailing_bytes\", \"payload_sha256\": \"%s\"}, %s,"
+	    "{\"op\": \"tick\", \"offset\": 6, \"actor\": \"axiom-system\", "
+	    "\"event_time\": \"2026-01-01T00:40:16Z\", "
+	    "\"command_id\": \"00000000-0000-4000-8000-0000000006d4\"}]'::jsonb)",
+	    a, b, c, h67, d);
+	ck_assert_str_eq(dbt_value(T.user, "%s", sql),
+	    "0:accepted 1:insufficient_access_level 2:invalid_command 3:already_exists "
+	    "4:trailing_bytes 5:duplicate_command 6:tick");
+	/* the ledgers: one entry per outcome, chained, the record's hash on the creation and
+	 * the payload's on the quarantine, none on the duplicate and the tick */
+	snprintf(want, sizeof(want),
+	    "7/1@0:accepted:%.8s:06c1 7/2@1:insufficient_access_level:-:06c2 "
+	    "7/3@2:invalid_command:-:- 7/4@3:invalid_command:-:- 7/5@4:already_exists:-:06c3 "
+	    "7/6@5:trailing_bytes:%.8s:- 8/1@0:accepted:%.8s:06d1 "
+	    "8/2@1:insufficient_access_level:-:06d2 8/3@2:invalid_command:-:- "
+	    "8/4@3:already_exists:-:06d3 8/5@4:trailing_bytes:%.8s:- "
+	    "8/6@5:duplicate_command:-:06c1 8/7@6:tick:-:06d4",
+	    h66, h66, h67, h67);
+	ck_assert_str_eq(
+	    dbt_value(T.auditor,
+	        "SELECT string_agg(kafka_partition || '/' || seq || '@' || kafka_offset "
+	        "|| ':' || coalesce(reason_code, decision) || ':' || "
+	        "coalesce(left(encode(record_hash, 'hex'), 8), '-') || ':' || "
+	        "coalesce(right(command_id::text, 4), '-'), ' ' ORDER BY "
+	        "kafka_partition, seq) FROM axiom.ledger WHERE topic = 'axiom.x'"),
+	    want);
+	ck_assert_str_eq(
+	    dbt_value(T.auditor, "SELECT count(*) FROM axiom_api.verify_ledger_chains() "
+	                         "WHERE topic = 'axiom.x'"),
+	    "0");
+	ck_assert_str_eq(
+	    dbt_value(T.auditor,
+	        "SELECT string_agg(kafka_partition || '@' || kafka_offset, ' ' ORDER BY "
+	        "kafka_partition, kafka_offset) FROM axiom.applied_commands WHERE "
+	        "topic = 'axiom.x'"),
+	    "7@0 7@1 7@4 8@0 8@1 8@3 8@6");
+	ck_assert_str_eq(dbt_value(T.user, "SELECT axiom_api.next_offset('axiom.x', 7) || ' ' || "
+	                                   "axiom_api.next_offset('axiom.x', 8)"),
+	    "6 7");
+	/* the next batch continues the chain where the last one ended */
+	snprintf(sql, sizeof(sql),
+	    "SELECT string_agg(coalesce(reason_code, decision), ' ') FROM "
+	    "axiom_api.apply_partition_batch('t0106', 'axiom.x', 8, true, 7, '["
+	    "{\"op\": \"tick\", \"offset\": 7, \"actor\": \"axiom-system\", "
+	    "\"event_time\": \"2026-01-01T00:40:17Z\"}]'::jsonb)");
+	ck_assert_str_eq(dbt_value(T.user, "%s", sql), "tick");
+	ck_assert_str_eq(dbt_value(T.auditor,
+	                     "SELECT seq || ' ' || (previous_entry_hash = (SELECT entry_hash FROM "
+	                     "axiom.ledger WHERE topic = 'axiom.x' AND kafka_partition = 8 AND "
+	                     "seq = 7)) FROM axiom.ledger WHERE topic = 'axiom.x' AND "
+	                     "kafka_partition = 8 AND kafka_offset = 7"),
+	    "8 true");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -256,6 +384,8 @@ main(void)
 	tcase_add_test(tc, test_the_ledger_chains_every_outcome_of_a_partition);
 	tcase_add_test(tc, test_the_offset_compare_and_set_fences_a_stale_applier);
 	tcase_add_test(tc, test_a_batch_returns_outcomes_in_order_and_extends_the_ledger);
+	tcase_add_test(
+	    tc, test_a_partition_batch_decides_alike_with_and_without_a_malformed_command);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);
