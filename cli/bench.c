@@ -929,7 +929,7 @@ bench_defaults(struct bench_opts *o)
 	o->latency_commands = 0; /* 0: a quarter of commands, at least 200 */
 	o->partitions = 6;
 	o->batch_max = 200;
-	o->batch_ms = 20;
+	o->batch_ms = 0;
 	o->change_pct = 20;
 	o->rate_fraction = 0.5;
 	o->replay = true;

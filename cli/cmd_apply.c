@@ -45,7 +45,9 @@ usage(FILE *fp)
 	    "  -u, --until-caught-up  stop once every assigned partition is applied to its log "
 	    "end\n"
 	    "  -n, --batch N          commands per transaction (default 200, 1..10000)\n"
-	    "  -t, --batch-ms MS      longest wait for a batch to fill (default 20)\n"
+	    "  -t, --batch-ms MS      how long a partial batch may wait for more commands\n"
+	    "                         (default 0: a writer takes what is queued; under load\n"
+	    "                         batches grow to --batch while the previous one commits)\n"
 	    "  -g, --group NAME       consumer group (default axiom-applier)\n"
 	    "  -i, --instance NAME    this instance's name in logs and the offsets table\n"
 	    "                         (default axiom-apply-HOSTNAME)\n"
@@ -119,9 +121,9 @@ cmd_apply(int argc, char **argv, const struct ax_config *cfg)
 				return cli_usage_error(prog, "--batch takes 1 to 10000 commands");
 			break;
 		case 't':
-			if (cli_parse_int(optarg, 1, 10000, &o.batch_ms) != 0)
+			if (cli_parse_int(optarg, 0, 10000, &o.batch_ms) != 0)
 				return cli_usage_error(
-				    prog, "--batch-ms takes 1 to 10000 milliseconds");
+				    prog, "--batch-ms takes 0 to 10000 milliseconds");
 			break;
 		case 'g':
 			o.group = optarg;

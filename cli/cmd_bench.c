@@ -47,7 +47,8 @@ usage(FILE *fp)
 	    "  -P, --partitions P        partitions of the command topic (default 6)\n"
 	    "  -B, --batch N             commands per applier transaction and per ceiling\n"
 	    "                            batch (default 200)\n"
-	    "  -t, --batch-ms MS         the applier's longest wait for a batch (default 20)\n"
+	    "  -t, --batch-ms MS         how long the applier's partial batches wait for more\n"
+	    "                            commands (default 0)\n"
 	    "  -c, --changes PCT         share of change-request steps in the mix (default 20)\n"
 	    "  -f, --rate-fraction F     paced rate as a fraction of the apply rate (default 0.5)\n"
 	    "  -j, --json FILE           also write every figure as one JSON object\n"
@@ -126,9 +127,9 @@ cmd_bench(int argc, char **argv, const struct ax_config *cfg)
 			o.batch_max = (int)v;
 			break;
 		case 't':
-			if (cli_parse_long(optarg, 1, 10000, &v) != 0)
+			if (cli_parse_long(optarg, 0, 10000, &v) != 0)
 				return cli_usage_error(
-				    prog, "--batch-ms takes 1 to 10000 milliseconds");
+				    prog, "--batch-ms takes 0 to 10000 milliseconds");
 			o.batch_ms = (int)v;
 			break;
 		case 'c':

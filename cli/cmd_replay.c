@@ -64,7 +64,8 @@ usage(FILE *fp)
 	    "      --prefix NAME       topic prefix (default: $AXIOM_TOPIC_PREFIX or axiom)\n"
 	    "  -b, --brokers LIST      bootstrap servers (default: $AXIOM_BROKERS)\n"
 	    "  -n, --batch N           commands per transaction (default 200, 1..10000)\n"
-	    "  -t, --batch-ms MS       longest wait for a batch to fill (default 20)\n"
+	    "  -t, --batch-ms MS       how long a partial batch may wait for more commands\n"
+	    "                          (default 0: take what is queued)\n"
 	    "  -g, --group NAME        consumer group (default axiom-replay-<random>)\n"
 	    "  -i, --instance NAME     applier instance name (default axiom-replay)\n"
 	    "  -s, --stall-seconds S   give up when nothing is applied for S seconds (default 60)\n"
@@ -202,9 +203,9 @@ cmd_replay(int argc, char **argv, const struct ax_config *cfg)
 				return cli_usage_error(prog, "--batch takes 1 to 10000 commands");
 			break;
 		case 't':
-			if (cli_parse_int(optarg, 1, 10000, &o.batch_ms) != 0)
+			if (cli_parse_int(optarg, 0, 10000, &o.batch_ms) != 0)
 				return cli_usage_error(
-				    prog, "--batch-ms takes 1 to 10000 milliseconds");
+				    prog, "--batch-ms takes 0 to 10000 milliseconds");
 			break;
 		case 'g':
 			o.group = optarg;

@@ -8,6 +8,7 @@
  */
 #include "ax_applier.h"
 
+#include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,6 +34,10 @@
  * writer's hand-over queue pauses its partition past QUEUE_BYTES_MAX, librdkafka's own
  * prefetch is capped by queued.max.messages.kbytes and fetch.max.bytes below. */
 #define QUEUE_BYTES_MAX (16 * 1024 * 1024)
+/* A writer with nothing queued wakes this often to look at its state (stop, revocation). */
+#define IDLE_WAIT_MS 100
+/* A data writer waiting for the control watermark reads it this often from PostgreSQL. */
+#define WATERMARK_POLL_MS 5
 
 enum writer_state { W_STARTING, W_RUNNING, W_STOPPING, W_STOPPED, W_FAILED };
 
@@ -73,6 +78,11 @@ struct applier {
 	char control_topic[AX_TOPIC_NAME_MAX], commands_topic[AX_TOPIC_NAME_MAX];
 	struct writer *w[WRITERS_MAX];
 	size_t nw;
+	/* the control watermark as this instance's control writer committed it: data writers
+	 * wait on wm_cv instead of polling PostgreSQL (which stays the authority) */
+	pthread_mutex_t wm_mu;
+	pthread_cond_t wm_cv;
+	int64_t wm_us;
 	int failed_partitions;
 	bool startup_failed;
 	struct ax_err startup_err;
@@ -93,6 +103,15 @@ sleep_ms(int ms)
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
+}
+
+/* The broker's append time of m in microseconds (-1: none). */
+static int64_t
+message_time_us(const rd_kafka_message_t *m)
+{
+	int64_t ms = rd_kafka_message_timestamp(m, NULL);
+
+	return ms >= 0 ? ms * 1000 : -1;
 }
 
 static void
@@ -143,10 +162,45 @@ relay(struct writer *w)
 	return false;
 }
 
+/* Tell waiting data writers the control watermark this instance's control writer reached. */
+static void
+announce_watermark(struct applier *app, int64_t us)
+{
+	pthread_mutex_lock(&app->wm_mu);
+	if (us > app->wm_us) {
+		app->wm_us = us;
+		pthread_cond_broadcast(&app->wm_cv);
+	}
+	pthread_mutex_unlock(&app->wm_mu);
+}
+
+/* Wait up to ms for an announced watermark of at least us; the one announced, or INT64_MIN. */
+static int64_t
+announced_watermark(struct applier *app, int64_t us, int ms)
+{
+	struct timespec deadline;
+	int64_t wm;
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_nsec += (long)ms * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&app->wm_mu);
+	while (app->wm_us < us && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&app->wm_cv, &app->wm_mu, &deadline);
+	wm = app->wm_us >= us ? app->wm_us : INT64_MIN;
+	pthread_mutex_unlock(&app->wm_mu);
+	return wm;
+}
+
 /*
- * Wait until the committed control watermark reaches us, asking for ticks meanwhile. Polls the
- * watermark (one cheap query) rather than sending the whole batch again; returns early on
- * stop, revocation or a database error (the next batch attempt handles those).
+ * Wait until the committed control watermark reaches us, asking for ticks meanwhile: woken
+ * by this instance's control writer, or every WATERMARK_POLL_MS by one cheap query (the
+ * control partition may belong to another instance). Returns early on stop, revocation or
+ * a database error (the next batch attempt handles those).
  */
 static void
 wait_for_control(struct writer *w, int64_t us)
@@ -157,7 +211,10 @@ wait_for_control(struct writer *w, int64_t us)
 	while (atomic_load(&w->state) == W_RUNNING && !*w->app->stop) {
 		if (!w->app->o->no_ticks) /* replay: the log must stay as it is */
 			ax_tick_request(w->app->tick, us);
-		sleep_ms(5);
+		if ((wm = announced_watermark(w->app, us, WATERMARK_POLL_MS)) != INT64_MIN) {
+			ax_batch_learn_watermark(w->ctx, wm);
+			return;
+		}
 		if (ax_batch_watermark(w->ctx, &wm, &err) != AX_OK || wm >= us)
 			return;
 	}
@@ -183,9 +240,12 @@ writer_main(void *arg)
 	while (atomic_load(&w->state) == W_RUNNING && !*w->app->stop) {
 		if (relay_due)
 			relay_due = !relay(w);
+		/* commands left over from a batch cut at the watermark go again at once, with
+		 * whatever joined them meanwhile */
 		if (npending < (size_t)o->batch_max)
 			npending += ax_pqueue_pop(w->q, (void **)pending + npending,
-			    (size_t)o->batch_max - npending, o->batch_ms);
+			    (size_t)o->batch_max - npending, npending > 0 ? 0 : IDLE_WAIT_MS,
+			    npending > 0 ? 0 : o->batch_ms);
 		if (npending == 0 || atomic_load(&w->state) != W_RUNNING || *w->app->stop)
 			continue;
 		rc = ax_batch_apply(w->ctx, pending, npending, &res, &err);
@@ -212,6 +272,8 @@ writer_main(void *arg)
 			break;
 		}
 		backoff_ms = 100;
+		if (w->control && res.released > 0) /* before the relay: data writers wait on it */
+			announce_watermark(w->app, ax_batch_known_watermark(w->ctx));
 		if (relay_due || res.accepted + res.rejected + res.quarantined > 0)
 			relay_due = !relay(w);
 		for (i = 0; i < res.released; i++)
@@ -610,7 +672,7 @@ ax_applier_defaults(struct ax_applier_opts *o)
 	o->prefix = "axiom";
 	o->instance = "axiom-apply";
 	o->batch_max = 200;
-	o->batch_ms = 20;
+	o->batch_ms = 0;
 	o->progress_ms = 10000;
 	o->idle_exit_ms = 2000;
 }
@@ -629,6 +691,16 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 	memset(&app, 0, sizeof(app));
 	app.o = o;
 	app.stop = stop;
+	app.wm_us = INT64_MIN;
+	pthread_mutex_init(&app.wm_mu, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&app.wm_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	snprintf(app.control_topic, sizeof(app.control_topic), "%s.control", o->prefix);
 	snprintf(app.commands_topic, sizeof(app.commands_topic), "%s.commands", o->prefix);
 
@@ -710,6 +782,11 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 				    (long long)m->offset);
 				rd_kafka_message_destroy(m);
 			} else {
+				/* a fresh data command will wait for a control command appended
+				 * after it: ask for that tick now rather than when its writer gets
+				 * to it */
+				if (!w->control && !o->no_ticks)
+					ax_tick_request(app.tick, message_time_us(m));
 				ax_pqueue_push(w->q, m, m->len + 128);
 			}
 		}
@@ -753,5 +830,7 @@ out:
 	PQfinish(app.pg);
 	ax_tick_free(app.tick);
 	ax_codec_free(app.codec);
+	pthread_cond_destroy(&app.wm_cv);
+	pthread_mutex_destroy(&app.wm_mu);
 	return rc;
 }

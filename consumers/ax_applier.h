@@ -39,7 +39,7 @@ struct ax_applier_opts {
 	const char *prefix;   /* topic prefix, default "axiom" */
 	const char *instance; /* this instance's name in the offsets table and logs */
 	int batch_max;        /* commands per transaction */
-	int batch_ms;         /* longest wait for a batch to fill */
+	int batch_ms;         /* longest wait of a partial batch for more commands */
 	int progress_ms;      /* period of progress lines, 0: none */
 	bool until_caught_up; /* stop once every assigned partition is at its log end */
 	int idle_exit_ms;     /* with until_caught_up: how long everything must stay caught up */

@@ -36,6 +36,7 @@ struct ax_batch_ctx {
 	struct ax_sha256 *sha;
 	bool stored;         /* a next offset is stored in PostgreSQL */
 	int64_t next_offset; /* meaningful when stored */
+	int64_t wm_us;       /* the control watermark was at least this (only ever grows) */
 };
 
 static int
@@ -78,6 +79,7 @@ ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const 
 	snprintf(ctx->partition_text, sizeof(ctx->partition_text), "%d", (int)partition);
 	ctx->partition = partition;
 	ctx->control = control;
+	ctx->wm_us = INT64_MIN;
 	if ((rc = ax_decoder_new(&ctx->dec, codec, err)) != AX_OK)
 		goto fail;
 	if ((rc = ax_sha256_new(&ctx->sha, err)) != AX_OK)
@@ -125,9 +127,23 @@ ax_batch_watermark(struct ax_batch_ctx *ctx, int64_t *us, struct ax_err *err)
 			rc = err->code = AX_EUNAVAIL;
 	} else {
 		*us = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : INT64_MIN;
+		ax_batch_learn_watermark(ctx, *us);
 	}
 	PQclear(res);
 	return rc;
+}
+
+void
+ax_batch_learn_watermark(struct ax_batch_ctx *ctx, int64_t us)
+{
+	if (us > ctx->wm_us)
+		ctx->wm_us = us;
+}
+
+int64_t
+ax_batch_known_watermark(const struct ax_batch_ctx *ctx)
+{
+	return ctx->wm_us;
 }
 
 PGconn *
@@ -156,6 +172,18 @@ event_time_us(const rd_kafka_message_t *m)
 	int64_t ms = rd_kafka_message_timestamp(m, &type);
 
 	return type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME && ms >= 0 ? ms * 1000 : -1;
+}
+
+/* The first of msgs[first..n) whose append time is beyond the known watermark, or n. */
+static size_t
+beyond_watermark(const struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t first, size_t n)
+{
+	size_t i;
+
+	for (i = first; i < n; i++)
+		if (event_time_us(msgs[i]) > ctx->wm_us)
+			break;
+	return i;
 }
 
 /* One element under construction. */
@@ -402,6 +430,25 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	res->released = first;
 	if (first == n)
 		return AX_OK;
+	/* a data command beyond the watermark known here waits without a round trip: the
+	 * database would stop there too (invariant 2 of db/0008), this only saves the work */
+	if (!ctx->control) {
+		size_t limit = beyond_watermark(ctx, msgs, first, n);
+
+		if (limit == first) {
+			int64_t wm;
+
+			if ((rc = ax_batch_watermark(ctx, &wm, err)) != AX_OK)
+				return rc;
+			limit = beyond_watermark(ctx, msgs, first, n);
+		}
+		if (limit == first) {
+			res->waiting = true;
+			res->wait_for_us = event_time_us(msgs[first]);
+			return AX_OK;
+		}
+		n = limit;
+	}
 	if ((els = calloc(n - first, sizeof(*els))) == NULL || (arr = json_array()) == NULL) {
 		rc = ax_err_set(err, AX_ERR, "out of memory");
 		goto out;
@@ -532,6 +579,8 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 		else
 			res->rejected++;
 	}
+	for (i = 0; ctx->control && i < rows; i++)
+		ax_batch_learn_watermark(ctx, event_time_us(msgs[first + i]));
 	if (rows > 0) {
 		ctx->stored = true;
 		ctx->next_offset = strtoll(PQgetvalue(pr, (int)rows - 1, 0), NULL, 10) + 1;

@@ -61,6 +61,16 @@ int ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n
  */
 int ax_batch_watermark(struct ax_batch_ctx *ctx, int64_t *us, struct ax_err *err);
 
+/*
+ * What this context knows of the control watermark: a lower bound (it only grows), learnt
+ * from ax_batch_watermark, from the control commands this context applied, or from a hint
+ * (ax_batch_learn_watermark: another writer's committed control batch). A data batch is cut
+ * before its first command beyond it without asking PostgreSQL, which enforces the
+ * watermark anyway: a hint that is too high costs a refused round trip, never a decision.
+ */
+int64_t ax_batch_known_watermark(const struct ax_batch_ctx *ctx);
+void ax_batch_learn_watermark(struct ax_batch_ctx *ctx, int64_t us);
+
 /* The writer's connection (borrowed): the relay reads the committed ledger through it. */
 PGconn *ax_batch_conn(struct ax_batch_ctx *ctx);
 

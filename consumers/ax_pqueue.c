@@ -122,17 +122,22 @@ deadline_after(struct timespec *ts, int ms)
 }
 
 size_t
-ax_pqueue_pop(struct ax_pqueue *q, void **items, size_t max, int wait_ms)
+ax_pqueue_pop(struct ax_pqueue *q, void **items, size_t max, int idle_ms, int linger_ms)
 {
 	struct timespec deadline;
 	size_t n = 0;
 	int rc = 0;
 
-	deadline_after(&deadline, wait_ms);
+	deadline_after(&deadline, idle_ms);
 	pthread_mutex_lock(&q->mu);
-	/* first wait for anything at all, then give the batch until the deadline to fill */
-	while (!q->woken && q->len < max && rc != ETIMEDOUT)
+	while (!q->woken && q->len == 0 && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&q->cv, &q->mu, &deadline);
+	if (q->len > 0 && q->len < max && linger_ms > 0) {
+		deadline_after(&deadline, linger_ms);
+		rc = 0;
+		while (!q->woken && q->len < max && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&q->cv, &q->mu, &deadline);
+	}
 	q->woken = false;
 	while (n < max && q->len > 0) {
 		struct slot *s = &q->ring[q->head];

@@ -37,11 +37,12 @@ bool ax_pqueue_over_high_mark(struct ax_pqueue *q);
 bool ax_pqueue_below_low_mark(struct ax_pqueue *q);
 
 /*
- * Move up to max items into items[], waiting until max items are there, wait_ms have passed
- * (the batching delay: a partly filled batch leaves then), or ax_pqueue_wake was called.
- * Returns the number moved (0 when woken or timed out with nothing queued).
+ * Move up to max items into items[]: waits up to idle_ms for a first item, then up to
+ * linger_ms more for the batch to fill to max (0: take what is queued and go: under load the
+ * queue fills while the previous batch is applied, so batches grow by themselves); either
+ * wait ends early on ax_pqueue_wake. Returns the number moved (0 when woken or idle).
  */
-size_t ax_pqueue_pop(struct ax_pqueue *q, void **items, size_t max, int wait_ms);
+size_t ax_pqueue_pop(struct ax_pqueue *q, void **items, size_t max, int idle_ms, int linger_ms);
 
 /* Wake a writer blocked in ax_pqueue_pop (shutdown, revocation). */
 void ax_pqueue_wake(struct ax_pqueue *q);

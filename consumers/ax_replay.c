@@ -70,7 +70,7 @@ ax_replay_defaults(struct ax_replay_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->prefix = "axiom";
 	o->batch_max = 200;
-	o->batch_ms = 20;
+	o->batch_ms = 0;
 	o->stall_s = 60;
 	o->progress = 0;
 }

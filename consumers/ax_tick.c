@@ -20,7 +20,8 @@ struct ax_tick {
 	rd_kafka_t *producer;
 	char topic[256];
 	char instance[128];
-	_Atomic int64_t last_ms;
+	_Atomic int64_t last_ms;      /* monotonic time of the last tick sent */
+	_Atomic int64_t last_wall_us; /* its wall time: it covers event times up to here */
 	_Atomic uint64_t sent;
 };
 
@@ -48,6 +49,7 @@ ax_tick_new(struct ax_tick **out, const struct ax_codec *codec, const char *brok
 	snprintf(t->topic, sizeof(t->topic), "%s", control_topic);
 	snprintf(t->instance, sizeof(t->instance), "%s", instance);
 	atomic_init(&t->last_ms, 0);
+	atomic_init(&t->last_wall_us, INT64_MIN);
 	if ((rc = ax_kafka_new(&t->producer, RD_KAFKA_PRODUCER, brokers, kv, err)) != AX_OK) {
 		free(t);
 		return rc;
@@ -69,7 +71,8 @@ ax_tick_request(struct ax_tick *t, int64_t needed_us)
 	json_t *cmd;
 	rd_kafka_resp_err_t e;
 
-	(void)needed_us;
+	if (needed_us <= atomic_load(&t->last_wall_us) && now - last < AX_TICK_RESEND_MS)
+		return; /* invariant 3 */
 	if (now - last < AX_TICK_MIN_INTERVAL_MS ||
 	    !atomic_compare_exchange_strong(&t->last_ms, &last, now))
 		return;
@@ -95,6 +98,7 @@ ax_tick_request(struct ax_tick *t, int64_t needed_us)
 		goto out;
 	}
 	buf = NULL; /* owned by librdkafka now */
+	atomic_store(&t->last_wall_us, (int64_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000);
 	atomic_fetch_add(&t->sent, 1);
 	rd_kafka_poll(t->producer, 0);
 out:

@@ -6,7 +6,9 @@
  *
  * Invariants: (1) at most one tick per AX_TICK_MIN_INTERVAL_MS per process, whatever the
  * number of waiting partitions; (2) a tick carries no authority: applying it only moves the
- * watermark to its own append time, so anyone may produce one.
+ * watermark to its own append time, so anyone may produce one; (3) a request for an event
+ * time at or before the last tick's send time sends nothing (that tick, appended after it
+ * was sent, covers it) unless that tick is older than AX_TICK_RESEND_MS (it may be lost).
  * @locality: ax_tick_request from any writer thread.
  */
 #ifndef AX_TICK_H
@@ -16,7 +18,8 @@
 
 #include "ax_err.h"
 
-#define AX_TICK_MIN_INTERVAL_MS 20
+#define AX_TICK_MIN_INTERVAL_MS 10
+#define AX_TICK_RESEND_MS       1000
 
 struct ax_codec;
 struct ax_tick;
@@ -25,7 +28,7 @@ struct ax_tick;
 int ax_tick_new(struct ax_tick **out, const struct ax_codec *codec, const char *brokers,
     const char *control_topic, const char *instance, struct ax_err *err);
 
-/* Ask for a tick because a command at needed_us waits; rate-limited, never blocks. */
+/* Ask for a tick because a command at needed_us (wall clock) waits or will; never blocks. */
 void ax_tick_request(struct ax_tick *t, int64_t needed_us);
 
 /* Flush (bounded) and free; NULL is a no-op. */

@@ -30,7 +30,7 @@ START_TEST(test_pop_returns_items_in_order_and_at_most_max)
 		ax_pqueue_push(q, (void *)i, 10);
 	ck_assert_uint_eq(ax_pqueue_len(q), 300);
 	for (i = 1; i <= 300;) {
-		size_t n = ax_pqueue_pop(q, out, 8, 10), k;
+		size_t n = ax_pqueue_pop(q, out, 8, 10, 0), k;
 
 		ck_assert_uint_ge(n, 1);
 		ck_assert_uint_le(n, 8);
@@ -56,7 +56,7 @@ START_TEST(test_marks_follow_items_and_bytes)
 		ax_pqueue_push(q, (void *)i, 1);
 	ck_assert(ax_pqueue_over_high_mark(q));
 	ck_assert(!ax_pqueue_below_low_mark(q));
-	ck_assert_uint_eq(ax_pqueue_pop(q, out, 16, 1), 11);
+	ck_assert_uint_eq(ax_pqueue_pop(q, out, 16, 1, 0), 11);
 	ck_assert(ax_pqueue_below_low_mark(q));
 	ax_pqueue_push(q, (void *)1, 1001); /* one huge message is over the byte mark */
 	ck_assert(ax_pqueue_over_high_mark(q));
@@ -64,23 +64,54 @@ START_TEST(test_marks_follow_items_and_bytes)
 }
 END_TEST
 
-START_TEST(test_pop_waits_no_longer_than_its_delay)
+static long
+ms_since(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000;
+}
+
+START_TEST(test_pop_waits_no_longer_than_its_delays)
 {
 	struct ax_pqueue *q;
 	struct ax_err err;
-	struct timespec a, b;
+	struct timespec a;
 	void *out[4];
 	long ms;
 
 	ck_assert_int_eq(ax_pqueue_new(&q, 10, 1000, &err), AX_OK);
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	ck_assert_uint_eq(ax_pqueue_pop(q, out, 4, 50), 0);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	ck_assert_uint_eq(ax_pqueue_pop(q, out, 4, 50, 0), 0); /* idle: nothing came */
+	ms = ms_since(&a);
 	ck_assert_int_ge(ms, 45);
 	ck_assert_int_lt(ms, 2000);
-	ax_pqueue_push(q, (void *)1, 1); /* a partial batch leaves after the delay */
-	ck_assert_uint_eq(ax_pqueue_pop(q, out, 4, 20), 1);
+	ax_pqueue_push(q, (void *)1, 1); /* a partial batch lingers for companions */
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ck_assert_uint_eq(ax_pqueue_pop(q, out, 4, 5000, 40), 1);
+	ms = ms_since(&a);
+	ck_assert_int_ge(ms, 35);
+	ck_assert_int_lt(ms, 2000);
+	ax_pqueue_free(q, NULL);
+}
+END_TEST
+
+START_TEST(test_pop_without_linger_takes_what_is_queued_at_once)
+{
+	struct ax_pqueue *q;
+	struct ax_err err;
+	struct timespec a;
+	void *out[4];
+
+	ck_assert_int_eq(ax_pqueue_new(&q, 10, 1000, &err), AX_OK);
+	ax_pqueue_push(q, (void *)1, 1);
+	ax_pqueue_push(q, (void *)2, 1);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ck_assert_uint_eq(ax_pqueue_pop(q, out, 4, 60000, 0), 2); /* neither wait applies */
+	ck_assert_int_lt(ms_since(&a), 1000);
+	ck_assert_ptr_eq(out[0], (void *)1);
+	ck_assert_ptr_eq(out[1], (void *)2);
 	ax_pqueue_free(q, NULL);
 }
 END_TEST
@@ -104,7 +135,7 @@ START_TEST(test_wake_releases_a_blocked_writer)
 
 	ck_assert_int_eq(ax_pqueue_new(&q, 10, 1000, &err), AX_OK);
 	ck_assert_int_eq(pthread_create(&t, NULL, waker, q), 0);
-	ck_assert_uint_eq(ax_pqueue_pop(q, out, 4, 60000), 0); /* would wait a minute */
+	ck_assert_uint_eq(ax_pqueue_pop(q, out, 4, 60000, 0), 0); /* would wait a minute */
 	pthread_join(t, NULL);
 	ax_pqueue_free(q, NULL);
 }
@@ -140,7 +171,7 @@ START_TEST(test_concurrent_push_and_pop_lose_and_reorder_nothing)
 	pa.n = 200000;
 	ck_assert_int_eq(pthread_create(&t, NULL, producer, &pa), 0);
 	while (next <= pa.n) {
-		size_t n = ax_pqueue_pop(q, out, 64, 5), k;
+		size_t n = ax_pqueue_pop(q, out, 64, 5, 0), k;
 
 		for (k = 0; k < n; k++)
 			ck_assert_ptr_eq(out[k], (void *)next++);
@@ -165,7 +196,8 @@ main(void)
 
 	tcase_add_test(tc, test_pop_returns_items_in_order_and_at_most_max);
 	tcase_add_test(tc, test_marks_follow_items_and_bytes);
-	tcase_add_test(tc, test_pop_waits_no_longer_than_its_delay);
+	tcase_add_test(tc, test_pop_waits_no_longer_than_its_delays);
+	tcase_add_test(tc, test_pop_without_linger_takes_what_is_queued_at_once);
 	tcase_add_test(tc, test_wake_releases_a_blocked_writer);
 	tcase_add_test(tc, test_concurrent_push_and_pop_lose_and_reorder_nothing);
 	suite_add_tcase(s, tc);
