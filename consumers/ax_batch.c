@@ -61,6 +61,35 @@ out:
 	return rc;
 }
 
+/*
+ * (Re)connect the writer's session and read the stored next offset. JIT compilation is off
+ * for the session: a batch's head lookup calls a set-returning function per command, whose
+ * planner estimate (1,000 rows each) crossed jit_above_cost from about ten lookups and
+ * jit_optimize_above_cost from about twenty, and compiling then cost 30 to 140 ms per batch
+ * for a statement that runs in a few milliseconds.
+ */
+static int
+connect_session(struct ax_batch_ctx *ctx, struct ax_err *err)
+{
+	PGresult *res;
+	int rc;
+
+	PQfinish(ctx->conn);
+	ctx->conn = NULL;
+	if ((rc = ax_pg_connect(&ctx->conn, ctx->dsn, "the runtime role", err)) != AX_OK)
+		return rc;
+	res = PQexec(ctx->conn, "SET jit = off");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = ax_pg_err(err, ctx->conn, res, "could not set up the session");
+		if (PQstatus(ctx->conn) != CONNECTION_OK)
+			rc = err->code = AX_EUNAVAIL;
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	return load_offset(ctx, err);
+}
+
 int
 ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const char *dsn,
     const char *instance, const char *topic, int32_t partition, bool control, struct ax_err *err)
@@ -84,9 +113,7 @@ ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const 
 		goto fail;
 	if ((rc = ax_sha256_new(&ctx->sha, err)) != AX_OK)
 		goto fail;
-	if ((rc = ax_pg_connect(&ctx->conn, dsn, "the runtime role", err)) != AX_OK)
-		goto fail;
-	if ((rc = load_offset(ctx, err)) != AX_OK)
+	if ((rc = connect_session(ctx, err)) != AX_OK)
 		goto fail;
 	*out = ctx;
 	return AX_OK;
@@ -155,13 +182,7 @@ ax_batch_conn(struct ax_batch_ctx *ctx)
 int
 ax_batch_reconnect(struct ax_batch_ctx *ctx, struct ax_err *err)
 {
-	int rc;
-
-	PQfinish(ctx->conn);
-	ctx->conn = NULL;
-	if ((rc = ax_pg_connect(&ctx->conn, ctx->dsn, "the runtime role", err)) != AX_OK)
-		return rc;
-	return load_offset(ctx, err);
+	return connect_session(ctx, err);
 }
 
 /* The broker's append time of m in microseconds, or -1 when m has no LogAppendTime. */
@@ -192,12 +213,14 @@ struct elem {
 	enum ax_kind kind;
 	struct ax_head_need need;
 	struct ax_head head; /* the committed head, when looked up */
-	bool want_lookup;    /* look the committed head of need.lineage up */
-	bool touches;        /* creates a version or a change of lineage */
+	bool want_lookup;    /* look the committed head of need.lineage (and the change) up */
+	bool moves_head;     /* creates the next version of lineage (if accepted) */
+	bool proposes;       /* proposes change change_id of lineage (see prop_from) */
 	uint8_t lineage[AX_UUID_LEN];
-	int64_t version_if_accepted; /* create: 1, new_version: base + 1, else -1 */
-	long spec_from;              /* the earlier element whose head this one builds on, or -1 */
-	struct ax_head running;      /* the lineage's head after this element (see below) */
+	uint8_t change_id[AX_UUID_LEN]; /* propose_change: the change it proposes */
+	long spec_from;         /* the earlier element whose head this one builds on, or -1 */
+	long prop_from;         /* apply_change: the earlier element proposing its change, or -1 */
+	struct ax_head running; /* the lineage's head after this element (see below) */
 };
 
 static void
@@ -222,26 +245,19 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, struct elem *el, 
 
 	memset(el, 0, sizeof(*el));
 	el->spec_from = -1;
-	el->version_if_accepted = -1;
+	el->prop_from = -1;
 	if (et_us >= 0) {
 		if (ax_decode(ctx->dec, fam, m->payload, m->len, &msg, &derr) == AX_OK &&
 		    ax_command_json(&el->json, &el->need, &msg, et_us, ctx->sha, &derr) == AX_OK) {
 			el->kind = msg.kind;
-			switch (msg.kind) {
-			case AX_KIND_CREATE_RECORD:
-				el->version_if_accepted = 1;
-				/* fall through */
-			case AX_KIND_NEW_VERSION:
-			case AX_KIND_APPLY_CHANGE:
-			case AX_KIND_PROPOSE_CHANGE:
-				el->touches = true;
-				memcpy(el->lineage, msg.lineage_id, AX_UUID_LEN);
-				break;
-			default:
-				break;
+			memcpy(el->lineage, msg.lineage_id, AX_UUID_LEN);
+			el->moves_head = msg.kind == AX_KIND_CREATE_RECORD ||
+			                 msg.kind == AX_KIND_NEW_VERSION ||
+			                 msg.kind == AX_KIND_APPLY_CHANGE;
+			if (msg.kind == AX_KIND_PROPOSE_CHANGE) {
+				el->proposes = true;
+				memcpy(el->change_id, msg.u.propose_change.change_id, AX_UUID_LEN);
 			}
-			if (msg.kind == AX_KIND_NEW_VERSION)
-				el->version_if_accepted = msg.u.new_version.base_version + 1;
 			goto stamp;
 		}
 		if (derr.code == AX_ERR) /* out of memory: not the message's fault */
@@ -408,6 +424,85 @@ out:
 	return rc;
 }
 
+/*
+ * Complete els[i] (ax_command_complete) on the head it builds on, and record the head it
+ * leaves. *exact is false when the claimed hash could depend on how an earlier command of
+ * the batch is decided; the caller then cuts the batch before els[i].
+ *
+ * Why building on a speculative head is exact (invariant 1 of ax_command_json.h): a
+ * lineage's versions only grow, so the real head's version equals the version the
+ * speculation gives only when every earlier speculated command was accepted, and then the
+ * heads are equal. The database uses a head only when its version is the one the command
+ * names: new_version compares previous_record_hash (its base), apply_change the change's
+ * base version and hash (stale_base). So a command whose base is the speculative head's
+ * version gets the right hash whenever the database looks at it, and one whose base differs
+ * is refused (or accepted with the committed head) only if the speculation was wrong: cut.
+ * apply_change takes the change's title, content and base from a propose_change of the
+ * batch, unless the change exists already (then that propose is refused and the committed
+ * change is the one applied: its base is not known here, cut) or the head is committed.
+ */
+static int
+complete_element(
+    struct ax_batch_ctx *ctx, struct elem *els, size_t i, bool *exact, struct ax_err *err)
+{
+	struct elem *el = &els[i];
+	struct ax_head in;
+	uint8_t *content = NULL;
+	int64_t base = el->need.base_version;
+	int rc;
+
+	*exact = true;
+	if (el->kind == AX_KIND_CREATE_RECORD && el->want_lookup)
+		/* a lineage that exists already makes the creation fail for sure */
+		el->running = el->head.found ? el->head : el->need.produces;
+	if (!el->need.needed)
+		return AX_OK;
+	in = el->spec_from >= 0 ? els[el->spec_from].running : el->head;
+	in.change_found = el->head.change_found;
+	in.change_title = el->head.change_title;
+	in.change_content = el->head.change_content;
+	in.change_content_len = el->head.change_content_len;
+	if (el->need.is_change && el->prop_from >= 0) {
+		json_t *p = els[el->prop_from].json;
+		const char *hex = json_string_value(json_object_get(p, "content"));
+
+		if (el->head.change_found || hex == NULL) {
+			*exact = false;
+			return AX_OK;
+		}
+		in.change_found = true;
+		in.change_title = (char *)json_string_value(json_object_get(p, "title"));
+		in.change_content_len = strlen(hex) / 2;
+		if ((content = malloc(in.change_content_len + 1)) == NULL)
+			return ax_err_set(err, AX_ERR, "out of memory");
+		if (ax_hex_decode(content, hex, in.change_content_len) != 0) {
+			free(content);
+			return ax_err_set(
+			    err, AX_ERR, "a propose_change element without hex content");
+		}
+		in.change_content = content;
+		base = (int64_t)json_integer_value(json_object_get(p, "base_version"));
+	} else if (el->need.is_change && el->spec_from >= 0 && el->head.change_found) {
+		*exact = false; /* a committed change on a speculative head: its base is unknown */
+		return AX_OK;
+	}
+	if (el->spec_from >= 0 && in.found && in.version != base) {
+		free(content);
+		*exact = false;
+		return AX_OK;
+	}
+	rc = ax_command_complete(el->json, &el->need, &in, ctx->sha, err);
+	free(content);
+	if (rc != AX_OK)
+		return rc;
+	/* refused for sure when no hash could be claimed: the head stays */
+	el->running = el->need.produces_valid ? el->need.produces : in;
+	el->running.change_found = false;
+	el->running.change_title = NULL;
+	el->running.change_content = NULL;
+	return AX_OK;
+}
+
 int
 ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
     struct ax_batch_result *res, struct ax_err *err)
@@ -459,29 +554,32 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 
 		if ((rc = element(ctx, msgs[i], el, err)) != AX_OK)
 			goto out;
-		/* a hash computed here must not depend on an outcome this batch has not decided
-		 * yet (invariant 1 of ax_command_json.h). A new version that builds on the version
-		 * an earlier command of the batch would create is computed on that version: if the
-		 * earlier command is refused, the database refuses this one the same way whatever
-		 * hash it claims (see build_on). Any other dependency waits for the next batch. */
+		/* a command that creates the next version builds on the head the last earlier
+		 * command of the batch that moves the same lineage would leave (or on the
+		 * committed head); apply_change also on the change an earlier propose_change of
+		 * the batch makes. Whether that is exact is decided once the committed heads are
+		 * known (complete_element); the batch is cut where it is not. */
 		if (el->need.needed) {
 			long k;
 
 			for (k = (long)sent - 1; k >= 0; k--)
-				if (els[k].touches &&
+				if (els[k].moves_head &&
 				    memcmp(els[k].lineage, el->lineage, AX_UUID_LEN) == 0)
 					break;
-			if (k < 0)
-				el->want_lookup = true;
-			else if (el->kind == AX_KIND_NEW_VERSION &&
-			         (els[k].kind == AX_KIND_CREATE_RECORD ||
-			             els[k].kind == AX_KIND_NEW_VERSION) &&
-			         el->need.base_version == els[k].version_if_accepted) {
-				el->spec_from = k;
-				els[k].want_lookup =
-				    els[k].want_lookup || els[k].kind == AX_KIND_CREATE_RECORD;
-			} else {
-				cut = true;
+			el->spec_from = k;
+			el->want_lookup = k < 0 || el->need.is_change;
+			if (k >= 0 && els[k].kind == AX_KIND_CREATE_RECORD)
+				els[k].want_lookup = true;
+			for (k = (long)sent - 1; el->need.is_change && k >= 0; k--) {
+				if (!els[k].proposes ||
+				    memcmp(els[k].change_id, el->need.change_id, AX_UUID_LEN) != 0)
+					continue;
+				if (el->prop_from >= 0) {
+					cut =
+					    true; /* proposed twice: which one holds is not known */
+					break;
+				}
+				el->prop_from = k;
 			}
 		}
 		if (cut) {
@@ -515,21 +613,14 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 		goto out;
 	for (i = 0; i < sent; i++) {
 		struct elem *el = &els[i];
+		bool exact = true;
 
-		if (el->kind == AX_KIND_CREATE_RECORD && el->want_lookup)
-			/* a lineage that exists already makes the creation fail for sure */
-			el->running = el->head.found ? el->head : el->need.produces;
-		if (el->need.needed) {
-			const struct ax_head *in =
-			    el->spec_from >= 0 ? &els[el->spec_from].running : &el->head;
-
-			if ((rc = ax_command_complete(el->json, &el->need, in, ctx->sha, err)) !=
-			    AX_OK)
-				goto out;
-			/* refused for sure when no hash could be claimed: the head stays */
-			el->running = el->need.produces_valid ? el->need.produces : *in;
-			el->running.change_title = NULL;
-			el->running.change_content = NULL;
+		if ((rc = complete_element(ctx, els, i, &exact, err)) != AX_OK)
+			goto out;
+		if (!exact) { /* this one and the rest wait for the next batch */
+			sent = i;
+			sign_wait = false;
+			break;
 		}
 		ax_command_strip(el->json);
 		if (json_array_append(arr, el->json) != 0) {

@@ -9,9 +9,66 @@
 # records are identical (record id, version, record hash). Ticks that the second run adds
 # to the control topic are applied by the first database too (a last catch-up run), so
 # both end on the same log.
+#
+# A second file adds the cases where a batch builds on the outcome of an earlier command of
+# the same batch (consumers/ax_batch.c, complete_element): a change proposed, reviewed,
+# approved and applied within one batch, twice in a row; a change applied after a refused
+# new version; a change proposed twice under one id; conflicting edits; a change whose
+# proposal was refused. With --batch 200 they share batches, with --batch 1 they do not.
 source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
 
 fault_setup 0506 6 1000
+python3 - "$TMP/traps.jsonl" "$tag" <<'PY'
+import json, sys, uuid
+out, seed = sys.argv[1], sys.argv[2]
+ns = uuid.uuid5(uuid.NAMESPACE_URL, "axiom-0506/" + seed)
+n = 0
+rows = []
+def c(actor, lineage, payload):
+    global n
+    n += 1
+    rows.append({"command_id": str(uuid.uuid5(ns, f"cmd/{n}")), "actor": actor,
+                 "issued_at": 1_795_000_000_000_000 + n, "reason": f"trap {n}",
+                 "source_system": "0506", "lineage_id": lineage, "payload": payload})
+def lin(name): return str(uuid.uuid5(ns, name))
+def create(l, t): c("alice", l, {"CreateRecord": {"record_type": t, "facility": "basel",
+    "domain": "quality_control", "content": "{}", "title": "trap " + t}})
+def change(l, cid, base, actor="alice", steps=True):
+    c(actor, l, {"ProposeChange": {"change_id": cid, "base_version": base,
+        "content": '{"v": %d}' % base, "title": "change on %d" % base}})
+    if steps:
+        c("alice", l, {"SubmitChange": {"change_id": cid}})
+        c("dave", l, {"ReviewChange": {"change_id": cid, "comment": "ok"}})
+        c("carol", l, {"ApproveChange": {"change_id": cid}})
+def apply(l, cid): c("alice", l, {"ApplyChange": {"change_id": cid}})
+def nv(l, base, actor="alice"): c(actor, l, {"NewVersion": {"base_version": base,
+    "content": '{"nv": %d}' % base, "title": "edit of %d" % base}})
+s1, s2, s3, s4, o1 = (lin(x) for x in ("s1", "s2", "s3", "s4", "o1"))
+create(s1, "specification")                      # two changes applied back to back
+for base in (1, 2):
+    cid = lin(f"s1/c{base}"); change(s1, cid, base); apply(s1, cid)
+create(s2, "specification")                      # a refused edit before a change
+nv(s2, 1)                                        # change_control_required
+cid = lin("s2/c"); change(s2, cid, 1); apply(s2, cid)
+create(s3, "specification")                      # one change id proposed twice
+cid = lin("s3/c"); change(s3, cid, 1); change(s3, cid, 1, steps=False); apply(s3, cid)
+create(s4, "specification")                      # a proposal by someone without access
+cid = lin("s4/c"); change(s4, cid, 1, actor="mallory", steps=False); apply(s4, cid)
+create(o1, "sop")                                # conflicting edits
+nv(o1, 1); nv(o1, 1); nv(o1, 2); nv(o1, 2, actor="mallory"); nv(o1, 3)
+with open(out, "w") as f:
+    for r in rows:
+        f.write(json.dumps(r) + "\n")
+print(len(rows))
+PY
+TRAPS=$(wc -l <"$TMP/traps.jsonl")
+timeout 120 "$AX" publish "$TMP/traps.jsonl" --prefix "$P" >/dev/null 2>"$TMP/publish.err" ||
+	{ echo "FAIL publish traps"; cat "$TMP/publish.err"; exit 1; }
+DATA_CMDS=$((DATA_CMDS + TRAPS))
+EXTRA_RECORDS=12 # s1: 3 versions, s2: 2, s3: 2, s4: 1, o1: 4
+REFUSALS=author_cannot_approve,change_control_required,insufficient_access_level,insufficient_access_level
+REFUSALS+=,insufficient_access_level,not_found_or_denied,not_found_or_denied,stale_previous_hash
+REFUSALS+=,stale_previous_hash
 DB1=$DB DB2="${DB}_b"
 new_db "$DB2"
 G1=$G G2="$G-b"
@@ -77,6 +134,16 @@ check "same ledgers entry by entry (decision, reason, hashes)" "$(wc -l <"$TMP/l
 	"$(wc -l <"$TMP/ledger2") entries, $(diff "$TMP/ledger1" "$TMP/ledger2" | grep -c '^[<>]') different"
 check "same records (id, version, record hash)" "$(wc -l <"$TMP/records1") records, 0 different" \
 	"$(wc -l <"$TMP/records2") records, $(diff "$TMP/records1" "$TMP/records2" | grep -c '^[<>]') different"
+# the traps decided as the rules say, in both databases (in publish order)
+ids=$(python3 -c 'import json,sys; print(",".join(json.loads(l)["command_id"] for l in open(sys.argv[1])))' "$TMP/traps.jsonl")
+trap_q="SELECT string_agg(coalesce(l.reason_code, l.decision), ' '
+	ORDER BY array_position('{$ids}'::uuid[], l.command_id))
+	FROM axiom.ledger l WHERE l.command_id = ANY ('{$ids}'::uuid[])"
+for db in "$DB1" "$DB2"; do
+	check "traps decided as expected ($db)" \
+		"$(printf 'accepted %.0s' {1..12})change_control_required $(printf 'accepted %.0s' {1..10})not_found_or_denied accepted accepted insufficient_access_level not_found_or_denied accepted accepted stale_previous_hash accepted insufficient_access_level accepted" \
+		"$(admin "$trap_q" "$db")"
+done
 if ! diff -q "$TMP/ledger1" "$TMP/ledger2" >/dev/null; then
 	echo "# first ledger differences (< one instance, > two instances):"
 	diff "$TMP/ledger1" "$TMP/ledger2" | head -n 10 | cut -c1-300

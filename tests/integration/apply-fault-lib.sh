@@ -185,10 +185,11 @@ exactly_once_checks() {
 		"$(admin "SELECT count(*) FROM axiom.ledger WHERE topic = '$P.commands'" "$db")"
 	check "control commands accepted (ticks aside)" 17 \
 		"$(admin "SELECT count(*) FROM axiom.ledger WHERE topic = '$P.control' AND decision = 'accepted' AND reason_code IS DISTINCT FROM 'tick'" "$db")"
-	check "records stored (${RECORDS} SOPs x 2 + specification x 2)" $((2 * RECORDS + 2)) \
+	check "records stored (${RECORDS} SOPs x 2 + specification x 2 + ${EXTRA_RECORDS:-0})" \
+		$((2 * RECORDS + 2 + ${EXTRA_RECORDS:-0})) \
 		"$(admin "SELECT count(*) FROM axiom.records" "$db")"
 	check "the refusals of the scenario, no other" \
-		"author_cannot_approve,insufficient_access_level,stale_previous_hash" \
+		"${REFUSALS:-author_cannot_approve,insufficient_access_level,stale_previous_hash}" \
 		"$(admin "SELECT string_agg(reason_code, ',' ORDER BY reason_code) FROM axiom.ledger WHERE topic = '$P.commands' AND decision <> 'accepted'" "$db")"
 	check "no duplicate refused" 0 \
 		"$(admin "SELECT count(*) FROM axiom.ledger WHERE reason_code = 'duplicate_command'" "$db")"
