@@ -44,6 +44,8 @@ extern char **environ;
 
 #define LINE_MAX_BYTES 1024
 #define DAY_US         86400000000LL
+/* commands of the latency phase's warm-up, not measured */
+#define WARMUP_COMMANDS 60
 
 /* ---- clocks and small helpers ------------------------------------------------------- */
 
@@ -1132,15 +1134,25 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 		r->paced_rate = rate;
 		if ((rc = spawn(&pid, argv, NULL, path_err, err)) != AX_OK)
 			goto out;
-		/* warm-up: one command through, so the group has joined */
+		/* warm-up: WARMUP_COMMANDS through at the paced rate, so the group has joined and
+		 * every writer's session has run each statement once (PostgreSQL plans a
+		 * function's statements on their first call in a session): the phase measures the
+		 * steady state */
 		atomic_store(&lis.phase, 0);
-		if ((rc = publish_line(&pb, gen_data(&g, line, sizeof(line)), err)) != AX_OK ||
-		    (rc = publish_wait(&pb, err)) != AX_OK) {
+		start = mono_s();
+		for (i = 0; i < WARMUP_COMMANDS && rc == AX_OK; i++) {
+			sleep_s(start + (double)i / rate - mono_s());
+			rc = publish_line(&pb, gen_data(&g, line, sizeof(line)), err);
+			ax_producer_poll(pb.p, 0);
+		}
+		if (rc == AX_OK)
+			rc = publish_wait(&pb, err);
+		if (rc != AX_OK) {
 			kill(pid, SIGTERM);
 			reap(pid, &code, &ru);
 			goto out;
 		}
-		if (!listener_wait(&lis, 0, 1, 60)) {
+		if (!listener_wait(&lis, 0, WARMUP_COMMANDS, 60)) {
 			kill(pid, SIGTERM);
 			reap(pid, &code, &ru);
 			rc = ax_err_set(err, AX_ERR, "the applier did not start within 60 s");
