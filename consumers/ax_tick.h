@@ -18,7 +18,10 @@
 
 #include "ax_err.h"
 
-#define AX_TICK_MIN_INTERVAL_MS 10
+/* Every tick releases one batch per waiting data partition: a shorter interval cuts the wait
+ * but multiplies small batches (measured with axiom bench on 2 cores: p99 append -> commit at
+ * 0.2 x the backlog rate 146 ms with 10 ms, 46 ms with 25 ms; 40 ms gained nothing more). */
+#define AX_TICK_MIN_INTERVAL_MS 25
 #define AX_TICK_RESEND_MS       1000
 
 struct ax_codec;
