@@ -34,6 +34,12 @@
  * writer's hand-over queue pauses its partition past QUEUE_BYTES_MAX, librdkafka's own
  * prefetch is capped by queued.max.messages.kbytes and fetch.max.bytes below. */
 #define QUEUE_BYTES_MAX (16 * 1024 * 1024)
+/* Pausing is for memory, not for pacing: librdkafka drops a paused partition's prefetched
+ * messages and fetches them again on resume, and with a high mark of 4 batches (800 items)
+ * a replay paused and resumed its partitions all the time; some replays then crawled on one
+ * partition at a few commands per second with every writer idle. The byte mark bounds
+ * memory (7 x 16 MiB); the item mark only guards against floods of tiny messages. */
+#define QUEUE_ITEMS_MAX 65536
 /* A writer with nothing queued wakes this often to look at its state (stop, revocation). */
 #define IDLE_WAIT_MS 100
 /* A data writer waiting for the control watermark reads it this often from PostgreSQL. */
@@ -325,8 +331,7 @@ writer_start(struct writer **out, struct applier *app, const char *topic, int32_
 	w->partition = partition;
 	w->control = strcmp(topic, app->control_topic) == 0;
 	atomic_init(&w->state, W_STARTING);
-	if ((rc = ax_pqueue_new(&w->q, (size_t)app->o->batch_max * 4, QUEUE_BYTES_MAX, err)) !=
-	    AX_OK)
+	if ((rc = ax_pqueue_new(&w->q, QUEUE_ITEMS_MAX, QUEUE_BYTES_MAX, err)) != AX_OK)
 		goto fail;
 	if ((rc = ax_batch_ctx_new(&w->ctx, app->codec, app->o->pg_dsn, app->o->instance, topic,
 	         partition, w->control, err)) != AX_OK)
