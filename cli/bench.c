@@ -439,34 +439,46 @@ struct listener {
 	_Atomic int phase, stop;
 };
 
+/* Append count samples (recv, et, ph) under l->mu; false when out of memory. */
+static bool
+listener_append(struct listener *l, int64_t recv, int64_t et, int ph, size_t count)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&l->mu);
+	while (count-- > 0) {
+		if (l->n == l->cap) {
+			size_t ncap = l->cap ? l->cap * 2 : 65536;
+			struct bench_sample *ns = realloc(l->s, ncap * sizeof(*ns));
+
+			if (ns == NULL) {
+				ok = false;
+				break;
+			}
+			l->s = ns;
+			l->cap = ncap;
+		}
+		l->s[l->n].recv_us = recv;
+		l->s[l->n].event_us = et;
+		l->s[l->n].phase = ph;
+		l->n++;
+		if (ph >= 0 && ph < 3)
+			l->data_seen[ph]++;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return ok;
+}
+
 /* Record one notification received at recv (data commands only). */
 static void
 listener_add(struct listener *l, int64_t recv, const char *payload)
 {
 	long long et = 0;
-	int control = 0, ph = atomic_load(&l->phase);
+	int control = 0;
 
 	if (sscanf(payload, "%d %*d %*d %lld", &control, &et) != 2 || control)
 		return;
-	pthread_mutex_lock(&l->mu);
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 65536;
-		struct bench_sample *ns = realloc(l->s, ncap * sizeof(*ns));
-
-		if (ns == NULL) {
-			pthread_mutex_unlock(&l->mu);
-			return;
-		}
-		l->s = ns;
-		l->cap = ncap;
-	}
-	l->s[l->n].recv_us = recv;
-	l->s[l->n].event_us = (int64_t)et;
-	l->s[l->n].phase = ph;
-	l->n++;
-	if (ph >= 0 && ph < 3)
-		l->data_seen[ph]++;
-	pthread_mutex_unlock(&l->mu);
+	listener_append(l, recv, (int64_t)et, atomic_load(&l->phase), 1);
 }
 
 /* The listener thread: wait on the LISTEN socket, record every notification, until stop. */
@@ -563,9 +575,10 @@ reap(pid_t pid, int *code, struct rusage *ru)
  */
 static void
 reap_sampling(pid_t pid, int *code, struct rusage *ru, PGconn *conn, const char *commands_topic,
-    long want, double *first, double *last)
+    long want, double *first, double *last, struct listener *lis)
 {
 	const char *params[1] = { commands_topic };
+	long seen = 0;
 	int status = 0;
 	pid_t got;
 
@@ -589,6 +602,10 @@ reap_sampling(pid_t pid, int *code, struct rusage *ru, PGconn *conn, const char 
 				*first = mono_s();
 			if (n >= want && *last < 0)
 				*last = mono_s();
+			if (n > seen) /* the timeline's commits per second of this phase */
+				listener_append(
+				    lis, wall_us(), 0, BENCH_COUNTED, (size_t)(n - seen));
+			seen = n > seen ? n : seen;
 		}
 		PQclear(res);
 		sleep_s(0.05);
@@ -1090,7 +1107,7 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 		if ((rc = spawn(&pid, argv, NULL, path_err, err)) != AX_OK)
 			goto out;
 		reap_sampling(
-		    pid, &code, &ru, admin_bench, pb.commands, o->commands, &tfirst, &tlast);
+		    pid, &code, &ru, admin_bench, pb.commands, o->commands, &tfirst, &tlast, &lis);
 		r->apply_seconds = mono_s() - t;
 		if ((rc = exec_ok(admin_bench,
 		         "ALTER TABLE axiom.ledger ENABLE ALWAYS TRIGGER bench_commit",

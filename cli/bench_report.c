@@ -133,24 +133,29 @@ write_timeline(const char *path, const struct bench_result *r, struct ax_err *er
 	}
 	fprintf(fp, "# second commits_per_s p50_ms p99_ms phase\n");
 	for (sec = 0; sec < nsec; sec++) {
+		size_t commits = 0;
 		int phase = 0;
 
 		n = 0;
 		for (i = 0; i < r->nsamples; i++) {
 			const struct bench_sample *s = &r->samples[i];
 
-			if (s->recv_us < t0 || (size_t)((s->recv_us - t0) / 1000000) != sec)
-				continue;
-			lat[n++] = (double)(s->recv_us - s->event_us) / 1000.0;
-			phase = s->phase;
+			if (s->phase == 0 || s->recv_us < t0 ||
+			    (size_t)((s->recv_us - t0) / 1000000) != sec)
+				continue; /* phase 0: the latency phase's warm-up */
+			commits++;
+			phase = s->phase == BENCH_COUNTED ? 1 : s->phase;
+			if (s->phase != BENCH_COUNTED)
+				lat[n++] = (double)(s->recv_us - s->event_us) / 1000.0;
 		}
 		if (n == 0) {
-			fprintf(fp, "%zu 0 NaN NaN 0\n", sec);
+			fprintf(fp, "%zu %zu NaN NaN %d\n", sec, commits, phase);
 			continue;
 		}
 		qsort(lat, n, sizeof(double), cmp_double);
-		fprintf(fp, "%zu %zu %.2f %.2f %d\n", sec, n, lat[(size_t)(0.5 * (double)(n - 1))],
-		    lat[(size_t)(0.99 * (double)(n - 1))], phase);
+		fprintf(fp, "%zu %zu %.2f %.2f %d\n", sec, commits,
+		    lat[(size_t)(0.5 * (double)(n - 1))], lat[(size_t)(0.99 * (double)(n - 1))],
+		    phase);
 	}
 out:
 	free(lat);
@@ -183,14 +188,16 @@ bench_write_plot(const char *path, const struct bench_result *r, struct ax_err *
 	    "set grid\n"
 	    "set xlabel 'seconds since the first publish'\n"
 	    "set ylabel 'commits per second'\n"
+	    "set yrange [0:*]\n"
+	    "set key top left\n"
 	    "plot '%s' using 1:($5==1?$2:1/0) with boxes fill solid 0.5 title 'throughput phase "
 	    "(backlog)', '' using 1:($5==2?$2:1/0) with boxes fill solid 0.5 title 'paced "
 	    "phase'\n"
 	    "set ylabel 'append -> commit (ms)'\n"
+	    "set yrange [*:*]\n"
 	    "set logscale y\n"
 	    "plot '%s' using 1:($5==2?$3:1/0) with linespoints title 'p50 (paced)', '' using "
-	    "1:($5==2?$4:1/0) with linespoints title 'p99 (paced)', '' using 1:($5==1?$3:1/0) "
-	    "with lines dashtype 2 title 'p50 (backlog: queueing)'\n"
+	    "1:($5==2?$4:1/0) with linespoints title 'p99 (paced)'\n"
 	    "unset multiplot\n",
 	    path, r->tag, r->machine, r->nproc, dat, dat);
 	if (fclose(fp) != 0)
