@@ -3,13 +3,19 @@
 # data commands alone; instance B (same --group, another --instance) joins once about a
 # fifth is applied, so the eager rebalance revokes everything and splits the partitions;
 # once B has applied commands of its own, B leaves (SIGTERM, clean stop) and A takes its
-# partitions back. A finishes the log alone. No command is applied twice (no duplicate
+# partitions back. A finishes the log alone. The log is published in three parts, so that
+# each step has work however fast the applier is: 2,009 commands before A starts, 2,000
+# once B has partitions (both apply), 2,000 after B left (A applies in B's former
+# partitions, from the offsets B stored). No command is applied twice (no duplicate
 # refused, one ledger entry per offset), none is lost (every offset has its entry, stored
 # offsets at the log end), chains valid, each ledger entry once on the audit topic.
 source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
 
+HOLD_BACK=4000
 fault_setup 0504 6 3000
 total=$DATA_CMDS
+head -n 2000 "$TMP/held.jsonl" >"$TMP/held-1.jsonl"
+tail -n 2000 "$TMP/held.jsonl" >"$TMP/held-2.jsonl"
 applied() { admin "SELECT coalesce(sum(next_offset), 0) FROM axiom.partition_offsets WHERE topic = '$P.commands'"; }
 by() { admin "SELECT count(*) FROM axiom.partition_offsets WHERE topic = '$P.commands' AND updated_by = '$1'"; }
 wait_until() { # SECONDS CONDITION...: poll a shell condition, 0 when it held in time
@@ -32,6 +38,8 @@ pb=$!
 wait_until 60 'grep -q "event=assigned topic=$P.commands" "$TMP/b.log" 2>/dev/null'
 check "B gets partitions of the commands topic when it joins" 0 $?
 b_first=$(applied)
+publish_held "$TMP/held-1.jsonl"
+check "the second part of the log is published while both run" 0 $?
 wait_until 60 '(( $(applied) >= b_first + 500 ))'
 check "commands flow while both instances run" 0 $?
 at_leave=$(applied)
@@ -42,6 +50,8 @@ wait "$pb"
 check "B stops cleanly on SIGTERM (exit 0)" 0 $?
 echo "# B joined at $at_join, left at $at_leave of $total data commands"
 check "B was still mid-stream when it left" 1 $((at_leave < total))
+publish_held "$TMP/held-2.jsonl"
+check "the last part of the log is published after B left" 0 $?
 check_le "B applied some partitions (its name on their stored offsets when it left)" 1 "$b_parts"
 
 wait_caught_up 120

@@ -119,11 +119,25 @@ fault_setup() {
 	"$AX" topics create --prefix "$P" --partitions "$NPART" >/dev/null || { echo "FAIL topics create"; exit 1; }
 	"$ROOT/ops/scenario" "$TMP/sc" --records "$RECORDS" --seed "$tag" >/dev/null || { echo "FAIL scenario"; exit 1; }
 	DATA_CMDS=$((2 * RECORDS + 9))
+	# HOLD_BACK=N: the last N data commands are not published here but kept in
+	# $TMP/held.jsonl for the test to publish later (publish_held), so that some of the log
+	# surely arrives after a fault, however fast the applier is
+	if ((${HOLD_BACK:-0} > 0)); then
+		tail -n "$HOLD_BACK" "$TMP/sc/4-data.jsonl" >"$TMP/held.jsonl"
+		head -n "-$HOLD_BACK" "$TMP/sc/4-data.jsonl" >"$TMP/sc/4-data.part"
+		mv "$TMP/sc/4-data.part" "$TMP/sc/4-data.jsonl"
+	fi
 	t0=$(now_ms)
 	for f in "$TMP"/sc/*.jsonl; do
 		timeout 120 "$AX" publish "$f" --prefix "$P" >/dev/null 2>"$TMP/publish.err" || { echo "FAIL publish $f"; exit 1; }
 	done
-	echo "# published 17 control and $DATA_CMDS data commands on $NPART partitions in $(($(now_ms) - t0)) ms"
+	echo "# published 17 control and $((DATA_CMDS - ${HOLD_BACK:-0})) of $DATA_CMDS data commands on $NPART partitions in $(($(now_ms) - t0)) ms"
+}
+
+# publish_held [FILE]: the data commands fault_setup held back (HOLD_BACK), or part of them
+# in FILE; 0 when published
+publish_held() {
+	timeout 120 "$AX" publish "${1:-$TMP/held.jsonl}" --prefix "$P" >/dev/null 2>"$TMP/publish-held.err"
 }
 
 DSN_OF() { echo "$AXIOM_PG_DSN dbname=${1:-$DB}"; }
