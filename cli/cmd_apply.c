@@ -44,7 +44,7 @@ usage(FILE *fp)
 	    "options:\n"
 	    "  -u, --until-caught-up  stop once every assigned partition is applied to its log "
 	    "end\n"
-	    "  -n, --batch N          commands per transaction (default 200, 1..10000)\n"
+	    "  -n, --batch N          up to N commands per transaction (default 200, max 10000)\n"
 	    "  -t, --batch-ms MS      how long a partial batch may wait for more commands\n"
 	    "                         (default 0: a writer takes what is queued; under load\n"
 	    "                         batches grow to --batch while the previous one commits)\n"

@@ -63,7 +63,7 @@ usage(FILE *fp)
 	    "  -C, --compare-only      do not rebuild; only compare the target with --compare-dsn\n"
 	    "      --prefix NAME       topic prefix (default: $AXIOM_TOPIC_PREFIX or axiom)\n"
 	    "  -b, --brokers LIST      bootstrap servers (default: $AXIOM_BROKERS)\n"
-	    "  -n, --batch N           commands per transaction (default 200, 1..10000)\n"
+	    "  -n, --batch N           up to N commands per transaction (default 200, max 10000)\n"
 	    "  -t, --batch-ms MS       how long a partial batch may wait for more commands\n"
 	    "                          (default 0: take what is queued)\n"
 	    "  -g, --group NAME        consumer group (default axiom-replay-<random>)\n"
