@@ -3,13 +3,17 @@
  * apply a batch of Kafka messages in one transaction through the SQL API.
  *
  * Invariants (see ax_applier.h for the whole applier's):
- *  (1) a batch transaction is, in this order: the compare-and-set of the partition's next
- *      offset (axiom_api.store_next_offset), the commands with their ledger entries
- *      (axiom_api.apply_batch), COMMIT; it is sent as one pipeline (one round trip);
+ *  (1) a batch transaction is one statement, axiom_api.apply_partition_batch (db/0008,
+ *      db/0016): the check of the partition's stored next offset, the commands with their
+ *      ledger entries, the new next offset (compare-and-set), then the implicit COMMIT;
+ *      a head lookup before it only reads;
  *  (2) ctx->next_offset only moves after a COMMIT that PostgreSQL confirmed, or after a
  *      re-read of the stored offset (ax_batch_reconnect), never on hope;
  *  (3) messages are decoded here with the exact writer schema; an undecodable message is a
- *      quarantined outcome (size and SHA-256 of its bytes), never a reason to stop.
+ *      quarantined outcome (size and SHA-256 of its bytes), never a reason to stop;
+ *  (4) a claimed record hash never depends on how an earlier command of the same batch is
+ *      decided (complete_element in ax_batch.c): where it could, the batch is cut there
+ *      (so a replay, batched differently, claims the same hashes).
  * @locality: a context belongs to one writer thread.
  */
 #ifndef AX_BATCH_H
