@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ax_clock.h"
 #include "ax_codec.h"
 #include "ax_kafka.h"
 #include "ax_log.h"
@@ -48,38 +49,6 @@ extern char **environ;
 #define WARMUP_COMMANDS 60
 
 /* ---- clocks and small helpers ------------------------------------------------------- */
-
-static int64_t
-wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Seconds on the monotonic clock. */
-static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Sleep s seconds (nothing when s <= 0). */
-static void
-sleep_s(double s)
-{
-	struct timespec ts;
-
-	if (s <= 0)
-		return;
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	nanosleep(&ts, NULL);
-}
 
 static void say(FILE *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -230,7 +199,7 @@ gen_init(struct gen *g, int partitions, int change_pct)
 	g->spec_ver = calloc((size_t)g->nspec, sizeof(long));
 	g->spec_step = calloc((size_t)g->nspec, sizeof(int));
 	g->spec_change = calloc((size_t)g->nspec, sizeof(long));
-	g->expires_us = wall_us() + 365 * DAY_US;
+	g->expires_us = ax_wall_us() + 365 * DAY_US;
 	return g->sop_ver && g->spec_ver && g->spec_step && g->spec_change ? 0 : -1;
 }
 
@@ -254,7 +223,7 @@ envelope(char *buf, size_t cap, struct gen *g, const char *actor, const char *re
 	    "{\"command_id\":\"%08lx-0000-4000-8000-%012lx\",\"actor\":\"%s\","
 	    "\"issued_at\":%lld,\"reason\":\"%s\",\"source_system\":\"axiom-bench\"",
 	    (unsigned long)(n >> 48), (unsigned long)(n & 0xffffffffffffL), actor,
-	    (long long)wall_us(), reason);
+	    (long long)ax_wall_us(), reason);
 }
 
 /* The control commands of phase k (1: scopes, types, people; 2: grants); NULL at the end. */
@@ -500,7 +469,7 @@ listener_main(void *arg)
 		if (!PQconsumeInput(l->conn))
 			break;
 		while ((nt = PQnotifies(l->conn)) != NULL) {
-			listener_add(l, wall_us(), nt->extra);
+			listener_add(l, ax_wall_us(), nt->extra);
 			PQfreemem(nt);
 		}
 	}
@@ -523,12 +492,12 @@ listener_seen(struct listener *l, int phase)
 static bool
 listener_wait(struct listener *l, int phase, size_t want, double timeout_s)
 {
-	double end = mono_s() + timeout_s;
+	double end = ax_mono_s() + timeout_s;
 
 	while (listener_seen(l, phase) < want) {
-		if (mono_s() > end)
+		if (ax_mono_s() > end)
 			return false;
-		sleep_s(0.01);
+		ax_sleep_s(0.01);
 	}
 	return true;
 }
@@ -599,16 +568,16 @@ reap_sampling(pid_t pid, int *code, struct rusage *ru, PGconn *conn, const char 
 			long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
 
 			if (n > 0 && *first < 0)
-				*first = mono_s();
+				*first = ax_mono_s();
 			if (n >= want && *last < 0)
-				*last = mono_s();
+				*last = ax_mono_s();
 			if (n > seen) /* the timeline's commits per second of this phase */
 				listener_append(
-				    lis, wall_us(), 0, BENCH_COUNTED, (size_t)(n - seen));
+				    lis, ax_wall_us(), 0, BENCH_COUNTED, (size_t)(n - seen));
 			seen = n > seen ? n : seen;
 		}
 		PQclear(res);
-		sleep_s(0.05);
+		ax_sleep_s(0.05);
 	}
 	*code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
@@ -827,7 +796,7 @@ run_ceiling(const struct bench_opts *o, PGconn *admin, const char *admin_dsn,
 		rc = ax_err_set(err, AX_ERR, "out of memory");
 		goto out;
 	}
-	t0 = mono_s();
+	t0 = ax_mono_s();
 	for (i = 0; i < c.workers; i++) {
 		w[i].c = &c;
 		w[i].index = i;
@@ -837,7 +806,7 @@ run_ceiling(const struct bench_opts *o, PGconn *admin, const char *admin_dsn,
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(w[i].thread, NULL);
-	r->ceiling_seconds = mono_s() - t0;
+	r->ceiling_seconds = ax_mono_s() - t0;
 	if (atomic_load(&c.failed)) {
 		*err = c.err;
 		rc = err->code ? err->code : AX_ERR;
@@ -1067,25 +1036,25 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 	gen_made = true;
 
 	/* CONTROL: scopes, types and people, then grants (a later event time) */
-	r->t0_us = (double)wall_us();
+	r->t0_us = (double)ax_wall_us();
 	for (k = 1; k <= 2; k++) {
 		for (i = 0; gen_control(&g, k, (int)i, line, sizeof(line)) != NULL; i++)
 			if ((rc = publish_line(&pb, line, err)) != AX_OK)
 				goto out;
 		if ((rc = publish_wait(&pb, err)) != AX_OK)
 			goto out;
-		sleep_s(0.02);
+		ax_sleep_s(0.02);
 	}
 
 	/* THROUGHPUT: the backlog first, then the applier until caught up */
 	atomic_store(&lis.phase, 1);
-	tpub = mono_s();
+	tpub = ax_mono_s();
 	for (i = 0; i < o->commands; i++)
 		if ((rc = publish_line(&pb, gen_data(&g, line, sizeof(line)), err)) != AX_OK)
 			goto out;
 	if ((rc = publish_wait(&pb, err)) != AX_OK)
 		goto out;
-	r->publish_rate = (double)o->commands / (mono_s() - tpub);
+	r->publish_rate = (double)o->commands / (ax_mono_s() - tpub);
 	say(log, "throughput: %ld data commands published (%.0f/s); applying with %d partitions",
 	    o->commands, r->publish_rate, o->partitions);
 	snprintf(path_err, sizeof(path_err), "%s/apply-throughput.log", workdir);
@@ -1103,12 +1072,12 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 		         "could not pause the commit listener's trigger", err)) != AX_OK)
 			goto out;
 		pg_cpu0 = pm > 0 ? proc_cpu_s(pm) : -1;
-		t = mono_s();
+		t = ax_mono_s();
 		if ((rc = spawn(&pid, argv, NULL, path_err, err)) != AX_OK)
 			goto out;
 		reap_sampling(
 		    pid, &code, &ru, admin_bench, pb.commands, o->commands, &tfirst, &tlast, &lis);
-		r->apply_seconds = mono_s() - t;
+		r->apply_seconds = ax_mono_s() - t;
 		if ((rc = exec_ok(admin_bench,
 		         "ALTER TABLE axiom.ledger ENABLE ALWAYS TRIGGER bench_commit",
 		         "could not resume the commit listener's trigger", err)) != AX_OK)
@@ -1121,7 +1090,7 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 	}
 	r->applier_cpu_s = ru_cpu(&ru);
 	r->applier_rss_kib = ru.ru_maxrss;
-	sleep_s(0.3); /* the postmaster reaps the applier's backends */
+	ax_sleep_s(0.3); /* the postmaster reaps the applier's backends */
 	if (pg_cpu0 >= 0)
 		r->pg_cpu_s = proc_cpu_s(pm) - pg_cpu0;
 	if (tlast < 0) {
@@ -1156,9 +1125,9 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 		 * function's statements on their first call in a session): the phase measures the
 		 * steady state */
 		atomic_store(&lis.phase, 0);
-		start = mono_s();
+		start = ax_mono_s();
 		for (i = 0; i < WARMUP_COMMANDS && rc == AX_OK; i++) {
-			sleep_s(start + (double)i / rate - mono_s());
+			ax_sleep_s(start + (double)i / rate - ax_mono_s());
 			rc = publish_line(&pb, gen_data(&g, line, sizeof(line)), err);
 			ax_producer_poll(pb.p, 0);
 		}
@@ -1179,9 +1148,9 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 		say(log, "latency: %ld data commands at %.0f/s (%.2f x the apply rate)", latency_n,
 		    rate, o->rate_fraction);
 		atomic_store(&lis.phase, 2);
-		start = mono_s();
+		start = ax_mono_s();
 		for (i = 0; i < latency_n; i++) {
-			sleep_s(start + (double)i / rate - mono_s());
+			ax_sleep_s(start + (double)i / rate - ax_mono_s());
 			if ((rc = publish_line(&pb, gen_data(&g, line, sizeof(line)), err)) !=
 			    AX_OK)
 				break;
@@ -1194,7 +1163,7 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 			rc =
 			    ax_err_set(err, AX_ERR, "only %zu of %ld paced commands were committed",
 			        listener_seen(&lis, 2), latency_n);
-		r->achieved_rate = (double)latency_n / (mono_s() - start);
+		r->achieved_rate = (double)latency_n / (ax_mono_s() - start);
 		kill(pid, SIGTERM);
 		reap(pid, &code, &ru);
 		if (ru.ru_maxrss > r->applier_rss_kib)
@@ -1296,11 +1265,11 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 		if (ax_pg_query_value(admin_bench, "SELECT count(*) FROM axiom.records", v,
 		        sizeof(v), err) == AX_OK)
 			r->verify_versions = strtol(v, NULL, 10);
-		t = mono_s();
+		t = ax_mono_s();
 		if ((rc = spawn(&pid, argv, path_out, path_err, err)) != AX_OK)
 			goto out;
 		reap(pid, &code, &ru);
-		r->verify_seconds = mono_s() - t;
+		r->verify_seconds = ax_mono_s() - t;
 		r->verify_exit = code;
 		r->verify_rate =
 		    r->verify_seconds > 0 ? (double)r->verify_versions / r->verify_seconds : 0;

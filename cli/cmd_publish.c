@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ax_clock.h"
 #include "ax_codec.h"
 #include "ax_kafka.h"
 #include "ax_publish.h"
@@ -65,16 +66,6 @@ usage(FILE *fp)
 	    "exit codes: 0 every command acknowledged, 1 an invalid line (nothing sent) or a\n"
 	    "            command not acknowledged, 2 bad command line, 3 broker unreachable\n"
 	    "            (nothing sent)\n");
-}
-
-/* Seconds on the monotonic clock. */
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* An encoded command and the line it came from. */
@@ -319,12 +310,12 @@ cmd_publish(int argc, char **argv, const struct ax_config *cfg)
 			n = i; /* the summary covers what was handed to the producer */
 			break;
 		}
-		if (n >= PROGRESS_MIN_LINES && now_s() - last >= 1.0) {
+		if (n >= PROGRESS_MIN_LINES && ax_mono_s() - last >= 1.0) {
 			const struct ax_producer_stats *s = ax_producer_stats(prod);
 
 			fprintf(stderr, "%s: %llu/%zu queued, %llu acknowledged\n", prog,
 			    (unsigned long long)s->sent, n, (unsigned long long)s->delivered);
-			last = now_s();
+			last = ax_mono_s();
 		}
 	}
 

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ax_clock.h"
+
 #define RESPONSE_MAX (64 * 1024) /* an ApiVersions v0 answer is well under 1 KiB */
 
 static uint16_t
@@ -139,13 +141,7 @@ ax_kafka_apiv_fetch(
 	snprintf(
 	    port, sizeof(port), "%.*s", (int)(hlen - (size_t)(colon - host_port) - 1), colon + 1);
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	ax_deadline_after(&deadline, timeout_ms);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	if (getaddrinfo(host, port, &hints, &ai) != 0 || ai == NULL) {

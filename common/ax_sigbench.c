@@ -11,19 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "ax_clock.h"
 #include "ax_intent.h"
 #include "ax_softauth.h"
 #include "ax_webauthn.h"
-
-/* Seconds on the monotonic clock. */
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int
 ax_sigbench_run(double secs, double *wa_per_s, double *raw_per_s, struct ax_err *err)
@@ -73,12 +64,12 @@ ax_sigbench_run(double secs, double *wa_per_s, double *raw_per_s, struct ax_err 
 	a.sig_len = out.sig_len;
 
 	n = 0;
-	t0 = now();
+	t0 = ax_mono_s();
 	do {
 		if (ax_webauthn_verify(&res, v, &cred, "alice", &a, challenge, err) != AX_OK)
 			goto out;
 		n++;
-	} while ((t1 = now()) - t0 < secs);
+	} while ((t1 = ax_mono_s()) - t0 < secs);
 	*wa_per_s = (double)n / (t1 - t0);
 
 	/* The same key as an EVP_PKEY, and the same signed bytes. */
@@ -109,7 +100,7 @@ ax_sigbench_run(double secs, double *wa_per_s, double *raw_per_s, struct ax_err 
 		goto out;
 	}
 	n = 0;
-	t0 = now();
+	t0 = ax_mono_s();
 	do {
 		if (EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pk) != 1 ||
 		    EVP_DigestVerify(ctx, out.sig, out.sig_len, msg, sizeof(msg)) != 1) {
@@ -117,7 +108,7 @@ ax_sigbench_run(double secs, double *wa_per_s, double *raw_per_s, struct ax_err 
 			goto out;
 		}
 		n++;
-	} while ((t1 = now()) - t0 < secs);
+	} while ((t1 = ax_mono_s()) - t0 < secs);
 	*raw_per_s = (double)n / (t1 - t0);
 	rc = AX_OK;
 out:

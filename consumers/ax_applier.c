@@ -19,6 +19,7 @@
 
 #include "ax_batch.h"
 #include "ax_checkpoint.h"
+#include "ax_clock.h"
 #include "ax_codec.h"
 #include "ax_hex.h"
 #include "ax_kafka.h"
@@ -94,23 +95,6 @@ struct applier {
 	struct ax_err startup_err;
 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* The broker's append time of m in microseconds (-1: none). */
 static int64_t
 message_time_us(const rd_kafka_message_t *m)
@@ -150,7 +134,7 @@ relay(struct writer *w)
 	struct ax_err err;
 	int rc = AX_OK;
 
-	if (now_s() < w->relay_retry_at)
+	if (ax_mono_s() < w->relay_retry_at)
 		return false;
 	if (w->cursor == NULL)
 		rc = ax_relay_cursor_new(&w->cursor, w->app->relay, w->topic, w->partition, &err);
@@ -160,7 +144,7 @@ relay(struct writer *w)
 		w->relay_failures = 0;
 		return true;
 	}
-	w->relay_retry_at = now_s() + 1.0;
+	w->relay_retry_at = ax_mono_s() + 1.0;
 	if (w->relay_failures++ % 100 == 0)
 		ax_log(AX_LOG_WARN, "audit_relay_retrying",
 		    "topic=%s partition=%d failures=%u error=\"%s\"", w->topic, (int)w->partition,
@@ -188,12 +172,7 @@ announced_watermark(struct applier *app, int64_t us, int ms)
 	int64_t wm;
 	int rc = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_nsec += (long)ms * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	ax_deadline_after(&deadline, ms);
 	pthread_mutex_lock(&app->wm_mu);
 	while (app->wm_us < us && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&app->wm_cv, &app->wm_mu, &deadline);
@@ -259,7 +238,7 @@ writer_main(void *arg)
 			ax_log(AX_LOG_WARN, "database_unavailable",
 			    "topic=%s partition=%d error=\"%s\" retry_in_ms=%d", w->topic,
 			    (int)w->partition, err.msg, backoff_ms);
-			sleep_ms(backoff_ms);
+			ax_sleep_s(backoff_ms / 1e3);
 			backoff_ms = backoff_ms < 5000 ? backoff_ms * 2 : 5000;
 			if (ax_batch_reconnect(w->ctx, &err) == AX_OK) {
 				ax_log(AX_LOG_INFO, "database_reconnected",
@@ -338,7 +317,7 @@ writer_start(struct writer **out, struct applier *app, const char *topic, int32_
 		goto fail;
 	atomic_init(&w->next_offset, ax_batch_next_offset(w->ctx));
 	w->last_offset_reported = atomic_load(&w->next_offset);
-	w->last_report_s = now_s();
+	w->last_report_s = ax_mono_s();
 	atomic_store(&w->state, W_RUNNING);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		rc = ax_err_set(err, AX_ERR, "could not start the writer thread of %s/%d", topic,
@@ -441,7 +420,7 @@ rebalance_cb(
 				app->startup_err = err;
 				break;
 			}
-			sleep_ms(1000);
+			ax_sleep_s(1.0);
 		}
 		if (w == NULL) {
 			/* never consume a partition whose stored offset is unknown */
@@ -496,7 +475,7 @@ balance_queues(struct applier *app)
 static void
 report_progress(struct applier *app, bool force)
 {
-	double t = now_s();
+	double t = ax_mono_s();
 	size_t i;
 
 	for (i = 0; i < app->nw; i++) {
@@ -798,7 +777,7 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 		balance_queues(&app);
 		if (app.startup_failed)
 			break;
-		t = now_s();
+		t = ax_mono_s();
 		if (o->progress_ms > 0)
 			report_progress(&app, false);
 		if (o->until_caught_up && t - last_check >= 0.25) {

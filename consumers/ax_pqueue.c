@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "ax_clock.h"
+
 struct slot {
 	void *item;
 	size_t bytes;
@@ -109,18 +111,6 @@ ax_pqueue_below_low_mark(struct ax_pqueue *q)
 	return below;
 }
 
-static void
-deadline_after(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 size_t
 ax_pqueue_pop(struct ax_pqueue *q, void **items, size_t max, int idle_ms, int linger_ms)
 {
@@ -128,12 +118,12 @@ ax_pqueue_pop(struct ax_pqueue *q, void **items, size_t max, int idle_ms, int li
 	size_t n = 0;
 	int rc = 0;
 
-	deadline_after(&deadline, idle_ms);
+	ax_deadline_after(&deadline, idle_ms);
 	pthread_mutex_lock(&q->mu);
 	while (!q->woken && q->len == 0 && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&q->cv, &q->mu, &deadline);
 	if (q->len > 0 && q->len < max && linger_ms > 0) {
-		deadline_after(&deadline, linger_ms);
+		ax_deadline_after(&deadline, linger_ms);
 		rc = 0;
 		while (!q->woken && q->len < max && rc != ETIMEDOUT)
 			rc = pthread_cond_timedwait(&q->cv, &q->mu, &deadline);

@@ -19,20 +19,11 @@
 #include <unistd.h>
 
 #include "ax_applier.h"
+#include "ax_clock.h"
 #include "ax_kafka.h"
 #include "ax_log.h"
 #include "ax_pg.h"
 #include "ax_topics.h"
-
-/* Seconds on the monotonic clock. */
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* User plus system CPU seconds of this process so far. */
 static double
@@ -53,15 +44,6 @@ peak_rss_kib(void)
 	struct rusage ru;
 
 	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
-}
-
-/* Sleep ms milliseconds. */
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 void
@@ -375,7 +357,7 @@ ax_replay_run(const struct ax_replay_opts *o, volatile sig_atomic_t *stop,
 	if (o->checkpoint_every > 0)
 		t->ao.checkpoint_every = o->checkpoint_every;
 	atomic_init(&t->done, 0);
-	t0 = now_s();
+	t0 = ax_mono_s();
 	cpu0 = cpu_s();
 	if (pthread_create(&thread, NULL, applier_main, t) != 0) {
 		rc = ax_err_set(err, AX_ERR, "could not start the applier thread");
@@ -386,8 +368,8 @@ ax_replay_run(const struct ax_replay_opts *o, volatile sig_atomic_t *stop,
 	while (!atomic_load(&t->done)) {
 		double now;
 
-		sleep_ms(200);
-		now = now_s();
+		ax_sleep_s(0.2);
+		now = ax_mono_s();
 		if (*stop)
 			t->stop = 1;
 		if (now - last_ends >= 2.0) {
@@ -425,7 +407,7 @@ ax_replay_run(const struct ax_replay_opts *o, volatile sig_atomic_t *stop,
 			last_draw = now;
 		}
 	}
-	rep->seconds = now_s() - t0;
+	rep->seconds = ax_mono_s() - t0;
 	/* progress is sampled every 200 ms: the first sample already holds some work */
 	rep->active_seconds = first_change > 0 ? last_change - first_change + 0.2 : 0;
 	pthread_join(thread, NULL);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "ax_clock.h"
 #include "ax_codec.h"
 #include "ax_kafka.h"
 #include "ax_log.h"
@@ -24,15 +25,6 @@ struct ax_tick {
 	_Atomic int64_t last_wall_us; /* its wall time: it covers event times up to here */
 	_Atomic uint64_t sent;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 ax_tick_new(struct ax_tick **out, const struct ax_codec *codec, const char *brokers,
@@ -61,10 +53,10 @@ ax_tick_new(struct ax_tick **out, const struct ax_codec *codec, const char *brok
 void
 ax_tick_request(struct ax_tick *t, int64_t needed_us)
 {
-	int64_t now = mono_ms(), last = atomic_load(&t->last_ms);
+	int64_t now = ax_mono_ms(), last = atomic_load(&t->last_ms);
 	uint8_t id[AX_UUID_LEN];
 	char uuid[37];
-	struct timespec wall;
+	int64_t wall_us;
 	struct ax_err err;
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -81,10 +73,10 @@ ax_tick_request(struct ax_tick *t, int64_t needed_us)
 	id[6] = (uint8_t)((id[6] & 0x0f) | 0x40); /* version 4 */
 	id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
 	ax_uuid_format(uuid, id);
-	clock_gettime(CLOCK_REALTIME, &wall);
+	wall_us = ax_wall_us();
 	cmd = json_pack("{s:s, s:s, s:I, s:s, s:{s:{s:i}}}", "command_id", uuid, "actor",
-	    "axiom-system", "issued_at", (json_int_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000,
-	    "reason", "control watermark tick", "payload", "Tick", "requested_by_partition", -1);
+	    "axiom-system", "issued_at", (json_int_t)wall_us, "reason", "control watermark tick",
+	    "payload", "Tick", "requested_by_partition", -1);
 	if (cmd == NULL || ax_encode_json(ax_codec_current(t->codec, AX_FAMILY_CONTROL), cmd, NULL,
 	                       &buf, &len, &err) != AX_OK) {
 		ax_log(
@@ -98,7 +90,7 @@ ax_tick_request(struct ax_tick *t, int64_t needed_us)
 		goto out;
 	}
 	buf = NULL; /* owned by librdkafka now */
-	atomic_store(&t->last_wall_us, (int64_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000);
+	atomic_store(&t->last_wall_us, wall_us);
 	atomic_fetch_add(&t->sent, 1);
 	rd_kafka_poll(t->producer, 0);
 out:

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "ax_checkpoint.h"
+#include "ax_clock.h"
 #include "ax_kafka.h"
 #include "ax_pg.h"
 #include "ax_sign_audit.h"
@@ -37,16 +38,6 @@
 #define COPY_ROW_MAX   ((size_t)AX_CANON_MAX_FIELD * 2u + (1u << 20))
 #define LOG_POLL_MS    200
 #define MAX_LOG_TOPICS 2
-
-/* Monotonic time in seconds. */
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The state one run shares between its stages. */
 struct run {
@@ -526,7 +517,7 @@ stage_records(struct run *run, struct ax_err *err)
 	struct records_job *jobs = NULL;
 	pthread_t *threads = NULL;
 	char snapshot[64] = "";
-	double t0 = now_s();
+	double t0 = ax_mono_s();
 	int n = run->o->jobs > 1 ? run->o->jobs : 1, i, started = 0, rc = AX_OK;
 
 	if ((jobs = calloc((size_t)n, sizeof(*jobs))) == NULL ||
@@ -575,7 +566,7 @@ stage_records(struct run *run, struct ax_err *err)
 out:
 	for (i = 1; jobs != NULL && i < n; i++)
 		PQfinish(jobs[i].conn);
-	run->sum->records_seconds = now_s() - t0;
+	run->sum->records_seconds = ax_mono_s() - t0;
 	free(jobs);
 	free(threads);
 	return rc;
@@ -609,7 +600,7 @@ stage_ledger(struct run *run, struct ax_err *err)
 	struct scratch s = { NULL, 0, 0 };
 	struct ax_verify_entry e;
 	struct ax_verify_failure f;
-	double t0 = now_s();
+	double t0 = ax_mono_s();
 	int64_t partition;
 	int rc, got;
 
@@ -661,7 +652,7 @@ out:
 		(void)copy_finish(&r, &(struct ax_err){ 0 });
 	if (v != NULL)
 		run->sum->ledger = ax_verify_ledger_counts(v);
-	run->sum->ledger_seconds = now_s() - t0;
+	run->sum->ledger_seconds = ax_mono_s() - t0;
 	copy_free(&r);
 	free(s.buf);
 	ax_verify_ledger_free(v);
@@ -757,7 +748,7 @@ static int
 log_src_next(void *arg, int64_t *offset, int64_t *seq, struct ax_err *err)
 {
 	struct log_src *l = arg;
-	double last = now_s();
+	double last = ax_mono_s();
 
 	*seq = 0;
 	while (!l->done) {
@@ -766,7 +757,7 @@ log_src_next(void *arg, int64_t *offset, int64_t *seq, struct ax_err *err)
 		int64_t off;
 
 		if (m == NULL) {
-			if ((now_s() - last) * 1000.0 > (double)l->timeout_ms) {
+			if ((ax_mono_s() - last) * 1000.0 > (double)l->timeout_ms) {
 				ax_err_set(err, AX_EUNAVAIL,
 				    "could not read partition %" PRId32 " of topic %s within %d ms",
 				    l->partition, l->topic, l->timeout_ms);
@@ -799,7 +790,7 @@ log_src_next(void *arg, int64_t *offset, int64_t *seq, struct ax_err *err)
 			return ax_kafka_err(err, e, what);
 		}
 		rd_kafka_message_destroy(m);
-		last = now_s();
+		last = ax_mono_s();
 		if (off >= l->next_offset) {
 			l->done = 1;
 			return 0;
@@ -1012,7 +1003,7 @@ stage_kafka(struct run *run, struct ax_err *err)
 	struct topic_db topics[MAX_LOG_TOPICS];
 	struct ax_kafka_cluster cl;
 	rd_kafka_t *rk = NULL;
-	double t0 = now_s();
+	double t0 = ax_mono_s();
 	int i, p, rc;
 
 	memset(topics, 0, sizeof(topics));
@@ -1062,7 +1053,7 @@ out:
 		rd_kafka_consumer_close(rk);
 		rd_kafka_destroy(rk);
 	}
-	run->sum->kafka_seconds = now_s() - t0;
+	run->sum->kafka_seconds = ax_mono_s() - t0;
 	return rc;
 }
 

@@ -11,18 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "ax_clock.h"
 #include "ax_verify.h"
 
 #define BENCH_CHAIN 10 /* versions per lineage */
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Put the big-endian counter n into the last 8 bytes of a UUID with prefix tag. */
 static void
@@ -119,7 +111,7 @@ ax_verify_bench_records(
 	}
 	if ((rc = ax_verify_records_new(&v, err)) != AX_OK)
 		goto out;
-	t0 = now_s();
+	t0 = ax_mono_s();
 	for (i = 0; i < n; i++) {
 		bench_row(&row, i, i > 0 ? hashes + (i - 1) * AX_HASH_LEN : NULL,
 		    hashes + i * AX_HASH_LEN, content, content_len);
@@ -131,7 +123,7 @@ ax_verify_bench_records(
 		if (rc != AX_OK)
 			goto out;
 	}
-	*seconds = now_s() - t0;
+	*seconds = ax_mono_s() - t0;
 	*rate = *seconds > 0 ? (double)n / *seconds : 0;
 	rc = AX_OK;
 out:
