@@ -49,9 +49,9 @@ publish_held
 check "the held-back commands are published to the restarted broker" 0 $?
 echo "# broker down at $at_stop of $total data commands applied, for $(((t_up - t_down) / 1000)) s (stop + ${DOWN_SECONDS} s + start); $during applied while it was down"
 check "the applier outlives the broker's absence" yes "$alive_during"
-check_le "the broker was stopped mid-stream" "$at_stop" $((total - 1))
-# what was fetched before the stop is applied meanwhile; the rest comes after the restart
-check_le "commands were left to fetch from the restarted broker" "$during" $((total - HOLD_BACK))
+check_le "the broker was stopped mid-stream" "$at_stop" $((total - HOLD_BACK - 1))
+# what was fetched before the stop is applied meanwhile; the held-back rest exists only on the
+# restarted broker, and the checks below (every offset applied once) need it applied
 
 # the same process resumes and finishes (bounded)
 for ((i = 0; i < 1200; i++)); do
