@@ -43,7 +43,8 @@
 #define QUEUE_ITEMS_MAX 65536
 /* A writer with nothing queued wakes this often to look at its state (stop, revocation). */
 #define IDLE_WAIT_MS 100
-/* A data writer waiting for the control watermark reads it this often from PostgreSQL. */
+/* A data writer waiting for the control watermark asks for a tick, and reads the watermark
+ * from PostgreSQL when no local control writer announces it, this often. */
 #define WATERMARK_POLL_MS 5
 
 enum writer_state { W_STARTING, W_RUNNING, W_STOPPING, W_STOPPED, W_FAILED };
@@ -89,20 +90,12 @@ struct applier {
 	 * wait on wm_cv instead of polling PostgreSQL (which stays the authority) */
 	pthread_mutex_t wm_mu;
 	pthread_cond_t wm_cv;
-	int64_t wm_us;
+	_Atomic int64_t wm_us;       /* written under wm_mu; the poll thread reads it without */
+	_Atomic int control_running; /* this instance's control writer is running */
 	int failed_partitions;
 	bool startup_failed;
 	struct ax_err startup_err;
 };
-
-/* The broker's append time of m in microseconds (-1: none). */
-static int64_t
-message_time_us(const rd_kafka_message_t *m)
-{
-	int64_t ms = rd_kafka_message_timestamp(m, NULL);
-
-	return ms >= 0 ? ms * 1000 : -1;
-}
 
 static void
 destroy_message(void *m)
@@ -182,10 +175,11 @@ announced_watermark(struct applier *app, int64_t us, int ms)
 }
 
 /*
- * Wait until the committed control watermark reaches us, asking for ticks meanwhile: woken
- * by this instance's control writer, or every WATERMARK_POLL_MS by one cheap query (the
- * control partition may belong to another instance). Returns early on stop, revocation or
- * a database error (the next batch attempt handles those).
+ * Wait until the committed control watermark reaches us, asking again for a tick every
+ * WATERMARK_POLL_MS (the rate limit may have dropped the last request): woken by this
+ * instance's control writer, whose commits are announced, or else by one cheap query per
+ * turn (the control partition belongs to another instance). Returns early on stop,
+ * revocation or a database error (the next batch attempt handles those).
  */
 static void
 wait_for_control(struct writer *w, int64_t us)
@@ -200,6 +194,8 @@ wait_for_control(struct writer *w, int64_t us)
 			ax_batch_learn_watermark(w->ctx, wm);
 			return;
 		}
+		if (atomic_load(&w->app->control_running))
+			continue; /* its commits are announced: no query needed */
 		if (ax_batch_watermark(w->ctx, &wm, &err) != AX_OK || wm >= us)
 			return;
 	}
@@ -222,6 +218,8 @@ writer_main(void *arg)
 		writer_fail(w, "out_of_memory", &err);
 		return NULL;
 	}
+	if (w->control)
+		atomic_store(&w->app->control_running, 1);
 	while (atomic_load(&w->state) == W_RUNNING && !*w->app->stop) {
 		if (relay_due)
 			relay_due = !relay(w);
@@ -289,6 +287,8 @@ writer_main(void *arg)
 	for (i = 0; i < npending; i++)
 		rd_kafka_message_destroy(pending[i]);
 	free(pending);
+	if (w->control)
+		atomic_store(&w->app->control_running, 0);
 	if (atomic_load(&w->state) != W_FAILED)
 		atomic_store(&w->state, W_STOPPED);
 	return NULL;
@@ -456,20 +456,16 @@ set_paused(struct applier *app, struct writer *w, bool pause)
 	w->paused = pause;
 }
 
-/* Backpressure: pause a partition whose writer is behind, resume it once it caught up. */
+/* Backpressure: a partition is paused when a push takes its writer's queue over the high mark
+ * (in the poll loop); resume the paused ones whose writer has caught up. */
 static void
-balance_queues(struct applier *app)
+resume_drained(struct applier *app)
 {
 	size_t i;
 
-	for (i = 0; i < app->nw; i++) {
-		struct writer *w = app->w[i];
-
-		if (!w->paused && ax_pqueue_over_high_mark(w->q))
-			set_paused(app, w, true);
-		else if (w->paused && ax_pqueue_below_low_mark(w->q))
-			set_paused(app, w, false);
-	}
+	for (i = 0; i < app->nw; i++)
+		if (app->w[i]->paused && ax_pqueue_below_low_mark(app->w[i]->q))
+			set_paused(app, app->w[i], false);
 }
 
 static void
@@ -675,7 +671,7 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 	memset(&app, 0, sizeof(app));
 	app.o = o;
 	app.stop = stop;
-	app.wm_us = INT64_MIN;
+	atomic_init(&app.wm_us, INT64_MIN);
 	pthread_mutex_init(&app.wm_mu, NULL);
 	{
 		pthread_condattr_t ca;
@@ -769,12 +765,17 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 				/* a fresh data command will wait for a control command appended
 				 * after it: ask for that tick now rather than when its writer gets
 				 * to it */
-				if (!w->control && !o->no_ticks)
-					ax_tick_request(app.tick, message_time_us(m));
+				int64_t et = ax_batch_event_time_us(m);
+
+				if (!w->control && !o->no_ticks && et >= 0 &&
+				    et > atomic_load(&app.wm_us))
+					ax_tick_request(app.tick, et);
 				ax_pqueue_push(w->q, m, m->len + 128);
+				if (!w->paused && ax_pqueue_over_high_mark(w->q))
+					set_paused(&app, w, true);
 			}
 		}
-		balance_queues(&app);
+		resume_drained(&app);
 		if (app.startup_failed)
 			break;
 		t = ax_mono_s();

@@ -185,9 +185,8 @@ ax_batch_reconnect(struct ax_batch_ctx *ctx, struct ax_err *err)
 	return connect_session(ctx, err);
 }
 
-/* The broker's append time of m in microseconds, or -1 when m has no LogAppendTime. */
-static int64_t
-event_time_us(const rd_kafka_message_t *m)
+int64_t
+ax_batch_event_time_us(const rd_kafka_message_t *m)
 {
 	rd_kafka_timestamp_type_t type;
 	int64_t ms = rd_kafka_message_timestamp(m, &type);
@@ -202,7 +201,7 @@ beyond_watermark(const struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size
 	size_t i;
 
 	for (i = first; i < n; i++)
-		if (event_time_us(msgs[i]) > ctx->wm_us)
+		if (ax_batch_event_time_us(msgs[i]) > ctx->wm_us)
 			break;
 	return i;
 }
@@ -237,7 +236,7 @@ static int
 element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, struct elem *el, struct ax_err *err)
 {
 	enum ax_family fam = ctx->control ? AX_FAMILY_CONTROL : AX_FAMILY_DATA;
-	int64_t et_us = event_time_us(m);
+	int64_t et_us = ax_batch_event_time_us(m);
 	struct ax_message msg;
 	struct ax_err derr;
 	uint8_t digest[AX_HASH_LEN];
@@ -539,7 +538,7 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 		}
 		if (limit == first) {
 			res->waiting = true;
-			res->wait_for_us = event_time_us(msgs[first]);
+			res->wait_for_us = ax_batch_event_time_us(msgs[first]);
 			return AX_OK;
 		}
 		n = limit;
@@ -671,7 +670,7 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 			res->rejected++;
 	}
 	for (i = 0; ctx->control && i < rows; i++)
-		ax_batch_learn_watermark(ctx, event_time_us(msgs[first + i]));
+		ax_batch_learn_watermark(ctx, ax_batch_event_time_us(msgs[first + i]));
 	if (rows > 0) {
 		ctx->stored = true;
 		ctx->next_offset = strtoll(PQgetvalue(pr, (int)rows - 1, 0), NULL, 10) + 1;
@@ -679,7 +678,7 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	res->released += rows;
 	if (rows < sent) {
 		res->waiting = true;
-		res->wait_for_us = event_time_us(msgs[first + rows]);
+		res->wait_for_us = ax_batch_event_time_us(msgs[first + rows]);
 	} else if (sign_wait) {
 		res->waiting = true;
 		res->wait_for_us = sign_wait_us;

@@ -65,6 +65,10 @@ int ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n
  */
 int ax_batch_watermark(struct ax_batch_ctx *ctx, int64_t *us, struct ax_err *err);
 
+/* The broker's append time of m in microseconds (a command's event time), or -1 when m has
+ * no LogAppendTime. */
+int64_t ax_batch_event_time_us(const rd_kafka_message_t *m);
+
 /*
  * What this context knows of the control watermark: a lower bound (it only grows), learnt
  * from ax_batch_watermark, from the control commands this context applied, or from a hint
