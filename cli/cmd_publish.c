@@ -196,7 +196,7 @@ cmd_publish(int argc, char **argv, const struct ax_config *cfg)
 
 	ax_err_clear(&err);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "nebt:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "neb:t:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			dry = 1;

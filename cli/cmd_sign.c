@@ -193,9 +193,11 @@ device_line(char *line, size_t cap, struct ax_signer_request *req, const uint8_t
 
 	if ((rc = ax_signer_intent(hash, req, err)) != AX_OK)
 		return rc;
+	if (strncmp(req->origin, "https://", 8) != 0) /* before reading past the scheme */
+		return ax_err_set(err, AX_EINVAL, "the origin must be https://host[:port]");
 	h = req->origin + 8;
 	end = h + strcspn(h, ":/");
-	if (strncmp(req->origin, "https://", 8) != 0 || end == h || (size_t)(end - h) >= sizeof(rp))
+	if (end == h || (size_t)(end - h) >= sizeof(rp))
 		return ax_err_set(err, AX_EINVAL, "the origin must be https://host[:port]");
 	memcpy(rp, h, (size_t)(end - h));
 	rp[end - h] = '\0';
