@@ -70,7 +70,8 @@ ax_pg_err(struct ax_err *err, PGconn *conn, const PGresult *res, const char *wha
 	char msg[256];
 	int code = AX_ERR;
 
-	if (state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0)
+	if (state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0 ||
+	    (conn != NULL && PQstatus(conn) != CONNECTION_OK))
 		code = AX_EUNAVAIL;
 	else if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
 	         strncmp(state, "42", 2) == 0 || strncmp(state, "28", 2) == 0)

@@ -22,7 +22,8 @@ int ax_pg_connect(PGconn **out, const char *dsn, const char *who, struct ax_err 
 /*
  * Translate a failed result (NULL means "no result": the connection is gone) into err,
  * with SQLSTATE, primary message, detail and hint from the server. Returns the ax code:
- * AX_EUNAVAIL for connection classes (08, 57P0x), AX_EINVAL for 22/23/42 classes and
+ * AX_EUNAVAIL for connection classes (08, 57P0x) and whenever conn is no longer
+ * CONNECTION_OK (callers need not check it again), AX_EINVAL for 22/23/42 classes and
  * authorization (28), AX_ERR otherwise.
  */
 int ax_pg_err(struct ax_err *err, PGconn *conn, const PGresult *res, const char *what);

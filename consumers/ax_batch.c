@@ -81,8 +81,6 @@ connect_session(struct ax_batch_ctx *ctx, struct ax_err *err)
 	res = PQexec(ctx->conn, "SET jit = off");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = ax_pg_err(err, ctx->conn, res, "could not set up the session");
-		if (PQstatus(ctx->conn) != CONNECTION_OK)
-			rc = err->code = AX_EUNAVAIL;
 		PQclear(res);
 		return rc;
 	}
@@ -150,8 +148,6 @@ ax_batch_watermark(struct ax_batch_ctx *ctx, int64_t *us, struct ax_err *err)
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = ax_pg_err(err, ctx->conn, res, "could not read the control watermark");
-		if (PQstatus(ctx->conn) != CONNECTION_OK)
-			rc = err->code = AX_EUNAVAIL;
 	} else {
 		*us = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : INT64_MIN;
 		ax_batch_learn_watermark(ctx, *us);
@@ -376,8 +372,6 @@ lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = ax_pg_err(
 		    err, ctx->conn, res, "could not read the heads of the batch's lineages");
-		if (PQstatus(ctx->conn) != CONNECTION_OK)
-			rc = err->code = AX_EUNAVAIL;
 		goto out;
 	}
 	for (r = 0; r < PQntuples(res); r++) {
@@ -644,13 +638,11 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	    6, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(pr) != PGRES_TUPLES_OK) {
 		rc = ax_pg_err(err, ctx->conn, pr, "could not apply a batch");
-		if (PQstatus(ctx->conn) != CONNECTION_OK)
-			rc = err->code =
-			    AX_EUNAVAIL; /* the commit's fate is re-read on reconnect */
-		else if (strcmp(err->sqlstate, SQLSTATE_OFFSET_CONFLICT) == 0)
-			rc = err->code = AX_ECONFLICT;
-		else
-			rc = err->code = AX_ERR;
+		/* AX_EUNAVAIL stays: the commit's fate is re-read on reconnect */
+		if (rc != AX_EUNAVAIL)
+			rc = err->code = strcmp(err->sqlstate, SQLSTATE_OFFSET_CONFLICT) == 0
+			                     ? AX_ECONFLICT
+			                     : AX_ERR;
 		goto out;
 	}
 	rows = (size_t)PQntuples(pr);

@@ -327,8 +327,6 @@ checkpoint(struct ax_relay_cursor *c, PGconn *conn, PGresult *res, int row, stru
 	    7, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(pr) != PGRES_TUPLES_OK) {
 		rc = ax_pg_err(err, conn, pr, "could not store a checkpoint");
-		if (PQstatus(conn) != CONNECTION_OK)
-			rc = err->code = AX_EUNAVAIL;
 		PQclear(pr);
 		return rc;
 	}
@@ -377,8 +375,6 @@ ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, struct ax_err *err)
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			rc = ax_pg_err(
 			    err, conn, res, "could not read the ledger for the audit topic");
-			if (PQstatus(conn) != CONNECTION_OK)
-				rc = err->code = AX_EUNAVAIL;
 			PQclear(res);
 			return rc;
 		}

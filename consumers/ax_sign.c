@@ -558,8 +558,6 @@ lookup(PGconn *conn, json_t *const *els, struct pending *pend, size_t np, struct
 	    4, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = ax_pg_err(err, conn, res, "could not read the signing context of the batch");
-		if (PQstatus(conn) != CONNECTION_OK)
-			rc = err->code = AX_EUNAVAIL;
 		goto out;
 	}
 	for (r = 0; r < PQntuples(res); r++) {

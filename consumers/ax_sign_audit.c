@@ -107,8 +107,6 @@ context(PGconn *conn, struct ax_sign_context *ctx, const char *et, const char *f
 	    3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		rc = ax_pg_err(err, conn, res, "could not read the factor registry");
-		if (PQstatus(conn) != CONNECTION_OK)
-			rc = err->code = AX_EUNAVAIL;
 		goto out;
 	}
 	ctx->watermark_us = INT64_MAX;
@@ -244,8 +242,6 @@ ax_sign_audit(PGconn *conn, struct ax_sign_audit_report *rep, struct ax_err *err
 	    "  ON e.signature_id = s.signature_id ORDER BY s.signed_at, s.signature_id");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = ax_pg_err(err, conn, res, "could not read the stored signatures");
-		if (PQstatus(conn) != CONNECTION_OK)
-			rc = err->code = AX_EUNAVAIL;
 		goto out;
 	}
 	for (r = 0; r < PQntuples(res); r++) {
