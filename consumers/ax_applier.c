@@ -132,7 +132,8 @@ relay(struct writer *w)
 	if (w->cursor == NULL)
 		rc = ax_relay_cursor_new(&w->cursor, w->app->relay, w->topic, w->partition, &err);
 	if (rc == AX_OK)
-		rc = ax_relay_publish(w->cursor, ax_batch_conn(w->ctx), &err);
+		rc = ax_relay_publish(
+		    w->cursor, ax_batch_conn(w->ctx), ax_batch_next_offset(w->ctx), &err);
 	if (rc == AX_OK) {
 		w->relay_failures = 0;
 		return true;
@@ -213,6 +214,7 @@ writer_main(void *arg)
 	int backoff_ms = 100, rc;
 	bool relay_due = true; /* publish what an earlier run committed but did not relay */
 
+	bool fenced = false;   /* another writer owns the partition and its relay now */
 	if (pending == NULL) {
 		ax_err_set(&err, AX_ERR, "out of memory");
 		writer_fail(w, "out_of_memory", &err);
@@ -249,6 +251,7 @@ writer_main(void *arg)
 		if (rc == AX_ECONFLICT) {
 			writer_fail(w, "fenced", &err);
 			break;
+			fenced = true;
 		}
 		if (rc != AX_OK) {
 			writer_fail(w, "invariant_violated", &err);
@@ -282,7 +285,7 @@ writer_main(void *arg)
 			    (int)w->partition);
 		}
 	}
-	if (relay_due)
+	if (relay_due && !fenced)
 		relay(w);
 	for (i = 0; i < npending; i++)
 		rd_kafka_message_destroy(pending[i]);

@@ -36,26 +36,39 @@ struct ax_batch_ctx {
 	struct ax_sha256 *sha;
 	bool stored;         /* a next offset is stored in PostgreSQL */
 	int64_t next_offset; /* meaningful when stored */
+	char claim[24];      /* this writer's claim of the partition (db/0017) */
 	int64_t wm_us;       /* the control watermark was at least this (only ever grows) */
 };
 
+/*
+ * Read the stored next offset. With claim, first claim the partition (db/0017): that waits
+ * for a batch another writer may still be committing, and from then on that writer's batches
+ * are refused. Only a newly assigned writer claims: one that merely reconnects keeps its
+ * claim, so a zombie reconnecting after a lost connection does not take the partition back.
+ */
 static int
-load_offset(struct ax_batch_ctx *ctx, struct ax_err *err)
+load_offset(struct ax_batch_ctx *ctx, bool claim, struct ax_err *err)
 {
 	const char *params[2] = { ctx->topic, ctx->partition_text };
 	PGresult *res;
 	int rc = AX_OK;
 
-	res = PQexecParams(ctx->conn, "SELECT axiom_api.next_offset($1, $2::integer)", 2, NULL,
-	    params, NULL, NULL, 0);
+	res = claim ? PQexecParams(ctx->conn,
+	                  "SELECT next_offset, claim FROM axiom_api.claim_partition($3, $1, "
+	                  "$2::integer)",
+	                  3, NULL, params, NULL, NULL, 0)
+	            : PQexecParams(ctx->conn, "SELECT axiom_api.next_offset($1, $2::integer)", 2,
+	                  NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		rc = ax_pg_err(err, ctx->conn, res, "could not read the stored next offset");
-		if (PQstatus(ctx->conn) != CONNECTION_OK)
-			rc = err->code = AX_EUNAVAIL;
+		rc = ax_pg_err(err, ctx->conn, res,
+		    claim ? "could not claim the partition"
+		          : "could not read the stored next offset");
 		goto out;
 	}
 	ctx->stored = !PQgetisnull(res, 0, 0);
 	ctx->next_offset = ctx->stored ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	if (claim)
+		snprintf(ctx->claim, sizeof(ctx->claim), "%s", PQgetvalue(res, 0, 1));
 out:
 	PQclear(res);
 	return rc;
@@ -69,7 +82,7 @@ out:
  * for a statement that runs in a few milliseconds.
  */
 static int
-connect_session(struct ax_batch_ctx *ctx, struct ax_err *err)
+connect_session(struct ax_batch_ctx *ctx, bool claim, struct ax_err *err)
 {
 	PGresult *res;
 	int rc;
@@ -85,7 +98,7 @@ connect_session(struct ax_batch_ctx *ctx, struct ax_err *err)
 		return rc;
 	}
 	PQclear(res);
-	return load_offset(ctx, err);
+	return load_offset(ctx, claim, err);
 }
 
 int
@@ -631,7 +644,8 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	params[2] = ctx->partition_text;
 	params[3] = ctx->control ? "true" : "false";
 	params[4] = ctx->stored ? expected : NULL;
-	params[5] = text;
+	params[5] = ctx->claim;
+	params[6] = text;
 	pr = PQexecParams(ctx->conn,
 	    "SELECT kafka_offset, decision FROM axiom_api.apply_partition_batch($1, $2, "
 	    "$3::integer, $4::boolean, $5::bigint, $6::jsonb)",

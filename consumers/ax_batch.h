@@ -1,19 +1,23 @@
 /*
- * ax_batch.h - one partition writer's side of PostgreSQL: load the stored next offset, and
- * apply a batch of Kafka messages in one transaction through the SQL API.
+ * ax_batch.h - one partition writer's side of PostgreSQL: claim the partition and load
+ * its stored next offset, and apply a batch of Kafka messages in one transaction through the SQL
+ * API.
  *
  * Invariants (see ax_applier.h for the whole applier's):
  *  (1) a batch transaction is one statement, axiom_api.apply_partition_batch (db/0008,
- *      db/0016): the check of the partition's stored next offset, the commands with their
- *      ledger entries, the new next offset (compare-and-set), then the implicit COMMIT;
- *      a head lookup before it only reads;
+ *      db/0016, db/0017): the check of this writer's claim of the partition and of the
+ *      stored next offset, the commands with their ledger entries, the new next offset
+ *      (compare-and-set), then the implicit COMMIT; a head lookup before it only reads;
  *  (2) ctx->next_offset only moves after a COMMIT that PostgreSQL confirmed, or after a
  *      re-read of the stored offset (ax_batch_reconnect), never on hope;
  *  (3) messages are decoded here with the exact writer schema; an undecodable message is a
  *      quarantined outcome (size and SHA-256 of its bytes), never a reason to stop;
- *  (4) a claimed record hash never depends on how an earlier command of the same batch is
+ *  (4) a record hash sent with a command never depends on how an earlier command of the same batch is
  *      decided (complete_element in ax_batch.c): where it could, the batch is cut there
- *      (so a replay, batched differently, claims the same hashes).
+ *      (so a replay, batched differently, sends the same hashes);
+ *  (5) a context claims its partition once, when it is made (a new assignment); it never
+ *      claims again (a reconnect keeps the claim), so a newer writer's claim stops it for
+ *      good and a stale writer never takes a partition back.
  * @locality: a context belongs to one writer thread.
  */
 #ifndef AX_BATCH_H
@@ -38,7 +42,8 @@ struct ax_batch_result {
 };
 
 /*
- * Connect to dsn for (topic, partition) and load its stored next offset. *out is owned by
+ * Connect to dsn for (topic, partition), claim it and load its stored next offset (the one
+ * the partition's last committed batch left, whoever wrote it). *out is owned by
  * the caller (ax_batch_ctx_free). AX_EUNAVAIL when PostgreSQL cannot be reached.
  */
 int ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const char *dsn,
@@ -53,7 +58,8 @@ int64_t ax_batch_next_offset(const struct ax_batch_ctx *ctx);
 /*
  * Apply msgs[0..n) (in log order) in one transaction. On AX_OK, res says how many of them
  * are done. AX_EUNAVAIL: the connection broke (call ax_batch_reconnect, then try again);
- * AX_ECONFLICT: another instance moved the stored offset (fenced; stop); AX_ERR: an
+ * AX_ECONFLICT: another writer claimed the partition since, or moved the stored offset
+ * (fenced; stop); AX_ERR: an
  * invariant of the database refused the batch (stop this partition).
  */
 int ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
@@ -82,7 +88,7 @@ void ax_batch_learn_watermark(struct ax_batch_ctx *ctx, int64_t us);
 /* The writer's connection (borrowed): the relay reads the committed ledger through it. */
 PGconn *ax_batch_conn(struct ax_batch_ctx *ctx);
 
-/* Reconnect and re-read the stored next offset. */
+/* Reconnect and re-read the stored next offset; the claim stays as it was. */
 int ax_batch_reconnect(struct ax_batch_ctx *ctx, struct ax_err *err);
 
 #endif

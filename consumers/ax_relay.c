@@ -344,7 +344,7 @@ checkpoint(struct ax_relay_cursor *c, PGconn *conn, PGresult *res, int row, stru
 }
 
 int
-ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, struct ax_err *err)
+ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, int64_t until, struct ax_err *err)
 {
 	const struct ax_codec_schema *cs = ax_codec_current(c->r->codec, AX_FAMILY_AUDIT);
 	char after[32];
@@ -380,7 +380,13 @@ ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, struct ax_err *err)
 		}
 		rows = PQntuples(res);
 		for (i = 0; i < rows; i++) {
-			json_t *o = outcome_json(c, res, i);
+			json_t *o;
+
+			if (strtoll(PQgetvalue(res, i, 1), NULL, 10) >= until) { /* invariant 4 */
+				rows = 0;
+				break;
+			}
+			o = outcome_json(c, res, i);
 			uint8_t *buf = NULL;
 			const char *key;
 			size_t len = 0;

@@ -10,7 +10,14 @@
  *      tail; afterwards the idempotent producer keeps order and drops its own retries;
  *  (3) a failed delivery marks the cursor for a resync: before publishing again it re-reads
  *      the audit tail and continues after the last outcome that really landed, so a gap is
- *      filled and nothing is published twice by this process.
+ *      filled and nothing is published twice by this process;
+ *  (4) a writer publishes only the entries of offsets it committed itself or found stored
+ *      when it claimed the partition (below its next offset): a stale writer never
+ *      publishes what the partition's new owner committed. Limit: outcomes a stale writer
+ *      committed and had handed to the producer before the new owner read the audit tail
+ *      may land twice (the new owner publishes them too); consumers of the audit topic
+ *      drop repeats by (topic, partition, ledger_seq). Fencing the producers themselves
+ *      (a transactional producer per partition) would close that window.
  * @locality: ax_relay_* from writer threads; one cursor belongs to one writer.
  */
 #ifndef AX_RELAY_H
@@ -53,9 +60,10 @@ void ax_relay_cursor_free(struct ax_relay_cursor *c);
 int64_t ax_relay_cursor_seq(const struct ax_relay_cursor *c);
 
 /*
- * Publish the committed ledger entries after the cursor, read through conn (the runtime
- * role). AX_EUNAVAIL when conn broke (the writer reconnects; the cursor is unchanged).
+ * Publish the committed ledger entries after the cursor whose Kafka offset is below until
+ * (the writer's next offset, invariant 4), read through conn (the runtime role).
+ * AX_EUNAVAIL when conn broke (the writer reconnects; the cursor is unchanged).
  */
-int ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, struct ax_err *err);
+int ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, int64_t until, struct ax_err *err);
 
 #endif

@@ -286,7 +286,7 @@ START_TEST(test_a_partition_batch_decides_alike_with_and_without_a_malformed_com
 	snprintf(sql, sizeof(sql),
 	    "SELECT string_agg(kafka_offset || ':' || coalesce(reason_code, decision), ' ' "
 	    "ORDER BY ordinal) FROM axiom_api.apply_partition_batch('t0106', 'axiom.x', 7, true, "
-	    "NULL, '[%s, %s,"
+	    "NULL, NULL, '[%s, %s,"
 	    "{\"op\": \"submit_change\", \"offset\": 2, \"actor\": \"alice\", "
 	    "\"event_time\": \"2026-01-01T00:40:02Z\", \"change_id\": \"not-a-uuid\", "
 	    "\"reason\": \"r\"},"
@@ -310,7 +310,7 @@ START_TEST(test_a_partition_batch_decides_alike_with_and_without_a_malformed_com
 	snprintf(sql, sizeof(sql),
 	    "SELECT string_agg(kafka_offset || ':' || coalesce(reason_code, decision), ' ' "
 	    "ORDER BY ordinal) FROM axiom_api.apply_partition_batch('t0106', 'axiom.x', 8, true, "
-	    "NULL, '[%s, %s,"
+	    "NULL, NULL, '[%s, %s,"
 	    "{\"op\": \"launch_rockets\", \"offset\": 2, \"actor\": \"alice\", "
 	    "\"event_time\": \"2026-01-01T00:40:12Z\"}, %s,"
 	    "{\"op\": \"quarantine\", \"offset\": 4, \"event_time\": \"2026-01-01T00:40:14Z\", "
@@ -356,7 +356,7 @@ START_TEST(test_a_partition_batch_decides_alike_with_and_without_a_malformed_com
 	/* the next batch continues the chain where the last one ended */
 	snprintf(sql, sizeof(sql),
 	    "SELECT string_agg(coalesce(reason_code, decision), ' ') FROM "
-	    "axiom_api.apply_partition_batch('t0106', 'axiom.x', 8, true, 7, '["
+	    "axiom_api.apply_partition_batch('t0106', 'axiom.x', 8, true, 7, NULL, '["
 	    "{\"op\": \"tick\", \"offset\": 7, \"actor\": \"axiom-system\", "
 	    "\"event_time\": \"2026-01-01T00:40:17Z\"}]'::jsonb)");
 	ck_assert_str_eq(dbt_value(T.user, "%s", sql), "tick");
