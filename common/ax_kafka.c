@@ -28,7 +28,7 @@ conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, struct ax_e
 }
 
 int
-ax_kafka_new(rd_kafka_t **out, rd_kafka_type_t type, const char *brokers, const char *const *kv,
+ax_kafka_conf(rd_kafka_conf_t **out, const char *brokers, int log_level, const char *const *kv,
     struct ax_err *err)
 {
 	static const char *const defaults[] = {
@@ -44,7 +44,7 @@ ax_kafka_new(rd_kafka_t **out, rd_kafka_type_t type, const char *brokers, const 
 	};
 	const char *debug = getenv("AXIOM_KAFKA_DEBUG");
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	char errstr[512];
+	char level[16];
 	size_t i;
 	int rc;
 
@@ -59,24 +59,39 @@ ax_kafka_new(rd_kafka_t **out, rd_kafka_type_t type, const char *brokers, const 
 			goto fail;
 		rd_kafka_conf_set_log_cb(conf, log_cb);
 	} else {
-		/* connection failures are reported through our own errors, with a hint */
-		if ((rc = conf_set(conf, "log_level", "0", err)) != AX_OK)
+		snprintf(level, sizeof(level), "%d", log_level);
+		if ((rc = conf_set(conf, "log_level", level, err)) != AX_OK)
 			goto fail;
 	}
 	for (i = 0; kv != NULL && kv[i] != NULL; i += 2)
 		if ((rc = conf_set(conf, kv[i], kv[i + 1], err)) != AX_OK)
 			goto fail;
-	*out = rd_kafka_new(type, conf, errstr, sizeof(errstr));
-	if (*out == NULL) {
-		ax_err_set(err, AX_EINVAL, "could not create a kafka client");
-		ax_err_detail(err, "%s", errstr);
-		rc = AX_EINVAL;
-		goto fail;
-	}
-	return AX_OK; /* conf is owned by the client now */
+	*out = conf;
+	return AX_OK;
 fail:
 	rd_kafka_conf_destroy(conf);
 	return rc;
+}
+
+int
+ax_kafka_new(rd_kafka_t **out, rd_kafka_type_t type, const char *brokers, const char *const *kv,
+    struct ax_err *err)
+{
+	rd_kafka_conf_t *conf;
+	char errstr[512];
+	int rc;
+
+	*out = NULL;
+	if ((rc = ax_kafka_conf(&conf, brokers, 0, kv, err)) != AX_OK)
+		return rc;
+	*out = rd_kafka_new(type, conf, errstr, sizeof(errstr));
+	if (*out == NULL) {
+		rd_kafka_conf_destroy(conf);
+		ax_err_set(err, AX_EINVAL, "could not create a kafka client");
+		ax_err_detail(err, "%s", errstr);
+		return AX_EINVAL;
+	}
+	return AX_OK; /* conf is owned by the client now */
 }
 
 int

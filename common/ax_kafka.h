@@ -24,10 +24,20 @@ struct ax_kafka_cluster {
 };
 
 /*
- * Create a client of type (RD_KAFKA_PRODUCER or RD_KAFKA_CONSUMER) for brokers, with the
- * settings Axiom always wants (loopback-friendly timeouts, quiet logs unless
- * AXIOM_KAFKA_DEBUG names librdkafka debug contexts), then kv: NULL-terminated name/value
- * pairs applied in order. *out is owned by the caller (rd_kafka_destroy).
+ * The configuration of a client for brokers, with the settings Axiom always wants
+ * (client.id, loopback-friendly timeouts and backoff; librdkafka's own log at log_level, 0
+ * for none, unless AXIOM_KAFKA_DEBUG names librdkafka debug contexts: then those, on
+ * stderr), then kv: NULL-terminated name/value pairs applied in order. For clients that need
+ * callbacks on the conf; *out is owned by the caller (rd_kafka_new, or
+ * rd_kafka_conf_destroy).
+ */
+int ax_kafka_conf(rd_kafka_conf_t **out, const char *brokers, int log_level, const char *const *kv,
+    struct ax_err *err);
+
+/*
+ * Create a client of type (RD_KAFKA_PRODUCER or RD_KAFKA_CONSUMER) from ax_kafka_conf with
+ * log level 0 (connection failures are reported through our own errors, with a hint). *out
+ * is owned by the caller (rd_kafka_destroy).
  */
 int ax_kafka_new(rd_kafka_t **out, rd_kafka_type_t type, const char *brokers, const char *const *kv,
     struct ax_err *err);

@@ -213,8 +213,8 @@ writer_main(void *arg)
 	size_t npending = 0, i;
 	int backoff_ms = 100, rc;
 	bool relay_due = true; /* publish what an earlier run committed but did not relay */
-
 	bool fenced = false;   /* another writer owns the partition and its relay now */
+
 	if (pending == NULL) {
 		ax_err_set(&err, AX_ERR, "out of memory");
 		writer_fail(w, "out_of_memory", &err);
@@ -250,8 +250,8 @@ writer_main(void *arg)
 		}
 		if (rc == AX_ECONFLICT) {
 			writer_fail(w, "fenced", &err);
-			break;
 			fenced = true;
+			break;
 		}
 		if (rc != AX_OK) {
 			writer_fail(w, "invariant_violated", &err);
@@ -615,36 +615,23 @@ consumer_new(struct applier *app, struct ax_err *err)
 	};
 	rd_kafka_conf_t *conf;
 	char errstr[512];
-	size_t i;
+	int rc;
 
-	/* the rebalance callback and its opaque must be on the conf: built here, not in
-	 * ax_kafka_new, with the same defaults */
-	conf = rd_kafka_conf_new();
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", o->brokers, errstr, sizeof(errstr)) !=
-	    RD_KAFKA_CONF_OK)
-		goto bad;
-	for (i = 0; kv[i] != NULL; i += 2)
-		if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], errstr, sizeof(errstr)) !=
-		    RD_KAFKA_CONF_OK)
-			goto bad;
-	if (getenv("AXIOM_KAFKA_DEBUG") == NULL &&
-	    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
-		goto bad;
+	/* the rebalance callback and its opaque must be on the conf; librdkafka's errors are
+	 * logged (level 3): a consumer's connection trouble has no caller to report it */
+	if ((rc = ax_kafka_conf(&conf, o->brokers, 3, kv, err)) != AX_OK)
+		return rc;
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 	rd_kafka_conf_set_opaque(conf, app);
 	if ((app->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr))) ==
 	    NULL) {
+		rd_kafka_conf_destroy(conf);
 		ax_err_set(err, AX_EINVAL, "could not create the kafka consumer");
 		ax_err_detail(err, "%s", errstr);
 		return AX_EINVAL;
 	}
 	rd_kafka_poll_set_consumer(app->consumer);
 	return AX_OK;
-bad:
-	rd_kafka_conf_destroy(conf);
-	ax_err_set(err, AX_EINVAL, "invalid consumer setting");
-	ax_err_detail(err, "%s", errstr);
-	return AX_EINVAL;
 }
 
 void

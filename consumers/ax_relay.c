@@ -69,7 +69,7 @@ ax_relay_new(struct ax_relay **out, const struct ax_codec *codec, const char *br
 	struct ax_relay *r = calloc(1, sizeof(*r));
 	rd_kafka_conf_t *conf;
 	char errstr[512];
-	size_t i;
+	int rc;
 
 	*out = NULL;
 	if (r == NULL)
@@ -80,16 +80,14 @@ ax_relay_new(struct ax_relay **out, const struct ax_codec *codec, const char *br
 	snprintf(r->instance, sizeof(r->instance), "%s", instance);
 	snprintf(r->brokers, sizeof(r->brokers), "%s", brokers);
 	snprintf(r->audit_topic, sizeof(r->audit_topic), "%s", audit_topic);
-	/* the delivery callback must be on the conf: built here like ax_kafka_new does */
-	conf = rd_kafka_conf_new();
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) != 0 ||
-	    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr)) != 0)
-		goto bad;
-	for (i = 0; kv[i] != NULL; i += 2)
-		if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], errstr, sizeof(errstr)) != 0)
-			goto bad;
+	/* the delivery callback must be on the conf; librdkafka's errors are logged (level 3) */
+	if ((rc = ax_kafka_conf(&conf, brokers, 3, kv, err)) != AX_OK) {
+		free(r);
+		return rc;
+	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	if ((r->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL) {
+		rd_kafka_conf_destroy(conf);
 		free(r);
 		ax_err_set(err, AX_EINVAL, "could not create the audit producer");
 		ax_err_detail(err, "%s", errstr);
@@ -98,12 +96,6 @@ ax_relay_new(struct ax_relay **out, const struct ax_codec *codec, const char *br
 	r->audit = rd_kafka_topic_new(r->producer, audit_topic, NULL);
 	*out = r;
 	return AX_OK;
-bad:
-	rd_kafka_conf_destroy(conf);
-	free(r);
-	ax_err_set(err, AX_EINVAL, "invalid audit producer setting");
-	ax_err_detail(err, "%s", errstr);
-	return AX_EINVAL;
 }
 
 void

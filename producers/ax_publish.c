@@ -169,7 +169,8 @@ dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 int
 ax_producer_new(struct ax_producer **out, const char *brokers, int timeout_ms, struct ax_err *err)
 {
-	static const char *const kv[] = {
+	char tmo[32];
+	const char *const kv[] = {
 		"client.id",
 		"axiom-publish",
 		"enable.idempotence",
@@ -180,48 +181,34 @@ ax_producer_new(struct ax_producer **out, const char *brokers, int timeout_ms, s
 		"murmur2_random",
 		"linger.ms",
 		"5",
-		"socket.connection.setup.timeout.ms",
-		"5000",
-		"reconnect.backoff.max.ms",
-		"2000",
+		"message.timeout.ms",
+		tmo,
 		NULL,
 	};
 	struct ax_producer *p;
-	rd_kafka_conf_t *conf = NULL;
-	char errstr[512], tmo[32];
-	const char *debug = getenv("AXIOM_KAFKA_DEBUG");
-	int rc = AX_EINVAL;
+	rd_kafka_conf_t *conf;
+	char errstr[512];
+	int rc;
 
 	*out = NULL;
+	snprintf(tmo, sizeof(tmo), "%d", timeout_ms);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return ax_err_set(err, AX_ERR, "out of memory creating a producer");
-	conf = rd_kafka_conf_new();
-	snprintf(tmo, sizeof(tmo), "%d", timeout_ms);
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) !=
-	        RD_KAFKA_CONF_OK ||
-	    rd_kafka_conf_set(conf, "message.timeout.ms", tmo, errstr, sizeof(errstr)) !=
-	        RD_KAFKA_CONF_OK ||
-	    rd_kafka_conf_set(conf, debug && debug[0] ? "debug" : "log_level",
-	        debug && debug[0] ? debug : "0", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
-		goto bad;
-	for (size_t i = 0; kv[i]; i += 2)
-		if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], errstr, sizeof(errstr)) !=
-		    RD_KAFKA_CONF_OK)
-			goto bad;
+	if ((rc = ax_kafka_conf(&conf, brokers, 0, kv, err)) != AX_OK) {
+		free(p);
+		return rc;
+	}
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
 	rd_kafka_conf_set_opaque(conf, p);
-	if ((p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL)
-		goto bad;
-	conf = NULL; /* owned by the client now */
-	*out = p;
-	return AX_OK;
-bad:
-	ax_err_set(err, AX_EINVAL, "could not create the kafka producer");
-	ax_err_detail(err, "%s", errstr);
-	if (conf)
+	if ((p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL) {
 		rd_kafka_conf_destroy(conf);
-	free(p);
-	return rc;
+		free(p);
+		ax_err_set(err, AX_EINVAL, "could not create the kafka producer");
+		ax_err_detail(err, "%s", errstr);
+		return AX_EINVAL;
+	}
+	*out = p;
+	return AX_OK; /* conf is owned by the client now */
 }
 
 rd_kafka_t *
