@@ -4,6 +4,7 @@
 #include "ax_pg.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* libpq ends its messages with a newline; messages here are single lines. */
@@ -105,4 +106,60 @@ ax_pg_query_value(PGconn *conn, const char *sql, char *out, size_t cap, struct a
 out:
 	PQclear(res);
 	return rc;
+}
+
+/* Make room for need bytes in a's buffer; -1 when out of memory. */
+static int
+array_reserve(struct ax_pg_array *a, size_t need)
+{
+	char *p;
+
+	if (need <= a->cap)
+		return 0;
+	if ((p = realloc(a->buf, need * 2)) == NULL)
+		return -1;
+	a->buf = p;
+	a->cap = need * 2;
+	return 0;
+}
+
+int
+ax_pg_array_add(struct ax_pg_array *a, const char *s)
+{
+	char *p;
+
+	/* separator, two quotes, every byte escaped at worst, then room for "}" and NUL */
+	if (array_reserve(a, a->len + 2 * strlen(s) + 5) != 0)
+		return -1;
+	p = a->buf + a->len;
+	*p++ = a->len == 0 ? '{' : ',';
+	*p++ = '"';
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p++ = '"';
+	a->len = (size_t)(p - a->buf);
+	return 0;
+}
+
+const char *
+ax_pg_array_text(struct ax_pg_array *a)
+{
+	if (array_reserve(a, a->len + 3) != 0)
+		return NULL;
+	if (a->len == 0)
+		memcpy(a->buf, "{}", 3);
+	else
+		memcpy(a->buf + a->len, "}", 2);
+	return a->buf;
+}
+
+void
+ax_pg_array_free(struct ax_pg_array *a)
+{
+	free(a->buf);
+	a->buf = NULL;
+	a->len = a->cap = 0;
 }

@@ -34,4 +34,23 @@ int ax_pg_err(struct ax_err *err, PGconn *conn, const PGresult *res, const char 
  */
 int ax_pg_query_value(PGconn *conn, const char *sql, char *out, size_t cap, struct ax_err *err);
 
+/*
+ * A PostgreSQL array literal ({"a","b"}) built element by element, for the batch queries
+ * that pass one array per column and unnest them (one round trip for a whole batch).
+ * Zero-initialise; free with ax_pg_array_free.
+ */
+struct ax_pg_array {
+	char *buf;
+	size_t len, cap;
+};
+
+/* Append s as one element, quoted (" and \ escaped); -1 when out of memory. */
+int ax_pg_array_add(struct ax_pg_array *a, const char *s);
+
+/* The literal so far, closed ("{}" when empty); NULL when out of memory. Valid until the
+ * next ax_pg_array_add or ax_pg_array_free. */
+const char *ax_pg_array_text(struct ax_pg_array *a);
+
+void ax_pg_array_free(struct ax_pg_array *a);
+
 #endif

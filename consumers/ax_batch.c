@@ -49,7 +49,7 @@ struct ax_batch_ctx {
 static int
 load_offset(struct ax_batch_ctx *ctx, bool claim, struct ax_err *err)
 {
-	const char *params[2] = { ctx->topic, ctx->partition_text };
+	const char *params[3] = { ctx->topic, ctx->partition_text, ctx->instance };
 	PGresult *res;
 	int rc = AX_OK;
 
@@ -124,7 +124,7 @@ ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const 
 		goto fail;
 	if ((rc = ax_sha256_new(&ctx->sha, err)) != AX_OK)
 		goto fail;
-	if ((rc = connect_session(ctx, err)) != AX_OK)
+	if ((rc = connect_session(ctx, true, err)) != AX_OK)
 		goto fail;
 	*out = ctx;
 	return AX_OK;
@@ -191,7 +191,7 @@ ax_batch_conn(struct ax_batch_ctx *ctx)
 int
 ax_batch_reconnect(struct ax_batch_ctx *ctx, struct ax_err *err)
 {
-	return connect_session(ctx, err);
+	return connect_session(ctx, false, err);
 }
 
 int64_t
@@ -291,36 +291,6 @@ stamp:
 	return AX_OK;
 }
 
-/* Append s to a PostgreSQL array literal in buf (quoted, with \ and " escaped). */
-static int
-array_add(char **buf, size_t *len, size_t *cap, const char *s)
-{
-	size_t need = *len + 2 * strlen(s) + 4;
-	char *p;
-
-	if (need > *cap) {
-		size_t ncap = need * 2;
-
-		if ((p = realloc(*buf, ncap)) == NULL)
-			return -1;
-		*buf = p;
-		*cap = ncap;
-	}
-	p = *buf + *len;
-	*p++ = *len > 1 ? ',' : '{';
-	if (*len <= 1)
-		p[-1] = '{';
-	*p++ = '"';
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			*p++ = '\\';
-		*p++ = *s;
-	}
-	*p++ = '"';
-	*len = (size_t)(p - *buf);
-	return 0;
-}
-
 /*
  * Read, in one round trip, the committed head of every lineage that els[0..n) create the
  * next version of (and the changes they apply), as each command's actor sees it then.
@@ -328,8 +298,8 @@ array_add(char **buf, size_t *len, size_t *cap, const char *s)
 static int
 lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err *err)
 {
-	char *arr[5] = { NULL };
-	size_t len[5] = { 0 }, cap[5] = { 0 }, i, k, asked = 0;
+	struct ax_pg_array arr[5] = { { NULL, 0, 0 } };
+	size_t i, k, asked = 0;
 	const char *params[5];
 	PGresult *res = NULL;
 	int rc = AX_OK, r;
@@ -342,13 +312,13 @@ lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err
 		snprintf(num, sizeof(num), "%zu", i);
 		ax_uuid_format(id, els[i].lineage);
 		ax_uuid_format(cid, els[i].need.change_id);
-		if (array_add(&arr[0], &len[0], &cap[0], num) ||
-		    array_add(&arr[1], &len[1], &cap[1],
-		        json_string_value(json_object_get(els[i].json, "actor"))) ||
-		    array_add(&arr[2], &len[2], &cap[2],
-		        json_string_value(json_object_get(els[i].json, "event_time"))) ||
-		    array_add(&arr[3], &len[3], &cap[3], id) ||
-		    array_add(&arr[4], &len[4], &cap[4], els[i].need.is_change ? cid : "NULL")) {
+		if (ax_pg_array_add(&arr[0], num) ||
+		    ax_pg_array_add(
+		        &arr[1], json_string_value(json_object_get(els[i].json, "actor"))) ||
+		    ax_pg_array_add(
+		        &arr[2], json_string_value(json_object_get(els[i].json, "event_time"))) ||
+		    ax_pg_array_add(&arr[3], id) ||
+		    ax_pg_array_add(&arr[4], els[i].need.is_change ? cid : "NULL")) {
 			rc = ax_err_set(err, AX_ERR, "out of memory");
 			goto out;
 		}
@@ -356,20 +326,11 @@ lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err
 	}
 	if (asked == 0)
 		goto out;
-	for (k = 0; k < 5; k++) {
-		if (len[k] + 2 > cap[k]) {
-			char *p = realloc(arr[k], len[k] + 2);
-
-			if (p == NULL) {
-				rc = ax_err_set(err, AX_ERR, "out of memory");
-				goto out;
-			}
-			arr[k] = p;
+	for (k = 0; k < 5; k++)
+		if ((params[k] = ax_pg_array_text(&arr[k])) == NULL) {
+			rc = ax_err_set(err, AX_ERR, "out of memory");
+			goto out;
 		}
-		arr[k][len[k]] = '}';
-		arr[k][len[k] + 1] = '\0';
-		params[k] = arr[k];
-	}
 	/* "NULL" quoted is the text NULL, not SQL NULL: nullif turns it back */
 	res = PQexecParams(ctx->conn,
 	    "SELECT x.i, h.record_id, h.version, encode(h.record_hash, 'hex'), h.record_type, "
@@ -426,7 +387,7 @@ lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err
 out:
 	PQclear(res);
 	for (k = 0; k < 5; k++)
-		free(arr[k]);
+		ax_pg_array_free(&arr[k]);
 	return rc;
 }
 
@@ -513,7 +474,7 @@ int
 ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
     struct ax_batch_result *res, struct ax_err *err)
 {
-	const char *params[6];
+	const char *params[7];
 	char expected[32];
 	struct elem *els = NULL;
 	json_t *arr = NULL;
@@ -648,8 +609,8 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	params[6] = text;
 	pr = PQexecParams(ctx->conn,
 	    "SELECT kafka_offset, decision FROM axiom_api.apply_partition_batch($1, $2, "
-	    "$3::integer, $4::boolean, $5::bigint, $6::jsonb)",
-	    6, NULL, params, NULL, NULL, 0);
+	    "$3::integer, $4::boolean, $5::bigint, $6::bigint, $7::jsonb)",
+	    7, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(pr) != PGRES_TUPLES_OK) {
 		rc = ax_pg_err(err, ctx->conn, pr, "could not apply a batch");
 		/* AX_EUNAVAIL stays: the commit's fate is re-read on reconnect */

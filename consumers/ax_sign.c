@@ -480,41 +480,12 @@ hex_col(PGresult *res, int row, int col, uint8_t **out, size_t *len)
 	return r;
 }
 
-/* Append s (quoted for a PostgreSQL array literal) to *buf. */
-static int
-arr_add(char **buf, size_t *len, size_t *cap, const char *s)
-{
-	size_t need = *len + 2 * strlen(s) + 8;
-	char *p;
-
-	if (need > *cap) {
-		size_t ncap = need * 2;
-
-		if ((p = realloc(*buf, ncap)) == NULL)
-			return -1;
-		*buf = p;
-		*cap = ncap;
-	}
-	p = *buf + *len;
-	*p++ = *len == 0 ? '{' : ',';
-	*p++ = '"';
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			*p++ = '\\';
-		*p++ = *s;
-	}
-	*p++ = '"';
-	*p = '\0';
-	*len = (size_t)(p - *buf);
-	return 0;
-}
-
 /* One round trip: the signing context of every pending element, by axiom_api.signing_context. */
 static int
 lookup(PGconn *conn, json_t *const *els, struct pending *pend, size_t np, struct ax_err *err)
 {
-	char *arr[4] = { NULL };
-	size_t len[4] = { 0 }, cap[4] = { 0 }, i, k;
+	struct ax_pg_array arr[4] = { { NULL, 0, 0 } };
+	size_t i, k;
 	const char *params[4];
 	PGresult *res = NULL;
 	int rc = AX_OK, r;
@@ -524,30 +495,20 @@ lookup(PGconn *conn, json_t *const *els, struct pending *pend, size_t np, struct
 		char num[24];
 
 		snprintf(num, sizeof(num), "%zu", i);
-		if (arr_add(&arr[0], &len[0], &cap[0], num) ||
-		    arr_add(&arr[1], &len[1], &cap[1],
-		        json_string_value(json_object_get(e, "event_time"))) ||
-		    arr_add(&arr[2], &len[2], &cap[2],
-		        json_string_value(json_object_get(e, "_sg_factor_id"))) ||
-		    arr_add(&arr[3], &len[3], &cap[3], pend[i].iss)) {
+		if (ax_pg_array_add(&arr[0], num) ||
+		    ax_pg_array_add(&arr[1], json_string_value(json_object_get(e, "event_time"))) ||
+		    ax_pg_array_add(
+		        &arr[2], json_string_value(json_object_get(e, "_sg_factor_id"))) ||
+		    ax_pg_array_add(&arr[3], pend[i].iss)) {
 			rc = ax_err_set(err, AX_ERR, "out of memory");
 			goto out;
 		}
 	}
-	for (k = 0; k < 4; k++) {
-		if (len[k] + 2 > cap[k]) {
-			char *p = realloc(arr[k], len[k] + 2);
-
-			if (p == NULL) {
-				rc = ax_err_set(err, AX_ERR, "out of memory");
-				goto out;
-			}
-			arr[k] = p;
+	for (k = 0; k < 4; k++)
+		if ((params[k] = ax_pg_array_text(&arr[k])) == NULL) {
+			rc = ax_err_set(err, AX_ERR, "out of memory");
+			goto out;
 		}
-		arr[k][len[k]] = '}';
-		arr[k][len[k] + 1] = '\0';
-		params[k] = arr[k];
-	}
 	res = PQexecParams(conn,
 	    "SELECT x.i, CASE WHEN isfinite(c.watermark) THEN (extract(epoch FROM c.watermark) "
 	    "  * 1000000)::bigint END, c.factor_type, c.user_id, encode(c.credential_id, 'hex'), "
@@ -598,7 +559,7 @@ lookup(PGconn *conn, json_t *const *els, struct pending *pend, size_t np, struct
 out:
 	PQclear(res);
 	for (k = 0; k < 4; k++)
-		free(arr[k]);
+		ax_pg_array_free(&arr[k]);
 	return rc;
 }
 
