@@ -12,6 +12,7 @@
 
 #include "ax_codec.h"
 #include "ax_kafka.h"
+#include "ax_topics.h"
 #include "cli.h"
 
 #define AUDIT_TIMEOUT_MS 10000
@@ -33,7 +34,8 @@ usage(FILE *fp)
 	    "with its partition and offset, and counted.\n"
 	    "\n"
 	    "options:\n"
-	    "  -p, --partition N   only this partition of the audit topic\n"
+	    "  -p, --partition N   only this partition of the audit topic, 0 to %d\n"
+	    "                      (default: every partition)\n"
 	    "  -b, --brokers LIST  bootstrap servers (default: $AXIOM_BROKERS)\n"
 	    "      --prefix NAME   topic prefix (default: $AXIOM_TOPIC_PREFIX or axiom)\n"
 	    "  -h, --help          this text\n"
@@ -43,7 +45,8 @@ usage(FILE *fp)
 	    "                       | [.topic, .offset, .reason_code] | @tsv'\n"
 	    "\n"
 	    "exit codes: 0 read to the end, 1 an invalid event was found, 2 bad command line,\n"
-	    "            3 broker unreachable\n");
+	    "            3 broker unreachable\n",
+	    AX_PARTITIONS_MAX - 1);
 }
 
 /* Print partition p of topic from its start to its current end; counts invalid events. */
@@ -114,20 +117,18 @@ cmd_audit(int argc, char **argv, const struct ax_config *cfg)
 	struct ax_kafka_cluster cl;
 	rd_kafka_topic_t *t = NULL;
 	rd_kafka_t *rk = NULL;
+	struct ax_topic_spec specs[AX_TOPIC_COUNT];
 	struct ax_err err;
-	char topic[AX_TOPIC_NAME_MAX + 8];
+	const char *topic;
 	int c, only = -1, invalid = 0, rc, i;
-	char *end;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:b:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			only = (int)strtol(optarg, &end, 10);
-			if (optarg[0] == '\0' || *end != '\0' || only < 0 ||
-			    only >= AX_PARTITIONS_MAX)
+			if (cli_parse_int(optarg, 0, AX_PARTITIONS_MAX - 1, &only) != 0)
 				return cli_usage_error(
-				    prog, "--partition takes a partition number");
+				    prog, "--partition takes 0 to %d", AX_PARTITIONS_MAX - 1);
 			break;
 		case 'b':
 			brokers = optarg;
@@ -149,7 +150,9 @@ cmd_audit(int argc, char **argv, const struct ax_config *cfg)
 		ax_config_require(cfg, "AXIOM_BROKERS", &err);
 		return cli_fail(prog, &err);
 	}
-	snprintf(topic, sizeof(topic), "%s.audit", prefix);
+	if (ax_topics_plan(specs, prefix, 1, &err) != AX_OK)
+		return cli_usage_error(prog, "%s. %s", err.msg, err.detail);
+	topic = specs[AX_TOPIC_AUDIT].name;
 	if ((rc = ax_codec_new(&codec, NULL, &err)) != AX_OK ||
 	    (rc = ax_decoder_new(&dec, codec, &err)) != AX_OK ||
 	    (rc = ax_kafka_new(&rk, RD_KAFKA_CONSUMER, brokers, kv, &err)) != AX_OK ||
@@ -160,6 +163,13 @@ cmd_audit(int argc, char **argv, const struct ax_config *cfg)
 	    md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		rc = ax_err_set(&err, AX_ERR, "topic %s does not exist", topic);
 		ax_err_hint(&err, "Create the topics with \"axiom topics create\".");
+		goto out;
+	}
+	if (only >= md->topics[0].partition_cnt) {
+		rc = ax_err_set(&err, AX_EINVAL, "partition %d does not exist", only);
+		ax_err_detail(&err, "Topic %s has %d partition%s, 0 to %d.", topic,
+		    md->topics[0].partition_cnt, md->topics[0].partition_cnt == 1 ? "" : "s",
+		    md->topics[0].partition_cnt - 1);
 		goto out;
 	}
 	for (i = 0; i < md->topics[0].partition_cnt && rc == AX_OK; i++)

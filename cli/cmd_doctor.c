@@ -16,6 +16,9 @@
 #include "ax_topics.h"
 #include "cli.h"
 
+#define TIMEOUT_DEFAULT_S 5
+#define TIMEOUT_MAX_S     600
+
 struct report {
 	int failed;
 	int unreachable;
@@ -25,7 +28,7 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: axiom doctor [--brokers LIST] [--timeout SEC]\n"
+	    "usage: axiom doctor [--brokers LIST] [--prefix NAME] [--timeout SEC]\n"
 	    "\n"
 	    "Checks, and reports each with ok or FAIL and what to do about a failure:\n"
 	    "  - the settings: AXIOM_BROKERS, AXIOM_PG_ADMIN_DSN, AXIOM_PG_DSN\n"
@@ -37,11 +40,14 @@ usage(FILE *fp)
 	    "\n"
 	    "options:\n"
 	    "  -b, --brokers LIST  bootstrap servers (default: $AXIOM_BROKERS)\n"
-	    "  -t, --timeout SEC   bound of each check (default 5)\n"
+	    "      --prefix NAME   topic name prefix, 1 to %d characters (default:\n"
+	    "                      $AXIOM_TOPIC_PREFIX or axiom)\n"
+	    "  -t, --timeout SEC   bound of each check, 1 to %d seconds (default %d)\n"
 	    "  -h, --help          this text\n"
 	    "\n"
 	    "exit codes: 0 all checks passed, 1 a check failed, 2 bad command line,\n"
-	    "            3 the broker or PostgreSQL is unreachable\n");
+	    "            3 the broker or PostgreSQL is unreachable\n",
+	    AX_TOPIC_PREFIX_MAX, TIMEOUT_MAX_S, TIMEOUT_DEFAULT_S);
 }
 
 static void ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -81,12 +87,13 @@ check_topics(struct report *r, rd_kafka_t *rk, const char *prefix, int timeout_m
 	int i, partitions = AX_PARTITIONS_DEFAULT;
 
 	ax_err_clear(&err);
+	/* the names come from the plan, which refuses a prefix too long for them */
+	if (ax_topics_plan(specs, prefix, partitions, &err) != AX_OK) {
+		fail(r, &err);
+		return;
+	}
 	for (i = 0; i < AX_TOPIC_COUNT; i++) {
-		snprintf(line, sizeof(line), "%s.%s", prefix,
-		    i == AX_TOPIC_CONTROL    ? "control"
-		    : i == AX_TOPIC_COMMANDS ? "commands"
-		                             : "audit");
-		if (ax_kafka_describe_topic(rk, line, timeout_ms, &st[i], &err) != AX_OK) {
+		if (ax_kafka_describe_topic(rk, specs[i].name, timeout_ms, &st[i], &err) != AX_OK) {
 			fail(r, &err);
 			return;
 		}
@@ -235,14 +242,17 @@ cmd_doctor(int argc, char **argv, const struct ax_config *cfg)
 {
 	static const struct option opts[] = {
 		{ "brokers", required_argument, NULL, 'b' },
+		{ "prefix", required_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *prog = "axiom doctor";
+	struct ax_topic_spec specs[AX_TOPIC_COUNT];
 	struct ax_config c2 = *cfg;
 	struct report r = { 0, 0 };
-	int c, seconds, timeout_ms = 5000;
+	struct ax_err err;
+	int c, seconds, timeout_ms = TIMEOUT_DEFAULT_S * 1000;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:t:h", opts, NULL)) != -1) {
@@ -250,9 +260,15 @@ cmd_doctor(int argc, char **argv, const struct ax_config *cfg)
 		case 'b':
 			c2.brokers = optarg;
 			break;
+		case 'P':
+			if (ax_topics_plan(specs, optarg, 1, &err) != AX_OK)
+				return cli_usage_error(prog, "%s. %s", err.msg, err.detail);
+			c2.topic_prefix = optarg;
+			break;
 		case 't':
-			if (cli_parse_int(optarg, 1, 600, &seconds) != 0)
-				return cli_usage_error(prog, "--timeout takes 1 to 600 seconds");
+			if (cli_parse_int(optarg, 1, TIMEOUT_MAX_S, &seconds) != 0)
+				return cli_usage_error(
+				    prog, "--timeout takes 1 to %d seconds", TIMEOUT_MAX_S);
 			timeout_ms = seconds * 1000;
 			break;
 		case 'h':

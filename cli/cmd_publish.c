@@ -23,6 +23,8 @@
 
 #define PROGRESS_MIN_LINES 1000     /* inputs smaller than this print no progress */
 #define LINES_MAX          10000000 /* commands in one run: memory is held for all of them */
+#define TIMEOUT_DEFAULT_S  30       /* --timeout, seconds */
+#define TIMEOUT_MAX_S      3600     /* --timeout: an hour at most */
 
 static void
 usage(FILE *fp)
@@ -56,8 +58,8 @@ usage(FILE *fp)
 	    "  -e, --example       print one command of every type and exit\n"
 	    "  -b, --brokers LIST  bootstrap servers (default: $AXIOM_BROKERS)\n"
 	    "      --prefix NAME   topic name prefix (default: $AXIOM_TOPIC_PREFIX or axiom)\n"
-	    "  -t, --timeout SEC   how long a command may wait for its acknowledgement\n"
-	    "                      (default 30)\n"
+	    "  -t, --timeout SEC   how long a command may wait for its acknowledgement,\n"
+	    "                      1 to %d seconds (default %d)\n"
 	    "  -h, --help          this text\n"
 	    "\n"
 	    "example:\n"
@@ -65,7 +67,8 @@ usage(FILE *fp)
 	    "\n"
 	    "exit codes: 0 every command acknowledged, 1 an invalid line (nothing sent) or a\n"
 	    "            command not acknowledged, 2 bad command line, 3 broker unreachable\n"
-	    "            (nothing sent)\n");
+	    "            (nothing sent)\n",
+	    TIMEOUT_MAX_S, TIMEOUT_DEFAULT_S);
 }
 
 /* An encoded command and the line it came from. */
@@ -188,10 +191,9 @@ cmd_publish(int argc, char **argv, const struct ax_config *cfg)
 	struct item *items = NULL;
 	struct ax_err err;
 	size_t n = 0, nall = 0, ncontrol = 0;
-	int c, dry = 0, timeout_s = 30, rc = EXIT_FAILURE;
+	int c, dry = 0, timeout_s = TIMEOUT_DEFAULT_S, rc = EXIT_FAILURE;
 	long bad;
 	FILE *fp = stdin;
-	char *end;
 	double last = 0;
 
 	ax_err_clear(&err);
@@ -212,9 +214,9 @@ cmd_publish(int argc, char **argv, const struct ax_config *cfg)
 			prefix = optarg;
 			break;
 		case 't':
-			timeout_s = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || timeout_s < 1 || timeout_s > 3600)
-				return cli_usage_error(prog, "--timeout takes 1 to 3600 seconds");
+			if (cli_parse_int(optarg, 1, TIMEOUT_MAX_S, &timeout_s) != 0)
+				return cli_usage_error(
+				    prog, "--timeout takes 1 to %d seconds", TIMEOUT_MAX_S);
 			break;
 		case 'h':
 			usage(stdout);

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <fido.h>
 #include <getopt.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <stdbool.h>
@@ -58,6 +59,7 @@ usage(FILE *fp)
 	    "                       is kept in FILE.count\n"
 	    "  --device             sign with the first FIDO2 device (libfido2); PIN from\n"
 	    "                       $AXIOM_FIDO_PIN; needs --credential-id\n"
+	    "  --version N          the record version signed, 1 to %ld\n"
 	    "  --meaning MEANING    authorship, review, approval or responsibility\n"
 	    "  --origin URL         relying-party origin (default https://axiom.local)\n"
 	    "  --no-uv              an assertion without user verification (UP only)\n"
@@ -65,7 +67,8 @@ usage(FILE *fp)
 	    "  --challenge          print the nonce and the intent hash as base64url (the OIDC\n"
 	    "                       nonce to request an ID token with) and stop\n"
 	    "  --id-token JWT       attach an OIDC ID token whose nonce is that hash\n"
-	    "  --publish            publish the command (default: print it)\n");
+	    "  --publish            publish the command (default: print it)\n",
+	    LONG_MAX);
 }
 
 /* Parse hex s of min..max bytes into out (*len bytes); 0, or -1 when it is not that. */
@@ -112,6 +115,41 @@ read_small(char *buf, size_t cap, size_t *len, const char *path, struct ax_err *
 	fclose(fp);
 	buf[n] = '\0';
 	*len = n;
+	return AX_OK;
+}
+
+/*
+ * Read the signature counter that sign saved in path into *out: 0 when the file does not
+ * exist (a new key), AX_EINVAL when it cannot be read or is not a whole number 0..UINT32_MAX.
+ */
+static int
+read_counter(uint32_t *out, const char *path, struct ax_err *err)
+{
+	char text[32];
+	size_t n;
+	long v;
+	FILE *fp;
+
+	*out = 0;
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return AX_OK;
+		return ax_err_set(err, AX_EINVAL, "could not open %s: %s", path, strerror(errno));
+	}
+	if (fgets(text, sizeof(text), fp) == NULL)
+		text[0] = '\0';
+	fclose(fp);
+	n = strcspn(text, "\n");
+	text[n] = '\0';
+	if (cli_parse_long(text, 0, UINT32_MAX, &v) != 0) {
+		ax_err_set(err, AX_EINVAL, "invalid signature counter in %s", path);
+		ax_err_detail(err, "The file must hold one whole number from 0 to %lu.",
+		    (unsigned long)UINT32_MAX);
+		ax_err_hint(err, "Restore it from a backup: a signature counter lower than the "
+		                 "last one used is refused as a possibly cloned authenticator.");
+		return AX_EINVAL;
+	}
+	*out = (uint32_t)v;
 	return AX_OK;
 }
 
@@ -320,10 +358,11 @@ cmd_sign(int argc, char **argv, const struct ax_config *cfg)
 	size_t cred_id_len = 0, len = 0;
 	bool device = false, challenge = false, publish = false, have_hash = false;
 	bool have_lineage = false, have_factor = false;
-	char *line = NULL, pem[KEY_FILE_MAX], count_path[4096], count_text[32];
-	char *endp;
+	char *line = NULL, pem[KEY_FILE_MAX], count_path[4096];
 	uint32_t counter = 0;
-	int c, rc = EXIT_FAILURE;
+	struct ax_topic_spec specs[AX_TOPIC_COUNT];
+	long version;
+	int c, r, rc = EXIT_FAILURE;
 
 	memset(&req, 0, sizeof(req));
 	req.origin = "https://axiom.local";
@@ -356,11 +395,9 @@ cmd_sign(int argc, char **argv, const struct ax_config *cfg)
 			have_lineage = true;
 			break;
 		case 'v':
-			errno = 0;
-			req.version = strtoll(optarg, &endp, 10);
-			if (errno != 0 || *endp != '\0' || req.version < 1)
-				return cli_usage_error(
-				    prog, "--version must be a positive integer");
+			if (cli_parse_long(optarg, 1, LONG_MAX, &version) != 0)
+				return cli_usage_error(prog, "--version takes 1 to %ld", LONG_MAX);
+			req.version = version;
 			break;
 		case 'r':
 			if (hex_arg(req.record_hash, AX_INTENT_HASH_LEN, AX_INTENT_HASH_LEN, &len,
@@ -439,6 +476,8 @@ cmd_sign(int argc, char **argv, const struct ax_config *cfg)
 		return cli_usage_error(prog, "--device needs --credential-id");
 	if (publish && brokers == NULL)
 		return cli_usage_error(prog, "--publish needs --brokers or $AXIOM_BROKERS");
+	if (publish && ax_topics_plan(specs, prefix, 1, &err) != AX_OK) /* before any signing */
+		return cli_usage_error(prog, "%s. %s", err.msg, err.detail);
 	if ((line = malloc(AX_SIGNER_LINE_MAX)) == NULL) {
 		ax_err_set(&err, AX_ERR, "out of memory");
 		return cli_fail(prog, &err);
@@ -450,14 +489,17 @@ cmd_sign(int argc, char **argv, const struct ax_config *cfg)
 	} else {
 		FILE *fp;
 
+		r = snprintf(count_path, sizeof(count_path), "%s.count", key);
+		if (r < 0 || (size_t)r >= sizeof(count_path)) {
+			ax_err_set(&err, AX_EINVAL, "the key file name is too long");
+			ax_err_detail(&err, "Its counter file name must be shorter than %zu bytes.",
+			    sizeof(count_path));
+			goto fail;
+		}
+		if (read_counter(&counter, count_path, &err) != AX_OK)
+			goto fail;
 		if (read_small(pem, sizeof(pem), &len, key, &err) != AX_OK)
 			goto fail;
-		snprintf(count_path, sizeof(count_path), "%s.count", key);
-		if ((fp = fopen(count_path, "r")) != NULL) {
-			if (fgets(count_text, sizeof(count_text), fp) != NULL)
-				counter = (uint32_t)strtoul(count_text, NULL, 10);
-			fclose(fp);
-		}
 		rc = ax_softauth_from_pem(&sa, pem, len, counter, &err);
 		OPENSSL_cleanse(pem, sizeof(pem));
 		if (rc != AX_OK)

@@ -8,7 +8,6 @@
  * a cross-check failed (or the verification could not complete), 2 bad command line,
  * 3 PostgreSQL or the broker is unreachable.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -20,7 +19,9 @@
 #include "cli.h"
 
 #define DEFAULT_TIMEOUT_S 15
+#define TIMEOUT_MAX_S     3600 /* --timeout: an hour at most */
 #define DEFAULT_JOBS      2
+#define BENCH_MAX         100000000 /* --bench: ax_verify_bench_records refuses more */
 
 /* Print the help text to fp. */
 static void
@@ -61,11 +62,13 @@ usage(FILE *fp)
 	    "  -s, --signatures     also re-verify every stored e-signature offline, from its\n"
 	    "                       raw proofs and the factor registry as it stood when signed\n"
 	    "  -j, --json           print one JSON object (summary and failures) instead of text\n"
-	    "  -t, --timeout S      longest wait for the broker without progress (default %d)\n"
+	    "  -t, --timeout S      longest wait for the broker without progress, 1 to %d\n"
+	    "                       seconds (default %d)\n"
 	    "  -J, --jobs N         stream the record chains on N connections in parallel, in\n"
-	    "                       one shared snapshot (default %d, at most %d)\n"
+	    "                       one shared snapshot, 1 to %d (default %d)\n"
 	    "      --bench N        measure the C record chain checker on N synthetic versions\n"
-	    "                       (touches no database or broker) and print the rate\n"
+	    "                       (1 to %d; touches no database or broker) and print\n"
+	    "                       the rate\n"
 	    "  -h, --help           this text\n"
 	    "\n"
 	    "example:\n"
@@ -74,22 +77,7 @@ usage(FILE *fp)
 	    "exit codes: 0 every chain is valid, 1 a chain is broken or a cross-check failed\n"
 	    "            (or the verification could not complete), 2 bad command line,\n"
 	    "            3 PostgreSQL or the broker is unreachable\n",
-	    DEFAULT_TIMEOUT_S, DEFAULT_JOBS, AX_VERIFY_JOBS_MAX);
-}
-
-/* Parse a decimal integer in [min, max] from s into *out; 0 or -1. */
-static int
-parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = (int64_t)v;
-	return 0;
+	    TIMEOUT_MAX_S, DEFAULT_TIMEOUT_S, AX_VERIFY_JOBS_MAX, DEFAULT_JOBS, BENCH_MAX);
 }
 
 /* Where the failures go: printed as they come, or gathered into a JSON array. */
@@ -270,7 +258,7 @@ cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 	struct ax_verify_summary sum;
 	struct sink sink = { NULL };
 	struct ax_err err;
-	int64_t timeout_s = DEFAULT_TIMEOUT_S, bench = 0, jobs = DEFAULT_JOBS;
+	int timeout_s = DEFAULT_TIMEOUT_S, bench = 0, jobs = DEFAULT_JOBS;
 	int c, json = 0, rc;
 
 	ax_err_clear(&err);
@@ -301,20 +289,21 @@ cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 			json = 1;
 			break;
 		case 't':
-			if (parse_int64(optarg, 1, 3600, &timeout_s) != 0)
+			if (cli_parse_int(optarg, 1, TIMEOUT_MAX_S, &timeout_s) != 0)
 				return cli_usage_error(prog,
-				    "--timeout wants seconds from 1 to 3600, not '%s'", optarg);
+				    "--timeout takes 1 to %d seconds, not '%s'", TIMEOUT_MAX_S,
+				    optarg);
 			break;
 		case 'J':
-			if (parse_int64(optarg, 1, AX_VERIFY_JOBS_MAX, &jobs) != 0)
+			if (cli_parse_int(optarg, 1, AX_VERIFY_JOBS_MAX, &jobs) != 0)
 				return cli_usage_error(prog,
-				    "--jobs wants a count from 1 to %d, not '%s'",
+				    "--jobs takes 1 to %d connections, not '%s'",
 				    AX_VERIFY_JOBS_MAX, optarg);
 			break;
 		case OPT_BENCH:
-			if (parse_int64(optarg, 1, 100000000, &bench) != 0)
+			if (cli_parse_int(optarg, 1, BENCH_MAX, &bench) != 0)
 				return cli_usage_error(prog,
-				    "--bench wants a count from 1 to 100000000, not '%s'", optarg);
+				    "--bench takes 1 to %d versions, not '%s'", BENCH_MAX, optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -327,8 +316,8 @@ cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 		return cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
 	if (bench > 0)
 		return run_bench(prog, bench);
-	o.kafka_timeout_ms = (int)timeout_s * 1000;
-	o.jobs = (int)jobs;
+	o.kafka_timeout_ms = timeout_s * 1000;
+	o.jobs = jobs;
 	if (o.prefix[0] == '\0')
 		return cli_usage_error(prog, "--prefix must not be empty");
 	if (o.dsn == NULL) {
