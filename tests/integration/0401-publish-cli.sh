@@ -3,13 +3,26 @@
 # publish and are all acknowledged; malformed JSON, an unknown command type, a missing
 # field, a wrongly typed field, missing topics and a broker that is down each give a
 # precise error naming the line and field, a documented exit code, and nothing sent.
-# Uses its own topic prefix, so the stack's axiom.* topics are left alone.
+# Uses its own topic prefix, so the stack's axiom.* topics are left alone; those topics are
+# deleted on exit (kafka_admin, tests/tools), so nothing is left on a developer's stack.
 set -uo pipefail
 AX=${AXIOM_BIN:?AXIOM_BIN is not set (run through ctest)}
 : "${AXIOM_BROKERS:?AXIOM_BROKERS is not set (run through tests/with-stack)}"
+KADMIN=${AXIOM_TEST_BIN_DIR:-$(dirname "$AX")/../tests}/kafka_admin
 fails=0 passes=0
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+prefix="it0401-$(date +%s)-$$"
+cleanup() {
+	if [[ ! -x $KADMIN ]]; then
+		echo "# warning: $KADMIN not built: the topics $prefix.* are left behind"
+	elif ! "$KADMIN" "$AXIOM_BROKERS" delete-topics "$prefix.control" "$prefix.commands" \
+		"$prefix.audit" 2>"$tmp/kadmin.err"; then
+		echo "# warning: could not delete the topics $prefix.*: $(cat "$tmp/kadmin.err")"
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT # so that the clean-up runs when ctest times the test out
 check() { # check NAME EXPECTED_RC PATTERN -- CMD...
 	local name=$1 want=$2 pat=$3 out rc
 	shift 4
@@ -23,7 +36,6 @@ check() { # check NAME EXPECTED_RC PATTERN -- CMD...
 		passes=$((passes + 1))
 	fi
 }
-prefix="it0401-$(date +%s)-$$"
 good='{"command_id":"0b6c1c52-8a3e-4d59-9d0c-3f7f2c1a0001","actor":"a","issued_at":1,"reason":"r","payload":{"Tick":{"requested_by_partition":1}}}'
 
 "$AX" publish --example >"$tmp/examples.jsonl"

@@ -7,37 +7,19 @@
 # that are no command are quarantined; every chain verifies and every stored offset is the
 # log end; and the audit topic carries every ledger entry exactly once (0501 does the same
 # under kill -9).
+# Clean-up (apply-fault-lib.sh, trap EXIT): the database, the consumer group and the topics.
 set -uo pipefail
-AX=${AXIOM_BIN:?run through ctest}
-ROOT=${AXIOM_ROOT:?run through ctest}
-: "${AXIOM_PG_ADMIN_DSN:?run through tests/with-stack}"
+source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh" # check, admin, new_db, clean-up
 tag="$$-$(date +%s)"
 P="it0500-$tag"
 DB="axiom_it_0500_${tag//-/_}"
-TMP=$(mktemp -d)
-fails=0 passes=0
-admin() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$AXIOM_PG_ADMIN_DSN dbname=$DB" -c "$1"; }
-cleanup() {
-	psql -X -q "$AXIOM_PG_ADMIN_DSN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-check() { # NAME WANT GOT
-	if [[ "$2" == "$3" ]]; then
-		printf 'ok   %s (%s)\n' "$1" "$3"
-		passes=$((passes + 1))
-	else
-		printf 'FAIL %s: want %s, got %s\n' "$1" "$2" "$3"
-		fails=$((fails + 1))
-	fi
-}
+FAULT_GROUPS+=("g-$P")
 apply() {
 	timeout 180 "$AX" apply --until-caught-up --prefix "$P" --group "g-$P" --instance it0500 \
 		--dsn "$AXIOM_PG_DSN dbname=$DB" --progress 0 --batch-ms 5 2>"$TMP/apply.log"
 }
 
-psql -X -q "$AXIOM_PG_ADMIN_DSN" -c "CREATE DATABASE $DB" || exit 1
-(cd "$ROOT" && "$AX" migrate --dsn "$AXIOM_PG_ADMIN_DSN dbname=$DB" >/dev/null) || { echo "FAIL migrate"; exit 1; }
+new_db "$DB"
 "$AX" topics create --prefix "$P" --partitions 3 >/dev/null || { echo "FAIL topics"; exit 1; }
 "$ROOT/ops/scenario" "$TMP/sc" --records 20 --seed "$tag" >/dev/null || exit 1
 for f in "$TMP"/sc/*.jsonl; do
@@ -103,5 +85,4 @@ for p in 0 1 2; do
 	check "stored next offset of $P.commands/$p is the log end" "$end" \
 		"$(admin "SELECT next_offset FROM axiom.partition_offsets WHERE topic = '$P.commands' AND kafka_partition = $p")"
 done
-echo "$passes passed, $fails failed"
-((fails == 0))
+finish

@@ -3,46 +3,39 @@
 # signs every N-th ledger entry with its Ed25519 key, stores the checkpoint and publishes it on
 # the audit topic; axiom verify (as the auditor) checks every checkpoint against the ledger as
 # it is now, and a forged one is found and located.
+# The scenario (ops/scenario --records 30, 2 partitions) must first have been applied in full
+# (69 data commands with an outcome, 17 control commands accepted) and so give at least 15
+# checkpoints at N = 5; an empty ledger, with nothing to sign, fails there rather than
+# passing every later check with zero checkpoints.
+# Clean-up (apply-fault-lib.sh, trap EXIT): the database, the consumer group and the topics.
 set -uo pipefail
-AX=${AXIOM_BIN:?run through ctest}
-ROOT=${AXIOM_ROOT:?run through ctest}
-: "${AXIOM_PG_ADMIN_DSN:?run through tests/with-stack}"
+source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh" # check, check_le, admin, new_db, clean-up
 tag="$$-$(date +%s)"
 P="it0530-$tag"
 DB="axiom_it_0530_${tag//-/_}"
-TMP=$(mktemp -d)
-fails=0 passes=0
-admin() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$AXIOM_PG_ADMIN_DSN dbname=$DB" -c "$1"; }
-cleanup() {
-	psql -X -q "$AXIOM_PG_ADMIN_DSN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-check() { # NAME WANT GOT
-	if [[ "$2" == "$3" ]]; then
-		printf 'ok   %s (%s)\n' "$1" "$3"
-		passes=$((passes + 1))
-	else
-		printf 'FAIL %s: want %s, got %s\n' "$1" "$2" "$3"
-		fails=$((fails + 1))
-	fi
-}
+FAULT_GROUPS+=("g-$P")
 
-psql -X -q "$AXIOM_PG_ADMIN_DSN" -c "CREATE DATABASE $DB" || exit 1
-(cd "$ROOT" && "$AX" migrate --dsn "$AXIOM_PG_ADMIN_DSN dbname=$DB" >/dev/null) || { echo "FAIL migrate"; exit 1; }
+new_db "$DB"
 "$AX" topics create --prefix "$P" --partitions 2 >/dev/null || { echo "FAIL topics"; exit 1; }
 "$ROOT/ops/scenario" "$TMP/sc" --records 30 --seed "$tag" >/dev/null || exit 1
 for f in "$TMP"/sc/*.jsonl; do "$AX" publish "$f" --prefix "$P" >/dev/null || exit 1; done
 openssl genpkey -algorithm ed25519 -out "$TMP/key.pem" 2>/dev/null || { echo "FAIL keygen"; exit 1; }
 
-check "a missing key file is a clear error" 1 "$("$AX" apply --until-caught-up --prefix "$P" \
+check "a missing key file is a clear error" 1 "$("$AX" apply --until-caught-up --prefix "$P" --group "g-$P" \
 	--dsn "$AXIOM_PG_DSN dbname=$DB" --checkpoint-key "$TMP/none.pem" >/dev/null 2>&1; echo $?)"
 timeout 180 "$AX" apply --until-caught-up --prefix "$P" --group "g-$P" --instance it0530 \
 	--dsn "$AXIOM_PG_DSN dbname=$DB" --progress 0 --checkpoint-key "$TMP/key.pem" \
 	--checkpoint-every 5 2>"$TMP/apply.log"
 check "apply exits 0" 0 $?
 check "the public key is logged" 1 "$(grep -c 'event=checkpoint_key key_id=.* ed25519_public_key=' "$TMP/apply.log")"
+# real work first: without it every count below is 0 = 0
+check "data commands with an outcome (30 SOPs x 2 + 9)" 69 \
+	"$(admin "SELECT count(*) FROM axiom.ledger WHERE topic = '$P.commands'")"
+check "control commands accepted (ticks aside)" 17 \
+	"$(admin "SELECT count(*) FROM axiom.ledger WHERE topic = '$P.control' AND decision = 'accepted' AND reason_code IS DISTINCT FROM 'tick'")"
 want=$(admin "SELECT coalesce(sum(n / 5), 0) FROM (SELECT count(*) AS n FROM axiom.ledger GROUP BY topic, kafka_partition) x")
+# >= 17 control entries give 3 checkpoints, 69 data entries on 2 partitions at least 12
+check_le "at least 15 checkpoints due (entries / 5 per partition)" 15 "${want:-0}"
 check "one checkpoint per 5 ledger entries of each partition" "$want" "$(admin "SELECT count(*) FROM axiom.checkpoints")"
 check "each checkpoint holds its entry's hash" 0 "$(admin "SELECT count(*) FROM axiom.checkpoints c JOIN axiom.ledger l USING (topic, kafka_partition, seq) WHERE c.entry_hash <> l.entry_hash")"
 "$AX" audit --prefix "$P" >"$TMP/audit.jsonl"
@@ -66,5 +59,4 @@ admin "ALTER TABLE axiom.checkpoints DISABLE TRIGGER append_only_row;
 out=$("$AX" verify --no-kafka --dsn "$AXIOM_PG_AUDITOR_DSN dbname=$DB" 2>&1)
 check "a forged checkpoint fails verify" 1 $?
 check "and is located" 1 "$(grep -c 'broken: axiom.checkpoints .* partition .* seq 5: the signed checkpoint does not match' <<<"$out")"
-echo "$passes passed, $fails failed"
-((fails == 0))
+finish

@@ -3,7 +3,10 @@
 # (throughput, paced latency, ceiling, replay, verify), and the three outputs exist and are
 # well-formed: the human table on stdout, the JSON file with every figure, the PNG plot.
 # No threshold on any figure: the bench reports, the test only checks that it does; the
-# throwaway databases and topics are gone afterwards.
+# throwaway databases and topics are gone afterwards. "Gone" is read from a listing that
+# worked: psql must answer, and kcat must exit 0 with the broker's metadata (at least one
+# broker and the topic count), so a missing kcat or an unreachable broker is a failure, not
+# an empty list that looks like "no topics".
 set -uo pipefail
 AX=${AXIOM_BIN:?run through ctest}
 ROOT=${AXIOM_ROOT:?run through ctest}
@@ -58,11 +61,17 @@ check "the plot is a PNG" "89504e470d0a1a0a" "$(head -c 8 "$TMP/bench.png" 2>/de
 check "the plot is not empty" 1 "$(($(stat -c %s "$TMP/bench.png" 2>/dev/null || echo 0) > 5000))"
 check "the plot's data has seconds with commits" 1 "$(awk '!/^#/ && $2 > 0 {n++} END {print (n > 0)}' "$TMP/bench.png.dat" 2>/dev/null)"
 
-# nothing left behind
+# nothing left behind: the bench's tag names its databases and topics
 tag=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tag"])' "$TMP/bench.json" 2>/dev/null)
+check "the bench reports its tag" 1 "$([[ -n $tag ]] && echo 1 || echo 0)"
 check "the benchmark databases are dropped" 0 \
-	"$(psql -X -t -A "$AXIOM_PG_ADMIN_DSN" -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'axiom_bench_${tag}%'")"
-check "the benchmark topics are deleted" 0 \
-	"$(kcat -b "$AXIOM_BROKERS" -L -X log_level=0 2>/dev/null | grep -c "topic \"bench-${tag}\.")"
+	"$(psql -X -t -A "$AXIOM_PG_ADMIN_DSN" -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'axiom_bench_${tag:-?}%'")"
+kcat -b "$AXIOM_BROKERS" -L -X log_level=0 >"$TMP/metadata" 2>"$TMP/metadata.err"
+rc=$?
+check "kcat lists the broker metadata (exit status)" 0 "$rc"
+((rc == 0)) || head -c 500 "$TMP/metadata.err"
+check "the metadata names a broker and counts the topics" 1 \
+	"$(grep -qE '^ *[1-9][0-9]* brokers?:' "$TMP/metadata" && grep -qE '^ *[0-9]+ topics?:' "$TMP/metadata" && echo 1 || echo 0)"
+check "the benchmark topics are deleted" 0 "$(grep -c "topic \"bench-${tag:-?}\." "$TMP/metadata")"
 echo "$passes passed, $fails failed"
 ((fails == 0))
