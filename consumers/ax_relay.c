@@ -5,7 +5,7 @@
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
-#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +20,19 @@
 #define TAIL_WINDOW     512  /* audit messages read per step when scanning back */
 #define PUBLISH_CHUNK   1000 /* ledger entries read per query */
 #define TAIL_TIMEOUT_MS 10000
-#define AX_STR_(x)      #x
-#define AX_STR(x)       AX_STR_(x)
+#define TXN_ID_MAX      320  /* axiom-relay/<topic>/<partition> */
+#define TXN_ENTRIES_MAX 5000 /* ledger entries per audit transaction */
+/* a stale producer's open transaction is aborted by the coordinator after this long, which
+ * bounds how long it can hold back the audit partition's last stable offset */
+#define TXN_TIMEOUT_MS "10000"
+#define AX_STR_(x)     #x
+#define AX_STR(x)      AX_STR_(x)
 
 struct ax_relay {
 	const struct ax_codec *codec;
 	const struct ax_checkpoint_key *key; /* NULL: no checkpoints */
 	int every;
 	char instance[128];
-	rd_kafka_t *producer;
-	rd_kafka_topic_t *audit;
 	char brokers[512];
 	char audit_topic[256];
 };
@@ -37,39 +40,23 @@ struct ax_relay {
 struct ax_relay_cursor {
 	struct ax_relay *r;
 	struct ax_decoder *dec;
+	rd_kafka_t *producer; /* transactional, id axiom-relay/<topic>/<partition> */
+	rd_kafka_topic_t *audit;
 	char topic[256];
 	char partition_text[16];
 	int32_t partition;
-	int64_t seq;        /* last sequence published (or found on the audit topic) */
-	_Atomic int resync; /* a delivery failed: re-read the tail before publishing */
+	int64_t seq; /* last sequence published (or found on the audit topic) */
+	bool resync; /* a transaction failed: re-read the tail before publishing */
+	bool broken; /* the producer hit a fatal error: make a new one first */
+	bool fenced; /* a newer producer took this ledger's transactional id */
 };
-
-/* Delivery reports: a failed one marks its cursor for a resync (invariant 3). */
-static void
-on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-	struct ax_relay_cursor *c = m->_private;
-
-	(void)rk;
-	(void)opaque;
-	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR || c == NULL)
-		return;
-	atomic_store(&c->resync, 1);
-	ax_log(AX_LOG_WARN, "audit_delivery_failed", "topic=%s partition=%d error=\"%s\"", c->topic,
-	    (int)c->partition, rd_kafka_err2str(m->err));
-}
 
 int
 ax_relay_new(struct ax_relay **out, const struct ax_codec *codec, const char *brokers,
     const char *audit_topic, const struct ax_checkpoint_key *key, int every, const char *instance,
     struct ax_err *err)
 {
-	static const char *const kv[] = { "enable.idempotence", "true", "linger.ms", "5",
-		"message.timeout.ms", "60000", NULL };
 	struct ax_relay *r = calloc(1, sizeof(*r));
-	rd_kafka_conf_t *conf;
-	char errstr[512];
-	int rc;
 
 	*out = NULL;
 	if (r == NULL)
@@ -80,20 +67,6 @@ ax_relay_new(struct ax_relay **out, const struct ax_codec *codec, const char *br
 	snprintf(r->instance, sizeof(r->instance), "%s", instance);
 	snprintf(r->brokers, sizeof(r->brokers), "%s", brokers);
 	snprintf(r->audit_topic, sizeof(r->audit_topic), "%s", audit_topic);
-	/* the delivery callback must be on the conf; librdkafka's errors are logged (level 3) */
-	if ((rc = ax_kafka_conf(&conf, brokers, 3, kv, err)) != AX_OK) {
-		free(r);
-		return rc;
-	}
-	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-	if ((r->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL) {
-		rd_kafka_conf_destroy(conf);
-		free(r);
-		ax_err_set(err, AX_EINVAL, "could not create the audit producer");
-		ax_err_detail(err, "%s", errstr);
-		return AX_EINVAL;
-	}
-	r->audit = rd_kafka_topic_new(r->producer, audit_topic, NULL);
 	*out = r;
 	return AX_OK;
 }
@@ -101,13 +74,6 @@ ax_relay_new(struct ax_relay **out, const struct ax_codec *codec, const char *br
 void
 ax_relay_free(struct ax_relay *r)
 {
-	if (r == NULL)
-		return;
-	if (rd_kafka_flush(r->producer, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-		ax_log(AX_LOG_WARN, "audit_flush_incomplete", "in_flight=%d",
-		    rd_kafka_outq_len(r->producer));
-	rd_kafka_topic_destroy(r->audit);
-	rd_kafka_destroy(r->producer);
 	free(r);
 }
 
@@ -134,9 +100,17 @@ scan_range(struct ax_relay_cursor *c, rd_kafka_t *rk, rd_kafka_topic_t *t, int64
 			    "could not read the tail of the audit topic");
 			break;
 		}
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			/* read committed: the end is the last stable offset, held back while the
+			 * other ledger that shares this audit partition has a transaction open;
+			 * wait for it to end (invariant 2) */
+			if (m->offset > next)
+				next = m->offset;
+			rd_kafka_message_destroy(m);
+			continue;
+		}
 		if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-				rc = ax_kafka_err(err, m->err, "could not read the audit topic");
+			rc = ax_kafka_err(err, m->err, "could not read the audit topic");
 			rd_kafka_message_destroy(m);
 			break;
 		}
@@ -188,6 +162,83 @@ out:
 	return rc;
 }
 
+/* Map a transaction error of c's producer into err (and c's state); destroys e. */
+static int
+txn_err(struct ax_relay_cursor *c, rd_kafka_error_t *e, const char *what, struct ax_err *err)
+{
+	rd_kafka_resp_err_t code = rd_kafka_error_code(e);
+	int rc;
+
+	if (code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+	    code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
+		c->fenced = true;
+		rc = ax_err_set(err, AX_ECONFLICT, "%s: another writer publishes %s/%d now", what,
+		    c->topic, (int)c->partition);
+	} else {
+		rc = ax_err_set(err, rd_kafka_error_is_retriable(e) ? AX_EUNAVAIL : AX_ERR,
+		    "%s: %s", what, rd_kafka_error_string(e));
+		if (rd_kafka_error_is_fatal(e))
+			c->broken = true;
+	}
+	err->lib_code = (int)code;
+	rd_kafka_error_destroy(e);
+	return rc;
+}
+
+/* Drop c's producer, if any: what it has not committed is aborted by the next one. */
+static void
+stop_producer(struct ax_relay_cursor *c)
+{
+	if (c->audit != NULL)
+		rd_kafka_topic_destroy(c->audit);
+	if (c->producer != NULL)
+		rd_kafka_destroy(c->producer);
+	c->audit = NULL;
+	c->producer = NULL;
+}
+
+/*
+ * Start c's transactional producer. Its transactional id belongs to the ledger (not to the
+ * instance), so initialising it fences every older producer of the same ledger and aborts
+ * its open transaction: a stale writer's outcomes that are not committed never appear to
+ * a read-committed reader (invariant 4). Then learn the tail.
+ */
+static int
+start_producer(struct ax_relay_cursor *c, struct ax_err *err)
+{
+	char id[TXN_ID_MAX], errstr[512];
+	const char *const kv[] = { "transactional.id", id, "transaction.timeout.ms", TXN_TIMEOUT_MS,
+		"linger.ms", "5", NULL };
+	rd_kafka_conf_t *conf;
+	rd_kafka_error_t *e;
+	int rc;
+
+	stop_producer(c);
+	c->broken = true; /* until it is started */
+	snprintf(id, sizeof(id), "axiom-relay/%s/%d", c->topic, (int)c->partition);
+	if ((rc = ax_kafka_conf(&conf, c->r->brokers, 3, kv, err)) != AX_OK)
+		return rc;
+	if ((c->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL) {
+		rd_kafka_conf_destroy(conf);
+		ax_err_set(err, AX_EINVAL, "could not create the audit producer");
+		ax_err_detail(err, "%s", errstr);
+		return AX_EINVAL;
+	}
+	c->audit = rd_kafka_topic_new(c->producer, c->r->audit_topic, NULL);
+	if ((e = rd_kafka_init_transactions(c->producer, TAIL_TIMEOUT_MS)) != NULL) {
+		rc = txn_err(c, e, "could not start the audit producer's transactions", err);
+		stop_producer(c);
+		return rc;
+	}
+	if ((rc = read_tail(c, err)) != AX_OK) {
+		stop_producer(c);
+		return rc;
+	}
+	c->broken = false;
+	c->resync = false;
+	return AX_OK;
+}
+
 int
 ax_relay_cursor_new(struct ax_relay_cursor **out, struct ax_relay *r, const char *topic,
     int32_t partition, struct ax_err *err)
@@ -202,9 +253,8 @@ ax_relay_cursor_new(struct ax_relay_cursor **out, struct ax_relay *r, const char
 	snprintf(c->topic, sizeof(c->topic), "%s", topic);
 	snprintf(c->partition_text, sizeof(c->partition_text), "%d", (int)partition);
 	c->partition = partition;
-	atomic_init(&c->resync, 0);
 	if ((rc = ax_decoder_new(&c->dec, r->codec, err)) != AX_OK ||
-	    (rc = read_tail(c, err)) != AX_OK) {
+	    (rc = start_producer(c, err)) != AX_OK) {
 		ax_relay_cursor_free(c);
 		return rc == AX_OK ? AX_ERR : rc;
 	}
@@ -217,8 +267,7 @@ ax_relay_cursor_free(struct ax_relay_cursor *c)
 {
 	if (c == NULL)
 		return;
-	/* deliveries still in flight point at c: wait for them (bounded) */
-	rd_kafka_flush(c->r->producer, 10000);
+	stop_producer(c); /* every publish ends committed or aborted: nothing is in flight */
 	ax_decoder_free(c->dec);
 	free(c);
 }
@@ -259,15 +308,14 @@ outcome_json(const struct ax_relay_cursor *c, PGresult *res, int row)
 static int
 produce(struct ax_relay_cursor *c, uint8_t *buf, size_t len, const char *key, struct ax_err *err)
 {
-	while (rd_kafka_produce(c->r->audit, c->partition, RD_KAFKA_MSG_F_FREE, buf, len, key,
-	           strlen(key), c) != 0) {
+	while (rd_kafka_produce(c->audit, c->partition, RD_KAFKA_MSG_F_FREE, buf, len, key,
+	           strlen(key), NULL) != 0) {
 		if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 			free(buf);
-			atomic_store(&c->resync, 1);
 			return ax_kafka_err(err, rd_kafka_last_error(),
 			    "could not queue an event for the audit topic");
 		}
-		rd_kafka_poll(c->r->producer, 100);
+		rd_kafka_poll(c->producer, 100);
 	}
 	return AX_OK;
 }
@@ -335,27 +383,90 @@ checkpoint(struct ax_relay_cursor *c, PGconn *conn, PGresult *res, int row, stru
 	return produce(c, buf, len, seq, err);
 }
 
+/* After a failure inside an open transaction: abort it and re-learn the tail next time. */
+static void
+abandon(struct ax_relay_cursor *c)
+{
+	rd_kafka_error_t *e = rd_kafka_abort_transaction(c->producer, TAIL_TIMEOUT_MS);
+
+	if (e != NULL) {
+		c->broken = true; /* a new producer aborts it instead */
+		rd_kafka_error_destroy(e);
+	}
+	c->resync = true;
+}
+
+/* Publish ledger row i of res in c's open transaction (checkpoint first when one is due). */
+static int
+publish_row(struct ax_relay_cursor *c, PGconn *conn, PGresult *res, int i, struct ax_err *err)
+{
+	const struct ax_codec_schema *cs = ax_codec_current(c->r->codec, AX_FAMILY_AUDIT);
+	const char *key = PQgetvalue(res, i, 0); /* the ledger seq as key text */
+	json_t *o = outcome_json(c, res, i);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = o == NULL ? ax_err_set(err, AX_ERR, "out of memory")
+	               : ax_encode_json(cs, o, NULL, &buf, &len, err);
+	json_decref(o);
+	if (rc != AX_OK)
+		return rc;
+	if (c->r->key != NULL && strtoll(key, NULL, 10) % c->r->every == 0 &&
+	    (rc = checkpoint(c, conn, res, i, err)) != AX_OK) {
+		free(buf);
+		return rc;
+	}
+	return produce(c, buf, len, key, err);
+}
+
+/* Commit c's open transaction; on failure, leave c ready to resync or restart. */
+static int
+commit(struct ax_relay_cursor *c, struct ax_err *err)
+{
+	rd_kafka_error_t *e = rd_kafka_commit_transaction(c->producer, TAIL_TIMEOUT_MS);
+	bool abortable;
+	int rc;
+
+	if (e == NULL)
+		return AX_OK;
+	abortable = rd_kafka_error_txn_requires_abort(e);
+	rc = txn_err(c, e, "could not commit an audit transaction", err);
+	if (!c->fenced && !c->broken && (abortable || rc == AX_EUNAVAIL))
+		abandon(c);
+	else if (!c->fenced)
+		c->broken = true;
+	return rc;
+}
+
 int
 ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, int64_t until, struct ax_err *err)
 {
-	const struct ax_codec_schema *cs = ax_codec_current(c->r->codec, AX_FAMILY_AUDIT);
 	char after[32];
 	const char *params[3] = { c->topic, c->partition_text, after };
-	int rows, i, rc;
+	int64_t last = c->seq;
+	bool more = true;
+	size_t in_txn = 0; /* entries in the open transaction; 0: none open */
+	rd_kafka_error_t *e;
+	int rows, i, rc = AX_OK;
 
-	if (atomic_exchange(&c->resync, 0)) {
-		rd_kafka_flush(c->r->producer, 10000);
-		if ((rc = read_tail(c, err)) != AX_OK) {
-			atomic_store(&c->resync, 1);
+	if (c->fenced)
+		return ax_err_set(err, AX_ECONFLICT, "another writer publishes %s/%d now", c->topic,
+		    (int)c->partition);
+	if (c->broken && (rc = start_producer(c, err)) != AX_OK)
+		return rc;
+	if (c->resync) {
+		if ((rc = read_tail(c, err)) != AX_OK)
 			return rc;
-		}
+		c->resync = false;
+		last = c->seq;
 		ax_log(AX_LOG_INFO, "audit_resynced", "topic=%s partition=%d seq=%lld", c->topic,
 		    (int)c->partition, (long long)c->seq);
 	}
-	do {
+	while (more && rc == AX_OK) {
 		PGresult *res;
 
-		snprintf(after, sizeof(after), "%lld", (long long)c->seq);
+		snprintf(after, sizeof(after), "%lld", (long long)last);
 		res = PQexecParams(conn,
 		    "SELECT seq, kafka_offset, command_id, "
 		    "  (extract(epoch FROM event_time) * 1000000)::bigint, decision, "
@@ -368,43 +479,38 @@ ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, int64_t until, struct 
 			rc = ax_pg_err(
 			    err, conn, res, "could not read the ledger for the audit topic");
 			PQclear(res);
-			return rc;
+			break;
 		}
 		rows = PQntuples(res);
-		for (i = 0; i < rows; i++) {
-			json_t *o;
-
+		more = rows == PUBLISH_CHUNK;
+		for (i = 0; i < rows && rc == AX_OK; i++) {
 			if (strtoll(PQgetvalue(res, i, 1), NULL, 10) >= until) { /* invariant 4 */
-				rows = 0;
+				more = false;
 				break;
 			}
-			o = outcome_json(c, res, i);
-			uint8_t *buf = NULL;
-			const char *key;
-			size_t len = 0;
-
-			rc = o == NULL ? ax_err_set(err, AX_ERR, "out of memory")
-			               : ax_encode_json(cs, o, NULL, &buf, &len, err);
-			json_decref(o);
-			if (rc != AX_OK) {
-				PQclear(res);
-				return rc;
+			if (in_txn == 0 && (e = rd_kafka_begin_transaction(c->producer)) != NULL) {
+				rc = txn_err(c, e, "could not begin an audit transaction", err);
+				break;
 			}
-			key = PQgetvalue(res, i, 0); /* the ledger seq as key text */
-			if (c->r->key != NULL && strtoll(key, NULL, 10) % c->r->every == 0 &&
-			    (rc = checkpoint(c, conn, res, i, err)) != AX_OK) {
-				free(buf);
-				PQclear(res);
-				return rc;
+			in_txn++;
+			if ((rc = publish_row(c, conn, res, i, err)) != AX_OK)
+				break;
+			last = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+			if (in_txn == TXN_ENTRIES_MAX) {
+				if ((rc = commit(c, err)) == AX_OK)
+					c->seq = last;
+				in_txn = 0;
 			}
-			if ((rc = produce(c, buf, len, key, err)) != AX_OK) {
-				PQclear(res);
-				return rc;
-			}
-			c->seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 		}
 		PQclear(res);
-		rd_kafka_poll(c->r->producer, 0);
-	} while (rows == PUBLISH_CHUNK);
-	return AX_OK;
+	}
+	if (in_txn == 0)
+		return rc;
+	if (rc != AX_OK) {
+		abandon(c);
+		return rc;
+	}
+	if ((rc = commit(c, err)) == AX_OK)
+		c->seq = last;
+	return rc;
 }
