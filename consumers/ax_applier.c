@@ -46,6 +46,8 @@
 /* A data writer waiting for the control watermark asks for a tick, and reads the watermark
  * from PostgreSQL when no local control writer announces it, this often. */
 #define WATERMARK_POLL_MS 5
+/* The relay publishes at most this often per partition (one Kafka transaction each). */
+#define RELAY_LINGER_MS 100
 
 enum writer_state { W_STARTING, W_RUNNING, W_STOPPING, W_STOPPED, W_FAILED };
 
@@ -58,12 +60,21 @@ struct writer {
 	bool control;
 	struct ax_pqueue *q;
 	struct ax_batch_ctx *ctx;
-	struct ax_relay_cursor *cursor; /* this partition's ledger -> the audit topic */
-	unsigned relay_failures;        /* in a row; logged on the first and every 100th */
-	double relay_retry_at;          /* after a relay failure, the next try waits until then */
 	pthread_t thread;
 	bool thread_started;
-	bool paused; /* main thread only */
+	/* the relay thread: this partition's ledger -> the audit topic, off the apply path (a
+	 * Kafka transaction per publish must not hold up the next batch) */
+	pthread_t relay_thread;
+	bool relay_started;
+	pthread_mutex_t relay_mu;
+	pthread_cond_t relay_cv;
+	int64_t relay_until; /* relay_mu: publish the entries below this offset (committed) */
+	bool relay_stop;     /* relay_mu: the writer has stopped; publish once more and end */
+	bool relay_fenced;   /* relay_mu: another writer owns the partition; publish no more */
+	PGconn *relay_conn;  /* relay thread only, like the two below */
+	struct ax_relay_cursor *cursor;
+	unsigned relay_failures; /* in a row; logged on the first and every 100th */
+	bool paused;             /* main thread only */
 	_Atomic int state;
 	_Atomic int64_t next_offset; /* applied and committed up to here (exclusive) */
 	_Atomic uint64_t accepted, rejected, quarantined, duplicates, batches;
@@ -115,35 +126,91 @@ writer_fail(struct writer *w, const char *why, const struct ax_err *err)
 }
 
 /*
- * Publish w's committed, not yet relayed ledger entries; false when it must be retried. The
- * cursor is made here, in the writer's own thread, on first use: learning where the audit
- * partition stopped takes a Kafka round trip per partition, which must not hold up the
- * rebalance callback, and a failure there (a partition the broker does not know yet after a
- * restart) is retried like any other relay failure instead of stopping the applier.
+ * Publish w's committed ledger entries below until; false when it must be retried. The
+ * cursor (a transactional producer, and a Kafka round trip to learn where the audit
+ * partition stopped) and the connection are made here on first use, and again after a
+ * failure, so a broker or database that is away is retried like any other relay failure.
  */
 static bool
-relay(struct writer *w)
+relay_once(struct writer *w, int64_t until)
 {
 	struct ax_err err;
 	int rc = AX_OK;
 
-	if (ax_mono_s() < w->relay_retry_at)
-		return false;
-	if (w->cursor == NULL)
+	if (w->relay_conn != NULL && PQstatus(w->relay_conn) != CONNECTION_OK) {
+		PQfinish(w->relay_conn);
+		w->relay_conn = NULL;
+	}
+	if (w->relay_conn == NULL)
+		rc = ax_pg_connect(&w->relay_conn, w->app->o->pg_dsn, "the runtime role", &err);
+	if (rc == AX_OK && w->cursor == NULL)
 		rc = ax_relay_cursor_new(&w->cursor, w->app->relay, w->topic, w->partition, &err);
 	if (rc == AX_OK)
-		rc = ax_relay_publish(
-		    w->cursor, ax_batch_conn(w->ctx), ax_batch_next_offset(w->ctx), &err);
+		rc = ax_relay_publish(w->cursor, w->relay_conn, until, &err);
 	if (rc == AX_OK) {
 		w->relay_failures = 0;
 		return true;
 	}
-	w->relay_retry_at = ax_mono_s() + 1.0;
 	if (w->relay_failures++ % 100 == 0)
 		ax_log(AX_LOG_WARN, "audit_relay_retrying",
 		    "topic=%s partition=%d failures=%u error=\"%s\"", w->topic, (int)w->partition,
 		    w->relay_failures, err.msg);
 	return false;
+}
+
+/*
+ * The relay thread of w: publishes what the writer committed (relay_notify), retrying a
+ * failure every second; when the writer stops, publishes once more and ends, unless the
+ * writer was fenced (the partition's new owner publishes from there, ax_relay.h (4)).
+ */
+static void *
+relay_main(void *arg)
+{
+	struct writer *w = arg;
+	int64_t done = INT64_MIN, until;
+	bool stop = false, fenced = false, ok = true;
+
+	while (!stop || !ok) {
+		struct timespec deadline;
+
+		pthread_mutex_lock(&w->relay_mu);
+		if (ok) {
+			while (!w->relay_stop && w->relay_until == done)
+				pthread_cond_wait(&w->relay_cv, &w->relay_mu);
+			/* let more commits join this publish: a Kafka transaction per batch of a
+			 * few commands would cost the broker more than the commands cost us */
+			ax_deadline_after(&deadline, RELAY_LINGER_MS);
+			while (!w->relay_stop &&
+			       pthread_cond_timedwait(&w->relay_cv, &w->relay_mu, &deadline) == 0)
+				;
+		} else if (!w->relay_stop) { /* retry in a second, or at the next commit */
+			ax_deadline_after(&deadline, 1000);
+			pthread_cond_timedwait(&w->relay_cv, &w->relay_mu, &deadline);
+		}
+		until = w->relay_until;
+		stop = w->relay_stop;
+		fenced = w->relay_fenced;
+		pthread_mutex_unlock(&w->relay_mu);
+		if (fenced)
+			break;
+		if ((ok = until == done || relay_once(w, until)))
+			done = until;
+		else if (stop)
+			break; /* the last try after the writer stopped: the next owner goes on */
+	}
+	return NULL;
+}
+
+/* The writer committed everything below until: wake its relay. */
+static void
+relay_notify(struct writer *w, int64_t until, bool stop, bool fenced)
+{
+	pthread_mutex_lock(&w->relay_mu);
+	w->relay_until = until;
+	w->relay_stop = w->relay_stop || stop;
+	w->relay_fenced = w->relay_fenced || fenced;
+	pthread_cond_signal(&w->relay_cv);
+	pthread_mutex_unlock(&w->relay_mu);
 }
 
 /* Tell waiting data writers the control watermark this instance's control writer reached. */
@@ -212,8 +279,6 @@ writer_main(void *arg)
 	struct ax_err err;
 	size_t npending = 0, i;
 	int backoff_ms = 100, rc;
-	bool relay_due = true; /* publish what an earlier run committed but did not relay */
-	bool fenced = false;   /* another writer owns the partition and its relay now */
 
 	if (pending == NULL) {
 		ax_err_set(&err, AX_ERR, "out of memory");
@@ -223,8 +288,6 @@ writer_main(void *arg)
 	if (w->control)
 		atomic_store(&w->app->control_running, 1);
 	while (atomic_load(&w->state) == W_RUNNING && !*w->app->stop) {
-		if (relay_due)
-			relay_due = !relay(w);
 		/* commands left over from a batch cut at the watermark go again at once, with
 		 * whatever joined them meanwhile */
 		if (npending < (size_t)o->batch_max)
@@ -250,7 +313,8 @@ writer_main(void *arg)
 		}
 		if (rc == AX_ECONFLICT) {
 			writer_fail(w, "fenced", &err);
-			fenced = true;
+			if (w->relay_started)
+				relay_notify(w, ax_batch_next_offset(w->ctx), true, true);
 			break;
 		}
 		if (rc != AX_OK) {
@@ -260,8 +324,8 @@ writer_main(void *arg)
 		backoff_ms = 100;
 		if (w->control && res.released > 0) /* before the relay: data writers wait on it */
 			announce_watermark(w->app, ax_batch_known_watermark(w->ctx));
-		if (relay_due || res.accepted + res.rejected + res.quarantined > 0)
-			relay_due = !relay(w);
+		if (w->relay_started && res.accepted + res.rejected + res.quarantined > 0)
+			relay_notify(w, ax_batch_next_offset(w->ctx), false, false);
 		for (i = 0; i < res.released; i++)
 			rd_kafka_message_destroy(pending[i]);
 		memmove(
@@ -285,8 +349,6 @@ writer_main(void *arg)
 			    (int)w->partition);
 		}
 	}
-	if (relay_due && !fenced)
-		relay(w);
 	for (i = 0; i < npending; i++)
 		rd_kafka_message_destroy(pending[i]);
 	free(pending);
@@ -295,6 +357,23 @@ writer_main(void *arg)
 	if (atomic_load(&w->state) != W_FAILED)
 		atomic_store(&w->state, W_STOPPED);
 	return NULL;
+}
+
+/* Free w after its threads: the relay's last round first (it reads the ledger). */
+static void
+writer_free(struct writer *w)
+{
+	if (w->relay_started) {
+		relay_notify(w, ax_batch_next_offset(w->ctx), true, false);
+		pthread_join(w->relay_thread, NULL);
+	}
+	ax_relay_cursor_free(w->cursor);
+	PQfinish(w->relay_conn);
+	pthread_cond_destroy(&w->relay_cv);
+	pthread_mutex_destroy(&w->relay_mu);
+	ax_batch_ctx_free(w->ctx);
+	ax_pqueue_free(w->q, destroy_message);
+	free(w);
 }
 
 /* Create the writer of (topic, partition): connect, load the stored offset, start. */
@@ -313,6 +392,15 @@ writer_start(struct writer **out, struct applier *app, const char *topic, int32_
 	w->partition = partition;
 	w->control = strcmp(topic, app->control_topic) == 0;
 	atomic_init(&w->state, W_STARTING);
+	pthread_mutex_init(&w->relay_mu, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* ax_deadline_after's clock */
+		pthread_cond_init(&w->relay_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	if ((rc = ax_pqueue_new(&w->q, QUEUE_ITEMS_MAX, QUEUE_BYTES_MAX, err)) != AX_OK)
 		goto fail;
 	if ((rc = ax_batch_ctx_new(&w->ctx, app->codec, app->o->pg_dsn, app->o->instance, topic,
@@ -321,6 +409,16 @@ writer_start(struct writer **out, struct applier *app, const char *topic, int32_
 	atomic_init(&w->next_offset, ax_batch_next_offset(w->ctx));
 	w->last_offset_reported = atomic_load(&w->next_offset);
 	w->last_report_s = ax_mono_s();
+	/* its first round publishes what an earlier run committed but did not relay */
+	w->relay_until = ax_batch_next_offset(w->ctx);
+	if (!app->o->no_relay) {
+		if (pthread_create(&w->relay_thread, NULL, relay_main, w) != 0) {
+			rc = ax_err_set(err, AX_ERR, "could not start the relay thread of %s/%d",
+			    topic, (int)partition);
+			goto fail;
+		}
+		w->relay_started = true;
+	}
 	atomic_store(&w->state, W_RUNNING);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		rc = ax_err_set(err, AX_ERR, "could not start the writer thread of %s/%d", topic,
@@ -331,14 +429,14 @@ writer_start(struct writer **out, struct applier *app, const char *topic, int32_
 	*out = w;
 	return AX_OK;
 fail:
-	ax_relay_cursor_free(w->cursor);
-	ax_batch_ctx_free(w->ctx);
-	ax_pqueue_free(w->q, destroy_message);
-	free(w);
+	writer_free(w);
 	return rc;
 }
 
-/* Stop a writer (revocation, shutdown): it finishes or abandons its batch, then exits. */
+/*
+ * Stop a writer (revocation, shutdown): it finishes or abandons its batch, then exits; its
+ * relay publishes once more what it committed (unless it was fenced) and ends.
+ */
 static void
 writer_stop(struct writer *w)
 {
@@ -348,6 +446,7 @@ writer_stop(struct writer *w)
 	ax_pqueue_wake(w->q);
 	if (w->thread_started)
 		pthread_join(w->thread, NULL);
+	w->thread_started = false;
 	ax_log(AX_LOG_INFO, "writer_stopped",
 	    "topic=%s partition=%d state=%s next_offset=%lld accepted=%llu rejected=%llu "
 	    "quarantined=%llu duplicates=%llu",
@@ -356,10 +455,7 @@ writer_stop(struct writer *w)
 	    (unsigned long long)atomic_load(&w->rejected),
 	    (unsigned long long)atomic_load(&w->quarantined),
 	    (unsigned long long)atomic_load(&w->duplicates));
-	ax_relay_cursor_free(w->cursor);
-	ax_batch_ctx_free(w->ctx);
-	ax_pqueue_free(w->q, destroy_message);
-	free(w);
+	writer_free(w);
 }
 
 static struct writer *

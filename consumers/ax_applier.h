@@ -46,6 +46,9 @@ struct ax_applier_opts {
 	/* replay (consumers/ax_replay.c): never produce ticks, the log being read is complete
 	 * and a replay must not append to it; a waiting partition just waits */
 	bool no_ticks;
+	/* replay: publish nothing on the audit topic (the live applier's relays own it: their
+	 * transactional ids would be fenced by the replay's, ax_relay.h (4)) */
+	bool no_relay;
 	/* signed checkpoints (consumers/ax_checkpoint.h): an Ed25519 private key in PEM, NULL
 	 * for none; every checkpoint_every-th ledger entry of each partition is signed */
 	const char *checkpoint_key;

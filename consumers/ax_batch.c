@@ -182,12 +182,6 @@ ax_batch_known_watermark(const struct ax_batch_ctx *ctx)
 	return ctx->wm_us;
 }
 
-PGconn *
-ax_batch_conn(struct ax_batch_ctx *ctx)
-{
-	return ctx->conn;
-}
-
 int
 ax_batch_reconnect(struct ax_batch_ctx *ctx, struct ax_err *err)
 {

@@ -85,9 +85,6 @@ int64_t ax_batch_event_time_us(const rd_kafka_message_t *m);
 int64_t ax_batch_known_watermark(const struct ax_batch_ctx *ctx);
 void ax_batch_learn_watermark(struct ax_batch_ctx *ctx, int64_t us);
 
-/* The writer's connection (borrowed): the relay reads the committed ledger through it. */
-PGconn *ax_batch_conn(struct ax_batch_ctx *ctx);
-
 /* Reconnect and re-read the stored next offset; the claim stays as it was. */
 int ax_batch_reconnect(struct ax_batch_ctx *ctx, struct ax_err *err);
 

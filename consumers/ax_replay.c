@@ -353,6 +353,7 @@ ax_replay_run(const struct ax_replay_opts *o, volatile sig_atomic_t *stop,
 	t->ao.until_caught_up = true;
 	t->ao.idle_exit_ms = 500;
 	t->ao.no_ticks = true; /* invariant 2 */
+	t->ao.no_relay = true; /* invariant 2 */
 	t->ao.checkpoint_key = o->checkpoint_key;
 	if (o->checkpoint_every > 0)
 		t->ao.checkpoint_every = o->checkpoint_every;
