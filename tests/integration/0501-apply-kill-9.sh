@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 0501-apply-kill-9 - exactly once across crashes: while a backlog of 12,009 data commands
-# (ops/scenario --records 6000, 6 partitions) flows, `axiom apply --batch 2` (many small
+# (ops/scenario --records 6000, 6 partitions) flows, `axiom apply --batch 1` (many small
 # transactions, many instants to die in) is killed with SIGKILL
 # at a random instant 0.05 to 0.65 s after each run committed its first batch, and restarted
 # with the same --group and --instance, until 20 kills landed while commands were being
@@ -25,7 +25,7 @@ mid=0 died=0 noassign=0 prev=0 stall_ms=0
 for ((k = 1; k <= MAX_KILLS && mid < MID_KILLS; k++)); do
 	log="$TMP/kill-$k.log"
 	t_run=$(now_ms)
-	applier_bg kill9 "$log" --batch 2
+	applier_bg kill9 "$log" --batch 1
 	pid=$!
 	# a restart after a SIGKILL waits for the group to drop the dead member (its session
 	# timeout), then each writer starts its audit relay and the data may wait for a control
