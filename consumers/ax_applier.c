@@ -151,6 +151,15 @@ relay_once(struct writer *w, int64_t until)
 		w->relay_failures = 0;
 		return true;
 	}
+	if (rc == AX_ECONFLICT) {
+		/* another producer of this ledger fenced ours: a stale instance's, or one whose
+		 * commit timed out. The next round starts a new one (which fences it in turn, and
+		 * reads the tail first), so the owner's relay never stays silent */
+		ax_relay_cursor_free(w->cursor);
+		w->cursor = NULL;
+		ax_log(AX_LOG_WARN, "audit_relay_fenced", "topic=%s partition=%d error=\"%s\"",
+		    w->topic, (int)w->partition, err.msg);
+	}
 	if (w->relay_failures++ % 100 == 0)
 		ax_log(AX_LOG_WARN, "audit_relay_retrying",
 		    "topic=%s partition=%d failures=%u error=\"%s\"", w->topic, (int)w->partition,
@@ -359,12 +368,15 @@ writer_main(void *arg)
 	return NULL;
 }
 
-/* Free w after its threads: the relay's last round first (it reads the ledger). */
+/*
+ * Free w after its threads: the relay's last round first (it reads the ledger), unless the
+ * partition was lost (the group gave it to another member meanwhile: that one publishes).
+ */
 static void
-writer_free(struct writer *w)
+writer_free(struct writer *w, bool lost)
 {
 	if (w->relay_started) {
-		relay_notify(w, ax_batch_next_offset(w->ctx), true, false);
+		relay_notify(w, ax_batch_next_offset(w->ctx), true, lost);
 		pthread_join(w->relay_thread, NULL);
 	}
 	ax_relay_cursor_free(w->cursor);
@@ -429,16 +441,17 @@ writer_start(struct writer **out, struct applier *app, const char *topic, int32_
 	*out = w;
 	return AX_OK;
 fail:
-	writer_free(w);
+	writer_free(w, false);
 	return rc;
 }
 
 /*
- * Stop a writer (revocation, shutdown): it finishes or abandons its batch, then exits; its
- * relay publishes once more what it committed (unless it was fenced) and ends.
+ * Stop w's writer thread (it finishes or abandons its batch) and start its relay's last
+ * round: the relay publishes once more what the writer committed, unless the writer was
+ * fenced or the partition lost, and ends.
  */
 static void
-writer_stop(struct writer *w)
+writer_join(struct writer *w, bool lost)
 {
 	int expect = W_RUNNING;
 
@@ -447,6 +460,15 @@ writer_stop(struct writer *w)
 	if (w->thread_started)
 		pthread_join(w->thread, NULL);
 	w->thread_started = false;
+	if (w->relay_started) /* its last round starts now; writer_free waits for it */
+		relay_notify(w, ax_batch_next_offset(w->ctx), true, lost);
+}
+
+/* Stop a writer (revocation, shutdown) and free it once its relay's last round is done. */
+static void
+writer_stop(struct writer *w, bool lost)
+{
+	writer_join(w, lost);
 	ax_log(AX_LOG_INFO, "writer_stopped",
 	    "topic=%s partition=%d state=%s next_offset=%lld accepted=%llu rejected=%llu "
 	    "quarantined=%llu duplicates=%llu",
@@ -455,7 +477,7 @@ writer_stop(struct writer *w)
 	    (unsigned long long)atomic_load(&w->rejected),
 	    (unsigned long long)atomic_load(&w->quarantined),
 	    (unsigned long long)atomic_load(&w->duplicates));
-	writer_free(w);
+	writer_free(w, lost);
 }
 
 static struct writer *
@@ -469,15 +491,27 @@ writer_find(struct applier *app, const char *topic, int32_t partition)
 	return NULL;
 }
 
+/*
+ * Stop every writer; lost: the group took the partitions away (their relays publish no
+ * last round). All are told first, so their last batches and relay rounds overlap.
+ */
 static void
-stop_all_writers(struct applier *app)
+stop_all_writers(struct applier *app, bool lost)
 {
 	size_t i;
 
 	for (i = 0; i < app->nw; i++) {
+		int expect = W_RUNNING;
+
+		atomic_compare_exchange_strong(&app->w[i]->state, &expect, W_STOPPING);
+		ax_pqueue_wake(app->w[i]->q);
+	}
+	for (i = 0; i < app->nw; i++)
+		writer_join(app->w[i], lost);
+	for (i = 0; i < app->nw; i++) {
 		if (atomic_load(&app->w[i]->state) == W_FAILED)
 			app->failed_partitions++;
-		writer_stop(app->w[i]);
+		writer_stop(app->w[i], lost);
 	}
 	app->nw = 0;
 }
@@ -498,7 +532,7 @@ rebalance_cb(
 	if (e != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		ax_log(AX_LOG_INFO, "revoked", "partitions=%d lost=%d", parts->cnt,
 		    rd_kafka_assignment_lost(rk));
-		stop_all_writers(app);
+		stop_all_writers(app, rd_kafka_assignment_lost(rk));
 		rd_kafka_assign(rk, NULL);
 		return;
 	}
@@ -831,7 +865,7 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 				ax_log(AX_LOG_ERROR, "consumer_fatal", "instance=%s error=\"%s\"",
 				    o->instance, why);
 				rd_kafka_message_destroy(m);
-				stop_all_writers(&app);
+				stop_all_writers(&app, false);
 				app.startup_failed = true;
 				ax_err_set(
 				    &app.startup_err, AX_ERR, "the Kafka consumer failed: %s", why);
@@ -879,7 +913,7 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 	}
 	report_progress(&app, true);
 	rd_kafka_consumer_close(app.consumer); /* revokes: the writers stop in the callback */
-	stop_all_writers(&app);
+	stop_all_writers(&app, false);
 	if (app.startup_failed) {
 		*err = app.startup_err;
 		rc = err->code;

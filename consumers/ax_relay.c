@@ -21,10 +21,10 @@
 #define PUBLISH_CHUNK   1000 /* ledger entries read per query */
 #define TAIL_TIMEOUT_MS 10000
 #define TXN_ID_MAX      320  /* axiom-relay/<topic>/<partition> */
-#define TXN_ENTRIES_MAX 5000 /* ledger entries per audit transaction */
+#define TXN_ENTRIES_MAX 2000 /* ledger entries per audit transaction */
 /* a stale producer's open transaction is aborted by the coordinator after this long, which
  * bounds how long it can hold back the audit partition's last stable offset */
-#define TXN_TIMEOUT_MS "10000"
+#define TXN_TIMEOUT_MS "30000"
 #define AX_STR_(x)     #x
 #define AX_STR(x)      AX_STR_(x)
 
@@ -131,20 +131,29 @@ static int
 read_tail(struct ax_relay_cursor *c, struct ax_err *err)
 {
 	static const char *const kv[] = { "enable.partition.eof", "true", "group.id",
-		"axiom-relay-tail", "enable.auto.commit", "false", NULL };
-	rd_kafka_t *rk = NULL;
+		"axiom-relay-tail", "enable.auto.commit", "false", "isolation.level",
+		"read_committed", NULL };
+	/* the end of the log itself: a read-committed client would be told the last stable
+	 * offset, which the other ledger's open transaction may hold below our own last
+	 * outcomes */
+	static const char *const kv_end[] = { "isolation.level", "read_uncommitted", NULL };
+	rd_kafka_t *rk = NULL, *rk_end = NULL;
 	rd_kafka_topic_t *t = NULL;
 	int64_t low = 0, high = 0, to, from, best = 0;
 	rd_kafka_resp_err_t e;
 	int rc;
 
+	if ((rc = ax_kafka_new(&rk_end, RD_KAFKA_CONSUMER, c->r->brokers, kv_end, err)) != AX_OK)
+		return rc;
+	e = rd_kafka_query_watermark_offsets(
+	    rk_end, c->r->audit_topic, c->partition, &low, &high, TAIL_TIMEOUT_MS);
+	rd_kafka_destroy(rk_end);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return ax_kafka_err(err, e, "could not read the audit topic's offsets");
 	if ((rc = ax_kafka_new(&rk, RD_KAFKA_CONSUMER, c->r->brokers, kv, err)) != AX_OK)
 		return rc;
-	t = rd_kafka_topic_new(rk, c->r->audit_topic, NULL);
-	e = rd_kafka_query_watermark_offsets(
-	    rk, c->r->audit_topic, c->partition, &low, &high, TAIL_TIMEOUT_MS);
-	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		rc = ax_kafka_err(err, e, "could not read the audit topic's offsets");
+	if ((t = rd_kafka_topic_new(rk, c->r->audit_topic, NULL)) == NULL) {
+		rc = ax_kafka_err(err, rd_kafka_last_error(), "could not read the audit topic");
 		goto out;
 	}
 	/* scan back window by window until an outcome of this ledger is found */
@@ -162,6 +171,31 @@ out:
 	return rc;
 }
 
+static bool
+is_fenced(rd_kafka_resp_err_t code)
+{
+	return code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+	       code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+}
+
+/* A producer error outside the transaction calls (code): when the producer has hit a fatal
+ * error, c is fenced or broken accordingly. */
+static int
+fatal_err(struct ax_relay_cursor *c, rd_kafka_resp_err_t code, const char *what, struct ax_err *err)
+{
+	char errstr[256];
+	rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(c->producer, errstr, sizeof(errstr));
+
+	if (fatal != RD_KAFKA_RESP_ERR_NO_ERROR && is_fenced(fatal)) {
+		c->fenced = true;
+		return ax_err_set(err, AX_ECONFLICT, "%s: another writer publishes %s/%d now", what,
+		    c->topic, (int)c->partition);
+	}
+	if (fatal != RD_KAFKA_RESP_ERR_NO_ERROR)
+		c->broken = true;
+	return ax_kafka_err(err, fatal != RD_KAFKA_RESP_ERR_NO_ERROR ? fatal : code, what);
+}
+
 /* Map a transaction error of c's producer into err (and c's state); destroys e. */
 static int
 txn_err(struct ax_relay_cursor *c, rd_kafka_error_t *e, const char *what, struct ax_err *err)
@@ -169,8 +203,7 @@ txn_err(struct ax_relay_cursor *c, rd_kafka_error_t *e, const char *what, struct
 	rd_kafka_resp_err_t code = rd_kafka_error_code(e);
 	int rc;
 
-	if (code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
-	    code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
+	if (is_fenced(code)) {
 		c->fenced = true;
 		rc = ax_err_set(err, AX_ECONFLICT, "%s: another writer publishes %s/%d now", what,
 		    c->topic, (int)c->partition);
@@ -224,7 +257,12 @@ start_producer(struct ax_relay_cursor *c, struct ax_err *err)
 		ax_err_detail(err, "%s", errstr);
 		return AX_EINVAL;
 	}
-	c->audit = rd_kafka_topic_new(c->producer, c->r->audit_topic, NULL);
+	if ((c->audit = rd_kafka_topic_new(c->producer, c->r->audit_topic, NULL)) == NULL) {
+		rc =
+		    ax_kafka_err(err, rd_kafka_last_error(), "could not create the audit producer");
+		stop_producer(c);
+		return rc;
+	}
 	if ((e = rd_kafka_init_transactions(c->producer, TAIL_TIMEOUT_MS)) != NULL) {
 		rc = txn_err(c, e, "could not start the audit producer's transactions", err);
 		stop_producer(c);
@@ -312,8 +350,8 @@ produce(struct ax_relay_cursor *c, uint8_t *buf, size_t len, const char *key, st
 	           strlen(key), NULL) != 0) {
 		if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 			free(buf);
-			return ax_kafka_err(err, rd_kafka_last_error(),
-			    "could not queue an event for the audit topic");
+			return fatal_err(c, rd_kafka_last_error(),
+			    "could not queue an event for the audit topic", err);
 		}
 		rd_kafka_poll(c->producer, 100);
 	}
@@ -390,7 +428,10 @@ abandon(struct ax_relay_cursor *c)
 	rd_kafka_error_t *e = rd_kafka_abort_transaction(c->producer, TAIL_TIMEOUT_MS);
 
 	if (e != NULL) {
-		c->broken = true; /* a new producer aborts it instead */
+		if (is_fenced(rd_kafka_error_code(e)))
+			c->fenced = true;
+		else
+			c->broken = true; /* a new producer aborts it instead */
 		rd_kafka_error_destroy(e);
 	}
 	c->resync = true;
@@ -426,8 +467,13 @@ commit(struct ax_relay_cursor *c, struct ax_err *err)
 {
 	rd_kafka_error_t *e = rd_kafka_commit_transaction(c->producer, TAIL_TIMEOUT_MS);
 	bool abortable;
-	int rc;
+	int rc, tries;
 
+	/* a commit that timed out is to be called again, not aborted */
+	for (tries = 1; e != NULL && rd_kafka_error_is_retriable(e) && tries < 3; tries++) {
+		rd_kafka_error_destroy(e);
+		e = rd_kafka_commit_transaction(c->producer, TAIL_TIMEOUT_MS);
+	}
 	if (e == NULL)
 		return AX_OK;
 	abortable = rd_kafka_error_txn_requires_abort(e);
@@ -490,6 +536,7 @@ ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, int64_t until, struct 
 			}
 			if (in_txn == 0 && (e = rd_kafka_begin_transaction(c->producer)) != NULL) {
 				rc = txn_err(c, e, "could not begin an audit transaction", err);
+				c->broken = !c->fenced; /* start over with a new producer */
 				break;
 			}
 			in_txn++;

@@ -14,11 +14,14 @@
  *      and nothing is published twice;
  *  (4) the producer's transactional id belongs to the ledger (axiom-relay/<topic>/<p>), so
  *      a new owner's cursor fences the old owner's producer and aborts its open
- *      transaction: a stale writer's outcomes that were not committed never reach a
- *      read-committed reader, and once fenced it publishes nothing more. A writer also
- *      publishes only entries below its own next offset (what it committed itself or found
- *      stored when it claimed the partition). Readers of the audit topic must read
- *      committed (librdkafka's default; `axiom audit` does).
+ *      transaction: what a stale writer had not committed there never reaches a
+ *      read-committed reader. A fenced cursor reports AX_ECONFLICT; its writer's next
+ *      cursor fences the other producer in turn, after reading the tail, so two relays of
+ *      one ledger can take turns but never publish an entry twice. A writer publishes only
+ *      entries below its own next offset (what it committed itself or found stored when
+ *      it claimed the partition), and nothing more once fenced by its claim or once its
+ *      partition was lost. Readers of the audit topic must read committed (librdkafka's
+ *      default; `axiom audit` does).
  * @locality: ax_relay_* from writer threads; one cursor belongs to one writer.
  */
 #ifndef AX_RELAY_H
@@ -67,8 +70,8 @@ int64_t ax_relay_cursor_seq(const struct ax_relay_cursor *c);
  * (the writer's next offset, invariant 4), read through conn (the runtime role), in one
  * Kafka transaction. AX_EUNAVAIL when conn broke (the writer reconnects) or the broker did
  * not answer in time; AX_ECONFLICT, for good, once a newer producer of the same ledger
- * fenced this one; nothing of a failed publish is visible, and the next one starts after
- * what the audit topic really holds.
+ * fenced this one (free the cursor; a new one fences that producer in turn); nothing of a
+ * failed publish is visible, and the next one starts after what the audit topic holds.
  */
 int ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, int64_t until, struct ax_err *err);
 
