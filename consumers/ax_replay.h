@@ -7,14 +7,15 @@
  *      is applied; a non-empty target is refused, never merged into;
  *  (2) the rebuild is the applier itself (ax_applier_run, until caught up) under a fresh
  *      consumer group and its own instance name, so it takes exactly the decisions the live
- *      applier took; it appends nothing to any topic (no ticks, no audit relay: opts.no_ticks,
- * no_relay); (3) a replay is complete only when every partition of PREFIX.control and
- * PREFIX.commands is applied up to the log end measured when the applier stopped; a log that does
- * not start at offset 0 (records deleted) cannot be rebuilt and is refused; (4) progress is
- * observed from outside the applier: the main thread polls the target's partition_offsets (as the
- * auditor) against the broker's log-end offsets. States of a replay: CHECKING (target, topics) ->
- * APPLYING (applier thread runs, main thread draws progress) -> REPORTING (ledger counts) -> done |
- * failed | stalled.
+ *      applier took; it appends nothing to any topic (no ticks, no audit relay:
+ *      opts.no_ticks and opts.no_relay);
+ *  (3) a replay is complete only when every partition of PREFIX.control and PREFIX.commands
+ *      is applied up to the log end measured when the applier stopped; a log that does not
+ *      start at offset 0 (records deleted) cannot be rebuilt and is refused;
+ *  (4) progress is observed from outside the applier: the main thread polls the target's
+ *      partition_offsets (as the auditor) against the broker's log-end offsets.
+ * States of a replay: CHECKING (target, topics) -> APPLYING (applier thread runs, main
+ * thread draws progress) -> REPORTING (ledger counts) -> done | failed | stalled.
  */
 #ifndef AX_REPLAY_H
 #define AX_REPLAY_H

@@ -18,14 +18,6 @@ head -n 2000 "$TMP/held.jsonl" >"$TMP/held-1.jsonl"
 tail -n 2000 "$TMP/held.jsonl" >"$TMP/held-2.jsonl"
 applied() { admin "SELECT coalesce(sum(next_offset), 0) FROM axiom.partition_offsets WHERE topic = '$P.commands'"; }
 by() { admin "SELECT count(*) FROM axiom.partition_offsets WHERE topic = '$P.commands' AND updated_by = '$1'"; }
-wait_until() { # SECONDS CONDITION...: poll a shell condition, 0 when it held in time
-	local deadline=$((SECONDS + $1))
-	shift
-	until eval "$@"; do
-		((SECONDS >= deadline)) && return 1
-		sleep 0.2
-	done
-}
 
 t0=$(now_ms)
 applier_bg inst-a "$TMP/a.log" --batch 50
@@ -40,8 +32,8 @@ check "B gets partitions of the commands topic when it joins" 0 $?
 b_first=$(applied)
 publish_held "$TMP/held-1.jsonl"
 check "the second part of the log is published while both run" 0 $?
-# B's first commit can come after A's next 500 (B first learns where its audit partitions
-# stopped): wait for both
+# B's first commit can come after A's next 500 (B's writers first wait for a control tick
+# that A's control writer applies): wait for both
 wait_until 60 '(( $(applied) >= b_first + 500 && $(by inst-b) >= 1 ))'
 check "commands flow while both instances run, B's among them" 0 $?
 at_leave=$(applied)

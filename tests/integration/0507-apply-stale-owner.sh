@@ -28,14 +28,6 @@ total=$DATA_CMDS
 C="$P.commands"
 applied() { admin "SELECT coalesce(sum(next_offset), 0) FROM axiom.partition_offsets WHERE topic = '$C'"; }
 claimed_by() { admin "SELECT count(*) FROM axiom.partition_claims WHERE claimed_by = '$1'"; }
-wait_until() { # SECONDS CONDITION...: poll a shell condition, 0 when it held in time
-	local deadline=$((SECONDS + $1))
-	shift
-	until eval "$@"; do
-		((SECONDS >= deadline)) && return 1
-		sleep 0.2
-	done
-}
 
 applier_bg inst-a "$TMP/a.log" --batch 5
 pa=$!

@@ -9,6 +9,7 @@
 #   applier_bg NAME LOG [ARGS]          start `axiom apply` in the background (pid in $!,
 #                                       remembered for clean-up)
 #   apply_fg LOG [ARGS]                 `axiom apply --until-caught-up`, bounded by timeout
+#   wait_until SECONDS CONDITION        poll a shell condition until it holds (0) or time out
 #   check NAME WANT GOT                 one ok / FAIL line
 #   exactly_once_checks [DB]            every offset of every partition has exactly one
 #                                       ledger entry, seq gap-free, records and commands as
@@ -177,6 +178,17 @@ wait_caught_up() {
 	return 1
 }
 
+# wait_until SECONDS CONDITION...: poll a shell condition (eval'd) every 0.2 s; 0 when it
+# held in time
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until eval "$@"; do
+		((SECONDS >= deadline)) && return 1
+		sleep 0.2
+	done
+}
+
 # exactly_once_checks [DB]
 exactly_once_checks() {
 	local db=${1:-$DB} t p end n parts=()
@@ -232,6 +244,7 @@ PY
 		"$(LC_ALL=C sort -u "$TMP/audit.txt" | LC_ALL=C comm -12 - "$TMP/ledger.txt" | wc -l)"
 	check "audit topic: no outcome published twice" "$(wc -l <"$TMP/audit.txt")" \
 		"$(LC_ALL=C sort -u "$TMP/audit.txt" | wc -l)"
+	LC_ALL=C uniq -d "$TMP/audit.txt" | head -n 5 | sed 's/^/# twice: /'
 	check "audit topic: nothing the ledger lacks" 0 \
 		"$(LC_ALL=C sort -u "$TMP/audit.txt" | LC_ALL=C comm -23 - "$TMP/ledger.txt" | wc -l)"
 }
