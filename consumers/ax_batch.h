@@ -1,7 +1,7 @@
 /*
- * ax_batch.h - one partition writer's side of PostgreSQL: claim the partition and load
- * its stored next offset, and apply a batch of Kafka messages in one transaction through the SQL
- * API.
+ * ax_batch.h - one partition writer's side of PostgreSQL: claim the partition, load its
+ * stored next offset, and apply a batch of Kafka messages in one transaction through the
+ * SQL API.
  *
  * Invariants (see ax_applier.h for the whole applier's):
  *  (1) a batch transaction is one statement, axiom_api.apply_partition_batch (db/0008,
@@ -12,9 +12,9 @@
  *      re-read of the stored offset (ax_batch_reconnect), never on hope;
  *  (3) messages are decoded here with the exact writer schema; an undecodable message is a
  *      quarantined outcome (size and SHA-256 of its bytes), never a reason to stop;
- *  (4) a record hash sent with a command never depends on how an earlier command of the same batch is
- *      decided (complete_element in ax_batch.c): where it could, the batch is cut there
- *      (so a replay, batched differently, sends the same hashes);
+ *  (4) a record hash sent with a command never depends on how an earlier command of the
+ *      same batch is decided (complete_element in ax_batch.c): where it could, the batch
+ *      is cut there (so a replay, batched differently, sends the same hashes);
  *  (5) a context claims its partition once, when it is made (a new assignment); it never
  *      claims again (a reconnect keeps the claim), so a newer writer's claim stops it for
  *      good and a stale writer never takes a partition back.
