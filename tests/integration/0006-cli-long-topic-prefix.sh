@@ -7,20 +7,7 @@
 set -uo pipefail
 AX=${AXIOM_BIN:?AXIOM_BIN is not set (run through ctest)}
 : "${AXIOM_BROKERS:?AXIOM_BROKERS is not set (run through tests/with-stack)}"
-fails=0 passes=0
-check() { # check NAME EXPECTED_RC PATTERN -- CMD...
-	local name=$1 want=$2 pat=$3 out rc
-	shift 4
-	out=$(timeout 90 "$@" 2>&1)
-	rc=$?
-	if [[ $rc -ne $want ]] || ! grep -qE -- "$pat" <<<"$out"; then
-		printf 'FAIL %s: rc=%s (want %s); output:\n%s\n' "$name" "$rc" "$want" "$out"
-		fails=$((fails + 1))
-	else
-		printf 'ok   %s (rc=%s)\n' "$name" "$rc"
-		passes=$((passes + 1))
-	fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/cli-check-lib.sh"
 # 60 characters: legal (at most 64), but PREFIX.commands is longer than 63
 prefix="it0006-$(date +%s)-$$-"
 prefix+=$(printf 'x%.0s' $(seq $((60 - ${#prefix}))))
@@ -43,5 +30,4 @@ check "audit names a partition that does not exist" 1 \
 	"Topic $prefix\.audit has 2 partitions, 0 to 1" -- \
 	"$AX" audit --prefix "$prefix" --partition 5
 
-echo "$passes passed, $fails failed"
-((fails == 0))
+finish

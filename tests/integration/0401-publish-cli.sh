@@ -9,7 +9,6 @@ set -uo pipefail
 AX=${AXIOM_BIN:?AXIOM_BIN is not set (run through ctest)}
 : "${AXIOM_BROKERS:?AXIOM_BROKERS is not set (run through tests/with-stack)}"
 KADMIN=${AXIOM_TEST_BIN_DIR:-$(dirname "$AX")/../tests}/kafka_admin
-fails=0 passes=0
 tmp=$(mktemp -d)
 prefix="it0401-$(date +%s)-$$"
 cleanup() {
@@ -23,19 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT # so that the clean-up runs when ctest times the test out
-check() { # check NAME EXPECTED_RC PATTERN -- CMD...
-	local name=$1 want=$2 pat=$3 out rc
-	shift 4
-	out=$(timeout 90 "$@" 2>&1)
-	rc=$?
-	if [[ $rc -ne $want ]] || ! grep -qE -- "$pat" <<<"$out"; then
-		printf 'FAIL %s: rc=%s (want %s); output:\n%s\n' "$name" "$rc" "$want" "$out"
-		fails=$((fails + 1))
-	else
-		printf 'ok   %s (rc=%s)\n' "$name" "$rc"
-		passes=$((passes + 1))
-	fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/cli-check-lib.sh"
 good='{"command_id":"0b6c1c52-8a3e-4d59-9d0c-3f7f2c1a0001","actor":"a","issued_at":1,"reason":"r","payload":{"Tick":{"requested_by_partition":1}}}'
 
 "$AX" publish --example >"$tmp/examples.jsonl"
@@ -67,5 +54,4 @@ check "examples are all acknowledged" 0 '^sent 25 commands: 25 acknowledged, 0 f
 check "standard input works too" 0 '^sent 1 command: 1 acknowledged, 0 failed' -- \
 	bash -c "printf '%s\n' '$good' | '$AX' publish --prefix '$prefix' -"
 
-printf '%d passed, %d failed\n' "$passes" "$fails"
-((fails == 0))
+finish
