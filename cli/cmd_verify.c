@@ -94,6 +94,12 @@ chain_name(enum ax_verify_chain c)
 		return "records";
 	case AX_VERIFY_LEDGER:
 		return "ledger";
+	case AX_VERIFY_REFERENCES:
+		return "references";
+	case AX_VERIFY_CHECKPOINTS:
+		return "checkpoints";
+	case AX_VERIFY_SIGNATURES:
+		return "signatures";
 	case AX_VERIFY_LOG:
 	default:
 		return "kafka";
@@ -117,7 +123,9 @@ on_failure(void *arg, const struct ax_verify_failure *f)
 	o = json_object();
 	json_object_set_new(o, "chain", json_string(chain_name(f->chain)));
 	json_object_set_new(o, "table", json_string(f->table));
-	if (f->chain == AX_VERIFY_RECORDS) {
+	if (f->chain == AX_VERIFY_REFERENCES) {
+		json_object_set_new(o, "key", json_string(f->key));
+	} else if (f->chain == AX_VERIFY_RECORDS) {
 		json_object_set_new(o, "lineage", json_string(f->lineage));
 		if (f->record_id[0] != '\0')
 			json_object_set_new(o, "record_id", json_string(f->record_id));
@@ -152,6 +160,9 @@ print_text(const struct ax_verify_summary *s)
 	       " broken (%.3f s, %.0f entries/s)\n",
 	    s->ledger.chains, s->ledger.rows, s->ledger.broken, s->ledger_seconds,
 	    per_s(s->ledger.rows, s->ledger_seconds));
+	printf("ledger refs    %" PRId64 " regulated rows or entries out of line with the "
+	       "ledger\n",
+	    s->references_broken);
 	printf("checkpoints    %" PRId64 " signed checkpoints: %" PRId64 " broken\n",
 	    s->checkpoints, s->checkpoints_broken);
 	if (s->signatures_checked)
@@ -195,6 +206,8 @@ print_json(const struct ax_verify_summary *s, json_t *failures)
 		        "verified", (json_int_t)s->signatures_verified, "failed",
 		        (json_int_t)s->signatures_failed, "unverifiable",
 		        (json_int_t)s->signatures_unverifiable));
+	json_object_set_new(o, "references",
+	    json_pack("{s:I}", "broken", (json_int_t)s->references_broken));
 	json_object_set_new(o, "checkpoints",
 	    json_pack("{s:I, s:I}", "verified", (json_int_t)s->checkpoints, "broken",
 	        (json_int_t)s->checkpoints_broken));

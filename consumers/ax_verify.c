@@ -1089,7 +1089,7 @@ int64_t
 ax_verify_summary_failures(const struct ax_verify_summary *s)
 {
 	return s->records.broken + s->ledger.broken + s->log_broken + s->checkpoints_broken +
-	       s->signatures_failed;
+	       s->signatures_failed + s->signatures_unverifiable + s->references_broken;
 }
 
 /* Signed checkpoints (consumers/ax_checkpoint.h): each against the ledger as it is now. */
@@ -1136,7 +1136,7 @@ stage_signatures(struct run *run, struct ax_err *err)
 	run->sum->signatures_verified = (int64_t)rep.verified;
 	run->sum->signatures_failed = (int64_t)rep.failed;
 	run->sum->signatures_unverifiable = (int64_t)rep.unverifiable;
-	if (rep.failed == 0)
+	if (rep.failed == 0 && rep.unverifiable == 0)
 		return AX_OK;
 	memset(&f, 0, sizeof(f));
 	f.chain = AX_VERIFY_SIGNATURES;
@@ -1144,9 +1144,52 @@ stage_signatures(struct run *run, struct ax_err *err)
 	f.partition = -1;
 	f.at = "signature";
 	f.position = (int64_t)rep.failed;
-	snprintf(f.problem, sizeof(f.problem), "%.300s", rep.first_problem);
+	if (rep.failed > 0)
+		snprintf(f.problem, sizeof(f.problem), "%.300s", rep.first_problem);
+	else
+		snprintf(f.problem, sizeof(f.problem),
+		    "%zu recorded without the proofs that would let anyone re-verify them",
+		    rep.unverifiable);
 	report(run, &f);
 	return AX_OK;
+}
+
+/*
+ * Ledger references (db/0018): every regulated row names the ledger entry of the command
+ * that inserted it, of the same decision, command and event time; ledger event times never
+ * go back within a partition. Counts every problem, reports the first of each table.
+ */
+static int
+stage_references(struct run *run, struct ax_err *err)
+{
+	PGresult *res = PQexec(run->conn, "SELECT table_name, row_key, problem "
+	                                  "FROM axiom_api.verify_ledger_references()");
+	struct ax_verify_failure f;
+	const char *last = "";
+	int i, rc = AX_OK;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = ax_pg_err(err, run->conn, res, "could not check the ledger references");
+		goto out;
+	}
+	run->sum->references_broken = PQntuples(res);
+	for (i = 0; i < PQntuples(res); i++) {
+		if (strcmp(PQgetvalue(res, i, 0), last) == 0)
+			continue;
+		last = PQgetvalue(res, i, 0);
+		memset(&f, 0, sizeof(f));
+		f.chain = AX_VERIFY_REFERENCES;
+		snprintf(f.table_buf, sizeof(f.table_buf), "axiom.%s", last);
+		f.table = f.table_buf;
+		f.partition = -1;
+		f.at = "row";
+		snprintf(f.key, sizeof(f.key), "%s", PQgetvalue(res, i, 1));
+		snprintf(f.problem, sizeof(f.problem), "%.300s", PQgetvalue(res, i, 2));
+		report(run, &f);
+	}
+out:
+	PQclear(res);
+	return rc;
 }
 
 /*
@@ -1159,6 +1202,7 @@ static const struct {
 } stages[] = {
 	{ "record chains", stage_records },
 	{ "ledger chains", stage_ledger },
+	{ "ledger references", stage_references },
 	{ "checkpoints", stage_checkpoints },
 	{ "signatures", stage_signatures },
 	{ "kafka log", stage_kafka },

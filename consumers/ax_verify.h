@@ -50,13 +50,16 @@ enum ax_verify_chain {
 	AX_VERIFY_LEDGER,
 	AX_VERIFY_LOG,
 	AX_VERIFY_CHECKPOINTS,
-	AX_VERIFY_SIGNATURES
+	AX_VERIFY_SIGNATURES,
+	AX_VERIFY_REFERENCES /* a regulated row and the ledger entry it names */
 };
 
 /* The first failure of one chain, located precisely. */
 struct ax_verify_failure {
 	enum ax_verify_chain chain;
-	const char *table;  /* "axiom.records", "axiom.ledger" or "kafka" (static) */
+	const char *table;  /* "axiom.records", "axiom.ledger" or "kafka" (static, or table_buf) */
+	char table_buf[64]; /* references: the regulated table */
+	char key[128];      /* references: the row's key (uuid, text key or sequence number) */
 	char lineage[40];   /* records: the lineage id (uuid text) */
 	char topic[256];    /* ledger and log: the topic */
 	int32_t partition;  /* ledger and log: the partition; -1 for records */
@@ -224,10 +227,14 @@ struct ax_verify_summary {
 	int64_t checkpoints_broken; /* 0 or 1: the stage stops at the first */
 	bool signatures_checked;    /* --signatures */
 	int64_t signatures, signatures_verified, signatures_failed, signatures_unverifiable;
+	int64_t references_broken; /* rows naming no matching ledger entry, entries going back */
 	char role[64]; /* the database role the run used */
 };
 
-/* The number of broken chains and failed cross-checks in s. */
+/*
+ * The number of broken chains and failed cross-checks in s: a signature that cannot be
+ * re-verified, and a row that names no matching ledger entry, count as failures.
+ */
 int64_t ax_verify_summary_failures(const struct ax_verify_summary *s);
 
 /*

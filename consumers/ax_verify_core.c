@@ -49,6 +49,9 @@ ax_verify_failure_format(char *buf, size_t cap, const struct ax_verify_failure *
 		snprintf(buf, cap, "%s: %" PRId64 " failed to re-verify, the first: %s", f->table,
 		    f->position, f->problem);
 		break;
+	case AX_VERIFY_REFERENCES:
+		snprintf(buf, cap, "%s row %s: %s", f->table, f->key, f->problem);
+		break;
 	case AX_VERIFY_LEDGER:
 	case AX_VERIFY_LOG:
 	default:

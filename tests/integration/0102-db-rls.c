@@ -89,7 +89,7 @@ START_TEST(test_unfiltered_definer_function_returns_only_the_actors_rows)
 	dbt_exec(T.user, "RESET ALL");
 	/* an API call leaves no identity behind that a later call in the transaction could use */
 	dbt_exec(T.user, "BEGIN");
-	ck_assert_str_eq(dbt_call(T.user, "axiom_api.new_version('alice', '" T1 "', NULL, "
+	ck_assert_str_eq(dbt_call(T.api, "axiom_api.new_version('alice', '" T1 "', NULL, "
 	                                  "gen_random_uuid(), '" LINEAGE_F1_QC "', '\\x00', 't', "
 	                                  "'\\x00', '\\x00')"),
 	    "stale_previous_hash");
@@ -145,11 +145,11 @@ START_TEST(test_auditor_reads_everything_and_writes_nothing)
 }
 END_TEST
 
-/* The reason code and message of an API call by axiom_user. */
+/* The reason code and message of an API call, as a batch makes it. */
 static const char *
 answer(const char *call)
 {
-	return dbt_value(T.user, "SELECT reason_code || ': ' || message FROM %s", call);
+	return dbt_value(T.api, "SELECT reason_code || ': ' || message FROM %s", call);
 }
 
 START_TEST(test_probing_hidden_rows_answers_like_a_missing_row)

@@ -30,7 +30,7 @@ setup(void)
 	dbt_setup("0104");
 	dbt_seed();
 	/* a second, expiring grant of carol's, to test expiry and revocation of a source */
-	ck_assert_str_eq(dbt_call(T.user, "axiom_api.grant_access('axiom-system', "
+	ck_assert_str_eq(dbt_call(T.api, "axiom_api.grant_access('axiom-system', "
 	                                  "'2026-01-01 00:00:02+00', NULL, " G_MICRO ", 'carol', "
 	                                  "'F1', 'MICRO', 'manager', '2026-03-01 00:00:00+00', "
 	                                  "'cover for micro')"),
@@ -48,7 +48,7 @@ static const char *
 delegate(const char *actor, const char *id, const char *source, const char *to, const char *kind,
     const char *expiry, const char *reason)
 {
-	return dbt_call(T.user,
+	return dbt_call(T.api,
 	    "axiom_api.delegate('%s', " T_DEL ", gen_random_uuid(), %s, %s, '%s', '%s', %s, %s)",
 	    actor, id, source, to, kind, expiry, reason);
 }
@@ -113,7 +113,7 @@ START_TEST(test_each_delegation_violation_is_refused_with_its_reason)
 	ck_assert_str_eq(delegate("alice", id, G_CAROL, "bob", "vertical", EXPIRY, "'not mine'"),
 	    "not_found_or_denied");
 	/* the source revoked before the delegation */
-	ck_assert_str_eq(dbt_call(T.user, "axiom_api.revoke_grant('axiom-system', "
+	ck_assert_str_eq(dbt_call(T.api, "axiom_api.revoke_grant('axiom-system', "
 	                                  "'2026-01-01 00:20:00+00', NULL, " G_MICRO ", 'moved')"),
 	    "accepted");
 	ck_assert_str_eq(delegate("carol", id, G_MICRO, "gina", "vertical", EXPIRY, "'too late'"),
@@ -127,7 +127,7 @@ END_TEST
 
 START_TEST(test_revoking_the_source_revokes_its_delegations)
 {
-	ck_assert_str_eq(dbt_call(T.user, "axiom_api.revoke_grant('axiom-system', " T_REV
+	ck_assert_str_eq(dbt_call(T.api, "axiom_api.revoke_grant('axiom-system', " T_REV
 	                                  ", NULL, " G_CAROL ", 'left the company')"),
 	    "accepted");
 	ck_assert_str_eq(dbt_value(T.admin, "SELECT string_agg(kind || ':' || (revoked_at = " T_REV
@@ -155,20 +155,20 @@ START_TEST(test_only_the_delegator_revokes_a_delegation_and_says_why)
 	                     "vertical", EXPIRY, "'deputy at plant 2'"),
 	    "accepted");
 	ck_assert_str_eq(
-	    dbt_call(T.user,
+	    dbt_call(T.api,
 	        "axiom_api.revoke_delegation('erin', " T_USE ", NULL, %s, 'not mine to revoke')",
 	        d),
 	    "not_found_or_denied");
 	ck_assert_str_eq(
-	    dbt_call(T.user, "axiom_api.revoke_delegation('dave', " T_USE ", NULL, %s, '')", d),
+	    dbt_call(T.api, "axiom_api.revoke_delegation('dave', " T_USE ", NULL, %s, '')", d),
 	    "reason_required");
 	ck_assert_str_eq(
-	    dbt_call(T.user,
+	    dbt_call(T.api,
 	        "axiom_api.revoke_delegation('dave', " T_USE ", NULL, %s, 'back early')", d),
 	    "accepted");
 	ck_assert_str_eq(
 	    dbt_call(
-	        T.user, "axiom_api.revoke_delegation('dave', " T_USE ", NULL, %s, 'again')", d),
+	        T.api, "axiom_api.revoke_delegation('dave', " T_USE ", NULL, %s, 'again')", d),
 	    "already_revoked");
 	ck_assert_str_eq(
 	    dbt_value(T.admin, "SELECT actor || ' ' || reason FROM axiom.session_events "

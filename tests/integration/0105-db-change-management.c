@@ -44,7 +44,7 @@ teardown(void)
 static const char *
 step(const char *which, const char *actor, const char *mmss, const char *cid, const char *reason)
 {
-	return dbt_call(T.user,
+	return dbt_call(T.api,
 	    "axiom_api.%s_change('%s', '2026-01-01 00:%s+00', gen_random_uuid(), '%s', %s)", which,
 	    actor, mmss, cid, reason);
 }
@@ -52,7 +52,7 @@ step(const char *which, const char *actor, const char *mmss, const char *cid, co
 static const char *
 propose(const char *actor, const char *mmss, const char *cid, const char *lineage, int base)
 {
-	return dbt_call(T.user,
+	return dbt_call(T.api,
 	    "axiom_api.propose_change('%s', '2026-01-01 00:%s+00', gen_random_uuid(), '%s', %s, "
 	    "%d, "
 	    "'revised', '\\x0102', 'tighten the limits')",
@@ -75,7 +75,7 @@ apply(const char *actor, const char *mmss, const char *cid, const char *rid)
 	        "h "
 	        "WHERE c.change_id = '%s'",
 	        rid, actor, mmss, cid));
-	return dbt_call(T.user,
+	return dbt_call(T.api,
 	    "axiom_api.apply_change('%s', '2026-01-01 00:%s+00', gen_random_uuid(), '%s', '%s', "
 	    "decode('%s', 'hex'), 'release')",
 	    actor, mmss, cid, rid, hash);
@@ -181,7 +181,7 @@ START_TEST(test_a_change_based_on_an_old_head_is_refused_as_stale)
 	    "stale_base");
 	/* a gated record is never versioned directly */
 	ck_assert_str_eq(
-	    dbt_call(T.user, "axiom_api.new_version('alice', '2026-01-01 00:41:00+00', "
+	    dbt_call(T.api, "axiom_api.new_version('alice', '2026-01-01 00:41:00+00', "
 	                     "NULL, gen_random_uuid(), " SOP ", NULL, 't', '\\x00', NULL)"),
 	    "change_control_required");
 }
@@ -192,16 +192,16 @@ START_TEST(test_lifecycle_transitions_need_a_manager_and_a_reason)
 #define TRANSITION                                                                                 \
 	"axiom_api.transition_record('%s', '2026-01-01 00:50:00+00', NULL, " SPEC ", 2, '%s', %s)"
 
-	ck_assert_str_eq(dbt_call(T.user, TRANSITION, "alice", "effective", "'release'"),
+	ck_assert_str_eq(dbt_call(T.api, TRANSITION, "alice", "effective", "'release'"),
 	    "insufficient_access_level");
 	ck_assert_str_eq(
-	    dbt_call(T.user, TRANSITION, "carol", "effective", "NULL"), "reason_required");
+	    dbt_call(T.api, TRANSITION, "carol", "effective", "NULL"), "reason_required");
 	ck_assert_str_eq(
-	    dbt_call(T.user, TRANSITION, "carol", "effective", "'release'"), "accepted");
+	    dbt_call(T.api, TRANSITION, "carol", "effective", "'release'"), "accepted");
 	ck_assert_str_eq(
-	    dbt_call(T.user, TRANSITION, "carol", "draft", "'back'"), "invalid_transition");
+	    dbt_call(T.api, TRANSITION, "carol", "draft", "'back'"), "invalid_transition");
 	ck_assert_str_eq(
-	    dbt_call(T.user,
+	    dbt_call(T.api,
 	        "axiom_api.transition_record('carol', '2026-01-01 00:50:00+00', NULL, " SPEC
 	        ", 1, 'retired', 'old')"),
 	    "not_head");
@@ -214,7 +214,7 @@ END_TEST
 START_TEST(test_a_signature_is_the_actors_own_with_its_manifestation)
 {
 #define SIGN(actor, meaning, intent)                                                               \
-	dbt_call(T.user, "axiom_api.sign_record('" actor                                           \
+	dbt_call(T.api, "axiom_api.sign_record('" actor                                           \
 	                 "', '2026-01-01 00:55:00+00', NULL, gen_random_uuid(), "                  \
 	                 "'00000000-0000-4000-8000-000000000501', '" meaning "', " intent          \
 	                 ", '{fido2,oidc}', '\\x01020304')")

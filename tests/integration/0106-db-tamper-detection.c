@@ -38,7 +38,7 @@ add_version(const char *id, int n, const char *minute)
 	        "'%s', NULL), 'hex') FROM (SELECT * FROM axiom.records WHERE id = '%s' ORDER BY "
 	        "version DESC LIMIT 1) h",
 	        rid, n, et, id));
-	ck_assert_str_eq(dbt_call(T.user,
+	ck_assert_str_eq(dbt_call(T.api,
 	                     "axiom_api.new_version('alice', '%s', NULL, '%s', '%s', decode('%s', "
 	                     "'hex'), 'v%d', '\\x00', decode('%s', 'hex'))",
 	                     et, rid, id, prev, n, hash),
@@ -116,7 +116,7 @@ END_TEST
 static const char *
 ledger(long offset, const char *decision)
 {
-	return dbt_call(T.user,
+	return dbt_call(T.api,
 	    "axiom_api.append_ledger_entry('alice', '2026-01-01 00:10:00+00', 'axiom.commands', 1, "
 	    "%ld, gen_random_uuid(), '%s', NULL, sha256('x'))",
 	    offset, decision);
@@ -144,7 +144,7 @@ END_TEST
 START_TEST(test_the_offset_compare_and_set_fences_a_stale_applier)
 {
 #define CAS(expected, next)                                                                        \
-	dbt_call(T.user, "axiom_api.store_next_offset('applier-a', 'axiom.commands', 3, " expected \
+	dbt_call(T.api, "axiom_api.store_next_offset('applier-a', 'axiom.commands', 3, " expected \
 	                 ", " next ")")
 	ck_assert_str_eq(CAS("NULL", "10"), "accepted");
 	ck_assert_str_eq(CAS("NULL", "5"), "offset_conflict");
@@ -201,9 +201,9 @@ START_TEST(test_a_batch_returns_outcomes_in_order_and_extends_the_ledger)
 	    "\"reason_code\": \"trailing_bytes\", \"payload_sha256\": \"%s\"}"
 	    "]'::jsonb)",
 	    hash, hash, hash);
-	ck_assert_str_eq(dbt_value(T.user, "%s", batch),
+	ck_assert_str_eq(dbt_value(T.api, "%s", batch),
 	    "1:accepted 2:insufficient_access_level 3:invalid_command 4:invalid_command "
-	    "5:already_exists 6:trailing_bytes");
+	    "5:hash_mismatch 6:trailing_bytes");
 	ck_assert_str_eq(
 	    dbt_value(T.auditor, "SELECT string_agg(kafka_offset || ':' || decision, ' ' "
 	                         "ORDER BY seq) FROM axiom.ledger WHERE "
@@ -219,7 +219,7 @@ START_TEST(test_a_batch_returns_outcomes_in_order_and_extends_the_ledger)
 	    "0");
 	/* control-plane commands batch the same way */
 	ck_assert_str_eq(
-	    dbt_value(T.user,
+	    dbt_value(T.api,
 	        "SELECT string_agg(coalesce(reason_code, decision), ' ' ORDER BY ordinal) FROM "
 	        "axiom_api.apply_batch('axiom.control', 0, '["
 	        "{\"op\": \"enroll_user\", \"actor\": \"axiom-system\", "
@@ -297,7 +297,7 @@ START_TEST(test_a_partition_batch_decides_alike_with_and_without_a_malformed_com
 	    a, b, c, h66);
 	ck_assert_str_eq(dbt_value(T.user, "%s", sql),
 	    "0:accepted 1:insufficient_access_level 2:invalid_command 3:invalid_command "
-	    "4:already_exists 5:trailing_bytes");
+	    "4:hash_mismatch 5:trailing_bytes");
 	/* partition 8: all well formed (one subtransaction), plus a repeated id and a tick */
 	create_elem(
 	    a, sizeof(a), "67", 0, 10, "00000000-0000-4000-8000-0000000006d1", "alice", h67);
@@ -306,7 +306,7 @@ START_TEST(test_a_partition_batch_decides_alike_with_and_without_a_malformed_com
 	create_elem(
 	    c, sizeof(c), "67", 3, 13, "00000000-0000-4000-8000-0000000006d3", "alice", h67);
 	create_elem(
-	    d, sizeof(d), "67", 5, 15, "00000000-0000-4000-8000-0000000006c1", "alice", h67);
+	    d, sizeof(d), "67", 5, 15, "00000000-0000-4000-8000-0000000006d1", "alice", h67);
 	snprintf(sql, sizeof(sql),
 	    "SELECT string_agg(kafka_offset || ':' || coalesce(reason_code, decision), ' ' "
 	    "ORDER BY ordinal) FROM axiom_api.apply_partition_batch('t0106', 'axiom.x', 8, true, "
@@ -320,17 +320,17 @@ START_TEST(test_a_partition_batch_decides_alike_with_and_without_a_malformed_com
 	    "\"command_id\": \"00000000-0000-4000-8000-0000000006d4\"}]'::jsonb)",
 	    a, b, c, h67, d);
 	ck_assert_str_eq(dbt_value(T.user, "%s", sql),
-	    "0:accepted 1:insufficient_access_level 2:invalid_command 3:already_exists "
+	    "0:accepted 1:insufficient_access_level 2:invalid_command 3:hash_mismatch "
 	    "4:trailing_bytes 5:duplicate_command 6:tick");
 	/* the ledgers: one entry per outcome, chained, the record's hash on the creation and
 	 * the payload's on the quarantine, none on the duplicate and the tick */
 	snprintf(want, sizeof(want),
 	    "7/1@0:accepted:%.8s:06c1 7/2@1:insufficient_access_level:-:06c2 "
-	    "7/3@2:invalid_command:-:- 7/4@3:invalid_command:-:- 7/5@4:already_exists:-:06c3 "
+	    "7/3@2:invalid_command:-:- 7/4@3:invalid_command:-:- 7/5@4:hash_mismatch:-:06c3 "
 	    "7/6@5:trailing_bytes:%.8s:- 8/1@0:accepted:%.8s:06d1 "
 	    "8/2@1:insufficient_access_level:-:06d2 8/3@2:invalid_command:-:- "
-	    "8/4@3:already_exists:-:06d3 8/5@4:trailing_bytes:%.8s:- "
-	    "8/6@5:duplicate_command:-:06c1 8/7@6:tick:-:06d4",
+	    "8/4@3:hash_mismatch:-:06d3 8/5@4:trailing_bytes:%.8s:- "
+	    "8/6@5:duplicate_command:-:06d1 8/7@6:tick:-:06d4",
 	    h66, h66, h67, h67);
 	ck_assert_str_eq(
 	    dbt_value(T.auditor,

@@ -81,7 +81,7 @@ AUD=axiom-client
 AUD_HEX=$(printf '%s' "$AUD" | od -An -tx1 | tr -d ' \n')
 
 python3 - "$TMP" "$LINEAGE" "$ISSUER_FACTOR" "$GATEWAY_FACTOR" "$AUD_HEX" <<'PY'
-import json, sys, uuid
+import json, sys, time, uuid
 tmp, lineage, issuer_factor, gateway_factor, aud_hex = sys.argv[1:]
 ns = uuid.uuid5(uuid.NAMESPACE_URL, "it0600")
 n = [0]
@@ -127,7 +127,8 @@ stage2.append(cmd(sysa, {"SigningPolicy": {"record_type": "sop", "meaning": "RES
     "require_fido2": True, "require_oidc": False, "require_password": True}}))
 stage3 = [cmd("carol", {"Delegate": {"delegation_id": fid("delegation/bob"),
     "source_grant_id": fid("grant/carol"), "delegatee": "bob", "kind": "VERTICAL",
-    "facility": "basel", "access_level": "reviewer", "expires_at": 1900000000000000}}),
+    "facility": "basel", "access_level": "reviewer",
+    "expires_at": int(time.time() + 30 * 86400) * 1000000}}),
     cmd("frank", {"FactorRevoke": {"factor_id": fid("fido2/frank")}})]
 stage4 = [cmd("alice", {"CreateRecord": {"record_type": "sop", "facility": "basel",
     "domain": "qc", "content": "clean the balance", "title": "SOP-1"}}, lineage),

@@ -111,7 +111,7 @@ apply(json_t *e)
 	json_array_append(arr, e);
 	text = json_dumps(arr, JSON_COMPACT);
 	params[0] = text;
-	res = PQexecParams(T.user,
+	res = PQexecParams(T.api,
 	    "SELECT decision || ':' || coalesce(reason_code, '') FROM axiom_api.apply_batch('t', "
 	    "0, "
 	    "$1::jsonb)",
@@ -141,14 +141,14 @@ START_TEST(test_applier_signs_waits_for_the_watermark_and_the_auditor_reverifies
 	ax_softauth_cred_id(sa, cid);
 	hex(cose_hex, cose, sizeof(cose));
 	hex(cid_hex, cid, sizeof(cid));
-	ck_assert_str_eq(dbt_call(T.user,
+	ck_assert_str_eq(dbt_call(T.api,
 	                     "axiom_api.register_factor('axiom-system', '2026-01-01 00:00:03+00', "
 	                     "NULL, '" FACTOR "', 'fido2', 'alice', decode('%s', 'hex'), "
 	                     "decode('%s', 'hex'), -7, NULL, NULL, NULL, 'key issued')",
 	                     cid_hex, cose_hex),
 	    "accepted");
 	ck_assert_str_eq(
-	    dbt_call(T.user, "axiom_api.register_factor('alice', '2026-01-01 00:00:04+00', NULL, "
+	    dbt_call(T.api, "axiom_api.register_factor('alice', '2026-01-01 00:00:04+00', NULL, "
 	                     "gen_random_uuid(), 'fido2', 'alice', '\\x01', '\\x02', -7, NULL, "
 	                     "NULL, NULL, 'self-service')"),
 	    "not_found_or_denied");
@@ -172,7 +172,7 @@ START_TEST(test_applier_signs_waits_for_the_watermark_and_the_auditor_reverifies
 	ck_assert_str_eq(apply(e), "rejected:intent_nonce_replayed");
 	json_decref(e);
 	/* a 0007-form signature: stored, but not re-verifiable offline */
-	ck_assert_str_eq(dbt_call(T.user, "axiom_api.sign_record('carol', '" ET_SIGN "', NULL, "
+	ck_assert_str_eq(dbt_call(T.api, "axiom_api.sign_record('carol', '" ET_SIGN "', NULL, "
 	                                  "gen_random_uuid(), '" RID "', 'review', sha256('x'), "
 	                                  "'{fido2}', '\\x01')"),
 	    "accepted");

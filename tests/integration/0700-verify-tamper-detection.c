@@ -96,7 +96,7 @@ START_TEST(test_an_intact_database_verifies_as_the_auditor_with_exit_0)
 {
 	ck_assert_msg(verify() == 0, "%s", out);
 	ASSERT_HAS("record chains  4 lineages, 11 versions: 0 broken");
-	ASSERT_HAS("ledger chains  2 partitions, 14 entries: 0 broken");
+	ASSERT_HAS("ledger chains  3 partitions, 38 entries: 0 broken");
 	ASSERT_HAS("kafka log      not checked (--no-kafka)");
 	ASSERT_HAS("verified as axiom_auditor: every chain is valid");
 	ck_assert_msg(strstr(out, "broken:") == NULL, "%s", out);
@@ -162,8 +162,12 @@ START_TEST(test_swapped_ledger_rows_and_swapped_hashes_are_located)
 	           "the entry_hash of entry 2\n");
 	ASSERT_HAS("broken: axiom.ledger " TOPIC
 	           " partition 1 seq 1: entry_hash does not match the stored columns\n");
-	ASSERT_HAS("ledger chains  2 partitions, 14 entries: 2 broken");
-	ASSERT_HAS("verified as axiom_auditor: 2 chains broken");
+	ASSERT_HAS("ledger chains  3 partitions, 38 entries: 2 broken");
+	/* the swapped rows also move the rows their commands wrote out of line (db/0018) */
+	ASSERT_HAS("broken: axiom.ledger row " TOPIC "/0#4: event time 2026-01-01 00:10:03.000003+00 "
+	           "is before the previous entry's 2026-01-01 00:10:04.000004+00\n");
+	ASSERT_HAS("ledger refs    4 regulated rows or entries out of line with the ledger");
+	ASSERT_HAS("verified as axiom_auditor: 6 chains broken");
 }
 END_TEST
 
@@ -208,7 +212,9 @@ START_TEST(test_the_c_verifier_names_what_the_sql_verifiers_name)
 		ASSERT_HAS(want);
 	}
 	PQclear(res);
-	ASSERT_HAS("verified as axiom_auditor: 4 chains broken");
+	/* the changed event time no longer matches the entry of the command that wrote it */
+	ASSERT_HAS("ledger refs    1 regulated rows or entries out of line with the ledger");
+	ASSERT_HAS("verified as axiom_auditor: 5 chains broken");
 }
 END_TEST
 
@@ -224,11 +230,15 @@ START_TEST(test_a_large_version_streams_and_its_last_byte_is_checked)
 	        "'QC', 'big', decode(repeat('5a', 3145728), 'hex'), 'alice', "
 	        "'2026-01-01 00:50:00+00', NULL), 'hex')",
 	        big, big));
-	ck_assert_str_eq(dbt_call(T.user,
-	                     "axiom_api.create_record('alice', '2026-01-01 00:50:00+00', NULL, "
-	                     "'%.34s01', '%s', 'note', 'F1', 'big', decode(repeat('5a', 3145728), "
-	                     "'hex'), decode('%s', 'hex'))",
-	                     big, big, hash),
+	ck_assert_str_eq(
+	    dbt_value(T.api,
+	        "SELECT coalesce(reason_code, decision) FROM axiom.partition_commands("
+	        "'it0700.big', 0, false, NULL, 'infinity', jsonb_build_array(jsonb_build_object("
+	        "'op', 'create_record', 'offset', 0, 'actor', 'alice', 'event_time', "
+	        "'2026-01-01T00:50:00Z', 'record_id', '%.34s01', 'id', '%s', 'record_type', "
+	        "'note', 'facility_id', 'F1', 'title', 'big', 'content', repeat('5a', 3145728), "
+	        "'record_hash', '%s')), false)",
+	        big, big, hash),
 	    "accepted");
 	ck_assert_msg(verify() == 0, "%s", out);
 	ASSERT_HAS("record chains  5 lineages, 12 versions: 0 broken");
@@ -267,7 +277,7 @@ START_TEST(test_every_job_count_finds_the_same_failures_across_range_bounds)
 		                     vf_dsn("AXIOM_PG_AUDITOR_DSN"), jobs[i]),
 		    1);
 		ASSERT_HAS("record chains  8 lineages, 17 versions: 3 broken");
-		ASSERT_HAS("ledger chains  2 partitions, 20 entries: 0 broken");
+		ASSERT_HAS("ledger chains  3 partitions, 44 entries: 0 broken");
 		ASSERT_HAS("broken: axiom.records lineage 80000000-0000-4000-8000-000000000000 "
 		           "version 2");
 		ASSERT_HAS("broken: axiom.records lineage ffffffff-ffff-4fff-bfff-ffffffffff00 "

@@ -221,39 +221,43 @@ vf_skip(struct vf_batch *b, int64_t n)
 }
 
 /*
- * Apply b to (topic, partition) as axiom_user and store next_offset (the batch's next
- * offset when < 0) with the compare-and-set; the decisions joined by ",".
+ * Apply b to (topic, partition) as the batch entry point does (axiom.partition_commands, the
+ * loop that sets each command's ledger reference and extends the ledger, db/0018), without
+ * its control watermark wait, and store next_offset (the batch's next offset when < 0) with
+ * the compare-and-set; the decisions joined by ",".
  */
 static inline const char *
 vf_apply(struct vf_batch *b, const char *topic, int partition, int64_t next_offset)
 {
 	static char out[4096];
-	const char *params[3];
+	const char *params[4];
 	char p[16], expected[32];
 	PGresult *res;
 	size_t len = 0;
 	int i;
 
 	snprintf(p, sizeof(p), "%d", partition);
+	snprintf(expected, sizeof(expected), "%s",
+	    dbt_value(T.user, "SELECT coalesce(axiom_api.next_offset('%s', %d)::text, 'NULL')",
+	        topic, partition));
 	params[0] = topic;
 	params[1] = p;
 	params[2] = b->json;
-	res = PQexecParams(T.user,
-	    "SELECT coalesce(reason_code, decision) FROM axiom_api.apply_batch($1, $2::integer, "
-	    "$3::jsonb) ORDER BY ordinal",
-	    3, NULL, params, NULL, NULL, 0);
-	ck_assert_msg(
-	    PQresultStatus(res) == PGRES_TUPLES_OK, "apply_batch: %s", PQresultErrorMessage(res));
+	params[3] = strcmp(expected, "NULL") == 0 ? NULL : expected;
+	res = PQexecParams(T.api,
+	    "SELECT coalesce(reason_code, decision) FROM axiom.partition_commands($1, "
+	    "$2::integer, $1 LIKE '%.control', $4::bigint, 'infinity', $3::jsonb, true) "
+	    "ORDER BY ordinal",
+	    4, NULL, params, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "partition_commands: %s",
+	    PQresultErrorMessage(res));
 	out[0] = '\0';
 	for (i = 0; i < PQntuples(res); i++)
 		len += (size_t)snprintf(
 		    out + len, sizeof(out) - len, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
 	PQclear(res);
-	snprintf(expected, sizeof(expected), "%s",
-	    dbt_value(T.user, "SELECT coalesce(axiom_api.next_offset('%s', %d)::text, 'NULL')",
-	        topic, partition));
 	ck_assert_str_eq(
-	    dbt_call(T.user, "axiom_api.store_next_offset('it-applier', '%s', %d, %s, %" PRId64 ")",
+	    dbt_call(T.api, "axiom_api.store_next_offset('it-applier', '%s', %d, %s, %" PRId64 ")",
 	        topic, partition, expected, next_offset < 0 ? b->next_offset : next_offset),
 	    "accepted");
 	memset(b, 0, sizeof(*b));
