@@ -206,8 +206,8 @@ print_json(const struct ax_verify_summary *s, json_t *failures)
 		        "verified", (json_int_t)s->signatures_verified, "failed",
 		        (json_int_t)s->signatures_failed, "unverifiable",
 		        (json_int_t)s->signatures_unverifiable));
-	json_object_set_new(o, "references",
-	    json_pack("{s:I}", "broken", (json_int_t)s->references_broken));
+	json_object_set_new(
+	    o, "references", json_pack("{s:I}", "broken", (json_int_t)s->references_broken));
 	json_object_set_new(o, "checkpoints",
 	    json_pack("{s:I, s:I}", "verified", (json_int_t)s->checkpoints, "broken",
 	        (json_int_t)s->checkpoints_broken));

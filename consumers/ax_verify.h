@@ -228,7 +228,7 @@ struct ax_verify_summary {
 	bool signatures_checked;    /* --signatures */
 	int64_t signatures, signatures_verified, signatures_failed, signatures_unverifiable;
 	int64_t references_broken; /* rows naming no matching ledger entry, entries going back */
-	char role[64]; /* the database role the run used */
+	char role[64];             /* the database role the run used */
 };
 
 /*

@@ -106,28 +106,34 @@ START_TEST(test_runtime_role_may_only_execute_the_api)
 	 * EXECUTE on the batch entry point and the applier's operational functions around it,
 	 * on nothing else (db/0018): every per-command API function is internal
 	 */
-	ck_assert_str_eq(
-	    dbt_value(T.admin, "SELECT string_agg(p.proname, ',' ORDER BY p.proname) FROM pg_proc p "
-	                       "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname "
-	                       "LIKE 'axiom%%' AND has_function_privilege('axiom_user', p.oid, "
-	                       "'EXECUTE')"),
+	ck_assert_str_eq(dbt_value(T.admin,
+	                     "SELECT string_agg(p.proname, ',' ORDER BY p.proname) FROM pg_proc p "
+	                     "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname "
+	                     "LIKE 'axiom%%' AND has_function_privilege('axiom_user', p.oid, "
+	                     "'EXECUTE')"),
 	    "apply_partition_batch,change_content,claim_partition,control_watermark,"
 	    "ledger_entries,lineage_head,next_offset,signing_context,store_checkpoint");
 	static const char *const internal[] = {
-		"axiom_api.create_record('alice', now(), NULL, gen_random_uuid(), gen_random_uuid(), "
+		"axiom_api.create_record('alice', now(), NULL, gen_random_uuid(), "
+		"gen_random_uuid(), "
 		"'note', 'F1', 't', '\\x00', '\\x00')",
-		"axiom_api.enroll_user('axiom-system', now(), NULL, 'mallory', 'M', true, NULL, 'x')",
-		"axiom_api.grant_access('axiom-system', now(), NULL, gen_random_uuid(), 'alice', 'F1', "
+		"axiom_api.enroll_user('axiom-system', now(), NULL, 'mallory', 'M', true, NULL, "
+		"'x')",
+		"axiom_api.grant_access('axiom-system', now(), NULL, gen_random_uuid(), 'alice', "
+		"'F1', "
 		"'QC', 'manager', NULL, 'x')",
-		"axiom_api.transition_record('carol', now(), NULL, gen_random_uuid(), 1, 'retired', 'x')",
+		"axiom_api.transition_record('carol', now(), NULL, gen_random_uuid(), 1, "
+		"'retired', 'x')",
 		"axiom_api.sign_record('carol', now(), NULL, gen_random_uuid(), gen_random_uuid(), "
 		"'approval', '\\x00', ARRAY['fido2'], '\\x00')",
-		"axiom_api.append_ledger_entry('carol', now(), 't', 0, 0, NULL, 'accepted', NULL, NULL)",
+		"axiom_api.append_ledger_entry('carol', now(), 't', 0, 0, NULL, 'accepted', NULL, "
+		"NULL)",
 		"axiom_api.store_next_offset('i', 't', 0, NULL, 5)",
 		"axiom_api.apply_batch('t', 0, '[]')",
 	};
 	for (size_t i = 0; i < sizeof(internal) / sizeof(internal[0]); i++)
-		ck_assert_msg(strcmp(dbt_state(T.user, "SELECT * FROM %s", internal[i]), DENIED) == 0,
+		ck_assert_msg(
+		    strcmp(dbt_state(T.user, "SELECT * FROM %s", internal[i]), DENIED) == 0,
 		    "axiom_user may call %s", internal[i]);
 	ck_assert_str_ne(
 	    dbt_value(T.admin, "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = "

@@ -90,8 +90,8 @@ START_TEST(test_unfiltered_definer_function_returns_only_the_actors_rows)
 	/* an API call leaves no identity behind that a later call in the transaction could use */
 	dbt_exec(T.user, "BEGIN");
 	ck_assert_str_eq(dbt_call(T.api, "axiom_api.new_version('alice', '" T1 "', NULL, "
-	                                  "gen_random_uuid(), '" LINEAGE_F1_QC "', '\\x00', 't', "
-	                                  "'\\x00', '\\x00')"),
+	                                 "gen_random_uuid(), '" LINEAGE_F1_QC "', '\\x00', 't', "
+	                                 "'\\x00', '\\x00')"),
 	    "stale_previous_hash");
 	ck_assert_str_eq(
 	    dbt_value(T.user, "SELECT coalesce(current_setting('axiom.context_mac', true), '')"),

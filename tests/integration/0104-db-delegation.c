@@ -31,9 +31,9 @@ setup(void)
 	dbt_seed();
 	/* a second, expiring grant of carol's, to test expiry and revocation of a source */
 	ck_assert_str_eq(dbt_call(T.api, "axiom_api.grant_access('axiom-system', "
-	                                  "'2026-01-01 00:00:02+00', NULL, " G_MICRO ", 'carol', "
-	                                  "'F1', 'MICRO', 'manager', '2026-03-01 00:00:00+00', "
-	                                  "'cover for micro')"),
+	                                 "'2026-01-01 00:00:02+00', NULL, " G_MICRO ", 'carol', "
+	                                 "'F1', 'MICRO', 'manager', '2026-03-01 00:00:00+00', "
+	                                 "'cover for micro')"),
 	    "accepted");
 }
 
@@ -114,7 +114,7 @@ START_TEST(test_each_delegation_violation_is_refused_with_its_reason)
 	    "not_found_or_denied");
 	/* the source revoked before the delegation */
 	ck_assert_str_eq(dbt_call(T.api, "axiom_api.revoke_grant('axiom-system', "
-	                                  "'2026-01-01 00:20:00+00', NULL, " G_MICRO ", 'moved')"),
+	                                 "'2026-01-01 00:20:00+00', NULL, " G_MICRO ", 'moved')"),
 	    "accepted");
 	ck_assert_str_eq(delegate("carol", id, G_MICRO, "gina", "vertical", EXPIRY, "'too late'"),
 	    "source_revoked");
@@ -128,7 +128,7 @@ END_TEST
 START_TEST(test_revoking_the_source_revokes_its_delegations)
 {
 	ck_assert_str_eq(dbt_call(T.api, "axiom_api.revoke_grant('axiom-system', " T_REV
-	                                  ", NULL, " G_CAROL ", 'left the company')"),
+	                                 ", NULL, " G_CAROL ", 'left the company')"),
 	    "accepted");
 	ck_assert_str_eq(dbt_value(T.admin, "SELECT string_agg(kind || ':' || (revoked_at = " T_REV
 	                                    ")::text, ',' ORDER BY kind) FROM axiom.grants WHERE "
@@ -163,12 +163,11 @@ START_TEST(test_only_the_delegator_revokes_a_delegation_and_says_why)
 	    dbt_call(T.api, "axiom_api.revoke_delegation('dave', " T_USE ", NULL, %s, '')", d),
 	    "reason_required");
 	ck_assert_str_eq(
-	    dbt_call(T.api,
-	        "axiom_api.revoke_delegation('dave', " T_USE ", NULL, %s, 'back early')", d),
+	    dbt_call(
+	        T.api, "axiom_api.revoke_delegation('dave', " T_USE ", NULL, %s, 'back early')", d),
 	    "accepted");
 	ck_assert_str_eq(
-	    dbt_call(
-	        T.api, "axiom_api.revoke_delegation('dave', " T_USE ", NULL, %s, 'again')", d),
+	    dbt_call(T.api, "axiom_api.revoke_delegation('dave', " T_USE ", NULL, %s, 'again')", d),
 	    "already_revoked");
 	ck_assert_str_eq(
 	    dbt_value(T.admin, "SELECT actor || ' ' || reason FROM axiom.session_events "

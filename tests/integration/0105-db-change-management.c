@@ -182,7 +182,7 @@ START_TEST(test_a_change_based_on_an_old_head_is_refused_as_stale)
 	/* a gated record is never versioned directly */
 	ck_assert_str_eq(
 	    dbt_call(T.api, "axiom_api.new_version('alice', '2026-01-01 00:41:00+00', "
-	                     "NULL, gen_random_uuid(), " SOP ", NULL, 't', '\\x00', NULL)"),
+	                    "NULL, gen_random_uuid(), " SOP ", NULL, 't', '\\x00', NULL)"),
 	    "change_control_required");
 }
 END_TEST
@@ -214,10 +214,10 @@ END_TEST
 START_TEST(test_a_signature_is_the_actors_own_with_its_manifestation)
 {
 #define SIGN(actor, meaning, intent)                                                               \
-	dbt_call(T.api, "axiom_api.sign_record('" actor                                           \
-	                 "', '2026-01-01 00:55:00+00', NULL, gen_random_uuid(), "                  \
-	                 "'00000000-0000-4000-8000-000000000501', '" meaning "', " intent          \
-	                 ", '{fido2,oidc}', '\\x01020304')")
+	dbt_call(T.api, "axiom_api.sign_record('" actor                                            \
+	                "', '2026-01-01 00:55:00+00', NULL, gen_random_uuid(), "                   \
+	                "'00000000-0000-4000-8000-000000000501', '" meaning "', " intent           \
+	                ", '{fido2,oidc}', '\\x01020304')")
 	ck_assert_str_eq(SIGN("alice", "authorship", "sha256('intent')"), "accepted");
 	ck_assert_str_eq(
 	    SIGN("alice", "approval", "sha256('intent')"), "insufficient_access_level");

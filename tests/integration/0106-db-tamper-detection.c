@@ -144,8 +144,8 @@ END_TEST
 START_TEST(test_the_offset_compare_and_set_fences_a_stale_applier)
 {
 #define CAS(expected, next)                                                                        \
-	dbt_call(T.api, "axiom_api.store_next_offset('applier-a', 'axiom.commands', 3, " expected \
-	                 ", " next ")")
+	dbt_call(T.api, "axiom_api.store_next_offset('applier-a', 'axiom.commands', 3, " expected  \
+	                ", " next ")")
 	ck_assert_str_eq(CAS("NULL", "10"), "accepted");
 	ck_assert_str_eq(CAS("NULL", "5"), "offset_conflict");
 	ck_assert_str_eq(CAS("10", "20"), "accepted");

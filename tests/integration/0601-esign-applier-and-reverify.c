@@ -149,8 +149,8 @@ START_TEST(test_applier_signs_waits_for_the_watermark_and_the_auditor_reverifies
 	    "accepted");
 	ck_assert_str_eq(
 	    dbt_call(T.api, "axiom_api.register_factor('alice', '2026-01-01 00:00:04+00', NULL, "
-	                     "gen_random_uuid(), 'fido2', 'alice', '\\x01', '\\x02', -7, NULL, "
-	                     "NULL, NULL, 'self-service')"),
+	                    "gen_random_uuid(), 'fido2', 'alice', '\\x01', '\\x02', -7, NULL, "
+	                    "NULL, NULL, 'self-service')"),
 	    "not_found_or_denied");
 	ck_assert_str_eq(
 	    dbt_create("alice", "2026-01-01 00:10:00+00", RID, LINEAGE, "note", "F1", "t"),
@@ -173,8 +173,8 @@ START_TEST(test_applier_signs_waits_for_the_watermark_and_the_auditor_reverifies
 	json_decref(e);
 	/* a 0007-form signature: stored, but not re-verifiable offline */
 	ck_assert_str_eq(dbt_call(T.api, "axiom_api.sign_record('carol', '" ET_SIGN "', NULL, "
-	                                  "gen_random_uuid(), '" RID "', 'review', sha256('x'), "
-	                                  "'{fido2}', '\\x01')"),
+	                                 "gen_random_uuid(), '" RID "', 'review', sha256('x'), "
+	                                 "'{fido2}', '\\x01')"),
 	    "accepted");
 
 	ck_assert_int_eq(ax_sign_audit(T.auditor, &rep, &err), AX_OK);

@@ -164,8 +164,9 @@ START_TEST(test_swapped_ledger_rows_and_swapped_hashes_are_located)
 	           " partition 1 seq 1: entry_hash does not match the stored columns\n");
 	ASSERT_HAS("ledger chains  3 partitions, 38 entries: 2 broken");
 	/* the swapped rows also move the rows their commands wrote out of line (db/0018) */
-	ASSERT_HAS("broken: axiom.ledger row " TOPIC "/0#4: event time 2026-01-01 00:10:03.000003+00 "
-	           "is before the previous entry's 2026-01-01 00:10:04.000004+00\n");
+	ASSERT_HAS(
+	    "broken: axiom.ledger row " TOPIC "/0#4: event time 2026-01-01 00:10:03.000003+00 "
+	    "is before the previous entry's 2026-01-01 00:10:04.000004+00\n");
 	ASSERT_HAS("ledger refs    4 regulated rows or entries out of line with the ledger");
 	ASSERT_HAS("verified as axiom_auditor: 6 chains broken");
 }

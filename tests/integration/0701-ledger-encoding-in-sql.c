@@ -100,18 +100,18 @@ START_TEST(test_c_recomputes_the_entry_hash_the_database_stored)
 
 	ck_assert_str_eq(
 	    dbt_call(T.api, "axiom_api.append_ledger_entry('alice', '2026-01-01 00:10:00.5+00', "
-	                     "'it0701.commands', 4, 10, gen_random_uuid(), 'accepted', NULL, "
-	                     "sha256('v1'))"),
+	                    "'it0701.commands', 4, 10, gen_random_uuid(), 'accepted', NULL, "
+	                    "sha256('v1'))"),
 	    "accepted");
 	ck_assert_str_eq(
 	    dbt_call(T.api, "axiom_api.append_ledger_entry('frank', '2026-01-01 00:10:01+00', "
-	                     "'it0701.commands', 4, 12, NULL, 'rejected', "
-	                     "'insufficient_access_level', NULL)"),
+	                    "'it0701.commands', 4, 12, NULL, 'rejected', "
+	                    "'insufficient_access_level', NULL)"),
 	    "accepted");
 	ck_assert_str_eq(
 	    dbt_call(T.api, "axiom_api.append_ledger_entry(NULL, '1969-12-31 23:59:59.999999+00', "
-	                     "'it0701.control', 0, 0, NULL, 'quarantined', 'undecodable', "
-	                     "sha256('\\xff'::bytea))"),
+	                    "'it0701.control', 0, 0, NULL, 'quarantined', 'undecodable', "
+	                    "sha256('\\xff'::bytea))"),
 	    "accepted");
 	res = PQexec(T.auditor,
 	    "SELECT topic, kafka_partition, seq, kafka_offset, command_id, actor, "

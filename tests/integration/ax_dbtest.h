@@ -243,10 +243,11 @@ dbt_seed(void)
 	}
 	for (i = 0; i < sizeof(people) / sizeof(people[0]); i++, off++) {
 		snprintf(h, sizeof(h), head, off, 2);
-		SEED_ADD(", %s\"op\": \"grant_access\", "
-		         "\"grant_id\": \"00000000-0000-4000-8000-0000000000%s\", \"user_id\": \"%s\", "
-		         "\"facility_id\": \"%s\", \"domain_id\": \"%s\", \"tier\": \"%s\", "
-		         "\"reason\": \"job\"}",
+		SEED_ADD(
+		    ", %s\"op\": \"grant_access\", "
+		    "\"grant_id\": \"00000000-0000-4000-8000-0000000000%s\", \"user_id\": \"%s\", "
+		    "\"facility_id\": \"%s\", \"domain_id\": \"%s\", \"tier\": \"%s\", "
+		    "\"reason\": \"job\"}",
 		    h, people[i][4], people[i][0], people[i][1], people[i][2], people[i][3]);
 	}
 	SEED_ADD("]");
