@@ -14,8 +14,8 @@
  *      reads committed records only (the applier's own isolation level), and every wait is
  *      bounded by kafka_timeout_ms without progress.
  *
- * The stages run in order: records, ledger, kafka log. Extension point: checkpoint
- * signatures and stored e-signatures are further entries of stages[] below.
+ * The stages run in order (stages[] below): record chains, ledger chains, ledger references
+ * (db/0018), signed checkpoints, stored e-signatures (--signatures), the Kafka log.
  */
 #include "ax_verify.h"
 
@@ -1192,10 +1192,7 @@ out:
 	return rc;
 }
 
-/*
- * The stages, in order. Extension point: checkpoint signatures (issue 7 item 2) and stored
- * e-signatures (issue 6) go here, each reading its table once in the run's snapshot.
- */
+/* The stages, in order; each reads its tables once in the run's snapshot. */
 static const struct {
 	const char *name;
 	int (*run)(struct run *run, struct ax_err *err);

@@ -292,6 +292,17 @@ check "evidence and nonces are append-only, even for a superuser" "2" \
 check "the auditor reads the registry" "8" \
 	"$(psql -X -q -t -A "$AXIOM_PG_AUDITOR_DSN dbname=$DB" -c "SELECT count(*) FROM axiom.signing_factors")"
 check "ledger chains verify" 0 "$(admin "SELECT count(*) FROM axiom_api.verify_ledger_chains()")"
+# raw proofs (WebAuthn assertions, OIDC ID tokens) are the auditor's to re-verify, never an
+# analyst's to read (db/0018); the manifestation stays readable within the analyst's scope
+analytics() { psql -X -q -t -A "$AXIOM_PG_ANALYTICS_DSN dbname=$DB" -c "$1" 2>&1; }
+check "analytics may not read the raw proofs" "permission denied for table signatures" \
+	"$(analytics "SELECT proofs FROM axiom.signatures" | grep -o 'permission denied for table signatures')"
+check "... nor through a row value" "permission denied for table signatures" \
+	"$(analytics "SELECT s FROM axiom.signatures s" | grep -o 'permission denied for table signatures')"
+check "analytics reads the manifestation columns" "0" \
+	"$(analytics "SELECT count(signer || printed_name || meaning) FROM axiom.signatures WHERE false")"
+check "the auditor reads the proofs" "4" \
+	"$(psql -X -q -t -A "$AXIOM_PG_AUDITOR_DSN dbname=$DB" -c "SELECT count(proofs) FROM axiom.signatures")"
 
 # axiom verify --signatures, as the auditor: every stored signature re-verifies offline
 out=$("$AX" verify --no-kafka --signatures --dsn "$AXIOM_PG_AUDITOR_DSN dbname=$DB" 2>&1)
