@@ -92,9 +92,12 @@ struct applier {
 	struct ax_tick *tick;
 	struct ax_relay *relay;
 	struct ax_checkpoint_key *ckey;
-	PGconn *pg;        /* --until-caught-up: reads the stored offsets of every partition */
-	int partitions[2]; /* of the control and the command topic */
+	PGconn *pg;          /* --until-caught-up: reads the stored offsets of every partition */
+	rd_kafka_t *admin;   /* describes the topics' configuration (check_topic_configs) */
+	bool recheck_topics; /* main thread: partitions were assigned since the last check */
+	int partitions[2];   /* of the control and the command topic */
 	char control_topic[AX_TOPIC_NAME_MAX], commands_topic[AX_TOPIC_NAME_MAX];
+	char audit_topic[AX_TOPIC_NAME_MAX];
 	struct writer *w[WRITERS_MAX];
 	size_t nw;
 	/* the control watermark as this instance's control writer committed it: data writers
@@ -569,6 +572,7 @@ rebalance_cb(
 		    (long long)(p->offset == RD_KAFKA_OFFSET_BEGINNING ? 0 : p->offset));
 	}
 	rd_kafka_assign(rk, parts);
+	app->recheck_topics = true; /* in the poll loop, not to hold the assignment up */
 	/* librdkafka keeps a partition's pause flag across revocation and re-assignment: a
 	 * partition paused for backpressure by a writer of the previous assignment would never
 	 * be fetched again (the new writer starts with paused = false) */
@@ -684,6 +688,46 @@ caught_up(struct applier *app)
 	return true;
 }
 
+/*
+ * Log one topic_config_drift warning for each configuration of the three topics that differs
+ * from what `axiom topics create` made (ax_topics.h, invariant 3): a topic switched to
+ * CreateTime, even for a moment, lets producers choose timestamps; one whose retention or
+ * cleanup policy changed loses what a rebuild needs. The applier keeps running: a message
+ * that is not LogAppendTime is quarantined whatever the topic says (ax_batch.h, invariant 6),
+ * this only makes the drift loud. `axiom doctor` and `axiom topics check` say the same.
+ */
+static void
+check_topic_configs(struct applier *app)
+{
+	const char *topics[3] = { app->control_topic, app->commands_topic, app->audit_topic };
+	struct ax_topic_state st;
+	struct ax_err err;
+	size_t t, i;
+
+	for (t = 0; t < 3; t++) {
+		if (ax_kafka_describe_topic(app->admin, topics[t], 5000, &st, &err) != AX_OK) {
+			ax_log(AX_LOG_WARN, "topic_config_unchecked", "topic=%s error=\"%s\"",
+			    topics[t], err.msg);
+			continue;
+		}
+		if (!st.exists)
+			continue; /* count_partitions, or the relay, says so */
+		for (i = 0; i < ax_topic_configs_len; i++) {
+			const struct ax_topic_config *c = &ax_topic_configs[i];
+
+			if (strcmp(st.config[i], c->value) == 0)
+				continue;
+			ax_log(AX_LOG_WARN, "topic_config_drift",
+			    "topic=%s config=%s expected=%s found=%s why=\"%s\" "
+			    "fix=\"kafka-configs --alter --entity-type topics --entity-name %s "
+			    "--add-config %s=%s\"",
+			    topics[t], c->name, c->value,
+			    st.config[i][0] ? st.config[i] : "(unknown)", c->why, topics[t],
+			    c->name, c->value);
+		}
+	}
+}
+
 /* The partition counts of both topics (they never change after creation). */
 static int
 count_partitions(struct applier *app, struct ax_err *err)
@@ -783,9 +827,7 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 	struct applier app;
 	rd_kafka_topic_partition_list_t *subs = NULL;
 	struct ax_kafka_cluster cl;
-	rd_kafka_t *probe = NULL;
 	double caught_since = 0, last_check = 0;
-	char audit[AX_TOPIC_NAME_MAX + 8];
 	int rc;
 
 	memset(&app, 0, sizeof(app));
@@ -803,20 +845,18 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 	}
 	snprintf(app.control_topic, sizeof(app.control_topic), "%s.control", o->prefix);
 	snprintf(app.commands_topic, sizeof(app.commands_topic), "%s.commands", o->prefix);
+	snprintf(app.audit_topic, sizeof(app.audit_topic), "%s.audit", o->prefix);
 
 	/* fail fast and clearly when the broker is not there */
-	if ((rc = ax_kafka_new(&probe, RD_KAFKA_PRODUCER, o->brokers, NULL, err)) != AX_OK)
+	if ((rc = ax_kafka_new(&app.admin, RD_KAFKA_PRODUCER, o->brokers, NULL, err)) != AX_OK)
 		goto out;
-	rc = ax_kafka_probe(probe, o->brokers, 10000, &cl, err);
-	rd_kafka_destroy(probe);
-	if (rc != AX_OK)
+	if ((rc = ax_kafka_probe(app.admin, o->brokers, 10000, &cl, err)) != AX_OK)
 		goto out;
 	if ((rc = ax_codec_new(&app.codec, NULL, err)) != AX_OK)
 		goto out;
 	if ((rc = ax_tick_new(
 	         &app.tick, app.codec, o->brokers, app.control_topic, o->instance, err)) != AX_OK)
 		goto out;
-	snprintf(audit, sizeof(audit), "%s.audit", o->prefix);
 	if (o->checkpoint_key != NULL) {
 		char id[37], pub[2 * AX_CHECKPOINT_PUB_LEN + 1];
 
@@ -827,13 +867,14 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 		ax_log(AX_LOG_INFO, "checkpoint_key", "key_id=%s ed25519_public_key=%s every=%d",
 		    id, pub, o->checkpoint_every > 0 ? o->checkpoint_every : AX_CHECKPOINT_EVERY);
 	}
-	if ((rc = ax_relay_new(&app.relay, app.codec, o->brokers, audit, app.ckey,
+	if ((rc = ax_relay_new(&app.relay, app.codec, o->brokers, app.audit_topic, app.ckey,
 	         o->checkpoint_every, o->instance, err)) != AX_OK)
 		goto out;
 	if ((rc = consumer_new(&app, err)) != AX_OK)
 		goto out;
 	if ((rc = count_partitions(&app, err)) != AX_OK)
 		goto out;
+	check_topic_configs(&app);
 	if (o->until_caught_up &&
 	    (rc = ax_pg_connect(&app.pg, o->pg_dsn, "the runtime role", err)) != AX_OK)
 		goto out;
@@ -884,7 +925,8 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 			} else {
 				/* a fresh data command will wait for a control command appended
 				 * after it: ask for that tick now rather than when its writer gets
-				 * to it */
+				 * to it. A message that is not LogAppendTime (et -1) asks for
+				 * nothing: it carries no event time (ax_batch.h, invariant 6) */
 				int64_t et = ax_batch_event_time_us(m);
 
 				if (!w->control && !o->no_ticks && et >= 0 &&
@@ -898,6 +940,10 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 		resume_drained(&app);
 		if (app.startup_failed)
 			break;
+		if (app.recheck_topics) {
+			app.recheck_topics = false;
+			check_topic_configs(&app);
+		}
 		t = ax_mono_s();
 		if (o->progress_ms > 0)
 			report_progress(&app, false);
@@ -933,6 +979,8 @@ out:
 	ax_relay_free(app.relay);
 	ax_checkpoint_key_free(app.ckey);
 	PQfinish(app.pg);
+	if (app.admin != NULL)
+		rd_kafka_destroy(app.admin);
 	ax_tick_free(app.tick);
 	ax_codec_free(app.codec);
 	pthread_cond_destroy(&app.wm_cv);

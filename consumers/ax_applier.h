@@ -18,7 +18,12 @@
  *      ledger invariant violation stops that partition only (sticky failure), loudly;
  *  (5) a data command with event time T is applied only once the control watermark stored
  *      in PostgreSQL is at least T (decided inside the transaction), so decisions depend on
- *      the log alone; while it waits, the writer asks for a tick on the control topic.
+ *      the log alone; while it waits, the writer asks for a tick on the control topic. Event
+ *      times come from LogAppendTime messages only (ax_batch.h, invariant 6): a message with
+ *      another timestamp type neither moves the watermark nor makes a partition wait;
+ *  (6) at start and after each assignment the topics' configuration is compared with what
+ *      `axiom topics create` made (ax_topics.h, invariant 3); each difference is logged as
+ *      event=topic_config_drift (topic, config, expected, found), and the applier goes on.
  *
  * States of a writer: STARTING -> RUNNING -> (STOPPING -> STOPPED) | FAILED. STARTING ends
  * in writer_start (offset loaded); STOPPING is entered by the revocation or shutdown path

@@ -38,37 +38,47 @@ struct ax_batch_ctx {
 	int64_t next_offset; /* meaningful when stored */
 	char claim[24];      /* this writer's claim of the partition (db/0017) */
 	int64_t wm_us;       /* the control watermark was at least this (only ever grows) */
+	int64_t et_us;       /* the last known event time as committed (invariant 6) */
 };
 
 /*
- * Read the stored next offset. With claim, first claim the partition (db/0017): that waits
- * for a batch another writer may still be committing, and from then on that writer's batches
- * are refused. Only a newly assigned writer claims: one that merely reconnects keeps its
+ * Read the stored next offset and the last known event time (invariant 6), both in one
+ * statement, hence as the same committed batch left them. With claim, first claim the
+ * partition (db/0017): that waits for a batch another writer may still be committing, and
+ * from then on that writer's batches are refused, so the read that follows sees what the last
+ * of them left. Only a newly assigned writer claims: one that merely reconnects keeps its
  * claim, so a zombie reconnecting after a lost connection does not take the partition back.
  */
 static int
 load_offset(struct ax_batch_ctx *ctx, bool claim, struct ax_err *err)
 {
 	const char *params[3] = { ctx->topic, ctx->partition_text, ctx->instance };
-	PGresult *res;
+	PGresult *res = NULL;
 	int rc = AX_OK;
 
-	res = claim ? PQexecParams(ctx->conn,
-	                  "SELECT next_offset, claim FROM axiom_api.claim_partition($3, $1, "
-	                  "$2::integer)",
-	                  3, NULL, params, NULL, NULL, 0)
-	            : PQexecParams(ctx->conn, "SELECT axiom_api.next_offset($1, $2::integer)", 2,
-	                  NULL, params, NULL, NULL, 0);
+	if (claim) {
+		res = PQexecParams(ctx->conn,
+		    "SELECT claim FROM axiom_api.claim_partition($3, $1, $2::integer)", 3, NULL,
+		    params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+			rc = ax_pg_err(err, ctx->conn, res, "could not claim the partition");
+			goto out;
+		}
+		snprintf(ctx->claim, sizeof(ctx->claim), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	res = PQexecParams(ctx->conn,
+	    "SELECT axiom_api.next_offset($1, $2::integer), (extract(epoch FROM "
+	    "axiom_api.partition_event_time($1, $2::integer)) * 1000000)::bigint",
+	    2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		rc = ax_pg_err(err, ctx->conn, res,
-		    claim ? "could not claim the partition"
-		          : "could not read the stored next offset");
+		    "could not read the stored next offset and last event time");
 		goto out;
 	}
 	ctx->stored = !PQgetisnull(res, 0, 0);
 	ctx->next_offset = ctx->stored ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-	if (claim)
-		snprintf(ctx->claim, sizeof(ctx->claim), "%s", PQgetvalue(res, 0, 1));
+	ctx->et_us = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 out:
 	PQclear(res);
 	return rc;
@@ -120,6 +130,7 @@ ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const 
 	ctx->partition = partition;
 	ctx->control = control;
 	ctx->wm_us = INT64_MIN;
+	ctx->et_us = AX_EVENT_TIME_ORIGIN_US;
 	if ((rc = ax_decoder_new(&ctx->dec, codec, err)) != AX_OK)
 		goto fail;
 	if ((rc = ax_sha256_new(&ctx->sha, err)) != AX_OK)
@@ -194,17 +205,45 @@ ax_batch_event_time_us(const rd_kafka_message_t *m)
 	rd_kafka_timestamp_type_t type;
 	int64_t ms = rd_kafka_message_timestamp(m, &type);
 
-	return type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME && ms >= 0 ? ms * 1000 : -1;
+	return type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME && ms >= 0 && ms <= INT64_MAX / 1000
+	           ? ms * 1000
+	           : -1;
 }
 
-/* The first of msgs[first..n) whose append time is beyond the known watermark, or n. */
+int64_t
+ax_event_time_next(int64_t last_us, rd_kafka_timestamp_type_t type, int64_t ms, bool *log_append)
+{
+	*log_append =
+	    type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME && ms >= 0 && ms <= INT64_MAX / 1000;
+	if (!*log_append)
+		return last_us;
+	return ms * 1000 > last_us ? ms * 1000 : last_us;
+}
+
+/* The event times of msgs[0..n) (invariant 6), from the last known one as committed. */
+static void
+event_times(const struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n, int64_t *et)
+{
+	int64_t last = ctx->et_us;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		rd_kafka_timestamp_type_t type;
+		int64_t ms = rd_kafka_message_timestamp(msgs[i], &type);
+		bool log_append;
+
+		et[i] = last = ax_event_time_next(last, type, ms, &log_append);
+	}
+}
+
+/* The first of et[first..n) beyond the known watermark, or n. */
 static size_t
-beyond_watermark(const struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t first, size_t n)
+beyond_watermark(const struct ax_batch_ctx *ctx, const int64_t *et, size_t first, size_t n)
 {
 	size_t i;
 
 	for (i = first; i < n; i++)
-		if (ax_batch_event_time_us(msgs[i]) > ctx->wm_us)
+		if (et[i] > ctx->wm_us)
 			break;
 	return i;
 }
@@ -234,12 +273,15 @@ elem_clear(struct elem *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* The element for one message: its command, or a quarantine with the reason (invariant 3). */
+/*
+ * The element for one message at event time et_us (invariant 6): its command, or a quarantine
+ * with the reason (invariant 3).
+ */
 static int
-element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, struct elem *el, struct ax_err *err)
+element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, int64_t et_us, struct elem *el,
+    struct ax_err *err)
 {
 	enum ax_family fam = ctx->control ? AX_FAMILY_CONTROL : AX_FAMILY_DATA;
-	int64_t et_us = ax_batch_event_time_us(m);
 	struct ax_message msg;
 	struct ax_err derr;
 	uint8_t digest[AX_HASH_LEN];
@@ -248,7 +290,7 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, struct elem *el, 
 	memset(el, 0, sizeof(*el));
 	el->spec_from = -1;
 	el->prop_from = -1;
-	if (et_us >= 0) {
+	if (ax_batch_event_time_us(m) >= 0) {
 		if (ax_decode(ctx->dec, fam, m->payload, m->len, &msg, &derr) == AX_OK &&
 		    ax_command_json(&el->json, &el->need, &msg, et_us, ctx->sha, &derr) == AX_OK) {
 			el->kind = msg.kind;
@@ -266,10 +308,11 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, struct elem *el, 
 			return ax_err_set(err, AX_ERR, "%s", derr.msg);
 		snprintf(reason, sizeof(reason), "%s", ax_command_reject_reason(&derr));
 	} else {
+		/* its timestamp is whatever its producer (or a topic switched to CreateTime) chose:
+		 * it keeps the partition's last known event time (invariant 6) */
 		snprintf(reason, sizeof(reason), "not_log_append_time");
-		et_us = rd_kafka_message_timestamp(m, NULL) * 1000; /* stands in, flagged */
 	}
-	/* undecodable: quarantined with the SHA-256 of its bytes (design.md section 10) */
+	/* quarantined with the size and SHA-256 of its bytes (invariant 3) */
 	if (ax_sha256_digest(
 	        ctx->sha, digest, m->payload ? m->payload : (const void *)"", m->len, err) != AX_OK)
 		return err->code;
@@ -471,6 +514,7 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	const char *params[7];
 	char expected[32];
 	struct elem *els = NULL;
+	int64_t *et = NULL; /* et[i]: the event time of msgs[i] (invariant 6) */
 	json_t *arr = NULL;
 	char *text = NULL;
 	PGresult *pr = NULL;
@@ -486,22 +530,25 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	res->released = first;
 	if (first == n)
 		return AX_OK;
+	if ((et = calloc(n, sizeof(*et))) == NULL)
+		return ax_err_set(err, AX_ERR, "out of memory");
+	event_times(ctx, msgs + first, n - first, et + first);
 	/* a data command beyond the watermark known here waits without a round trip: the
 	 * database would stop there too (invariant 2 of db/0008), this only saves the work */
 	if (!ctx->control) {
-		size_t limit = beyond_watermark(ctx, msgs, first, n);
+		size_t limit = beyond_watermark(ctx, et, first, n);
 
 		if (limit == first) {
 			int64_t wm;
 
 			if ((rc = ax_batch_watermark(ctx, &wm, err)) != AX_OK)
-				return rc;
-			limit = beyond_watermark(ctx, msgs, first, n);
+				goto out;
+			limit = beyond_watermark(ctx, et, first, n);
 		}
 		if (limit == first) {
 			res->waiting = true;
-			res->wait_for_us = ax_batch_event_time_us(msgs[first]);
-			return AX_OK;
+			res->wait_for_us = et[first];
+			goto out;
 		}
 		n = limit;
 	}
@@ -513,7 +560,7 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 		struct elem *el = &els[sent];
 		bool cut = false;
 
-		if ((rc = element(ctx, msgs[i], el, err)) != AX_OK)
+		if ((rc = element(ctx, msgs[i], et[i], el, err)) != AX_OK)
 			goto out;
 		/* a command that creates the next version builds on the head the last earlier
 		 * command of the batch that moves the same lineage would leave (or on the
@@ -631,15 +678,16 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 			res->rejected++;
 	}
 	for (i = 0; ctx->control && i < rows; i++)
-		ax_batch_learn_watermark(ctx, ax_batch_event_time_us(msgs[first + i]));
+		ax_batch_learn_watermark(ctx, et[first + i]);
 	if (rows > 0) {
 		ctx->stored = true;
 		ctx->next_offset = strtoll(PQgetvalue(pr, (int)rows - 1, 0), NULL, 10) + 1;
+		ctx->et_us = et[first + rows - 1];
 	}
 	res->released += rows;
 	if (rows < sent) {
 		res->waiting = true;
-		res->wait_for_us = ax_batch_event_time_us(msgs[first + rows]);
+		res->wait_for_us = et[first + rows];
 	} else if (sign_wait) {
 		res->waiting = true;
 		res->wait_for_us = sign_wait_us;
@@ -651,5 +699,6 @@ out:
 	for (i = 0; els != NULL && i < n - first; i++)
 		elem_clear(&els[i]);
 	free(els);
+	free(et);
 	return rc;
 }

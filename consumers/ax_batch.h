@@ -17,7 +17,13 @@
  *      is cut there (so a replay, batched differently, sends the same hashes);
  *  (5) a context claims its partition once, when it is made (a new assignment); it never
  *      claims again (a reconnect keeps the claim), so a newer writer's claim stops it for
- *      good and a stale writer never takes a partition back.
+ *      good and a stale writer never takes a partition back;
+ *  (6) only a LogAppendTime message carries event time: a message's event time is the
+ *      partition's last known event time (that of its last ledger entry, the epoch before
+ *      the first, db/0019) raised to the broker's append time; a message with any other
+ *      timestamp type is quarantined (not_log_append_time) at the last known event time, so
+ *      a partition's event times never go backwards, a timestamp its producer chose never
+ *      moves a watermark nor makes a partition wait, and a replay derives the same times.
  * @locality: a context belongs to one writer thread.
  */
 #ifndef AX_BATCH_H
@@ -42,8 +48,9 @@ struct ax_batch_result {
 };
 
 /*
- * Connect to dsn for (topic, partition), claim it and load its stored next offset (the one
- * the partition's last committed batch left, whoever wrote it). *out is owned by
+ * Connect to dsn for (topic, partition), claim it and load its stored next offset and its last
+ * known event time (what the partition's last committed batch left, whoever wrote it,
+ * invariant 6). *out is owned by
  * the caller (ax_batch_ctx_free). AX_EUNAVAIL when PostgreSQL cannot be reached.
  */
 int ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const char *dsn,
@@ -71,9 +78,20 @@ int ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n
  */
 int ax_batch_watermark(struct ax_batch_ctx *ctx, int64_t *us, struct ax_err *err);
 
-/* The broker's append time of m in microseconds (a command's event time), or -1 when m has
- * no LogAppendTime. */
+/* The broker's append time of m in microseconds, or -1 when m has no LogAppendTime (then it
+ * carries no event time of its own, invariant 6). */
 int64_t ax_batch_event_time_us(const rd_kafka_message_t *m);
+
+/* The event time before a partition's first message: the epoch (invariant 6). */
+#define AX_EVENT_TIME_ORIGIN_US 0
+
+/*
+ * Invariant 6, pure: the event time of the next message of a partition whose last known event
+ * time is last_us, the message's timestamp being ms of type type. *log_append says whether
+ * the message has a usable LogAppendTime; when it has not, the result is last_us.
+ */
+int64_t ax_event_time_next(
+    int64_t last_us, rd_kafka_timestamp_type_t type, int64_t ms, bool *log_append);
 
 /*
  * What this context knows of the control watermark: a lower bound (it only grows), learnt
@@ -85,7 +103,8 @@ int64_t ax_batch_event_time_us(const rd_kafka_message_t *m);
 int64_t ax_batch_known_watermark(const struct ax_batch_ctx *ctx);
 void ax_batch_learn_watermark(struct ax_batch_ctx *ctx, int64_t us);
 
-/* Reconnect and re-read the stored next offset; the claim stays as it was. */
+/* Reconnect and re-read the stored next offset and last known event time; the claim stays as
+ * it was. */
 int ax_batch_reconnect(struct ax_batch_ctx *ctx, struct ax_err *err);
 
 #endif
