@@ -56,7 +56,7 @@
 --      days from the epoch on; a later migration adds a row to change it for later events).
 --  (8) create_record no longer answers already_exists for a lineage the actor can see: every
 --      id in use, visible or not, is refused alike (not_found_or_denied), after the same
---      checks.
+--      checks (the record hash first, then the id).
 --  (9) axiom_analytics reads every column of axiom.signatures except proofs (the raw WebAuthn
 --      assertions and OIDC ID tokens); the auditor still reads them to re-verify.
 -- (10) dispatch_command no longer routes a sign_record element without a nonce to the 0007
@@ -747,13 +747,16 @@ BEGIN
 		ELSIF rank < axiom.tier_rank('author') THEN
 			o := axiom.rejected('insufficient_access_level', 'creating a record requires the author level');
 		ELSE
-			-- no look at existing lineages first: a lineage id in use is refused by the insert,
-			-- alike whether the actor could see it or not (no existence oracle)
+			-- the hash first, then the id: a lineage id in use gets the same answer after the
+			-- same checks whether the actor could see it (the EXISTS below) or not (the
+			-- insert's key conflict), so no answer tells a hidden lineage from a visible one
 			h := axiom.expected_hash(p_record_id, p_id, 1, NULL, NULL, p_record_type,
 			    p_facility_id, rt.domain_id, p_title, p_content, p_actor, p_event_time, NULL);
 			IF p_record_hash IS DISTINCT FROM h THEN
 				o := axiom.rejected('hash_mismatch',
 				    'the record hash differs from the one the database computes');
+			ELSIF EXISTS (SELECT 1 FROM axiom.records WHERE id = p_id) THEN
+				o := axiom.not_found_or_denied();
 			ELSE
 				h := axiom.insert_version(p_record_id, p_id, 1, NULL, NULL, p_record_type,
 				    p_facility_id, rt.domain_id, p_title, p_content, p_actor, p_event_time, NULL);
@@ -795,3 +798,28 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION axiom.digest_rows_delegation_limits() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION axiom.digest_rows_delegation_limits() TO axiom_auditor;
+
+-- (4) one command id may now have rows in two ledgers: the audit trail's digest orders a
+-- command's rows by the ledger entry that wrote them (then by insertion within that entry),
+-- never by the global insertion order, which depends on how the applier interleaved
+-- partitions; and the reference itself is part of each row's hash
+CREATE OR REPLACE FUNCTION axiom.digest_rows_session_events(OUT row_count bigint,
+    OUT hashes bytea)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT count(*), string_agg(e.row_hash,
+	    ''::bytea ORDER BY e.command_id NULLS LAST, e.ordinal, e.row_hash)
+	  FROM (SELECT sha256(axiom.canon_text(x.actor) || axiom.canon_timestamp_any(x.event_time)
+	            || axiom.canon_text(x.operation) || axiom.canon_text(x.decision)
+	            || axiom.canon_text(x.reason_code) || axiom.canon_text(x.reason)
+	            || axiom.canon_uuid(x.command_id) || axiom.canon_uuid(x.object_id)
+	            || axiom.canon_uuid(x.old_record_id) || axiom.canon_uuid(x.new_record_id)
+	            || axiom.canon_text(x.facility_id) || axiom.canon_text(x.domain_id)
+	            || axiom.canon_int64(x.ordinal) || axiom.canon_text(x.ledger_topic)
+	            || axiom.canon_int64(x.ledger_partition) || axiom.canon_int64(x.ledger_seq))
+	            AS row_hash, x.command_id, x.ordinal
+	          FROM (SELECT y.*, CASE WHEN y.command_id IS NULL THEN 0 ELSE row_number()
+	                    OVER (PARTITION BY y.command_id ORDER BY y.ledger_topic COLLATE "C",
+	                        y.ledger_partition, y.ledger_seq, y.event_seq) END AS ordinal
+	                  FROM axiom.session_events y) x) e
+$$;

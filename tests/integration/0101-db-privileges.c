@@ -112,7 +112,8 @@ START_TEST(test_runtime_role_may_only_execute_the_api)
 	                     "LIKE 'axiom%%' AND has_function_privilege('axiom_user', p.oid, "
 	                     "'EXECUTE')"),
 	    "apply_partition_batch,change_content,claim_partition,control_watermark,"
-	    "ledger_entries,lineage_head,next_offset,signing_context,store_checkpoint");
+	    "ledger_entries,lineage_head,next_offset,partition_event_time,signing_context,"
+	    "store_checkpoint");
 	static const char *const internal[] = {
 		"axiom_api.create_record('alice', now(), NULL, gen_random_uuid(), "
 		"gen_random_uuid(), "

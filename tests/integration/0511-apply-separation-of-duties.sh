@@ -33,7 +33,7 @@ def c(f, name, actor, payload, lineage=None, reason=None):
     files.setdefault(f, []).append(r)
 S, L, E = uid("spec"), uid("labnote"), uid("erin-sop")
 # control, first part
-c("1-control", "enroll-erin", "axiom-system", {"UserEnroll": {"user_id": "erin", "display_name": "Erin Boston"}})
+c("0-control", "enroll-erin", "axiom-system", {"UserEnroll": {"user_id": "erin", "display_name": "Erin Boston"}})
 c("1-control", "grant-erin", "axiom-system", {"Grant": {"grant_id": uid("grant/erin"), "user_id": "erin",
     "facility": "boston", "domain": "quality_control", "access_level": "author",
     "expires_at": NOW_US + 365 * DAY_US}})
@@ -90,7 +90,9 @@ reason() { # NAME: the decision (or reason code) of the command named NAME
 }
 
 step=0
-for f in 1-control 2-data 3-control 4-data; do
+# erin is enrolled one publish before her grant: a control command governs only what the
+# broker appended after it, and one publish shares one append time
+for f in 0-control 1-control 2-data 3-control 4-data; do
 	timeout 120 "$AX" publish "$TMP/sod-$f.jsonl" --prefix "$P" >/dev/null 2>"$TMP/publish.err" ||
 		{ echo "FAIL publish $f: $(cat "$TMP/publish.err")"; exit 1; }
 	step=$((step + 1))
