@@ -993,10 +993,13 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 	if ((rc = ax_pg_connect(&admin_bench, admin_db, "the admin", err)) != AX_OK)
 		goto out;
 	pm = postmaster_pid(admin_bench);
-	/* invariant 2: the commit listener's trigger, in this throwaway database only */
+	/* invariant 2: the commit listener's trigger, in this throwaway database only; it runs
+	 * as the admin who installs it (SECURITY DEFINER), because the definer that inserts the
+	 * ledger rows may not execute pg_notify (db/0020) */
 	if ((rc = exec_ok(admin_bench,
 	         "CREATE SCHEMA axiom_bench;"
-	         "CREATE FUNCTION axiom_bench.notify_commit() RETURNS trigger LANGUAGE plpgsql AS "
+	         "CREATE FUNCTION axiom_bench.notify_commit() RETURNS trigger LANGUAGE plpgsql "
+	         "SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS "
 	         "$f$"
 	         "BEGIN PERFORM pg_catalog.pg_notify('axiom_bench', "
 	         "(NEW.topic LIKE '%.control')::int || ' ' || NEW.kafka_partition || ' ' || "
