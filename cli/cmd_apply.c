@@ -69,9 +69,18 @@ usage(FILE *fp)
 	    "                         the public key is logged at start: give it to the parties\n"
 	    "                         that keep the checkpoints published on PREFIX.audit\n"
 	    "  -e, --checkpoint-every N  sign every N-th ledger entry (default 1000)\n"
+	    "  -m, --metrics HOST:PORT  serve Prometheus figures at http://HOST:PORT/metrics:\n"
+	    "                         per partition next offset, log end, lag, waiting for the\n"
+	    "                         control watermark, audit relay backlog; commands by\n"
+	    "                         decision and reason code, claims lost; histograms of\n"
+	    "                         batch size, batch seconds and append -> commit seconds\n"
+	    "                         (a dashboard: ops/grafana/axiom-applier.json; PORT 0\n"
+	    "                         picks a free port, logged as event=metrics)\n"
 	    "  -h, --help             this text\n"
 	    "\n"
-	    "Logs are one line per event on stderr (ts=... level=... event=... key=value ...).\n"
+	    "Logs are one line per event on stderr (ts=... level=... event=... key=value ...),\n"
+	    "librdkafka's and the PostgreSQL server's messages included (event=kafka_log,\n"
+	    "event=pg_notice); values that may hold spaces are quoted and escaped.\n"
 	    "SIGTERM or SIGINT stop it cleanly: the batch in flight commits or rolls back whole.\n"
 	    "\n"
 	    "example:\n"
@@ -97,6 +106,7 @@ cmd_apply(int argc, char **argv, const struct ax_config *cfg)
 		{ "prefix", required_argument, NULL, 'P' },
 		{ "checkpoint-key", required_argument, NULL, 'k' },
 		{ "checkpoint-every", required_argument, NULL, 'e' },
+		{ "metrics", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -117,7 +127,7 @@ cmd_apply(int argc, char **argv, const struct ax_config *cfg)
 	snprintf(instance, sizeof(instance), "axiom-apply-%s", host);
 	o.instance = instance;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "un:t:g:i:b:d:p:k:e:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "un:t:g:i:b:d:p:k:e:m:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
 			o.until_caught_up = true;
@@ -158,6 +168,9 @@ cmd_apply(int argc, char **argv, const struct ax_config *cfg)
 			if (cli_parse_int(optarg, 1, 100000000, &o.checkpoint_every) != 0)
 				return cli_usage_error(
 				    prog, "--checkpoint-every takes 1 to 100000000");
+			break;
+		case 'm':
+			o.metrics = optarg;
 			break;
 		case 'h':
 			usage(stdout);

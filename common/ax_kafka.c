@@ -7,11 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ax_log.h"
+
+/*
+ * librdkafka's own log lines, as the project's structured lines (ax_log.h, invariant 3):
+ * event=kafka_log, its syslog level mapped to ours. Called from librdkafka's threads.
+ */
 static void
 log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	(void)level;
-	fprintf(stderr, "rdkafka %s %s: %s\n", rd_kafka_name(rk), fac, buf);
+	char name_q[160], fac_q[64], msg_q[AX_LOG_QUOTE_MAX];
+	enum ax_log_level our = level <= 3   ? AX_LOG_ERROR
+	                        : level == 4 ? AX_LOG_WARN
+	                        : level <= 6 ? AX_LOG_INFO
+	                                     : AX_LOG_DEBUG;
+
+	ax_log(our, "kafka_log", "client=%s facility=%s message=%s",
+	    ax_log_quote(name_q, sizeof(name_q), rd_kafka_name(rk)),
+	    ax_log_quote(fac_q, sizeof(fac_q), fac), ax_log_quote(msg_q, sizeof(msg_q), buf));
 }
 
 static int
@@ -54,10 +67,10 @@ ax_kafka_conf(rd_kafka_conf_t **out, const char *brokers, int log_level, const c
 	for (i = 0; defaults[i] != NULL; i += 2)
 		if ((rc = conf_set(conf, defaults[i], defaults[i + 1], err)) != AX_OK)
 			goto fail;
+	rd_kafka_conf_set_log_cb(conf, log_cb);
 	if (debug != NULL && debug[0] != '\0') {
 		if ((rc = conf_set(conf, "debug", debug, err)) != AX_OK)
 			goto fail;
-		rd_kafka_conf_set_log_cb(conf, log_cb);
 	} else {
 		snprintf(level, sizeof(level), "%d", log_level);
 		if ((rc = conf_set(conf, "log_level", level, err)) != AX_OK)

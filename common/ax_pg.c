@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ax_log.h"
+
 /* libpq ends its messages with a newline; messages here are single lines. */
 static void
 chomp_into(char *dst, size_t cap, const char *src)
@@ -20,6 +22,44 @@ chomp_into(char *dst, size_t cap, const char *src)
 	for (char *p = dst; *p; p++)
 		if (*p == '\n')
 			*p = ' ';
+}
+
+/*
+ * What the server says outside a result (a NOTICE or WARNING, or the FATAL of a connection
+ * the server is closing), as the project's structured lines (ax_log.h, invariant 3):
+ * event=pg_notice with its severity, instead of libpq's bare line on stderr.
+ */
+static void
+notice_cb(void *arg, const char *message)
+{
+	static const struct {
+		const char *prefix;
+		enum ax_log_level level;
+	} sev[] = { { "PANIC:", AX_LOG_ERROR }, { "FATAL:", AX_LOG_ERROR },
+		{ "ERROR:", AX_LOG_ERROR }, { "WARNING:", AX_LOG_WARN }, { "NOTICE:", AX_LOG_INFO },
+		{ "INFO:", AX_LOG_INFO }, { "LOG:", AX_LOG_INFO }, { "DEBUG", AX_LOG_DEBUG } };
+	char line[1024], q[AX_LOG_QUOTE_MAX], sq[32];
+	const char *text = line, *severity = "";
+	enum ax_log_level level = AX_LOG_INFO;
+	size_t i, n;
+
+	(void)arg;
+	chomp_into(line, sizeof(line), message);
+	for (i = 0; i < sizeof(sev) / sizeof(sev[0]); i++) {
+		n = strlen(sev[i].prefix);
+		if (strncmp(line, sev[i].prefix, n) == 0) {
+			level = sev[i].level;
+			severity = sev[i].prefix;
+			text = line + n;
+			while (*text == ' ')
+				text++;
+			break;
+		}
+	}
+	snprintf(
+	    sq, sizeof(sq), "%.*s", (int)(strlen(severity) ? strlen(severity) - 1 : 0), severity);
+	ax_log(level, "pg_notice", "severity=%s message=%s", sq[0] ? sq : "unknown",
+	    ax_log_quote(q, sizeof(q), text));
 }
 
 int
@@ -38,6 +78,7 @@ ax_pg_connect(PGconn **out, const char *dsn, const char *who, struct ax_err *err
 	if (conn == NULL)
 		return ax_err_set(err, AX_ERR, "out of memory connecting to PostgreSQL");
 	if (PQstatus(conn) == CONNECTION_OK) {
+		PQsetNoticeProcessor(conn, notice_cb, NULL);
 		*out = conn;
 		return AX_OK;
 	}

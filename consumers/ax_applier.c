@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ax_backoff.h"
 #include "ax_batch.h"
 #include "ax_checkpoint.h"
 #include "ax_clock.h"
@@ -24,6 +25,7 @@
 #include "ax_hex.h"
 #include "ax_kafka.h"
 #include "ax_log.h"
+#include "ax_metrics.h"
 #include "ax_pg.h"
 #include "ax_pqueue.h"
 #include "ax_relay.h"
@@ -78,7 +80,8 @@ struct writer {
 	_Atomic int state;
 	_Atomic int64_t next_offset; /* applied and committed up to here (exclusive) */
 	_Atomic uint64_t accepted, rejected, quarantined, duplicates, batches;
-	_Atomic int waiting; /* blocked on the control watermark */
+	_Atomic int waiting;        /* blocked on the control watermark */
+	_Atomic int64_t relay_done; /* the relay published the entries below this offset */
 	/* progress bookkeeping, main thread only */
 	int64_t last_offset_reported;
 	double last_report_s;
@@ -106,6 +109,8 @@ struct applier {
 	pthread_cond_t wm_cv;
 	_Atomic int64_t wm_us;       /* written under wm_mu; the poll thread reads it without */
 	_Atomic int control_running; /* this instance's control writer is running */
+	struct ax_metrics *metrics;  /* --metrics; NULL for none */
+	double metrics_at;           /* main thread: when the gauges were last updated */
 	int failed_partitions;
 	bool startup_failed;
 	struct ax_err startup_err;
@@ -205,9 +210,10 @@ relay_main(void *arg)
 		pthread_mutex_unlock(&w->relay_mu);
 		if (fenced)
 			break;
-		if ((ok = until == done || relay_once(w, until)))
+		if ((ok = until == done || relay_once(w, until))) {
 			done = until;
-		else if (stop)
+			atomic_store(&w->relay_done, done);
+		} else if (stop)
 			break; /* the last try after the writer stopped: the next owner goes on */
 	}
 	return NULL;
@@ -288,15 +294,20 @@ writer_main(void *arg)
 	const struct ax_applier_opts *o = w->app->o;
 	rd_kafka_message_t **pending = calloc((size_t)o->batch_max, sizeof(*pending));
 	struct ax_batch_result res;
+	struct ax_backoff backoff;
 	struct ax_err err;
 	size_t npending = 0, i;
-	int backoff_ms = 100, rc;
+	int delay_ms, rc;
 
 	if (pending == NULL) {
 		ax_err_set(&err, AX_ERR, "out of memory");
 		writer_fail(w, "out_of_memory", &err);
 		return NULL;
 	}
+	/* writers that lost PostgreSQL together retry apart, and none sleeps long once it is
+	 * back (ax_backoff.h) */
+	ax_backoff_init(&backoff, 50, 1000,
+	    (uint32_t)ax_wall_us() ^ ((uint32_t)w->partition * 2654435761u) ^ (uint32_t)w->control);
 	if (w->control)
 		atomic_store(&w->app->control_running, 1);
 	while (atomic_load(&w->state) == W_RUNNING && !*w->app->stop) {
@@ -310,20 +321,23 @@ writer_main(void *arg)
 			continue;
 		rc = ax_batch_apply(w->ctx, pending, npending, &res, &err);
 		if (rc == AX_EUNAVAIL) {
+			char q[AX_LOG_QUOTE_MAX];
+
+			delay_ms = ax_backoff_next(&backoff);
 			ax_log(AX_LOG_WARN, "database_unavailable",
-			    "topic=%s partition=%d error=\"%s\" retry_in_ms=%d", w->topic,
-			    (int)w->partition, err.msg, backoff_ms);
-			ax_sleep_s(backoff_ms / 1e3);
-			backoff_ms = backoff_ms < 5000 ? backoff_ms * 2 : 5000;
+			    "topic=%s partition=%d error=%s retry_in_ms=%d", w->topic,
+			    (int)w->partition, ax_log_quote(q, sizeof(q), err.msg), delay_ms);
+			ax_sleep_s(delay_ms / 1e3);
 			if (ax_batch_reconnect(w->ctx, &err) == AX_OK) {
 				ax_log(AX_LOG_INFO, "database_reconnected",
 				    "topic=%s partition=%d next_offset=%lld", w->topic,
 				    (int)w->partition, (long long)ax_batch_next_offset(w->ctx));
-				backoff_ms = 100;
+				ax_backoff_reset(&backoff);
 			}
 			continue;
 		}
 		if (rc == AX_ECONFLICT) {
+			ax_metrics_claim_lost(w->app->metrics, w->topic, w->partition);
 			writer_fail(w, "fenced", &err);
 			if (w->relay_started)
 				relay_notify(w, ax_batch_next_offset(w->ctx), true, true);
@@ -333,7 +347,10 @@ writer_main(void *arg)
 			writer_fail(w, "invariant_violated", &err);
 			break;
 		}
-		backoff_ms = 100;
+		ax_backoff_reset(&backoff);
+		if (res.accepted + res.rejected + res.quarantined > 0)
+			ax_metrics_batch(w->app->metrics, w->topic, w->partition,
+			    res.accepted + res.rejected + res.quarantined, res.statement_s);
 		if (w->control && res.released > 0) /* before the relay: data writers wait on it */
 			announce_watermark(w->app, ax_batch_known_watermark(w->ctx));
 		if (w->relay_started && res.accepted + res.rejected + res.quarantined > 0)
@@ -392,6 +409,16 @@ writer_free(struct writer *w, bool lost)
 }
 
 /* Create the writer of (topic, partition): connect, load the stored offset, start. */
+/* ax_batch's observer (the writer's thread): one committed outcome, into the metrics. */
+static void
+writer_observe(void *arg, const char *decision, const char *reason_code, double latency_s)
+{
+	struct writer *w = arg;
+
+	ax_metrics_outcome(
+	    w->app->metrics, w->topic, w->partition, decision, reason_code, latency_s);
+}
+
 static int
 writer_start(struct writer **out, struct applier *app, const char *topic, int32_t partition,
     struct ax_err *err)
@@ -422,6 +449,9 @@ writer_start(struct writer **out, struct applier *app, const char *topic, int32_
 	         partition, w->control, err)) != AX_OK)
 		goto fail;
 	atomic_init(&w->next_offset, ax_batch_next_offset(w->ctx));
+	atomic_init(&w->relay_done, -1); /* not known before the relay's first round */
+	if (app->metrics != NULL)
+		ax_batch_set_observer(w->ctx, writer_observe, w);
 	w->last_offset_reported = atomic_load(&w->next_offset);
 	w->last_report_s = ax_mono_s();
 	/* its first round publishes what an earlier run committed but did not relay */
@@ -603,6 +633,29 @@ resume_drained(struct applier *app)
 	for (i = 0; i < app->nw; i++)
 		if (app->w[i]->paused && ax_pqueue_below_low_mark(app->w[i]->q))
 			set_paused(app, app->w[i], false);
+}
+
+/* The gauges of every partition this instance holds, at most once a second (main thread). */
+static void
+update_metrics(struct applier *app)
+{
+	double t = ax_mono_s();
+	size_t i;
+
+	if (app->metrics == NULL || t - app->metrics_at < 1.0)
+		return;
+	app->metrics_at = t;
+	for (i = 0; i < app->nw; i++) {
+		struct writer *w = app->w[i];
+		int64_t low = 0, high = -1, next = atomic_load(&w->next_offset);
+		int64_t done = atomic_load(&w->relay_done);
+
+		rd_kafka_get_watermark_offsets(app->consumer, w->topic, w->partition, &low, &high);
+		if (next < 0)
+			next = low;
+		ax_metrics_partition(app->metrics, w->topic, w->partition, next, high,
+		    atomic_load(&w->waiting) != 0, done >= 0 && next > done ? next - done : 0);
+	}
 }
 
 static void
@@ -852,6 +905,13 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 		goto out;
 	if ((rc = ax_kafka_probe(app.admin, o->brokers, 10000, &cl, err)) != AX_OK)
 		goto out;
+	if (o->metrics != NULL) {
+		if ((rc = ax_metrics_new(&app.metrics, err)) != AX_OK ||
+		    (rc = ax_metrics_serve(app.metrics, o->metrics, err)) != AX_OK)
+			goto out;
+		ax_log(AX_LOG_INFO, "metrics", "address=%s port=%d path=/metrics", o->metrics,
+		    ax_metrics_port(app.metrics));
+	}
 	if ((rc = ax_codec_new(&app.codec, NULL, err)) != AX_OK)
 		goto out;
 	if ((rc = ax_tick_new(
@@ -947,6 +1007,7 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 		t = ax_mono_s();
 		if (o->progress_ms > 0)
 			report_progress(&app, false);
+		update_metrics(&app);
 		if (o->until_caught_up && t - last_check >= 0.25) {
 			last_check = t;
 			if (!caught_up(&app))
@@ -983,6 +1044,7 @@ out:
 		rd_kafka_destroy(app.admin);
 	ax_tick_free(app.tick);
 	ax_codec_free(app.codec);
+	ax_metrics_free(app.metrics); /* after the writers, which feed it */
 	pthread_cond_destroy(&app.wm_cv);
 	pthread_mutex_destroy(&app.wm_mu);
 	return rc;

@@ -58,6 +58,9 @@ struct ax_applier_opts {
 	 * for none; every checkpoint_every-th ledger entry of each partition is signed */
 	const char *checkpoint_key;
 	int checkpoint_every;
+	/* "HOST:PORT": serve the Prometheus figures at http://HOST:PORT/metrics
+	 * (consumers/ax_metrics.h); NULL for none */
+	const char *metrics;
 };
 
 /* Fill o with the defaults (brokers and DSN NULL). */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ax_clock.h"
 #include "ax_codec.h"
 #include "ax_command_json.h"
 #include "ax_hex.h"
@@ -34,12 +35,21 @@ struct ax_batch_ctx {
 	int32_t partition;
 	bool control;
 	struct ax_sha256 *sha;
-	bool stored;         /* a next offset is stored in PostgreSQL */
-	int64_t next_offset; /* meaningful when stored */
-	char claim[24];      /* this writer's claim of the partition (db/0017) */
-	int64_t wm_us;       /* the control watermark was at least this (only ever grows) */
-	int64_t et_us;       /* the last known event time as committed (invariant 6) */
+	bool stored;                 /* a next offset is stored in PostgreSQL */
+	int64_t next_offset;         /* meaningful when stored */
+	char claim[24];              /* this writer's claim of the partition (db/0017) */
+	int64_t wm_us;               /* the control watermark was at least this (only ever grows) */
+	int64_t et_us;               /* the last known event time as committed (invariant 6) */
+	ax_batch_observe_fn observe; /* each committed outcome, for the metrics */
+	void *observe_arg;
 };
+
+void
+ax_batch_set_observer(struct ax_batch_ctx *ctx, ax_batch_observe_fn fn, void *arg)
+{
+	ctx->observe = fn;
+	ctx->observe_arg = arg;
+}
 
 /*
  * Read the stored next offset and the last known event time (invariant 6), both in one
@@ -520,7 +530,8 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	PGresult *pr = NULL;
 	size_t first, sent = 0, i, rows;
 	bool sign_wait = false; /* a Sign element waits for the control watermark */
-	int64_t sign_wait_us = 0;
+	int64_t sign_wait_us = 0, now_us;
+	double t0;
 	int rc = AX_OK;
 
 	memset(res, 0, sizeof(*res));
@@ -648,10 +659,12 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	params[4] = ctx->stored ? expected : NULL;
 	params[5] = ctx->claim;
 	params[6] = text;
+	t0 = ax_mono_s();
 	pr = PQexecParams(ctx->conn,
-	    "SELECT kafka_offset, decision FROM axiom_api.apply_partition_batch($1, $2, "
-	    "$3::integer, $4::boolean, $5::bigint, $6::bigint, $7::jsonb)",
+	    "SELECT kafka_offset, decision, reason_code FROM axiom_api.apply_partition_batch($1, "
+	    "$2, $3::integer, $4::boolean, $5::bigint, $6::bigint, $7::jsonb)",
 	    7, NULL, params, NULL, NULL, 0);
+	res->statement_s = ax_mono_s() - t0;
 	if (PQresultStatus(pr) != PGRES_TUPLES_OK) {
 		rc = ax_pg_err(err, ctx->conn, pr, "could not apply a batch");
 		/* AX_EUNAVAIL stays: the commit's fate is re-read on reconnect */
@@ -667,6 +680,7 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 		    err, AX_ERR, "the database returned %zu outcomes for %zu commands", rows, sent);
 		goto out;
 	}
+	now_us = ax_wall_us(); /* the statement committed: the batch is applied */
 	for (i = 0; i < rows; i++) {
 		const char *d = PQgetvalue(pr, (int)i, 1);
 
@@ -676,6 +690,11 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 			res->quarantined++;
 		else
 			res->rejected++;
+		if (ctx->observe != NULL)
+			ctx->observe(ctx->observe_arg, d, PQgetvalue(pr, (int)i, 2),
+			    ax_batch_event_time_us(msgs[first + i]) >= 0
+			        ? (double)(now_us - ax_batch_event_time_us(msgs[first + i])) / 1e6
+			        : -1);
 	}
 	for (i = 0; ctx->control && i < rows; i++)
 		ax_batch_learn_watermark(ctx, et[first + i]);

@@ -45,7 +45,19 @@ struct ax_batch_result {
 	bool waiting;        /* stopped at a data command beyond the control watermark */
 	int64_t wait_for_us; /* with waiting: the event time the watermark must reach */
 	size_t accepted, rejected, quarantined, duplicates;
+	double statement_s; /* the batch statement, commit included (0 when none was sent) */
 };
+
+/*
+ * Called by ax_batch_apply once per committed outcome, in log order, on the writer's thread:
+ * its decision, reason code ("" when none) and the seconds from the message's append to the
+ * commit (negative when the message has no append time).
+ */
+typedef void (*ax_batch_observe_fn)(
+    void *arg, const char *decision, const char *reason_code, double latency_s);
+
+/* Observe ctx's outcomes with fn(arg, ...) from now on (NULL: none). */
+void ax_batch_set_observer(struct ax_batch_ctx *ctx, ax_batch_observe_fn fn, void *arg);
 
 /*
  * Connect to dsn for (topic, partition), claim it and load its stored next offset and its last
