@@ -1,7 +1,7 @@
 /*
  * ax_topics.h - the three Axiom topics and the configuration they must have (pure).
  *
- * Invariants (design.md section 2):
+ * Invariants (docs/architecture.md, "Topics"):
  *  (1) <prefix>.control has exactly one partition: the control plane is totally ordered;
  *  (2) <prefix>.commands and <prefix>.audit have the same partition count, fixed at
  *      creation: a lineage must stay on one partition and its outcomes on the same number;

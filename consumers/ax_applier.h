@@ -5,7 +5,7 @@
  * every message to the writer thread of its partition; each writer has its own PostgreSQL
  * connection (the runtime role) and applies batches through the SQL API.
  *
- * Invariants (design.md section 9):
+ * Invariants (docs/architecture.md):
  *  (1) exactly once: a batch is one PostgreSQL transaction holding the compare-and-set of
  *      the partition's next offset, the effects, the ledger entries and the new next offset;
  *      Kafka's committed offsets are never read and never written;

@@ -1,5 +1,5 @@
 /*
- * ax_checkpoint.h - signed checkpoints of the partition ledgers (design.md section 5).
+ * ax_checkpoint.h - signed checkpoints of the partition ledgers (docs/verify.md).
  *
  * Every AX_CHECKPOINT_EVERY-th ledger entry of a partition (seq a multiple of the interval)
  * is signed by the applier's Ed25519 key, stored in axiom.checkpoints and published on the

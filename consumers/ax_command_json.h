@@ -7,7 +7,7 @@
  *      create the next version of a lineage, the lineage's committed head (and the change's
  *      content): so a replay of the log builds the same elements and the same hashes;
  *  (2) record_hash is computed here, in C (common/ax_canon.c), and again by the database,
- *      which refuses a mismatch (design.md section 5);
+ *      which refuses a mismatch (docs/canonical-encoding.md);
  *  (3) a record_id the command leaves empty is derived from the command id (see
  *      ax_derive_record_id), never drawn at random.
  */

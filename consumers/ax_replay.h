@@ -2,7 +2,7 @@
  * ax_replay.h - `axiom replay`: rebuild an empty database from the topics, and compare
  * databases by their deterministic per-table digests (db/0011_digests.sql).
  *
- * Invariants (design.md sections 1, 5 and 9):
+ * Invariants (docs/replay.md, docs/architecture.md):
  *  (1) the target is migrated and empty (no ledger entry, no stored offset) before anything
  *      is applied; a non-empty target is refused, never merged into;
  *  (2) the rebuild is the applier itself (ax_applier_run, until caught up) under a fresh

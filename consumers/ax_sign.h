@@ -1,5 +1,5 @@
 /*
- * ax_sign.h - the applier's side of an e-signature (design.md section 8, issue 6): a Sign
+ * ax_sign.h - the applier's side of an e-signature (docs/esignatures.md): a Sign
  * command becomes a sign_record element whose factor proofs were verified here, in C, at the
  * command's event time, against the factor registry of db/0009_esign.sql.
  *

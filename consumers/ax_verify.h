@@ -1,6 +1,6 @@
 /*
  * ax_verify.h - `axiom verify`: the integrity verifier an auditor runs without superuser
- * rights (design.md sections 5 and 9, issue 7 item 3).
+ * rights (docs/verify.md).
  *
  * Three chains are re-checked from the stored columns alone, each by a pure checker fed one
  * row at a time (no I/O, no globals; unit-testable and benchmarkable without a server):

@@ -1,5 +1,5 @@
 /*
- * 0104-db-delegation - the delegation rules of design.md section 6 through the API: each
+ * 0104-db-delegation - the delegation rules (docs/security-layers.md) through the API: each
  * valid form accepted and usable at later event times only; each violation refused with its
  * own reason; revoking a source grant revokes what was delegated from it; every step in the
  * audit trail with its reason.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0530-apply-checkpoints - signed checkpoints of the ledgers (design.md section 5): the applier
+# 0530-apply-checkpoints - signed checkpoints of the ledgers (docs/verify.md): the applier
 # signs every N-th ledger entry with its Ed25519 key, stores the checkpoint and publishes it on
 # the audit topic; axiom verify (as the auditor) checks every checkpoint against the ledger as
 # it is now, and a forged one is found and located.

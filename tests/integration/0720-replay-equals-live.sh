@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0720-replay-equals-live - a rebuild is itself a verification (design.md section 1): the
+# 0720-replay-equals-live - a rebuild is itself a verification (docs/replay.md): the
 # mixed scenario of ops/scenario (control plane, SOPs versioned, a change through review and
 # approval, refusals) plus a quarantined message is applied live into database A, then
 # `axiom replay` rebuilds database B from the same topics. Every table digest of B equals A's,
