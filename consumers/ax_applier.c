@@ -446,7 +446,7 @@ writer_start(struct writer **out, struct applier *app, const char *topic, int32_
 	if ((rc = ax_pqueue_new(&w->q, QUEUE_ITEMS_MAX, QUEUE_BYTES_MAX, err)) != AX_OK)
 		goto fail;
 	if ((rc = ax_batch_ctx_new(&w->ctx, app->codec, app->o->pg_dsn, app->o->instance, topic,
-	         partition, w->control, err)) != AX_OK)
+	         partition, app->partitions[w->control ? 0 : 1], w->control, err)) != AX_OK)
 		goto fail;
 	atomic_init(&w->next_offset, ax_batch_next_offset(w->ctx));
 	atomic_init(&w->relay_done, -1); /* not known before the relay's first round */

@@ -19,6 +19,7 @@
 #include "ax_codec.h"
 #include "ax_command_json.h"
 #include "ax_hex.h"
+#include "ax_partition.h"
 #include "ax_pg.h"
 #include "ax_sign.h"
 
@@ -33,6 +34,7 @@ struct ax_batch_ctx {
 	char topic[256];
 	char partition_text[16];
 	int32_t partition;
+	int32_t partitions; /* of the topic (invariant 7) */
 	bool control;
 	struct ax_sha256 *sha;
 	bool stored;                 /* a next offset is stored in PostgreSQL */
@@ -123,7 +125,8 @@ connect_session(struct ax_batch_ctx *ctx, bool claim, struct ax_err *err)
 
 int
 ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const char *dsn,
-    const char *instance, const char *topic, int32_t partition, bool control, struct ax_err *err)
+    const char *instance, const char *topic, int32_t partition, int32_t partitions, bool control,
+    struct ax_err *err)
 {
 	struct ax_batch_ctx *ctx = calloc(1, sizeof(*ctx));
 	int rc;
@@ -138,6 +141,7 @@ ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const 
 	snprintf(ctx->topic, sizeof(ctx->topic), "%s", topic);
 	snprintf(ctx->partition_text, sizeof(ctx->partition_text), "%d", (int)partition);
 	ctx->partition = partition;
+	ctx->partitions = partitions;
 	ctx->control = control;
 	ctx->wm_us = INT64_MIN;
 	ctx->et_us = AX_EVENT_TIME_ORIGIN_US;
@@ -284,6 +288,25 @@ elem_clear(struct elem *e)
 }
 
 /*
+ * Invariant 7: why data message m, of lineage lineage, is not where the contract puts it, or
+ * NULL when it is.
+ */
+static const char *
+misrouted(
+    const struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, const uint8_t lineage[AX_UUID_LEN])
+{
+	char id[37];
+
+	ax_uuid_format(id, lineage);
+	if (m->key == NULL || m->key_len != 36 || memcmp(m->key, id, 36) != 0)
+		return "key_not_lineage";
+	if (ctx->partitions > 0 &&
+	    ax_partition_of_key(m->key, m->key_len, ctx->partitions) != ctx->partition)
+		return "wrong_partition";
+	return NULL;
+}
+
+/*
  * The element for one message at event time et_us (invariant 6): its command, or a quarantine
  * with the reason (invariant 3).
  */
@@ -301,7 +324,15 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, int64_t et_us, st
 	el->spec_from = -1;
 	el->prop_from = -1;
 	if (ax_batch_event_time_us(m) >= 0) {
-		if (ax_decode(ctx->dec, fam, m->payload, m->len, &msg, &derr) == AX_OK &&
+		int drc = ax_decode(ctx->dec, fam, m->payload, m->len, &msg, &derr);
+		const char *bad =
+		    drc == AX_OK && !ctx->control ? misrouted(ctx, m, msg.lineage_id) : NULL;
+
+		if (bad != NULL) { /* invariant 7 */
+			snprintf(reason, sizeof(reason), "%s", bad);
+			goto quarantine;
+		}
+		if (drc == AX_OK &&
 		    ax_command_json(&el->json, &el->need, &msg, et_us, ctx->sha, &derr) == AX_OK) {
 			el->kind = msg.kind;
 			memcpy(el->lineage, msg.lineage_id, AX_UUID_LEN);
@@ -322,6 +353,7 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, int64_t et_us, st
 		 * it keeps the partition's last known event time (invariant 6) */
 		snprintf(reason, sizeof(reason), "not_log_append_time");
 	}
+quarantine:
 	/* quarantined with the size and SHA-256 of its bytes (invariant 3) */
 	if (ax_sha256_digest(
 	        ctx->sha, digest, m->payload ? m->payload : (const void *)"", m->len, err) != AX_OK)

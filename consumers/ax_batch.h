@@ -23,7 +23,14 @@
  *      the first, db/0019) raised to the broker's append time; a message with any other
  *      timestamp type is quarantined (not_log_append_time) at the last known event time, so
  *      a partition's event times never go backwards, a timestamp its producer chose never
- *      moves a watermark nor makes a partition wait, and a replay derives the same times.
+ *      moves a watermark nor makes a partition wait, and a replay derives the same times;
+ *  (7) a data message whose key is not its command's lineage id as 36-character lower-case
+ *      text is quarantined key_not_lineage, and one whose key's murmur2 partition
+ *      (ax_partition.h) is not the partition it was read from is quarantined wrong_partition
+ *      (docs/producers.md section 3): a pure function of the message, its partition and the
+ *      topic's partition count (fixed at creation), so a replay decides alike. Quarantined,
+ *      not rejected: the command id is not used up, and the producer publishes the same
+ *      command again, correctly routed.
  * @locality: a context belongs to one writer thread.
  */
 #ifndef AX_BATCH_H
@@ -60,13 +67,14 @@ typedef void (*ax_batch_observe_fn)(
 void ax_batch_set_observer(struct ax_batch_ctx *ctx, ax_batch_observe_fn fn, void *arg);
 
 /*
- * Connect to dsn for (topic, partition), claim it and load its stored next offset and its last
- * known event time (what the partition's last committed batch left, whoever wrote it,
- * invariant 6). *out is owned by
- * the caller (ax_batch_ctx_free). AX_EUNAVAIL when PostgreSQL cannot be reached.
+ * Connect to dsn for (topic, partition) of a topic of partitions partitions, claim it and
+ * load its stored next offset and its last known event time (what the partition's last
+ * committed batch left, whoever wrote it, invariant 6). *out is owned by the caller
+ * (ax_batch_ctx_free). AX_EUNAVAIL when PostgreSQL cannot be reached.
  */
 int ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const char *dsn,
-    const char *instance, const char *topic, int32_t partition, bool control, struct ax_err *err);
+    const char *instance, const char *topic, int32_t partition, int32_t partitions, bool control,
+    struct ax_err *err);
 
 /* Free ctx and close its connection; NULL is a no-op. */
 void ax_batch_ctx_free(struct ax_batch_ctx *ctx);
