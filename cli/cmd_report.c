@@ -1384,6 +1384,10 @@ out:
 		    json_string_value(
 		        json_object_get(json_object_get(doc, "integrity"), "summary")));
 	json_decref(doc);
+	if (rc != AX_OK && !record && strncmp(err.sqlstate, "22", 2) == 0) {
+		ax_err_print(stderr, prog, &err); /* --from or --to is not a timestamp */
+		return EXIT_USAGE;
+	}
 	if (rc != AX_OK)
 		return cli_fail(prog, &err);
 	return intact ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -41,6 +41,7 @@ static const char css[] =
     ".name{white-space:nowrap}"
     ".mono,.hash{font-family:'DejaVu Sans Mono',monospace;font-size:8.5pt}"
     ".hash{word-break:break-all}"
+    "td.differs{background:#fdecea;color:#8e0000;font-weight:bold}"
     ".status{border:2px solid;padding:8px 12px;margin:10px 0 4px;font-weight:bold}"
     ".status.ok{border-color:#2e7d32;background:#edf7ee;color:#1b5e20}"
     ".status.bad{border-color:#c62828;background:#fdecea;color:#8e0000}"
@@ -462,7 +463,11 @@ version_section(struct ax_sbuf *b, json_t *doc, json_t *prev, json_t *v)
 	H(b, v, "record_id");
 	ax_sbuf_puts(b, "</td></tr><tr><th>record_hash (stored)</th><td class=\"hash\">");
 	H(b, v, "record_hash");
-	ax_sbuf_puts(b, "</td></tr><tr><th>record_hash (recomputed)</th><td class=\"hash\">");
+	ax_sbuf_printf(b, "</td></tr><tr><th>record_hash (recomputed)</th><td class=\"hash%s\">",
+	    json_equal(
+	        json_object_get(v, "record_hash"), json_object_get(v, "recomputed_record_hash"))
+	        ? ""
+	        : " differs");
 	H(b, v, "recomputed_record_hash");
 	ax_sbuf_puts(b, "</td></tr>");
 	if (json_is_string(json_object_get(v, "previous_record_hash"))) {
@@ -629,7 +634,10 @@ ledger_table(struct ax_sbuf *b, json_t *entries, int with_event)
 			if (json_is_object(ev)) {
 				H(b, ev, "operation");
 				ax_sbuf_puts(b, "<br>");
-				H(b, ev, "reason");
+				if (json_is_string(json_object_get(ev, "reason")))
+					H(b, ev, "reason");
+				else
+					ax_sbuf_puts(b, "<i>no reason recorded</i>");
 			} else {
 				ax_sbuf_puts(b, "<i>no audit-trail event (the command could not be "
 				                "read or authorised: quarantined)</i>");
