@@ -94,8 +94,9 @@ usage(FILE *fp)
 	    "The footer of the HTML and PDF gives the generation time, the role that generated\n"
 	    "it (current_user) and the SHA-256 of the electronic copy: of the exact bytes of the\n"
 	    "JSON copy of the same run. With -o, html and pdf also write that copy, to --copy\n"
-	    "FILE or else to -o's name with .json in place of its extension; check it with\n"
-	    "  sha256sum report.json\n"
+	    "FILE or else to -o's name with .json appended (spec.pdf: spec.pdf.json); check\n"
+	    "it with\n"
+	    "  sha256sum spec.pdf.json\n"
 	    "\n"
 	    "As an analyst ($AXIOM_PG_ANALYTICS_DSN with --dsn) the report holds only the rows\n"
 	    "the analyst's grants allow (row-level security) and no raw signature proofs; the\n"
@@ -1146,15 +1147,11 @@ write_file(const char *path, const char *buf, size_t n, struct ax_err *err)
 	return AX_OK;
 }
 
-/* -o's name with .json in place of its extension, into out. */
+/* -o's name with ".json" appended (spec.pdf -> spec.pdf.json), into out. */
 static void
 copy_name_for(char *out, size_t cap, const char *output)
 {
-	const char *slash = strrchr(output, '/'), *dot = strrchr(output, '.');
-	size_t base =
-	    (dot && (!slash || dot > slash + 1)) ? (size_t)(dot - output) : strlen(output);
-
-	snprintf(out, cap, "%.*s.json", (int)base, output);
+	snprintf(out, cap, "%s.json", output);
 }
 
 /* Render doc in format f to output (NULL: stdout), with the copy written where asked. */

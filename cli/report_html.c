@@ -63,8 +63,8 @@ static const char css[] =
     "footer.doc{border-top:3px solid #1f3b5a;margin-top:24px;padding-top:8px;font-size:9pt}"
     "@page{size:A4;margin:14mm 12mm}"
     "@media print{body{padding:0;max-width:none;font-size:9.5pt}"
-    "section.version,table.kv,.status,tr{break-inside:avoid}"
-    "h2{break-after:avoid}a{color:inherit;text-decoration:none}}";
+    "table.kv,.status,tr,pre{break-inside:avoid}"
+    "h2,h3,.label{break-after:avoid}a{color:inherit;text-decoration:none}}";
 
 static const char *
 nz(const char *s)

@@ -99,7 +99,7 @@ check "report --help explains the electronic copy and its hash" 0 $?
 check "record report (json) exits 0" 0 $?
 "$AX" report record "$SPEC" --dsn "$auditor" -o "$OUT/record.html"
 check "record report (html) exits 0 and writes its copy beside it" "0:yes" \
-	"$?:$([[ -s $OUT/record.json ]] && echo yes)"
+	"$?:$([[ -s $OUT/record.html.json ]] && echo yes)"
 "$AX" report record "$SPEC" --dsn "$auditor" --format pdf -o "$OUT/record-print.pdf"
 check "record report (pdf) exits 0" 0 $?
 check "the copy says: unchanged since original entry" "unchanged" \
@@ -110,7 +110,7 @@ check "the copy holds both versions, the change steps and the signature" \
 check "the refused self-approval is in the record's audit trail" "author_cannot_approve" \
 	"$(json "$OUT/record.json" "','.join(e['reason_code'] for e in d['events'] if e['decision'] == 'rejected')")"
 check "the HTML footer prints the SHA-256 of the copy written beside it" 1 \
-	"$(grep -c "$(sha256sum "$OUT/record.json" | cut -c1-64)" "$OUT/record.html")"
+	"$(grep -c "$(sha256sum "$OUT/record.html.json" | cut -c1-64)" "$OUT/record.html")"
 check "the HTML loads nothing from outside (no src, href, url() or @import)" 0 \
 	"$(grep -Eic 'src=|href=|url\(|@import|<script|<link' "$OUT/record.html")"
 check "the HTML has a print stylesheet" 1 "$(grep -c '@media print' "$OUT/record.html")"
@@ -126,7 +126,7 @@ for want in "Buffer A specification" "Alice Martin (alice)" "Dave Okafor (dave)"
 	"reviewed under delegation from bob: matches validation report VR-7" \
 	"I approve my own change" "author_cannot_approve" "UTC" "axiom_auditor" \
 	"unchanged since original entry" "$P.commands" "$V2HASH" \
-	"$(sha256sum "$OUT/record-print.json" | cut -c1-64)"; do
+	"$(sha256sum "$OUT/record-print.pdf.json" | cut -c1-64)"; do
 	check "the PDF's text holds: ${want:0:60}" 1 "$(grep -cF -- "$want" <<<"$flat")"
 done
 python3 - "$OUT/record.json" >"$TMP/offline.txt" <<'PY'
@@ -196,7 +196,7 @@ check "audit report (pdf) exits 0" 0 $?
 pdftotext "$OUT/audit.pdf" "$OUT/audit.txt"
 flat=$(tr -s ' \n' '  ' <"$OUT/audit.txt")
 for want in "quarantined" "refused" "author_cannot_approve" "Mallory Viewer (mallory)" \
-	"insufficient_access_level" "create_record" "$(sha256sum "$OUT/audit.json" | cut -c1-64)"; do
+	"insufficient_access_level" "create_record" "$(sha256sum "$OUT/audit.pdf.json" | cut -c1-64)"; do
 	check "the audit PDF's text holds: ${want:0:60}" 1 "$(grep -cF -- "$want" <<<"$flat")"
 done
 check "--actor keeps one actor's commands" "alice" \
@@ -213,7 +213,7 @@ admin "ALTER TABLE axiom.records DISABLE TRIGGER USER;
 check "the report of a changed record exits 1 and says why" "1:1" \
 	"$?:$(grep -c 'CHANGED since original entry: version 1' "$TMP/tampered.err")"
 check "the copy names version 1, and only it" "changed:[1]" \
-	"$(json "$OUT/tampered.json" "'%s:%s' % (d['integrity']['status'], d['integrity']['changed_versions'])")"
+	"$(json "$OUT/tampered.pdf.json" "'%s:%s' % (d['integrity']['status'], d['integrity']['changed_versions'])")"
 pdftotext "$OUT/tampered.pdf" "$OUT/tampered.txt"
 flat=$(tr -s ' \n' '  ' <"$OUT/tampered.txt")
 check "the PDF says the record changed and names version 1" "1:1:1" \
