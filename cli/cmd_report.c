@@ -82,7 +82,8 @@ usage(FILE *fp)
 	    "          (quarantines have none, so they drop out); --actor keeps one actor's.\n"
 	    "          T1 and T2 are PostgreSQL timestamps, read as UTC unless they name a zone:\n"
 	    "          '2026-12-01', '2026-12-01 08:00', '2026-12-01T08:00:00+01'.\n"
-	    "\n"
+	    "\n");
+	fprintf(fp,
 	    "Formats:\n"
 	    "  json  the electronic copy: every field, the content as stored (hex, and as text\n"
 	    "        when it is UTF-8), every stored and recomputed hash, the ledger entries with\n"
@@ -116,12 +117,18 @@ usage(FILE *fp)
 	    "                      (default %d)\n"
 	    "  -h, --help          this text\n"
 	    "\n"
+	    "LINEAGE_ID is axiom.records.id, shared by every version of a record (not a\n"
+	    "version's record_id); list them with\n"
+	    "  psql \"$AXIOM_PG_AUDITOR_DSN\" -c \"SELECT DISTINCT id, title FROM axiom.records\"\n"
+	    "\n"
 	    "examples:\n"
 	    "  eval \"$(ops/stack env)\"\n"
 	    "  build/cli/axiom report record 6f1c...e2 -o spec.html\n"
 	    "  build/cli/axiom report record 6f1c...e2 --format pdf -o spec.pdf\n"
 	    "  build/cli/axiom report audit --from 2026-12-01 --to 2026-12-02 --format pdf -o "
 	    "day.pdf\n"
+	    "  the demo's database (ops/demo):\n"
+	    "  build/cli/axiom report record ID --dsn \"$AXIOM_PG_AUDITOR_DSN dbname=axiom_demo\"\n"
 	    "\n"
 	    "exit codes: 0 written and every integrity check passed, 1 written but a version or\n"
 	    "            ledger entry is not as originally entered (or the report could not be\n"
@@ -432,8 +439,13 @@ session_open(struct session *s, const char *dsn, struct ax_err *err)
 	                                        "has_table_privilege('axiom.ledger', 'SELECT'), "
 	                                        "has_column_privilege('axiom.signatures', "
 	                                        "'proofs', 'SELECT')",
-	         0, NULL, &res, err)) != AX_OK)
+	         0, NULL, &res, err)) != AX_OK) {
+		if (strcmp(err->sqlstate, "3F000") == 0 || strcmp(err->sqlstate, "42P01") == 0)
+			ax_err_hint(err,
+			    "This database has no Axiom schema: name the right one in the "
+			    "DSN (the demo's: dbname=axiom_demo), or run axiom migrate.");
 		return rc;
+	}
 	snprintf(s->role, sizeof(s->role), "%s", PQgetvalue(res, 0, 0));
 	snprintf(s->generated_at, sizeof(s->generated_at), "%s", PQgetvalue(res, 0, 1));
 	s->ledger_readable = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
@@ -532,9 +544,22 @@ fetch_versions(struct session *s, const char *lineage, json_t *doc, struct refs 
 		PQclear(res);
 		ax_err_set(
 		    err, AX_EINVAL, "no record lineage %s is visible to role %s", lineage, s->role);
-		ax_err_hint(err,
-		    "Check the id (axiom.records.id, the lineage, not a record_id); an "
-		    "analyst sees only the facilities and domains of their grants.");
+		if (query(s->conn, "looking the id up as a version",
+		        "SELECT id, version FROM axiom.records WHERE record_id = $1::uuid", 1,
+		        params, &res, &(struct ax_err){ 0 }) == AX_OK &&
+		    PQntuples(res) == 1) {
+			ax_err_detail(err, "%s is the record_id of version %s of lineage %s.",
+			    lineage, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
+			ax_err_hint(err, "Pass the lineage id: axiom report record %s",
+			    PQgetvalue(res, 0, 0));
+		} else {
+			ax_err_hint(err,
+			    "List the lineages you can see with: psql \"$DSN\" -c \"SELECT "
+			    "DISTINCT id, title FROM axiom.records\" (check dbname in the "
+			    "DSN: the demo's database is axiom_demo). An analyst sees only "
+			    "the facilities and domains of their own grants.");
+		}
+		PQclear(res);
 		return AX_EINVAL;
 	}
 	if ((uint64_t)ival(res, 0, 1) > REPORT_CONTENT_MAX) {

@@ -95,6 +95,12 @@ check "one quarantined command in the ledger" 1 \
 # (a) the specification as the auditor -----------------------------------------------------
 "$AX" report --help | grep -q 'SHA-256 of the electronic copy'
 check "report --help explains the electronic copy and its hash" 0 $?
+"$AX" report record "$(admin "SELECT record_id FROM axiom.records WHERE id = '$SPEC' AND version = 1")" \
+	--dsn "$auditor" --format json >/dev/null 2>"$TMP/rid.err"
+check "a version's record_id for a lineage id: refused, and the lineage named" "1:1" \
+	"$?:$(grep -c "is the record_id of version 1 of lineage $SPEC" "$TMP/rid.err")"
+"$AX" report record not-a-uuid --dsn "$auditor" >/dev/null 2>&1
+check "a lineage id that is not a UUID is a bad command line" 2 $?
 "$AX" report record "$SPEC" --dsn "$auditor" --format json -o "$OUT/record.json"
 check "record report (json) exits 0" 0 $?
 "$AX" report record "$SPEC" --dsn "$auditor" -o "$OUT/record.html"
