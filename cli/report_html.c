@@ -173,7 +173,7 @@ ledger_ref(struct ax_sbuf *b, json_t *ref, json_t *entries)
 }
 
 static void
-doc_head(struct ax_sbuf *b, const char *title)
+doc_head(struct ax_sbuf *b, const char *title, int landscape)
 {
 	ax_sbuf_puts(b,
 	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -182,6 +182,10 @@ doc_head(struct ax_sbuf *b, const char *title)
 	ax_sbuf_html_str(b, title);
 	ax_sbuf_puts(b, "</title><style>");
 	ax_sbuf_puts(b, css);
+	if (landscape) /* the audit trail is a wide table */
+		ax_sbuf_puts(b, "@page{size:A4 landscape;margin:10mm}body{max-width:none}"
+		                "table.wide td,table.wide th{font-size:8.5pt;padding:2px 4px}"
+		                "table.wide .hash{font-size:7.5pt}");
 	ax_sbuf_puts(b, "</style></head><body>\n");
 }
 
@@ -434,9 +438,8 @@ version_section(struct ax_sbuf *b, json_t *doc, json_t *prev, json_t *v)
 	if (json_is_string(json_object_get(v, "reason")))
 		H(b, v, "reason");
 	else
-		ax_sbuf_puts(b,
-		    "<i>not recorded: the database keeps no reason for a create_record "
-		    "or new_version command (docs/compliance.md, Annex 11 section 9)</i>");
+		ax_sbuf_puts(b, "<i>not recorded: the database keeps no reason for this operation "
+		                "(docs/compliance.md, Annex 11 section 9)</i>");
 	change_reason(b, doc, v);
 	ax_sbuf_puts(b, "</td></tr><tr><th>Status</th><td>");
 	H(b, v, "status");
@@ -609,7 +612,7 @@ ledger_table(struct ax_sbuf *b, json_t *entries, int with_event)
 	size_t i;
 
 	ax_sbuf_printf(b,
-	    "<table><tr><th>Topic &middot; partition &middot; seq</th><th>Offset"
+	    "<table class=\"wide\"><tr><th>Topic &middot; partition &middot; seq</th><th>Offset"
 	    "</th><th>When</th><th>Actor</th>%s<th>Decision</th><th>Entry hash "
 	    "(stored)</th><th>Verified</th></tr>",
 	    with_event ? "<th>Operation, reason</th>" : "");
@@ -677,7 +680,7 @@ report_html_record(struct ax_sbuf *b, json_t *doc, const char *sha256_hex, const
 	last = json_array_get(versions, n - 1);
 	snprintf(title, sizeof(title), "Record report: %s",
 	    nz(json_string_value(json_object_get(last, "title"))));
-	doc_head(b, title);
+	doc_head(b, title, 0);
 	ax_sbuf_puts(b, "<header class=\"doc\"><div class=\"sys\">Axiom &middot; controlled record "
 	                "report &middot; electronic copy in human-readable form</div><h1>");
 	H(b, last, "title");
@@ -732,7 +735,7 @@ report_html_audit(struct ax_sbuf *b, json_t *doc, const char *sha256_hex, const 
 	json_t *period = json_object_get(doc, "period_utc");
 	json_t *filters = json_object_get(doc, "filters");
 
-	doc_head(b, "Audit trail report");
+	doc_head(b, "Audit trail report", 1);
 	ax_sbuf_puts(b, "<header class=\"doc\"><div class=\"sys\">Axiom &middot; audit trail "
 	                "report (EU GMP Annex 11 section 9)</div><h1>Audit trail from ");
 	T(b, period, "from");
