@@ -93,8 +93,9 @@ check "one quarantined command in the ledger" 1 \
 	"$(admin "SELECT count(*) FROM axiom.ledger WHERE decision = 'quarantined'")"
 
 # (a) the specification as the auditor -----------------------------------------------------
-"$AX" report --help | grep -q 'SHA-256 of the electronic copy'
-check "report --help explains the electronic copy and its hash" 0 $?
+"$AX" report --help >"$TMP/help.txt"
+check "report --help explains the electronic copy and its hash" "0:1" \
+	"$?:$(grep -c 'SHA-256 of the electronic copy' "$TMP/help.txt")"
 "$AX" report record "$(admin "SELECT record_id FROM axiom.records WHERE id = '$SPEC' AND version = 1")" \
 	--dsn "$auditor" --format json >/dev/null 2>"$TMP/rid.err"
 check "a version's record_id for a lineage id: refused, and the lineage named" "1:1" \
@@ -208,6 +209,9 @@ done
 check "--actor keeps one actor's commands" "alice" \
 	"$("$AX" report audit --from "$from" --to "$to" --actor alice --dsn "$auditor" --format json |
 		python3 -c 'import json,sys; print(",".join(sorted({e["actor"] for e in json.load(sys.stdin)["entries"]})))')"
+check "--facility boston keeps boston's events only (its definition, dave's record)" "boston:axiom-system,dave" \
+	"$("$AX" report audit --from "$from" --to "$to" --facility boston --dsn "$auditor" --format json |
+		python3 -c 'import json,sys; e=json.load(sys.stdin)["entries"]; print(",".join(sorted({x["event"]["facility_id"] for x in e})) + ":" + ",".join(sorted({x["actor"] for x in e})))')"
 "$AX" report audit --from "not a time" --to "$to" --dsn "$auditor" --format json >/dev/null 2>&1
 check "a --from that is not a timestamp is a bad command line" 2 $?
 
