@@ -243,8 +243,11 @@ struct refs {
 	size_t n, cap;
 };
 
-/* The ref of (topic, partition, seq), added when new; NULL when out of memory. */
-static struct lref *
+/*
+ * The index in rs of (topic, partition, seq), added when new; -1 when out of memory. An
+ * index, not a pointer: rs->v moves when it grows.
+ */
+static long
 ref_add(struct refs *rs, const char *topic, int32_t partition, int64_t seq)
 {
 	size_t i;
@@ -252,13 +255,13 @@ ref_add(struct refs *rs, const char *topic, int32_t partition, int64_t seq)
 	for (i = 0; i < rs->n; i++)
 		if (rs->v[i].partition == partition && rs->v[i].seq == seq &&
 		    strcmp(rs->v[i].topic, topic) == 0)
-			return &rs->v[i];
+			return (long)i;
 	if (rs->n == rs->cap) {
 		size_t cap = rs->cap ? rs->cap * 2 : 64;
 		struct lref *v = realloc(rs->v, cap * sizeof(*v));
 
 		if (v == NULL)
-			return NULL;
+			return -1;
 		rs->v = v;
 		rs->cap = cap;
 	}
@@ -266,21 +269,22 @@ ref_add(struct refs *rs, const char *topic, int32_t partition, int64_t seq)
 	snprintf(rs->v[rs->n].topic, sizeof(rs->v[0].topic), "%s", topic);
 	rs->v[rs->n].partition = partition;
 	rs->v[rs->n].seq = seq;
-	return &rs->v[rs->n++];
+	return (long)rs->n++;
 }
 
 /*
- * The JSON ledger reference of the row's columns c (topic), c+1, c+2, remembered in rs;
- * NULL in *out_ref when the row has none ('' / 0 / 0: written before migration 0018).
+ * The JSON ledger reference of the row's columns c (topic), c+1, c+2, remembered in rs
+ * (its index in *out_ref); -1 in *out_ref when the row has none ('' / 0 / 0: written before
+ * migration 0018) or memory ran out (then the reference is still printed, not checked).
  */
 static json_t *
-ledger_ref(struct refs *rs, const PGresult *res, int r, int c, struct lref **out_ref)
+ledger_ref(struct refs *rs, const PGresult *res, int r, int c, long *out_ref)
 {
 	const char *topic = PQgetvalue(res, r, c);
 	int64_t seq = ival(res, r, c + 2);
 	int32_t partition = (int32_t)ival(res, r, c + 1);
 
-	*out_ref = NULL;
+	*out_ref = -1;
 	if (topic[0] == '\0' || seq <= 0)
 		return json_null();
 	*out_ref = ref_add(rs, topic, partition, seq);
@@ -288,12 +292,99 @@ ledger_ref(struct refs *rs, const PGresult *res, int r, int c, struct lref **out
 	    "{s:s, s:i, s:I}", "topic", topic, "partition", (int)partition, "seq", (json_int_t)seq);
 }
 
-/* Recompute the entry of row r (columns from c: see LEDGER_COLUMNS) into *ok / problem. */
-#define LEDGER_COLUMNS                                                                             \
-	"l.kafka_offset, l.command_id, l.actor, " ISO("l.event_time") ", " US(                     \
-	    "l.event_time") ", l.decision, l.reason_code, encode(l.record_hash, 'hex'), "          \
-	                    "encode(l.previous_entry_hash, 'hex'), encode(l.entry_hash, 'hex'), "  \
-	                    "encode(p.entry_hash, 'hex'), l.seq IS NOT NULL"
+/* The queries. Every column is named: analysts may not read signatures.proofs (db/0018). */
+/* clang-format off */
+#define LEDGER_COLUMNS \
+	"l.kafka_offset, l.command_id, l.actor, " ISO("l.event_time") ", " US("l.event_time") ", " \
+	"l.decision, l.reason_code, encode(l.record_hash, 'hex'), " \
+	"encode(l.previous_entry_hash, 'hex'), encode(l.entry_hash, 'hex'), " \
+	"encode(p.entry_hash, 'hex'), l.seq IS NOT NULL"
+static const char SQL_SESSION[] =
+	"SELECT current_user, " ISO("transaction_timestamp()") ", "
+	"has_table_privilege('axiom.ledger', 'SELECT'), "
+	"has_column_privilege('axiom.signatures', 'proofs', 'SELECT')";
+static const char SQL_VERSIONS[] =
+	"SELECT r.record_id, r.id, r.version, r.previous_record_id, "
+	"encode(r.previous_record_hash, 'hex'), encode(r.record_hash, 'hex'), "
+	"r.record_type, r.facility_id, r.domain_id, r.title, encode(r.content, 'hex'), "
+	"r.created_by, " ISO("r.created_at") ", " US("r.created_at") ", r.change_id, "
+	"r.status, " ISO("r.status_changed_at") ", r.status_changed_by, "
+	"r.ledger_topic, r.ledger_partition, r.ledger_seq, u.printed_name "
+	"FROM axiom.records r LEFT JOIN axiom.users u ON u.user_id = r.created_by "
+	"WHERE r.id = $1::uuid ORDER BY r.version";
+static const char SQL_SIGNATURES[] =
+	"SELECT s.signature_id, s.record_id, s.version, encode(s.record_hash, 'hex'), "
+	"s.signer, s.printed_name, " ISO("s.signed_at") ", s.meaning, "
+	"array_to_string(s.factor_types, ' + '), encode(s.intent_hash, 'hex'), "
+	"s.ledger_topic, s.ledger_partition, s.ledger_seq, "
+	"s.record_hash = r.record_hash "
+	"FROM axiom.signatures s LEFT JOIN axiom.records r ON r.record_id = s.record_id "
+	"WHERE s.id = $1::uuid ORDER BY s.version, s.signed_at, s.signature_id";
+static const char SQL_CHANGES[] =
+	"SELECT c.change_id, c.base_version, encode(c.base_record_hash, 'hex'), c.title, "
+	"c.author, u.printed_name, c.reason, " ISO("c.proposed_at") ", c.status, "
+	ISO("c.status_changed_at") ", c.applied_record_id, c.ledger_topic, "
+	"c.ledger_partition, c.ledger_seq FROM axiom.change_requests c "
+	"LEFT JOIN axiom.users u ON u.user_id = c.author "
+	"WHERE c.id = $1::uuid ORDER BY c.proposed_at, c.change_id";
+static const char SQL_STEPS[] =
+	"SELECT s.change_id, s.step_seq, s.step, s.from_status, s.to_status, s.actor, "
+	"u.printed_name, " ISO("s.event_time") ", s.reason, s.ledger_topic, "
+	"s.ledger_partition, s.ledger_seq FROM axiom.change_request_steps s "
+	"JOIN axiom.change_requests c ON c.change_id = s.change_id "
+	"LEFT JOIN axiom.users u ON u.user_id = s.actor "
+	"WHERE c.id = $1::uuid ORDER BY s.event_time, s.step_seq";
+/* one scan of the audit trail: session_events has no index on object_id or the record ids */
+static const char SQL_EVENTS[] =
+	"SELECT e.event_seq, " ISO("e.event_time") ", e.actor, u.printed_name, "
+	"e.operation, e.decision, e.reason_code, e.reason, e.command_id, e.object_id, "
+	"e.old_record_id, e.new_record_id, e.ledger_topic, e.ledger_partition, "
+	"e.ledger_seq FROM axiom.session_events e "
+	"LEFT JOIN axiom.users u ON u.user_id = e.actor "
+	"WHERE e.object_id = $1::uuid "
+	"OR e.object_id IN (SELECT change_id FROM axiom.change_requests WHERE id = $1::uuid) "
+	"OR e.object_id IN (SELECT signature_id FROM axiom.signatures WHERE id = $1::uuid) "
+	"OR e.new_record_id IN (SELECT record_id FROM axiom.records WHERE id = $1::uuid) "
+	"OR e.old_record_id IN (SELECT record_id FROM axiom.records WHERE id = $1::uuid) "
+	"ORDER BY e.event_time, e.event_seq";
+static const char SQL_LEDGER[] =
+	"SELECT x.t, x.p, x.s, " LEDGER_COLUMNS " FROM unnest($1::text[], $2::int[], "
+	"$3::bigint[]) AS x(t, p, s) LEFT JOIN axiom.ledger l ON l.topic = x.t AND "
+	"l.kafka_partition = x.p AND l.seq = x.s LEFT JOIN axiom.ledger p ON "
+	"p.topic = x.t AND p.kafka_partition = x.p AND p.seq = x.s - 1 "
+	"ORDER BY x.t, x.p, x.s";
+static const char SQL_PERIOD[] =
+	"SELECT " ISO("$1::timestamptz") ", " ISO("$2::timestamptz");
+static const char SQL_AUDIT_LEDGER[] =
+	"SELECT l.topic, l.kafka_partition, l.seq, " LEDGER_COLUMNS ", e.event_seq, "
+	"e.operation, e.reason, e.object_id, e.facility_id, e.domain_id, u.printed_name, "
+	"e.new_record_id FROM axiom.ledger l "
+	"LEFT JOIN axiom.ledger p ON p.topic = l.topic AND p.kafka_partition = "
+	"l.kafka_partition AND p.seq = l.seq - 1 "
+	"LEFT JOIN axiom.session_events e ON e.ledger_topic = l.topic AND "
+	"e.ledger_partition = l.kafka_partition AND e.ledger_seq = l.seq "
+	"LEFT JOIN axiom.users u ON u.user_id = l.actor "
+	"WHERE l.event_time >= $1::timestamptz AND l.event_time < $2::timestamptz "
+	"AND l.reason_code IS DISTINCT FROM 'tick' "
+	"AND ($3::text IS NULL OR e.facility_id = $3) "
+	"AND ($4::text IS NULL OR l.actor = $4) "
+	"ORDER BY l.event_time, l.topic, l.kafka_partition, l.seq, e.event_seq "
+	"LIMIT $5::bigint";
+/* an analyst cannot read the ledger: the same columns from the audit trail alone */
+static const char SQL_AUDIT_EVENTS[] =
+	"SELECT e.ledger_topic, e.ledger_partition, e.ledger_seq, NULL, e.command_id, "
+	"e.actor, " ISO("e.event_time") ", " US("e.event_time") ", e.decision, "
+	"e.reason_code, NULL, NULL, NULL, NULL, true, e.event_seq, e.operation, "
+	"e.reason, e.object_id, e.facility_id, e.domain_id, u.printed_name, "
+	"e.new_record_id FROM axiom.session_events e "
+	"LEFT JOIN axiom.users u ON u.user_id = e.actor "
+	"WHERE e.event_time >= $1::timestamptz AND e.event_time < $2::timestamptz "
+	"AND ($3::text IS NULL OR e.facility_id = $3) "
+	"AND ($4::text IS NULL OR e.actor = $4) "
+	"ORDER BY e.event_time, e.event_seq LIMIT $5::bigint";
+/* clang-format on */
+
+/* Columns of LEDGER_COLUMNS, from its first. */
 enum {
 	LC_OFFSET,
 	LC_COMMAND,
@@ -433,13 +524,7 @@ session_open(struct session *s, const char *dsn, struct ax_err *err)
 	    (rc = command(s->conn, "opening a read-only snapshot",
 	         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err)) != AX_OK)
 		return rc;
-	if ((rc = query(s->conn, "reading the role",
-	         "SELECT current_user, " ISO(
-	             "transaction_timestamp()") ", "
-	                                        "has_table_privilege('axiom.ledger', 'SELECT'), "
-	                                        "has_column_privilege('axiom.signatures', "
-	                                        "'proofs', 'SELECT')",
-	         0, NULL, &res, err)) != AX_OK) {
+	if ((rc = query(s->conn, "reading the role", SQL_SESSION, 0, NULL, &res, err)) != AX_OK) {
 		if (strcmp(err->sqlstate, "3F000") == 0 || strcmp(err->sqlstate, "42P01") == 0)
 			ax_err_hint(err,
 			    "This database has no Axiom schema: name the right one in the "
@@ -499,7 +584,6 @@ enum {
 	V_LPART,
 	V_LSEQ,
 	V_NAME,
-	V_REASON,
 	V_NFIELDS
 };
 
@@ -525,8 +609,8 @@ version_problem(json_t *v, const char *fmt, ...)
 
 /* The versions of the lineage, recomputed and chained; refs collected. */
 static int
-fetch_versions(struct session *s, const char *lineage, json_t *doc, struct refs *rs,
-    struct lref ***vrefs, struct ax_err *err)
+fetch_versions(struct session *s, const char *lineage, json_t *doc, struct refs *rs, long **vrefs,
+    struct ax_err *err)
 {
 	const char *params[1] = { lineage };
 	PGresult *res = NULL;
@@ -571,29 +655,8 @@ fetch_versions(struct session *s, const char *lineage, json_t *doc, struct refs 
 		return AX_EINVAL;
 	}
 	PQclear(res);
-	if ((rc = query(s->conn, "reading the versions",
-	         "SELECT r.record_id, r.id, r.version, r.previous_record_id, "
-	         "encode(r.previous_record_hash, 'hex'), encode(r.record_hash, 'hex'), "
-	         "r.record_type, r.facility_id, r.domain_id, r.title, encode(r.content, 'hex'), "
-	         "r.created_by, " ISO("r.created_at") ", " US(
-	             "r.created_at") ", r.change_id, "
-	                             "r.status, " ISO(
-	                                 "r.status_changed_at") ", r.status_changed_by, "
-	                                                        "r.ledger_topic, "
-	                                                        "r.ledger_partition, r.ledger_seq, "
-	                                                        "u.printed_name, "
-	                                                        "(SELECT e.reason FROM "
-	                                                        "axiom.session_events e WHERE "
-	                                                        "e.new_record_id = "
-	                                                        "r.record_id AND e.decision = "
-	                                                        "'accepted' ORDER BY e.event_seq "
-	                                                        "LIMIT 1) "
-	                                                        "FROM axiom.records r LEFT JOIN "
-	                                                        "axiom.users u ON u.user_id = "
-	                                                        "r.created_by "
-	                                                        "WHERE r.id = $1::uuid ORDER BY "
-	                                                        "r.version",
-	         1, params, &res, err)) != AX_OK)
+	if ((rc = query(s->conn, "reading the versions", SQL_VERSIONS, 1, params, &res, err)) !=
+	    AX_OK)
 		return rc;
 	n = PQntuples(res);
 	if ((*vrefs = calloc((size_t)n + 1, sizeof(**vrefs))) == NULL) {
@@ -605,7 +668,7 @@ fetch_versions(struct session *s, const char *lineage, json_t *doc, struct refs 
 		uint8_t h[AX_HASH_LEN], stored[AX_HASH_LEN], *content = NULL;
 		size_t content_len = 0;
 		char hex[2 * AX_HASH_LEN + 1];
-		struct lref *ref;
+		long ref;
 		json_t *v = json_object();
 		struct ax_err e2;
 		int64_t version = ival(res, i, V_VERSION);
@@ -621,7 +684,7 @@ fetch_versions(struct session *s, const char *lineage, json_t *doc, struct refs 
 		json_object_set_new(v, "created_by_name", jstr(res, i, V_NAME));
 		json_object_set_new(v, "created_at", jstr(res, i, V_CREATED_AT));
 		json_object_set_new(v, "created_at_us", jint(res, i, V_CREATED_US));
-		json_object_set_new(v, "reason", jstr(res, i, V_REASON));
+		json_object_set_new(v, "reason", json_null()); /* version_reasons fills it */
 		json_object_set_new(v, "change_id", jstr(res, i, V_CHANGE_ID));
 		json_object_set_new(v, "status", jstr(res, i, V_STATUS));
 		json_object_set_new(v, "status_changed_at", jstr(res, i, V_STATUS_AT));
@@ -631,7 +694,7 @@ fetch_versions(struct session *s, const char *lineage, json_t *doc, struct refs 
 		json_object_set_new(v, "record_hash", jstr(res, i, V_HASH));
 		json_object_set_new(v, "ledger", ledger_ref(rs, res, i, V_LTOPIC, &ref));
 		(*vrefs)[i] = ref;
-		if (ref == NULL)
+		if (ref < 0 && json_is_null(json_object_get(v, "ledger")))
 			version_problem(v, "the row names no ledger entry");
 
 		content = unhex(PQgetvalue(res, i, V_CONTENT), &content_len);
@@ -710,23 +773,12 @@ fetch_signatures(
 	const char *params[1] = { lineage };
 	PGresult *res = NULL;
 	json_t *arr = json_array();
-	struct lref *ref;
+	long ref;
 	int rc, i;
 
 	json_object_set_new(doc, "signatures", arr);
-	if ((rc = query(s->conn, "reading the signatures",
-	         "SELECT s.signature_id, s.record_id, s.version, encode(s.record_hash, 'hex'), "
-	         "s.signer, s.printed_name, " ISO(
-	             "s.signed_at") ", s.meaning, "
-	                            "array_to_string(s.factor_types, ' + '), encode(s.intent_hash, "
-	                            "'hex'), "
-	                            "s.ledger_topic, s.ledger_partition, s.ledger_seq, "
-	                            "encode(s.record_hash, 'hex') = encode(r.record_hash, 'hex') "
-	                            "FROM axiom.signatures s LEFT JOIN axiom.records r ON "
-	                            "r.record_id = s.record_id "
-	                            "WHERE s.id = $1::uuid ORDER BY s.version, s.signed_at, "
-	                            "s.signature_id",
-	         1, params, &res, err)) != AX_OK)
+	if ((rc = query(s->conn, "reading the signatures", SQL_SIGNATURES, 1, params, &res, err)) !=
+	    AX_OK)
 		return rc;
 	for (i = 0; i < PQntuples(res); i++)
 		json_array_append_new(arr,
@@ -749,31 +801,15 @@ fetch_changes(
 	const char *params[1] = { lineage };
 	PGresult *res = NULL, *steps = NULL;
 	json_t *arr = json_array();
-	struct lref *ref;
+	long ref;
 	int rc, i, j;
 
 	json_object_set_new(doc, "change_requests", arr);
-	if ((rc = query(s->conn, "reading the change requests",
-	         "SELECT c.change_id, c.base_version, encode(c.base_record_hash, 'hex'), c.title, "
-	         "c.author, u.printed_name, c.reason, " ISO("c.proposed_at") ", c.status, " ISO(
-	             "c.status_changed_at") ", c.applied_record_id, c.ledger_topic, "
-	                                    "c.ledger_partition, c.ledger_seq FROM "
-	                                    "axiom.change_requests c "
-	                                    "LEFT JOIN axiom.users u ON u.user_id = c.author "
-	                                    "WHERE c.id = $1::uuid ORDER BY c.proposed_at, "
-	                                    "c.change_id",
-	         1, params, &res, err)) != AX_OK)
+	if ((rc = query(s->conn, "reading the change requests", SQL_CHANGES, 1, params, &res,
+	         err)) != AX_OK)
 		return rc;
-	if ((rc = query(s->conn, "reading the change request steps",
-	         "SELECT s.change_id, s.step_seq, s.step, s.from_status, s.to_status, s.actor, "
-	         "u.printed_name, " ISO(
-	             "s.event_time") ", s.reason, s.ledger_topic, "
-	                             "s.ledger_partition, s.ledger_seq FROM "
-	                             "axiom.change_request_steps s "
-	                             "JOIN axiom.change_requests c ON c.change_id = s.change_id "
-	                             "LEFT JOIN axiom.users u ON u.user_id = s.actor "
-	                             "WHERE c.id = $1::uuid ORDER BY s.event_time, s.step_seq",
-	         1, params, &steps, err)) != AX_OK)
+	if ((rc = query(s->conn, "reading the change request steps", SQL_STEPS, 1, params, &steps,
+	         err)) != AX_OK)
 		goto out;
 	for (i = 0; i < PQntuples(res); i++) {
 		json_t *st = json_array();
@@ -811,30 +847,12 @@ fetch_events(
 	const char *params[1] = { lineage };
 	PGresult *res = NULL;
 	json_t *arr = json_array();
-	struct lref *ref;
+	long ref;
 	int rc, i;
 
 	json_object_set_new(doc, "events", arr);
-	if ((rc = query(s->conn, "reading the audit trail of the lineage",
-	         "SELECT e.event_seq, " ISO(
-	             "e.event_time") ", e.actor, u.printed_name, "
-	                             "e.operation, e.decision, e.reason_code, e.reason, "
-	                             "e.command_id, e.object_id, "
-	                             "e.old_record_id, e.new_record_id, e.ledger_topic, "
-	                             "e.ledger_partition, "
-	                             "e.ledger_seq FROM axiom.session_events e "
-	                             "LEFT JOIN axiom.users u ON u.user_id = e.actor "
-	                             "WHERE e.object_id = $1::uuid "
-	                             "OR e.object_id IN (SELECT change_id FROM "
-	                             "axiom.change_requests WHERE id = $1::uuid) "
-	                             "OR e.object_id IN (SELECT signature_id FROM axiom.signatures "
-	                             "WHERE id = $1::uuid) "
-	                             "OR e.new_record_id IN (SELECT record_id FROM axiom.records "
-	                             "WHERE id = $1::uuid) "
-	                             "OR e.old_record_id IN (SELECT record_id FROM axiom.records "
-	                             "WHERE id = $1::uuid) "
-	                             "ORDER BY e.event_time, e.event_seq",
-	         1, params, &res, err)) != AX_OK)
+	if ((rc = query(s->conn, "reading the audit trail of the lineage", SQL_EVENTS, 1, params,
+	         &res, err)) != AX_OK)
 		return rc;
 	for (i = 0; i < PQntuples(res); i++)
 		json_array_append_new(arr,
@@ -880,23 +898,20 @@ fetch_ledger(struct session *s, json_t *doc, struct refs *rs, struct ax_err *err
 		rc = ax_err_set(err, AX_ERR, "out of memory listing ledger references");
 		goto out;
 	}
-	if ((rc = query(s->conn, "reading the ledger entries",
-	         "SELECT x.t, x.p, x.s, " LEDGER_COLUMNS " FROM unnest($1::text[], $2::int[], "
-	         "$3::bigint[]) AS x(t, p, s) LEFT JOIN axiom.ledger l ON l.topic = x.t AND "
-	         "l.kafka_partition = x.p AND l.seq = x.s LEFT JOIN axiom.ledger p ON "
-	         "p.topic = x.t AND p.kafka_partition = x.p AND p.seq = x.s - 1 "
-	         "ORDER BY x.t, x.p, x.s",
-	         3, params, &res, err)) != AX_OK)
+	if ((rc = query(s->conn, "reading the ledger entries", SQL_LEDGER, 3, params, &res, err)) !=
+	    AX_OK)
 		goto out;
 	for (i = 0; i < PQntuples(res); i++) {
-		struct lref *ref =
+		long idx =
 		    ref_add(rs, PQgetvalue(res, i, 0), (int32_t)ival(res, i, 1), ival(res, i, 2));
+		struct lref *ref;
 		json_t *o;
 
-		if (ref == NULL) {
+		if (idx < 0) {
 			rc = ax_err_set(err, AX_ERR, "out of memory reading the ledger");
 			goto out;
 		}
+		ref = &rs->v[idx]; /* no ref is added after this one in this loop */
 		o = ledger_entry(s->sha, res, i, 3, ref->topic, ref->partition, ref->seq, &ref->ok,
 		    ref->problem, sizeof(ref->problem));
 		ref->entry = o;
@@ -910,9 +925,33 @@ out:
 	return rc;
 }
 
+/*
+ * Each version's reason: that of the accepted event that created it (new_record_id), taken
+ * from the events already read rather than by one lookup per version.
+ */
+static void
+version_reasons(json_t *doc)
+{
+	json_t *v, *e;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(doc, "versions"), i, v)
+	    json_array_foreach(json_object_get(doc, "events"), j, e)
+	{
+		const char *d = json_string_value(json_object_get(e, "decision"));
+
+		if (d != NULL && strcmp(d, "accepted") == 0 &&
+		    json_equal(
+		        json_object_get(e, "new_record_id"), json_object_get(v, "record_id"))) {
+			json_object_set(v, "reason", json_object_get(e, "reason"));
+			break;
+		}
+	}
+}
+
 /* The integrity verdict of a record report, from the versions and the entries. */
 static int
-record_integrity(const struct session *s, json_t *doc, struct lref **vrefs)
+record_integrity(const struct session *s, json_t *doc, struct refs *rs, const long *vrefs)
 {
 	json_t *versions = json_object_get(doc, "versions"), *v, *changed = json_array();
 	json_t *entries = json_object_get(doc, "ledger_entries"), *e;
@@ -922,7 +961,7 @@ record_integrity(const struct session *s, json_t *doc, struct lref **vrefs)
 
 	json_array_foreach(versions, i, v)
 	{
-		struct lref *ref = vrefs[i];
+		struct lref *ref = vrefs[i] >= 0 ? &rs->v[vrefs[i]] : NULL;
 
 		if (s->ledger_readable && ref != NULL) {
 			const char *rh =
@@ -982,7 +1021,7 @@ static int
 build_record(struct session *s, const char *lineage, json_t **out, int *intact, struct ax_err *err)
 {
 	struct refs rs = { NULL, 0, 0 };
-	struct lref **vrefs = NULL;
+	long *vrefs = NULL;
 	json_t *doc = doc_new(s, "axiom/report/record/v1");
 	int rc;
 
@@ -993,13 +1032,14 @@ build_record(struct session *s, const char *lineage, json_t **out, int *intact, 
 	    (rc = fetch_signatures(s, lineage, doc, &rs, err)) != AX_OK ||
 	    (rc = fetch_events(s, lineage, doc, &rs, err)) != AX_OK)
 		goto out;
+	version_reasons(doc);
 	if (s->ledger_readable) {
 		if ((rc = fetch_ledger(s, doc, &rs, err)) != AX_OK)
 			goto out;
 	} else {
 		json_object_set_new(doc, "ledger_entries", json_array());
 	}
-	*intact = record_integrity(s, doc, vrefs);
+	*intact = record_integrity(s, doc, &rs, vrefs);
 	*out = doc;
 	doc = NULL;
 out:
@@ -1033,9 +1073,8 @@ build_audit(
 	json_object_set_new(
 	    doc, "filters", json_pack("{s:s?, s:s?}", "facility", a->facility, "actor", a->actor));
 	json_object_set_new(doc, "entries", arr);
-	if ((rc = query(s->conn, "reading the period",
-	         "SELECT " ISO("$1::timestamptz") ", " ISO("$2::timestamptz"), 2, params, &res,
-	         err)) != AX_OK) {
+	if ((rc = query(s->conn, "reading the period", SQL_PERIOD, 2, params, &res, err)) !=
+	    AX_OK) {
 		rc = AX_EINVAL;
 		goto out;
 	}
@@ -1044,40 +1083,11 @@ build_audit(
 	PQclear(res);
 	res = NULL;
 	if (s->ledger_readable)
-		rc = query(s->conn, "reading the audit trail",
-		    "SELECT l.topic, l.kafka_partition, l.seq, " LEDGER_COLUMNS ", e.event_seq, "
-		    "e.operation, e.reason, e.object_id, e.facility_id, e.domain_id, "
-		    "u.printed_name, "
-		    "e.new_record_id FROM axiom.ledger l "
-		    "LEFT JOIN axiom.ledger p ON p.topic = l.topic AND p.kafka_partition = "
-		    "l.kafka_partition AND p.seq = l.seq - 1 "
-		    "LEFT JOIN axiom.session_events e ON e.ledger_topic = l.topic AND "
-		    "e.ledger_partition = l.kafka_partition AND e.ledger_seq = l.seq "
-		    "LEFT JOIN axiom.users u ON u.user_id = l.actor "
-		    "WHERE l.event_time >= $1::timestamptz AND l.event_time < $2::timestamptz "
-		    "AND l.reason_code IS DISTINCT FROM 'tick' "
-		    "AND ($3::text IS NULL OR e.facility_id = $3) "
-		    "AND ($4::text IS NULL OR l.actor = $4) "
-		    "ORDER BY l.event_time, l.topic, l.kafka_partition, l.seq, e.event_seq "
-		    "LIMIT $5::bigint",
-		    5, params, &res, err);
+		rc = query(
+		    s->conn, "reading the audit trail", SQL_AUDIT_LEDGER, 5, params, &res, err);
 	else
-		rc = query(s->conn, "reading the audit trail",
-		    "SELECT e.ledger_topic, e.ledger_partition, e.ledger_seq, NULL, e.command_id, "
-		    "e.actor, " ISO("e.event_time") ", " US(
-		        "e.event_time") ", e.decision, "
-		                        "e.reason_code, NULL, NULL, NULL, NULL, true, e.event_seq, "
-		                        "e.operation, "
-		                        "e.reason, e.object_id, e.facility_id, e.domain_id, "
-		                        "u.printed_name, "
-		                        "e.new_record_id FROM axiom.session_events e "
-		                        "LEFT JOIN axiom.users u ON u.user_id = e.actor "
-		                        "WHERE e.event_time >= $1::timestamptz AND e.event_time < "
-		                        "$2::timestamptz "
-		                        "AND ($3::text IS NULL OR e.facility_id = $3) "
-		                        "AND ($4::text IS NULL OR e.actor = $4) "
-		                        "ORDER BY e.event_time, e.event_seq LIMIT $5::bigint",
-		    5, params, &res, err);
+		rc = query(
+		    s->conn, "reading the audit trail", SQL_AUDIT_EVENTS, 5, params, &res, err);
 	if (rc != AX_OK)
 		goto out;
 	n = PQntuples(res);
@@ -1230,36 +1240,6 @@ emit(json_t *doc, int record, enum fmt f, const char *output, const char *copy, 
 	}
 	if (f == FMT_HTML) {
 		rc = write_file(output, html.p, html.len, err);
-	} else if (output == NULL) {
-		char tmpl[] = "/tmp/axiom-report-XXXXXX";
-		char path[64];
-		int fd = mkstemp(tmpl);
-		FILE *in;
-		char buf[65536];
-		size_t n;
-
-		if (fd < 0) {
-			rc = ax_err_set(
-			    err, AX_ERR, "could not create a temporary file: %s", strerror(errno));
-			goto out;
-		}
-		close(fd);
-		snprintf(path, sizeof(path), "%s", tmpl);
-		if ((rc = report_print_pdf(html.p, html.len, path, PDF_TIMEOUT_S, err)) == AX_OK) {
-			if ((in = fopen(path, "rb")) == NULL) {
-				rc = ax_err_set(err, AX_ERR, "could not read the PDF back");
-			} else {
-				while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-					if (fwrite(buf, 1, n, stdout) != n) {
-						rc = ax_err_set(
-						    err, AX_ERR, "could not write standard output");
-						break;
-					}
-				fclose(in);
-				fflush(stdout);
-			}
-		}
-		unlink(path);
 	} else {
 		rc = report_print_pdf(html.p, html.len, output, PDF_TIMEOUT_S, err);
 	}

@@ -30,9 +30,10 @@ void report_html_audit(
     struct ax_sbuf *out, json_t *doc, const char *sha256_hex, const char *copy_name);
 
 /*
- * Print html (a complete document) to the PDF file pdf_path with headless Chromium
- * ($AXIOM_CHROMIUM, default "chromium"), in a fresh profile directory, bounded by
- * timeout_s seconds.
+ * Print html (a complete document) to PDF with headless Chromium ($AXIOM_CHROMIUM, default
+ * "chromium") in a fresh private directory (profile, page and PDF), bounded by timeout_s
+ * seconds, then copy the PDF to pdf_path (standard output for NULL): an existing pdf_path is
+ * replaced only once the PDF was printed.
  */
 int report_print_pdf(
     const char *html, size_t html_len, const char *pdf_path, int timeout_s, struct ax_err *err);

@@ -776,12 +776,45 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return 0;
 }
 
+/* Copy the file at from to the file to (standard output for NULL), whole or with an error. */
+static int
+copy_out(const char *from, const char *to, struct ax_err *err)
+{
+	FILE *in = fopen(from, "rb"), *out = NULL;
+	char buf[65536];
+	size_t n;
+	int rc = AX_OK;
+
+	if (in == NULL)
+		return ax_err_set(
+		    err, AX_ERR, "could not read the printed PDF: %s", strerror(errno));
+	if ((out = to ? fopen(to, "wb") : stdout) == NULL) {
+		rc = ax_err_set(
+		    err, AX_EINVAL, "could not open \"%s\" for writing: %s", to, strerror(errno));
+		goto out;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n) {
+			rc =
+			    ax_err_set(err, AX_ERR, "could not write the PDF: %s", strerror(errno));
+			goto out;
+		}
+	if (ferror(in) || fflush(out) != 0)
+		rc = ax_err_set(err, AX_ERR, "could not copy the PDF: %s", strerror(errno));
+out:
+	fclose(in);
+	if (to != NULL && out != NULL && fclose(out) != 0 && rc == AX_OK)
+		rc = ax_err_set(err, AX_ERR, "could not write \"%s\": %s", to, strerror(errno));
+	return rc;
+}
+
 int
 report_print_pdf(
     const char *html, size_t html_len, const char *pdf_path, int timeout_s, struct ax_err *err)
 {
 	char dir[] = "/tmp/axiom-report-XXXXXX";
 	char page[PROFILE_PATH_MAX], profile[PROFILE_PATH_MAX], log[PROFILE_PATH_MAX];
+	char pdf[PROFILE_PATH_MAX];
 	char url[PROFILE_PATH_MAX + 16], out_arg[PROFILE_PATH_MAX + 32],
 	    prof_arg[PROFILE_PATH_MAX + 32];
 	const char *chromium = getenv("AXIOM_CHROMIUM");
@@ -793,23 +826,21 @@ report_print_pdf(
 
 	if (chromium == NULL || chromium[0] == '\0')
 		chromium = "chromium";
-	if (strlen(pdf_path) >= PROFILE_PATH_MAX)
-		return ax_err_set(err, AX_EINVAL, "the output path is too long");
 	if (mkdtemp(dir) == NULL)
 		return ax_err_set(
 		    err, AX_ERR, "could not create a temporary directory: %s", strerror(errno));
 	snprintf(page, sizeof(page), "%s/report.html", dir);
 	snprintf(profile, sizeof(profile), "%s/profile", dir);
 	snprintf(log, sizeof(log), "%s/chromium.log", dir);
+	snprintf(pdf, sizeof(pdf), "%s/report.pdf", dir);
 	snprintf(url, sizeof(url), "file://%s", page);
-	snprintf(out_arg, sizeof(out_arg), "--print-to-pdf=%s", pdf_path);
+	snprintf(out_arg, sizeof(out_arg), "--print-to-pdf=%s", pdf);
 	snprintf(prof_arg, sizeof(prof_arg), "--user-data-dir=%s", profile);
 	if ((fp = fopen(page, "wb")) == NULL || fwrite(html, 1, html_len, fp) != html_len ||
 	    fclose(fp) != 0) {
 		rc = ax_err_set(err, AX_ERR, "could not write the HTML for printing");
 		goto out;
 	}
-	unlink(pdf_path);
 	fflush(NULL);
 	if ((pid = fork()) < 0) {
 		rc = ax_err_set(err, AX_ERR, "could not start chromium: %s", strerror(errno));
@@ -851,7 +882,7 @@ report_print_pdf(
 		nanosleep(&tick, NULL);
 	}
 	kill(-pid, SIGKILL); /* helpers of its own process group that outlived it */
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || stat(pdf_path, &st) != 0 ||
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || stat(pdf, &st) != 0 ||
 	    st.st_size == 0) {
 		char tail[512] = "";
 
@@ -871,7 +902,9 @@ report_print_pdf(
 			    "AXIOM_CHROMIUM to its path.");
 		else
 			ax_err_detail(err, "%s", tail);
+		goto out;
 	}
+	rc = copy_out(pdf, pdf_path, err);
 out:
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;

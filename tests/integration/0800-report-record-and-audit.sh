@@ -212,6 +212,14 @@ check "--actor keeps one actor's commands" "alice" \
 check "--facility boston keeps boston's events only (its definition, dave's record)" "boston:axiom-system,dave" \
 	"$("$AX" report audit --from "$from" --to "$to" --facility boston --dsn "$auditor" --format json |
 		python3 -c 'import json,sys; e=json.load(sys.stdin)["entries"]; print(",".join(sorted({x["event"]["facility_id"] for x in e})) + ":" + ",".join(sorted({x["actor"] for x in e})))')"
+check "as an analyst: the audit trail of basel alone, the ledger said to be unchecked" "basel:False" \
+	"$("$AX" report audit --from "$from" --to "$to" --dsn "$analyst" --format json |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); print(",".join(sorted({x["event"]["facility_id"] for x in d["entries"]})) + ":" + str(d["integrity"]["ledger_checked"]))')"
+"$AX" report record "$SPEC" --dsn "$auditor" --format pdf >"$OUT/stdout.pdf"
+rc=$?
+pdftotext "$OUT/stdout.pdf" "$TMP/stdout.txt"
+check "a PDF to standard output (not a terminal) is a PDF" "0:yes" \
+	"$rc:$(grep -qF 'Buffer A specification' "$TMP/stdout.txt" && echo yes)"
 "$AX" report audit --from "not a time" --to "$to" --dsn "$auditor" --format json >/dev/null 2>&1
 check "a --from that is not a timestamp is a bad command line" 2 $?
 
