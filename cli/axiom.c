@@ -36,6 +36,9 @@ static const struct ax_cmd commands[] = {
 	    cmd_bench },
 	{ "sign", "sign a record version (WebAuthn intent, software key or FIDO2 device)",
 	    cmd_sign },
+	{ "report",
+	    "print a record or the audit trail of a period for inspection (HTML, PDF, JSON)",
+	    cmd_report },
 };
 
 static void
@@ -61,6 +64,7 @@ usage(FILE *fp)
 	    "  AXIOM_BROKERS           Kafka bootstrap servers, host:port[,host:port]\n"
 	    "  AXIOM_PG_ADMIN_DSN      PostgreSQL connection string for migrations and checks\n"
 	    "  AXIOM_PG_DSN            ... for the applier's runtime role (axiom_user)\n"
+	    "  AXIOM_PG_AUDITOR_DSN    ... for the read-only auditor (verify, report)\n"
 	    "  AXIOM_TOPIC_PREFIX      topic name prefix (default: axiom)\n"
 	    "  AXIOM_KAFKA_DEBUG       librdkafka debug contexts to log, e.g. broker,cgrp\n"
 	    "\n"

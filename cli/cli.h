@@ -31,6 +31,7 @@ int cmd_verify(int argc, char **argv, const struct ax_config *cfg);
 int cmd_replay(int argc, char **argv, const struct ax_config *cfg);
 int cmd_bench(int argc, char **argv, const struct ax_config *cfg);
 int cmd_sign(int argc, char **argv, const struct ax_config *cfg);
+int cmd_report(int argc, char **argv, const struct ax_config *cfg);
 
 /* Print err for subcommand prog and return the exit code that goes with its code. */
 int cli_fail(const char *prog, const struct ax_err *err);
