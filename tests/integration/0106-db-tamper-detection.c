@@ -173,14 +173,14 @@ START_TEST(test_a_batch_returns_outcomes_in_order_and_extends_the_ledger)
 	snprintf(batch, sizeof(batch),
 	    "SELECT string_agg(ordinal || ':' || coalesce(reason_code, decision), ' ' ORDER BY "
 	    "ordinal) FROM axiom_api.apply_batch('axiom.commands', 2, '["
-	    "{\"op\": \"create_record\", \"offset\": 100, \"actor\": \"alice\", "
+	    "{\"op\": \"create_record\", \"reason\": \"r\", \"offset\": 100, \"actor\": \"alice\", "
 	    "\"event_time\": \"2026-01-01T00:20:00Z\", "
 	    "\"command_id\": \"00000000-0000-4000-8000-0000000006a1\", "
 	    "\"record_id\": \"00000000-0000-4000-8000-000000000641\", "
 	    "\"id\": \"00000000-0000-4000-8000-000000000640\", \"record_type\": \"note\", "
 	    "\"facility_id\": \"F1\", \"title\": \"batched\", \"content\": \"00\", "
 	    "\"record_hash\": \"%s\"},"
-	    "{\"op\": \"create_record\", \"offset\": 101, \"actor\": \"frank\", "
+	    "{\"op\": \"create_record\", \"reason\": \"r\", \"offset\": 101, \"actor\": \"frank\", "
 	    "\"event_time\": \"2026-01-01T00:20:01Z\", "
 	    "\"record_id\": \"00000000-0000-4000-8000-000000000651\", "
 	    "\"id\": \"00000000-0000-4000-8000-000000000650\", \"record_type\": \"note\", "
@@ -191,7 +191,7 @@ START_TEST(test_a_batch_returns_outcomes_in_order_and_extends_the_ledger)
 	    "\"reason\": \"r\"},"
 	    "{\"op\": \"launch_rockets\", \"offset\": 103, \"actor\": \"alice\", "
 	    "\"event_time\": \"2026-01-01T00:20:03Z\"},"
-	    "{\"op\": \"create_record\", \"offset\": 104, \"actor\": \"alice\", "
+	    "{\"op\": \"create_record\", \"reason\": \"r\", \"offset\": 104, \"actor\": \"alice\", "
 	    "\"event_time\": \"2026-01-01T00:20:04Z\", "
 	    "\"record_id\": \"00000000-0000-4000-8000-000000000641\", "
 	    "\"id\": \"00000000-0000-4000-8000-000000000640\", \"record_type\": \"note\", "
@@ -259,7 +259,7 @@ create_elem(char *out, size_t cap, const char *tag, int off, int sec, const char
     const char *actor, const char *hash)
 {
 	snprintf(out, cap,
-	    "{\"op\": \"create_record\", \"offset\": %d, \"actor\": \"%s\", "
+	    "{\"op\": \"create_record\", \"reason\": \"r\", \"offset\": %d, \"actor\": \"%s\", "
 	    "\"event_time\": \"2026-01-01T00:40:%02dZ\", \"command_id\": \"%s\", "
 	    "\"record_id\": \"00000000-0000-4000-8000-000000000%s1\", "
 	    "\"id\": \"00000000-0000-4000-8000-000000000%s0\", \"record_type\": \"note\", "

@@ -235,7 +235,8 @@ START_TEST(test_a_large_version_streams_and_its_last_byte_is_checked)
 	    dbt_value(T.api,
 	        "SELECT coalesce(reason_code, decision) FROM axiom.partition_commands("
 	        "'it0700.big', 0, false, NULL, 'infinity', jsonb_build_array(jsonb_build_object("
-	        "'op', 'create_record', 'offset', 0, 'actor', 'alice', 'event_time', "
+	        "'op', 'create_record', 'reason', 'big', 'offset', 0, 'actor', 'alice', "
+	        "'event_time', "
 	        "'2026-01-01T00:50:00Z', 'record_id', '%.34s01', 'id', '%s', 'record_type', "
 	        "'note', 'facility_id', 'F1', 'title', 'big', 'content', repeat('5a', 3145728), "
 	        "'record_hash', '%s')), false)",

@@ -163,7 +163,8 @@ vf_version(struct vf_batch *b, const char *id, const char *title)
 	vf_hex(content, (const uint8_t *)title, strlen(title));
 	if (l->version == 0)
 		vf_append(b,
-		    "{\"op\":\"create_record\",\"actor\":\"alice\",\"event_time\":\"%s\","
+		    "{\"op\":\"create_record\",\"reason\":\"r\",\"actor\":\"alice\",\"event_time\":"
+		    "\"%s\","
 		    "\"command_id\":\"%.30s%06d\",\"offset\":%" PRId64 ",\"record_id\":\"%s\","
 		    "\"id\":\"%s\",\"record_type\":\"note\",\"facility_id\":\"F1\","
 		    "\"title\":\"%s\",\"content\":\"%s\",\"record_hash\":\"%s\"}",
@@ -171,7 +172,8 @@ vf_version(struct vf_batch *b, const char *id, const char *title)
 		    l->record_id, id, title, content, hash);
 	else
 		vf_append(b,
-		    "{\"op\":\"new_version\",\"actor\":\"alice\",\"event_time\":\"%s\","
+		    "{\"op\":\"new_version\",\"reason\":\"r\",\"actor\":\"alice\",\"event_time\":"
+		    "\"%s\","
 		    "\"command_id\":\"%.30s%06d\",\"offset\":%" PRId64 ",\"record_id\":\"%s\","
 		    "\"id\":\"%s\",\"previous_record_hash\":\"%s\",\"title\":\"%s\","
 		    "\"content\":\"%s\",\"record_hash\":\"%s\"}",
@@ -191,7 +193,7 @@ vf_rejected(struct vf_batch *b, const char *id)
 	vf_tick += 1000001;
 	vf_time(et, vf_tick);
 	vf_append(b,
-	    "{\"op\":\"create_record\",\"actor\":\"frank\",\"event_time\":\"%s\","
+	    "{\"op\":\"create_record\",\"reason\":\"r\",\"actor\":\"frank\",\"event_time\":\"%s\","
 	    "\"command_id\":null,\"offset\":%" PRId64 ",\"record_id\":\"%.34sff\",\"id\":\"%s\","
 	    "\"record_type\":\"note\",\"facility_id\":\"F1\",\"title\":\"no\",\"content\":\"00\","
 	    "\"record_hash\":\"00\"}",
