@@ -40,7 +40,11 @@ usage(FILE *fp)
 	    "control commands to partition 0 of PREFIX.control, data commands to\n"
 	    "PREFIX.commands keyed by their lineage_id. Nothing is sent unless every line is\n"
 	    "valid. Every command is accounted for: the summary says how many the broker\n"
-	    "acknowledged, and names the line of every one it did not.\n"
+	    "acknowledged, and names the line of every one it did not. Lines are published in\n"
+	    "file order; where the file switches between control and data commands, what came\n"
+	    "before is acknowledged first, so a command is appended no earlier than the\n"
+	    "commands before it that it may depend on (a control command governs every command\n"
+	    "appended at its instant or later: write a file in dependency order).\n"
 	    "\n"
 	    "input format: one JSON object per line (empty lines and lines starting with #\n"
 	    "are skipped):\n"
@@ -305,6 +309,12 @@ cmd_publish(int argc, char **argv, const struct ax_config *cfg)
 		                                                 : AX_TOPIC_COMMANDS]
 		        .name;
 
+		/* a command that goes to the other topic than the one before it is sent once
+		 * everything before it is acknowledged: it gets a later (or the same) append time
+		 * than what it may depend on, so a grant governs the data command after it in the
+		 * file (db/0022, docs/producers.md) */
+		if (i > 0 && items[i].m.family != items[i - 1].m.family)
+			ax_producer_wait(prod, timeout_s * 1000 + 5000);
 		if (ax_producer_send(prod, topic, &items[i].m, items[i].line, &err) != AX_OK) {
 			fprintf(stderr,
 			    "%s: error: line %llu: %s; lines from here on were not sent\n", prog,

@@ -990,8 +990,8 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 				int64_t et = ax_batch_event_time_us(m);
 
 				if (!w->control && !o->no_ticks && et >= 0 &&
-				    et > atomic_load(&app.wm_us))
-					ax_tick_request(app.tick, et);
+				    et >= atomic_load(&app.wm_us))
+					ax_tick_request(app.tick, et + 1);
 				ax_pqueue_push(w->q, m, m->len + 128);
 				if (!w->paused && ax_pqueue_over_high_mark(w->q))
 					set_paused(&app, w, true);

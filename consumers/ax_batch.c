@@ -250,14 +250,18 @@ event_times(const struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	}
 }
 
-/* The first of et[first..n) beyond the known watermark, or n. */
+/*
+ * The first of et[first..n) not yet decidable, or n: a data command at T is decided once the
+ * watermark is beyond T (db/0022: control events at T govern it too, and only a control
+ * message after T proves that all of them were applied).
+ */
 static size_t
 beyond_watermark(const struct ax_batch_ctx *ctx, const int64_t *et, size_t first, size_t n)
 {
 	size_t i;
 
 	for (i = first; i < n; i++)
-		if (et[i] > ctx->wm_us)
+		if (et[i] >= ctx->wm_us)
 			break;
 	return i;
 }
@@ -590,7 +594,7 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 		}
 		if (limit == first) {
 			res->waiting = true;
-			res->wait_for_us = et[first];
+			res->wait_for_us = et[first] + 1;
 			goto out;
 		}
 		n = limit;
@@ -738,7 +742,7 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	res->released += rows;
 	if (rows < sent) {
 		res->waiting = true;
-		res->wait_for_us = et[first + rows];
+		res->wait_for_us = et[first + rows] + 1;
 	} else if (sign_wait) {
 		res->waiting = true;
 		res->wait_for_us = sign_wait_us;

@@ -50,7 +50,7 @@ struct ax_batch_ctx;
 struct ax_batch_result {
 	size_t released;     /* messages at the front that are done (applied or re-deliveries) */
 	bool waiting;        /* stopped at a data command beyond the control watermark */
-	int64_t wait_for_us; /* with waiting: the event time the watermark must reach */
+	int64_t wait_for_us; /* with waiting: the watermark it needs (its event time + 1 us) */
 	size_t accepted, rejected, quarantined, duplicates;
 	double statement_s; /* the batch statement, commit included (0 when none was sent) */
 };

@@ -690,11 +690,12 @@ ax_sign_complete_batch(
 		json_t *e = els[pend[i].index];
 		int64_t et = (int64_t)json_integer_value(json_object_get(e, "_et_us"));
 
-		/* invariant 2: a context read before the watermark reached et may miss a control
-		 * event before et; this element and the rest wait */
-		if (pend[i].ctx.watermark_us < et) {
+		/* invariant 2: a context read before the watermark passed et may miss a control
+		 * event at or before et (db/0022); this element and the rest wait for a
+		 * watermark of et + 1 */
+		if (pend[i].ctx.watermark_us <= et) {
 			*cut = pend[i].index;
-			*cut_et_us = et;
+			*cut_et_us = et + 1;
 			break;
 		}
 		if ((rc = complete_one(e, &pend[i].ctx, err)) != AX_OK)

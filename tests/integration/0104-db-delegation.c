@@ -53,7 +53,7 @@ delegate(const char *actor, const char *id, const char *source, const char *to, 
 	    actor, id, source, to, kind, expiry, reason);
 }
 
-START_TEST(test_horizontal_and_vertical_delegations_are_accepted_and_act_later_only)
+START_TEST(test_horizontal_and_vertical_delegations_are_accepted_and_act_from_their_instant)
 {
 	ck_assert_str_eq(delegate("carol", D_HORIZ, G_CAROL, "dave", "horizontal", EXPIRY,
 	                     "'cover during audit at plant 1'"),
@@ -66,14 +66,15 @@ START_TEST(test_horizontal_and_vertical_delegations_are_accepted_and_act_later_o
 	    dbt_value(T.admin, "SELECT facility_id || '/' || domain_id || '/' || tier "
 	                       "|| '/' || kind FROM axiom.grants WHERE grant_id = " D_HORIZ),
 	    "F1/QC/manager/horizontal");
-	/* a control event at c governs commands after c: not at c itself */
+	/* a control event at c governs commands at c and after (db/0022), not before */
+	ck_assert_str_eq(
+	    dbt_create("dave", "2026-01-01 00:29:59.999999+00",
+	        "00000000-0000-4000-8000-000000000421", "00000000-0000-4000-8000-000000000420",
+	        "note", "F1", "before c"),
+	    "not_found_or_denied");
 	ck_assert_str_eq(
 	    dbt_create("dave", "2026-01-01 00:30:00+00", "00000000-0000-4000-8000-000000000411",
 	        "00000000-0000-4000-8000-000000000410", "note", "F1", "at c"),
-	    "not_found_or_denied");
-	ck_assert_str_eq(
-	    dbt_create("dave", "2026-01-01 00:31:00+00", "00000000-0000-4000-8000-000000000411",
-	        "00000000-0000-4000-8000-000000000410", "note", "F1", "after c"),
 	    "accepted");
 	ck_assert_str_eq(
 	    dbt_value(T.admin, "SELECT axiom.tier_rank_at('bob', 'F1', 'QC', " T_USE ")"), "5");
@@ -188,7 +189,7 @@ main(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(
-	    tc, test_horizontal_and_vertical_delegations_are_accepted_and_act_later_only);
+	    tc, test_horizontal_and_vertical_delegations_are_accepted_and_act_from_their_instant);
 	tcase_add_test(tc, test_each_delegation_violation_is_refused_with_its_reason);
 	tcase_add_test(tc, test_revoking_the_source_revokes_its_delegations);
 	tcase_add_test(tc, test_only_the_delegator_revokes_a_delegation_and_says_why);
