@@ -131,9 +131,9 @@ class AxiomProducer:
 
     def publish_after(self, deliveries, margin_ms=2):
         """Wait until this host's clock is past the latest append time of deliveries (plus
-        margin_ms), so that commands published next get a later event time than the ones
-        acknowledged (docs/producers.md, "Event time and tie rules"; assumes the broker's
-        clock and this host's agree to within margin_ms)."""
+        margin_ms). Not needed for correct decisions since db/0022 (a control command governs
+        commands appended at its own instant: publish() returning is enough, docs/producers.md
+        "Event time and tie rules"); kept for producers that want strictly later event times."""
         last = max((d.log_append_time_ms for d in deliveries), default=0)
         while time.time() * 1000 <= last + margin_ms:
             time.sleep(0.001)
