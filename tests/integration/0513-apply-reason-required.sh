@@ -3,7 +3,8 @@
 # 14, item 6; db/0021): through the applier, a CreateRecord and a NewVersion with a blank
 # reason are rejected reason_required and change nothing; every accepted create and new
 # version of the scenario has its command's reason in session_events.reason, beside the
-# version it made (new_record_id); a LifecycleTransition with a blank reason is refused too.
+# version it made (new_record_id); a LifecycleTransition with a blank reason is refused too;
+# a record type without a domain is refused with its own reason (db/0023).
 source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
 fault_setup 0513 3 2
 apply_fg "$TMP/apply1.log"
@@ -36,5 +37,12 @@ check "nothing created or changed" "0:$ver" \
 	"$(admin "SELECT (SELECT count(*) FROM axiom.records WHERE id = '$N') || ':' || (SELECT max(version) FROM axiom.records WHERE id = '$sop')")"
 check "the refusals are in the audit trail" 3 \
 	"$(admin "SELECT count(*) FROM axiom.session_events WHERE reason_code = 'reason_required'")"
+
+# a record type written as revision 1 or 2 of the control schema had (has) no domain: the
+# refusal says so (db/0023), where it used to be not_found_or_denied
+printf '{"command_id":"0b6c1c52-8a3e-4d59-9d0c-0000000005c1","actor":"axiom-system","issued_at":1,"reason":"old producer","payload":{"RecordTypeConfig":{"record_type":"lab_method","review_required":false,"description":"no domain"}}}\n' >"$TMP/nodomain.jsonl"
+"$AX" publish "$TMP/nodomain.jsonl" --prefix "$P" >/dev/null 2>"$TMP/publish-nodomain.err" || { echo "FAIL publish"; cat "$TMP/publish-nodomain.err"; exit 1; }
+apply_fg "$TMP/apply3.log"
+check "a RecordTypeConfig without a domain: rejected domain_required" "rejected:domain_required" "$(dec c1)"
 check "ledger chains verify" 0 "$(admin "SELECT count(*) FROM axiom_api.verify_ledger_chains()")"
 finish
