@@ -4,8 +4,9 @@
  *
  * Why: avro-c 1.11.1 allocates a declared string length before checking it against the
  * input, leaks on truncated input, grows arrays of zero-byte items without consuming bytes,
- * accepts trailing bytes, embedded NUL and invalid UTF-8 (README, "Pinned versions": measured limits). Bytes that
- * pass ax_avro_validate decode with avro-c in time and memory bounded by their size.
+ * accepts trailing bytes, embedded NUL and invalid UTF-8 (README, "Pinned versions": measured
+ * limits). Bytes that pass ax_avro_validate decode with avro-c in time and memory bounded by their
+ * size.
  *
  * Invariants:
  *  (1) the walk reads only buf[0..len) and never allocates: its stack is bounded by

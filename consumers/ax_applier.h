@@ -19,9 +19,10 @@
  *  (5) a data command with event time T is applied only once the control watermark stored
  *      in PostgreSQL is beyond T (decided inside the transaction; db/0022: a control event
  *      at c governs every command at T >= c, and only a control message after T proves
- *      that every one at or before T was applied), so decisions depend on the log alone; while it waits, the writer asks for a tick on the control topic. Event
- *      times come from LogAppendTime messages only (ax_batch.h, invariant 6): a message with
- *      another timestamp type neither moves the watermark nor makes a partition wait;
+ *      that every one at or before T was applied), so decisions depend on the log alone;
+ *      while it waits, the writer asks for a tick on the control topic. Event times come
+ *      from LogAppendTime messages only (ax_batch.h, invariant 6): a message with another
+ *      timestamp type neither moves the watermark nor makes a partition wait;
  *  (6) at start and after each assignment the topics' configuration is compared with what
  *      `axiom topics create` made (ax_topics.h, invariant 3); each difference is logged as
  *      event=topic_config_drift (topic, config, expected, found), and the applier goes on.

@@ -119,7 +119,8 @@ int ax_sign_element(json_t *e, const struct ax_message *m, int64_t et_us, struct
 
 /* Complete the Sign elements among els[0..n) (others untouched) with one lookup on conn;
  * *cut is the index of the first Sign element beyond the control watermark the lookup saw
- * (n when none), *cut_et_us the watermark it needs (its event time + 1 us). AX_EUNAVAIL when the connection broke. */
+ * (n when none), *cut_et_us the watermark it needs (its event time + 1 us). AX_EUNAVAIL when the
+ * connection broke. */
 int ax_sign_complete_batch(PGconn *conn, json_t *const *els, size_t n, size_t *cut,
     int64_t *cut_et_us, struct ax_err *err);
 

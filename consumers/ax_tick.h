@@ -1,8 +1,8 @@
 /*
  * ax_tick.h - ticks on demand: a data partition that waits for the control watermark asks
  * for a Tick command on the control topic, whose broker append time then advances the
- * watermark (docs/architecture.md, "Why decisions depend on the log alone"). Nothing is produced while no partition waits, so the
- * control log stays small.
+ * watermark (docs/architecture.md, "Why decisions depend on the log alone"). Nothing is produced
+ * while no partition waits, so the control log stays small.
  *
  * Invariants: (1) at most one tick per AX_TICK_MIN_INTERVAL_MS per process, whatever the
  * number of waiting partitions; (2) a tick carries no authority: applying it only moves the

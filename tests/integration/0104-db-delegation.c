@@ -67,10 +67,9 @@ START_TEST(test_horizontal_and_vertical_delegations_are_accepted_and_act_from_th
 	                       "|| '/' || kind FROM axiom.grants WHERE grant_id = " D_HORIZ),
 	    "F1/QC/manager/horizontal");
 	/* a control event at c governs commands at c and after (db/0022), not before */
-	ck_assert_str_eq(
-	    dbt_create("dave", "2026-01-01 00:29:59.999999+00",
-	        "00000000-0000-4000-8000-000000000421", "00000000-0000-4000-8000-000000000420",
-	        "note", "F1", "before c"),
+	ck_assert_str_eq(dbt_create("dave", "2026-01-01 00:29:59.999999+00",
+	                     "00000000-0000-4000-8000-000000000421",
+	                     "00000000-0000-4000-8000-000000000420", "note", "F1", "before c"),
 	    "not_found_or_denied");
 	ck_assert_str_eq(
 	    dbt_create("dave", "2026-01-01 00:30:00+00", "00000000-0000-4000-8000-000000000411",

@@ -1,6 +1,6 @@
 /*
- * 0105-db-change-management - change management (docs/security-layers.md) through the API: draft -> submitted ->
- * (reviewed) -> approved | rejected -> applied, per the record type's review gate; the
+ * 0105-db-change-management - change management (docs/security-layers.md) through the API: draft ->
+ * submitted -> (reviewed) -> approved | rejected -> applied, per the record type's review gate; the
  * author never reviews or approves their own change; approval before submission, review
  * skipped where required, and a change whose base is no longer the head are refused; every
  * step is audited with actor, event time and reason; gated records cannot be versioned
