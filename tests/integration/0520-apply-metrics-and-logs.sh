@@ -26,15 +26,19 @@ except urllib.error.HTTPError as e:
 PY
 }
 # the gauges are refreshed once a second, the relay publishes within a few hundred ms
-relay_backlog() { scrape /metrics | awk '/^axiom_applier_relay_backlog\{/ {s += $2} END {print s + 0}'; }
 metric_sum() { # NAME [LABEL-REGEX]: the sum of a family's samples
 	awk -v n="$1" -v re="${2:-.}" '$1 ~ "^"n"\\{" && $1 ~ re {s += $2} END {printf "%d\n", s}' "$TMP/metrics.txt"
 }
 # agree_with_ledger WHEN: a scrape once caught up and relayed, against the ledger
 agree_with_ledger() {
-	local d entries
-	wait_until 20 '[[ $(relay_backlog) == 0 ]]'
-	scrape /metrics >"$TMP/metrics.txt"
+	local d entries stored
+	# the gauges are refreshed once a second: wait until they show the stored offsets and
+	# an empty relay backlog, then read the figures from that scrape
+	stored=$(admin "SELECT sum(next_offset) FROM axiom.partition_offsets")
+	wait_until 20 'scrape /metrics >"$TMP/metrics.txt" &&
+		[[ $(metric_sum axiom_applier_next_offset) == "$stored" &&
+		   $(metric_sum axiom_applier_relay_backlog) == 0 ]]' ||
+		echo "# the gauges did not reach the stored offsets in 20 s"
 	for d in accepted rejected quarantined; do
 		check "$1: commands_total{decision=$d} is the ledger's count" \
 			"$(admin "SELECT count(*) FROM axiom.ledger WHERE decision = '$d'")" \
