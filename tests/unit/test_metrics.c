@@ -102,9 +102,14 @@ START_TEST(test_gauges_say_lag_and_a_label_cannot_forge_a_series)
 	ck_assert_ptr_nonnull(strstr(t, "axiom_applier_relay_backlog{topic=\"a\\\"b\\\\c\\nd\","
 	                                "partition=\"2\"} 7\n"));
 	/* every line is a comment, or a name, labels and a value: no raw newline in a label */
-	for (char *line = strtok(t, "\n"); line != NULL; line = strtok(NULL, "\n"))
+	for (const char *line = t; *line != '\0';) {
+		const char *end = strchr(line, '\n');
+
+		ck_assert_ptr_nonnull(end); /* every line ends with a newline */
 		ck_assert_msg(line[0] == '#' || strncmp(line, "axiom_applier_", 14) == 0,
-		    "stray line: %s", line);
+		    "stray line: %.*s", (int)(end - line), line);
+		line = end + 1;
+	}
 	free(t);
 	ax_metrics_free(m);
 }
