@@ -155,7 +155,8 @@ cmd_audit(int argc, char **argv, const struct ax_config *cfg)
 	topic = specs[AX_TOPIC_AUDIT].name;
 	if ((rc = ax_codec_new(&codec, NULL, &err)) != AX_OK ||
 	    (rc = ax_decoder_new(&dec, codec, &err)) != AX_OK ||
-	    (rc = ax_kafka_new(&rk, RD_KAFKA_CONSUMER, brokers, kv, &err)) != AX_OK ||
+	    (rc = ax_kafka_new(&rk, RD_KAFKA_CONSUMER, brokers, AX_KAFKA_ANALYST, kv, &err)) !=
+	        AX_OK ||
 	    (rc = ax_kafka_probe(rk, brokers, AUDIT_TIMEOUT_MS, &cl, &err)) != AX_OK)
 		goto out;
 	t = rd_kafka_topic_new(rk, topic, NULL);

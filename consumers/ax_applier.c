@@ -793,7 +793,7 @@ consumer_new(struct applier *app, struct ax_err *err)
 
 	/* the rebalance callback and its opaque must be on the conf; librdkafka's errors are
 	 * logged (level 3): a consumer's connection trouble has no caller to report it */
-	if ((rc = ax_kafka_conf(&conf, o->brokers, 3, kv, err)) != AX_OK)
+	if ((rc = ax_kafka_conf(&conf, o->brokers, AX_KAFKA_APPLIER, 3, kv, err)) != AX_OK)
 		return rc;
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 	rd_kafka_conf_set_opaque(conf, app);
@@ -848,7 +848,8 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 	snprintf(app.audit_topic, sizeof(app.audit_topic), "%s.audit", o->prefix);
 
 	/* fail fast and clearly when the broker is not there */
-	if ((rc = ax_kafka_new(&app.admin, RD_KAFKA_PRODUCER, o->brokers, NULL, err)) != AX_OK)
+	if ((rc = ax_kafka_new(
+	         &app.admin, RD_KAFKA_PRODUCER, o->brokers, AX_KAFKA_APPLIER, NULL, err)) != AX_OK)
 		goto out;
 	if ((rc = ax_kafka_probe(app.admin, o->brokers, 10000, &cl, err)) != AX_OK)
 		goto out;

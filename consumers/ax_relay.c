@@ -143,14 +143,16 @@ read_tail(struct ax_relay_cursor *c, struct ax_err *err)
 	rd_kafka_resp_err_t e;
 	int rc;
 
-	if ((rc = ax_kafka_new(&rk_end, RD_KAFKA_CONSUMER, c->r->brokers, kv_end, err)) != AX_OK)
+	if ((rc = ax_kafka_new(&rk_end, RD_KAFKA_CONSUMER, c->r->brokers, AX_KAFKA_APPLIER, kv_end,
+	         err)) != AX_OK)
 		return rc;
 	e = rd_kafka_query_watermark_offsets(
 	    rk_end, c->r->audit_topic, c->partition, &low, &high, TAIL_TIMEOUT_MS);
 	rd_kafka_destroy(rk_end);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return ax_kafka_err(err, e, "could not read the audit topic's offsets");
-	if ((rc = ax_kafka_new(&rk, RD_KAFKA_CONSUMER, c->r->brokers, kv, err)) != AX_OK)
+	if ((rc = ax_kafka_new(&rk, RD_KAFKA_CONSUMER, c->r->brokers, AX_KAFKA_APPLIER, kv, err)) !=
+	    AX_OK)
 		return rc;
 	if ((t = rd_kafka_topic_new(rk, c->r->audit_topic, NULL)) == NULL) {
 		rc = ax_kafka_err(err, rd_kafka_last_error(), "could not read the audit topic");
@@ -249,7 +251,7 @@ start_producer(struct ax_relay_cursor *c, struct ax_err *err)
 	stop_producer(c);
 	c->broken = true; /* until it is started */
 	snprintf(id, sizeof(id), "axiom-relay/%s/%d", c->topic, (int)c->partition);
-	if ((rc = ax_kafka_conf(&conf, c->r->brokers, 3, kv, err)) != AX_OK)
+	if ((rc = ax_kafka_conf(&conf, c->r->brokers, AX_KAFKA_APPLIER, 3, kv, err)) != AX_OK)
 		return rc;
 	if ((c->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL) {
 		rd_kafka_conf_destroy(conf);

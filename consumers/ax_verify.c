@@ -1029,7 +1029,8 @@ stage_kafka(struct run *run, struct ax_err *err)
 	}
 	if ((rc = count_other_topics(run, topics[0].name, topics[1].name, err)) != AX_OK)
 		goto out;
-	if ((rc = ax_kafka_new(&rk, RD_KAFKA_CONSUMER, run->o->brokers, kv, err)) != AX_OK ||
+	if ((rc = ax_kafka_new(
+	         &rk, RD_KAFKA_CONSUMER, run->o->brokers, AX_KAFKA_AUDITOR, kv, err)) != AX_OK ||
 	    (rc = ax_kafka_probe(rk, run->o->brokers, run->o->kafka_timeout_ms, &cl, err)) != AX_OK)
 		goto out;
 	for (i = 0; i < MAX_LOG_TOPICS; i++) {

@@ -68,7 +68,7 @@ audit_check "after two runs"
 # a republished command (same command id) and bytes that are no command
 head -n 1 "$TMP/sc/4-data.jsonl" >"$TMP/dup.jsonl"
 "$AX" publish "$TMP/dup.jsonl" --prefix "$P" >/dev/null || echo "FAIL republish"
-printf 'not an avro command' | kcat -P -b "$AXIOM_BROKERS" -t "$P.commands" -p 0 -X log_level=0
+printf 'not an avro command' | kc upstream -P -t "$P.commands" -p 0
 apply
 check "third run exits 0" 0 $?
 check "the republished command is an audited duplicate" 1 "$(admin "SELECT count(*) FROM axiom.ledger WHERE reason_code = 'duplicate_command'")"
@@ -81,7 +81,7 @@ audit_check "after the third run"
 
 # every stored next offset is the log end of its partition
 for p in 0 1 2; do
-	end=$(kcat -b "$AXIOM_BROKERS" -Q -t "$P.commands:$p:-1" -X log_level=0 2>/dev/null | awk '{print $NF}')
+	end=$(kc admin -Q -t "$P.commands:$p:-1" 2>/dev/null | awk '{print $NF}')
 	check "stored next offset of $P.commands/$p is the log end" "$end" \
 		"$(admin "SELECT next_offset FROM axiom.partition_offsets WHERE topic = '$P.commands' AND kafka_partition = $p")"
 done

@@ -25,6 +25,7 @@ ROOT=${AXIOM_ROOT:?run through ctest}
 : "${AXIOM_PG_DSN:?run through tests/with-stack}"
 : "${AXIOM_BROKERS:?run through tests/with-stack}"
 KADMIN=${AXIOM_TEST_BIN_DIR:-$(dirname "$AX")/../tests}/kafka_admin
+source "$(dirname "${BASH_SOURCE[0]}")/kafka-lib.sh" # kc: kcat as a principal
 
 fails=0 passes=0
 APPLIER_PIDS=()
@@ -161,7 +162,7 @@ apply_fg() {
 }
 
 log_end() { # TOPIC PARTITION
-	kcat -b "$AXIOM_BROKERS" -Q -t "$1:$2:-1" -X log_level=0 2>/dev/null | awk '{print $NF}'
+	kc admin -Q -t "$1:$2:-1" 2>/dev/null | awk '{print $NF}'
 }
 
 # wait_caught_up SECONDS [DB]: until every stored next offset of the commands topic is the

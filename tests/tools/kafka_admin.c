@@ -11,14 +11,22 @@
  *   kafka_admin BROKERS produce TOPIC PARTITION TIMESTAMP_MS
  *       one message, its value read from stdin (binary), with CreateTime TIMESTAMP_MS; the
  *       broker keeps that timestamp only if the topic is CreateTime
+ *   kafka_admin BROKERS init-transactions TRANSACTIONAL_ID
+ *       a transactional producer claims TRANSACTIONAL_ID (fencing its older holder)
  *
  * Exit 0 when every name was deleted or did not exist, the configuration set, the message
  * acknowledged; 1 otherwise (the reason on stderr).
+ *
+ * It acts as the admin principal (AXIOM_KAFKA_ADMIN_CONFIG, ax_kafka_conf), or as the role
+ * that KAFKA_ADMIN_AS names (applier, upstream, ...): the broker-ACL test uses that to show
+ * what the broker refuses to everyone else.
  */
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ax_kafka.h"
 
 #define TIMEOUT_MS 15000
 #define VALUE_MAX  (1024 * 1024)
@@ -88,13 +96,48 @@ delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	*(rd_kafka_resp_err_t *)opaque = m->err;
 }
 
+/* The conf of the principal KAFKA_ADMIN_AS names (default: the admin); NULL on failure. */
+static rd_kafka_conf_t *
+client_conf(const char *brokers)
+{
+	const char *as = getenv("KAFKA_ADMIN_AS");
+	enum ax_kafka_role role = AX_KAFKA_ADMIN;
+	rd_kafka_conf_t *conf;
+	struct ax_err err;
+
+	ax_err_clear(&err);
+	if ((as != NULL && as[0] != '\0' && ax_kafka_role_parse(&role, as, &err) != AX_OK) ||
+	    ax_kafka_conf(&conf, brokers, role, 0, NULL, &err) != AX_OK) {
+		fprintf(stderr, "kafka_admin: %s\n", err.msg);
+		return NULL;
+	}
+	return conf;
+}
+
+/* A producer client of client_conf's principal; NULL (the reason on stderr) on failure. */
+static rd_kafka_t *
+client(const char *brokers)
+{
+	rd_kafka_conf_t *conf = client_conf(brokers);
+	char errstr[512];
+	rd_kafka_t *rk;
+
+	if (conf == NULL)
+		return NULL;
+	if ((rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL) {
+		rd_kafka_conf_destroy(conf);
+		fprintf(stderr, "kafka_admin: %s\n", errstr);
+	}
+	return rk;
+}
+
 static int
 produce(const char *brokers, const char *topic, const char *partition, const char *ts)
 {
 	static char value[VALUE_MAX];
 	rd_kafka_resp_err_t e, result = RD_KAFKA_RESP_ERR__IN_PROGRESS;
 	char errstr[512], *end = NULL;
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_conf_t *conf = NULL;
 	rd_kafka_t *rk;
 	long p = strtol(partition, &end, 10);
 	long long ms;
@@ -102,15 +145,14 @@ produce(const char *brokers, const char *topic, const char *partition, const cha
 
 	if (*end != '\0' || p < 0 || (ms = strtoll(ts, &end, 10)) < 0 || *end != '\0') {
 		fprintf(stderr, "kafka_admin: produce: bad partition or timestamp\n");
-		rd_kafka_conf_destroy(conf);
 		return 2;
 	}
+	if ((conf = client_conf(brokers)) == NULL)
+		return 1;
 	rd_kafka_conf_set_dr_msg_cb(conf, delivered);
 	rd_kafka_conf_set_opaque(conf, &result);
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) !=
-	        RD_KAFKA_CONF_OK ||
-	    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
-	    (rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL) {
+	if ((rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL) {
+		rd_kafka_conf_destroy(conf);
 		fprintf(stderr, "kafka_admin: %s\n", errstr);
 		return 1;
 	}
@@ -129,11 +171,37 @@ produce(const char *brokers, const char *topic, const char *partition, const cha
 	return 0;
 }
 
+static int
+init_transactions(const char *brokers, const char *txn_id)
+{
+	rd_kafka_conf_t *conf = client_conf(brokers);
+	rd_kafka_error_t *e;
+	char errstr[512];
+	rd_kafka_t *rk;
+	int bad = 0;
+
+	if (conf == NULL)
+		return 1;
+	if (rd_kafka_conf_set(conf, "transactional.id", txn_id, errstr, sizeof(errstr)) !=
+	        RD_KAFKA_CONF_OK ||
+	    (rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL) {
+		rd_kafka_conf_destroy(conf);
+		fprintf(stderr, "kafka_admin: %s\n", errstr);
+		return 1;
+	}
+	if ((e = rd_kafka_init_transactions(rk, TIMEOUT_MS)) != NULL) {
+		fprintf(stderr, "kafka_admin: init-transactions %s: %s\n", txn_id,
+		    rd_kafka_error_string(e));
+		rd_kafka_error_destroy(e);
+		bad = 1;
+	}
+	rd_kafka_destroy(rk);
+	return bad;
+}
+
 int
 main(int argc, char **argv)
 {
-	char errstr[512];
-	rd_kafka_conf_t *conf;
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *q;
 	rd_kafka_event_t *ev;
@@ -142,23 +210,20 @@ main(int argc, char **argv)
 
 	if (argc == 6 && strcmp(argv[2], "produce") == 0)
 		return produce(argv[1], argv[3], argv[4], argv[5]);
+	if (argc == 4 && strcmp(argv[2], "init-transactions") == 0)
+		return init_transactions(argv[1], argv[3]);
 	if (argc < 4 ||
 	    (strcmp(argv[2], "delete-groups") != 0 && strcmp(argv[2], "delete-topics") != 0 &&
 	        (strcmp(argv[2], "set-configs") != 0 || argc < 5))) {
 		fprintf(stderr,
 		    "usage: kafka_admin BROKERS delete-groups|delete-topics NAME...\n"
 		    "       kafka_admin BROKERS set-configs TOPIC NAME=VALUE...\n"
-		    "       kafka_admin BROKERS produce TOPIC PARTITION TIMESTAMP_MS <VALUE\n");
+		    "       kafka_admin BROKERS produce TOPIC PARTITION TIMESTAMP_MS <VALUE\n"
+		    "       kafka_admin BROKERS init-transactions TRANSACTIONAL_ID\n");
 		return 2;
 	}
-	conf = rd_kafka_conf_new();
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], errstr, sizeof(errstr)) !=
-	        RD_KAFKA_CONF_OK ||
-	    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
-	    (rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL) {
-		fprintf(stderr, "kafka_admin: %s\n", errstr);
+	if ((rk = client(argv[1])) == NULL)
 		return 1;
-	}
 	q = rd_kafka_queue_new(rk);
 	ev = NULL;
 	if (strcmp(argv[2], "set-configs") == 0) {
