@@ -162,8 +162,8 @@ cmd_topics(int argc, char **argv, const struct ax_config *cfg)
 	if ((rc = ax_kafka_probe(rk, brokers, timeout_ms, &cl, &err)) != AX_OK)
 		goto fail;
 	if (create == -1) {
-		if ((rc = ax_kafka_grant(rk, specs, AX_TOPIC_COUNT, role, principal, timeout_ms,
-		         &err)) != AX_OK)
+		if ((rc = ax_kafka_grant(
+		         rk, specs, AX_TOPIC_COUNT, role, principal, timeout_ms, &err)) != AX_OK)
 			goto fail;
 		printf("granted %s the acls of the %s role on %s.*\n", principal,
 		    ax_kafka_role_name(role), prefix);

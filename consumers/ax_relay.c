@@ -173,6 +173,25 @@ out:
 	return rc;
 }
 
+int
+ax_relay_tail(
+    struct ax_relay *r, const char *topic, int32_t partition, int64_t *seq, struct ax_err *err)
+{
+	struct ax_relay_cursor c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.r = r;
+	c.partition = partition;
+	snprintf(c.topic, sizeof(c.topic), "%s", topic);
+	if ((rc = ax_decoder_new(&c.dec, r->codec, err)) != AX_OK)
+		return rc;
+	if ((rc = read_tail(&c, err)) == AX_OK)
+		*seq = c.seq;
+	ax_decoder_free(c.dec);
+	return rc;
+}
+
 static bool
 is_fenced(rd_kafka_resp_err_t code)
 {
