@@ -360,6 +360,16 @@ outcome_json(const struct ax_relay_cursor *c, PGresult *res, int row)
 	    "payload_hash", quarantined ? PQgetvalue(res, row, 6) : "", "ledger_seq",
 	    (json_int_t)strtoll(PQgetvalue(res, row, 0), NULL, 10), "ledger_hash",
 	    PQgetvalue(res, row, 7));
+	/* revision 2 (schemas/avro/README.md): what a reader needs to recompute ledger_hash */
+	if (o != NULL &&
+	    (json_object_set_new(o, "actor",
+	         PQgetisnull(res, row, 8) ? json_null() : json_string(PQgetvalue(res, row, 8))) !=
+	            0 ||
+	        json_object_set_new(
+	            o, "previous_entry_hash", json_string(PQgetvalue(res, row, 9))) != 0)) {
+		json_decref(o);
+		return NULL;
+	}
 	return o == NULL ? NULL : json_pack("{s:{s:o}}", "payload", "Outcome", o);
 }
 
@@ -538,7 +548,7 @@ ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, int64_t until, struct 
 		    "SELECT seq, kafka_offset, command_id, "
 		    "  (extract(epoch FROM event_time) * 1000000)::bigint, decision, "
 		    "  coalesce(reason_code, ''), encode(record_hash, 'hex'), encode(entry_hash, "
-		    "'hex') "
+		    "'hex'), actor, encode(previous_entry_hash, 'hex') "
 		    "FROM axiom_api.ledger_entries($1, $2::integer, $3::bigint, " AX_STR(
 		        PUBLISH_CHUNK) ")",
 		    3, NULL, params, NULL, NULL, 0);

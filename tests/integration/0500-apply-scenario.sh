@@ -62,6 +62,9 @@ PY
 	check "$1: every ledger entry is on the audit topic" "$(wc -l <"$TMP/ledger.txt")" "$(sort -u "$TMP/audit.txt" | comm -12 - "$TMP/ledger.txt" | wc -l)"
 	check "$1: no outcome published twice" "$(wc -l <"$TMP/audit.txt")" "$(sort -u "$TMP/audit.txt" | wc -l)"
 	check "$1: nothing on the audit topic that the ledger lacks" 0 "$(sort -u "$TMP/audit.txt" | comm -23 - "$TMP/ledger.txt" | wc -l)"
+	"$AX" audit --verify --prefix "$P" >"$TMP/audit-verify.out" 2>&1
+	check "$1: axiom audit --verify recomputes every entry (quarantined and duplicates too)" 0 $?
+	grep -m 3 broken "$TMP/audit-verify.out" | sed 's/^/# /'
 }
 audit_check "after two runs"
 

@@ -248,4 +248,8 @@ PY
 	LC_ALL=C uniq -d "$TMP/audit.txt" | head -n 5 | sed 's/^/# twice: /'
 	check "audit topic: nothing the ledger lacks" 0 \
 		"$(LC_ALL=C sort -u "$TMP/audit.txt" | LC_ALL=C comm -23 - "$TMP/ledger.txt" | wc -l)"
+	# the reader's own check: every chain from the messages alone (consumers/ax_audit_chain.h)
+	timeout 120 "$AX" audit --verify --prefix "$P" >"$TMP/audit-verify.out" 2>&1
+	check "audit topic: axiom audit --verify holds every chain" 0 $?
+	grep -m 3 'broken' "$TMP/audit-verify.out" | sed 's/^/# /'
 }
