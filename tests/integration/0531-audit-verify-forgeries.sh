@@ -79,6 +79,9 @@ copy() { # MODE N: a copy of the audit topic with one forgery; its prefix in $Q
 copy none 0
 check_verify "an exact copy verifies" 0 "every chain holds" "$Q" --public-key "$PUB"
 copy flip 3
+# the finding: printing the topic, as before --verify existed, accepts the forgery
+timeout 120 "$AX" audit --prefix "$Q" >"$TMP/printed.jsonl" 2>&1
+check "axiom audit without --verify prints the flipped outcome and exits 0 (what readers had)" 0 $?
 check_verify "a REJECTED outcome flipped to ACCEPTED fails" 1 "ledger_hash is not the hash of the outcome's fields" \
 	"$Q" --public-key "$PUB"
 copy drop 7
