@@ -943,6 +943,7 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 	struct ax_codec *codec = NULL;
 	struct listener lis;
 	struct pub pb;
+	rd_kafka_t *kadmin = NULL;
 	struct gen g;
 	PGconn *admin = NULL, *admin_bench = NULL;
 	struct rusage ru;
@@ -1024,12 +1025,15 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 	pb.codec = codec;
 	snprintf(pb.control, sizeof(pb.control), "%s.control", prefix);
 	snprintf(pb.commands, sizeof(pb.commands), "%s.commands", prefix);
-	if ((rc = ax_producer_new(&pb.p, cfg->brokers, 60000, err)) != AX_OK)
+	if ((rc = ax_producer_new(&pb.p, cfg->brokers, AX_KAFKA_CONTROL, 60000, err)) != AX_OK)
+		goto out;
+	/* the throwaway topics and groups are the admin's to create and delete */
+	if ((rc = ax_kafka_new(
+	         &kadmin, RD_KAFKA_PRODUCER, cfg->brokers, AX_KAFKA_ADMIN, NULL, err)) != AX_OK)
 		goto out;
 	if ((rc = ax_topics_plan(specs, prefix, o->partitions, err)) != AX_OK)
 		goto out;
-	if ((rc = ax_kafka_create_topics(
-	         ax_producer_handle(pb.p), specs, AX_TOPIC_COUNT, 30000, err)) != AX_OK)
+	if ((rc = ax_kafka_create_topics(kadmin, specs, AX_TOPIC_COUNT, 30000, err)) != AX_OK)
 		goto out;
 	topics_made = true;
 	if (gen_init(&g, o->partitions, o->change_pct) != 0) {
@@ -1304,11 +1308,13 @@ out:
 		if (db2_made)
 			drop_database(admin, db2);
 	}
-	if (!o->keep && topics_made && pb.p != NULL) {
+	if (!o->keep && topics_made && kadmin != NULL) {
 		const char *const groups[] = { group, rgroup };
 
-		delete_kafka(ax_producer_handle(pb.p), prefix, groups, 2);
+		delete_kafka(kadmin, prefix, groups, 2);
 	}
+	if (kadmin != NULL)
+		rd_kafka_destroy(kadmin);
 	if (o->keep)
 		say(log, "kept: databases %s and %s, topics %s.*, logs in %s", db, db2, prefix,
 		    workdir);

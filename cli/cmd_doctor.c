@@ -137,13 +137,31 @@ check_protocol(struct report *r, const char *brokers, int timeout_ms)
 		{ AX_KAFKA_API_OFFSET_COMMIT, "OffsetCommit" },
 	};
 	const struct ax_kafka_api_range *fetch;
+	char proto[32], ca[512], cert[512], key[512];
+	struct ax_kafka_tls tls = { ca, cert, key }, *tlsp = NULL;
 	struct ax_kafka_apiv v;
 	struct ax_err err;
 	char ranges[256] = "";
 	size_t i, len = 0;
 
 	ax_err_clear(&err);
-	if (ax_kafka_apiv_fetch(&v, brokers, timeout_ms, &err) != AX_OK) {
+	/* the admin's own TLS files when its settings say SSL (the local stack: mutual TLS) */
+	if (ax_kafka_role_setting(
+	        AX_KAFKA_ADMIN, "security.protocol", proto, sizeof(proto), &err) == AX_OK &&
+	    strstr(proto, "SSL") != NULL) {
+		if (ax_kafka_role_setting(
+		        AX_KAFKA_ADMIN, "ssl.ca.location", ca, sizeof(ca), &err) != AX_OK ||
+		    ax_kafka_role_setting(AX_KAFKA_ADMIN, "ssl.certificate.location", cert,
+		        sizeof(cert), &err) != AX_OK ||
+		    ax_kafka_role_setting(
+		        AX_KAFKA_ADMIN, "ssl.key.location", key, sizeof(key), &err) != AX_OK) {
+			fail(r, &err);
+			return;
+		}
+		tlsp = &tls;
+	}
+	ax_err_clear(&err);
+	if (ax_kafka_apiv_fetch(&v, brokers, tlsp, timeout_ms, &err) != AX_OK) {
 		fail(r, &err);
 		return;
 	}
@@ -175,7 +193,7 @@ check_kafka(struct report *r, const char *brokers, const char *prefix, int timeo
 	char facts[160];
 
 	ax_err_clear(&err);
-	if (ax_kafka_new(&rk, RD_KAFKA_PRODUCER, brokers, NULL, &err) != AX_OK) {
+	if (ax_kafka_new(&rk, RD_KAFKA_PRODUCER, brokers, AX_KAFKA_ADMIN, NULL, &err) != AX_OK) {
 		fail(r, &err);
 		return;
 	}

@@ -31,7 +31,7 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: axiom publish [FILE] [--dry-run] [--brokers LIST] [--prefix NAME]\n"
-	    "                     [--timeout SEC]\n"
+	    "                     [--timeout SEC] [--as ROLE]\n"
 	    "       axiom publish --example\n"
 	    "\n"
 	    "Reads commands as JSON lines from FILE (or standard input when FILE is - or\n"
@@ -64,6 +64,10 @@ usage(FILE *fp)
 	    "      --prefix NAME   topic name prefix (default: $AXIOM_TOPIC_PREFIX or axiom)\n"
 	    "  -t, --timeout SEC   how long a command may wait for its acknowledgement,\n"
 	    "                      1 to %d seconds (default %d)\n"
+	    "      --as ROLE       the broker principal to publish as: control (may write\n"
+	    "                      both topics; the default when the input holds a control\n"
+	    "                      command) or upstream (data commands only; the default\n"
+	    "                      otherwise); its settings: $AXIOM_KAFKA_<ROLE>_CONFIG\n"
 	    "  -h, --help          this text\n"
 	    "\n"
 	    "example:\n"
@@ -182,6 +186,7 @@ cmd_publish(int argc, char **argv, const struct ax_config *cfg)
 		{ "brokers", required_argument, NULL, 'b' },
 		{ "prefix", required_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "as", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -195,7 +200,8 @@ cmd_publish(int argc, char **argv, const struct ax_config *cfg)
 	struct item *items = NULL;
 	struct ax_err err;
 	size_t n = 0, nall = 0, ncontrol = 0;
-	int c, dry = 0, timeout_s = TIMEOUT_DEFAULT_S, rc = EXIT_FAILURE;
+	int c, dry = 0, timeout_s = TIMEOUT_DEFAULT_S, rc = EXIT_FAILURE, role_given = 0;
+	enum ax_kafka_role role = AX_KAFKA_UPSTREAM;
 	long bad;
 	FILE *fp = stdin;
 	double last = 0;
@@ -216,6 +222,11 @@ cmd_publish(int argc, char **argv, const struct ax_config *cfg)
 			break;
 		case 'P':
 			prefix = optarg;
+			break;
+		case 'A':
+			if (ax_kafka_role_parse(&role, optarg, &err) != AX_OK)
+				return cli_usage_error(prog, "%s", err.msg);
+			role_given = 1;
 			break;
 		case 't':
 			if (cli_parse_int(optarg, 1, TIMEOUT_MAX_S, &timeout_s) != 0)
@@ -278,7 +289,9 @@ cmd_publish(int argc, char **argv, const struct ax_config *cfg)
 	}
 
 	/* 2. the broker and the topics, before the first message */
-	if (ax_producer_new(&prod, brokers, timeout_s * 1000, &err) != AX_OK)
+	if (!role_given)
+		role = ncontrol > 0 ? AX_KAFKA_CONTROL : AX_KAFKA_UPSTREAM;
+	if (ax_producer_new(&prod, brokers, role, timeout_s * 1000, &err) != AX_OK)
 		goto fail;
 	if (ax_kafka_probe(ax_producer_handle(prod), brokers, AX_KAFKA_TIMEOUT_MS, &cl, &err) !=
 	    AX_OK) {

@@ -312,7 +312,7 @@ publish_line(const char *line, const char *brokers, const char *prefix, struct a
 		goto out;
 	if ((rc = ax_publish_encode_line(codec, line, strlen(line), &m, err)) != AX_OK)
 		goto out;
-	if ((rc = ax_producer_new(&prod, brokers, 30000, err)) != AX_OK)
+	if ((rc = ax_producer_new(&prod, brokers, AX_KAFKA_UPSTREAM, 30000, err)) != AX_OK)
 		goto out;
 	if ((rc = ax_producer_send(prod, specs[AX_TOPIC_COMMANDS].name, &m, 1, err)) != AX_OK)
 		goto out;

@@ -18,6 +18,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: axiom topics create [--partitions N] [--prefix NAME] [--brokers LIST]\n"
 	    "       axiom topics check  [--partitions N] [--prefix NAME] [--brokers LIST]\n"
+	    "       axiom topics grant ROLE PRINCIPAL [--prefix NAME] [--brokers LIST]\n"
 	    "\n"
 	    "create  creates the topics Axiom needs, if they do not exist yet, then checks them:\n"
 	    "          PREFIX.control   1 partition: the control plane (identities, grants,\n"
@@ -29,7 +30,13 @@ usage(FILE *fp)
 	    "        cleanup.policy=delete (the log is the source of every rebuild).\n"
 	    "        Running it again is safe. An existing topic with another partition count or\n"
 	    "        configuration is reported as an error: a partition count never changes.\n"
+	    "        Each topic comes with its ACLs for the stack's principals User:axiom-ROLE\n"
+	    "        (common/ax_kafka.h): upstream writes commands, control writes control (and\n"
+	    "        commands), the applier reads both and writes audit, the analyst reads audit.\n"
 	    "check   creates nothing; reports how the existing topics differ from the above.\n"
+	    "grant   gives PRINCIPAL (User:NAME, NAME the CN of its client certificate) the ACLs\n"
+	    "        of ROLE (upstream, control, applier, analyst or auditor) on the topics and\n"
+	    "        the role's consumer groups: a new upstream system or analyst. Idempotent.\n"
 	    "\n"
 	    "options:\n"
 	    "  -p, --partitions N  partitions of PREFIX.commands and PREFIX.audit (default %d)\n"
@@ -72,6 +79,8 @@ cmd_topics(int argc, char **argv, const struct ax_config *cfg)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *prog = "axiom topics";
+	enum ax_kafka_role role = AX_KAFKA_UPSTREAM;
+	const char *principal = NULL;
 	const char *brokers = cfg->brokers, *prefix = cfg->topic_prefix;
 	struct ax_topic_spec specs[AX_TOPIC_COUNT], missing[AX_TOPIC_COUNT];
 	struct ax_topic_state st[AX_TOPIC_COUNT];
@@ -116,10 +125,24 @@ cmd_topics(int argc, char **argv, const struct ax_config *cfg)
 		create = 1;
 	else if (strcmp(argv[optind], "check") == 0)
 		create = 0;
+	else if (strcmp(argv[optind], "grant") == 0)
+		create = -1;
 	else
 		return cli_usage_error(
-		    prog, "unknown subcommand '%s' (create or check)", argv[optind]);
-	if (optind + 1 < argc)
+		    prog, "unknown subcommand '%s' (create, check or grant)", argv[optind]);
+	if (create == -1) {
+		if (optind + 3 != argc)
+			return cli_usage_error(prog, "grant takes ROLE and PRINCIPAL");
+		if (ax_kafka_role_parse(&role, argv[optind + 1], &err) != AX_OK ||
+		    role == AX_KAFKA_ADMIN)
+			return cli_usage_error(prog,
+			    "grant takes upstream, control, applier, analyst or auditor, not '%s'",
+			    argv[optind + 1]);
+		principal = argv[optind + 2];
+		if (strncmp(principal, "User:", 5) != 0 || principal[5] == '\0')
+			return cli_usage_error(
+			    prog, "a principal is User:NAME, not '%s'", principal);
+	} else if (optind + 1 < argc)
 		return cli_usage_error(prog, "unexpected argument '%s'", argv[optind + 1]);
 	if (brokers == NULL) {
 		struct ax_config c2 = *cfg;
@@ -133,10 +156,20 @@ cmd_topics(int argc, char **argv, const struct ax_config *cfg)
 	if (ax_topics_plan(specs, prefix, partitions, &err) != AX_OK)
 		return cli_usage_error(prog, "%s. %s", err.msg, err.detail);
 
-	if ((rc = ax_kafka_new(&rk, RD_KAFKA_PRODUCER, brokers, NULL, &err)) != AX_OK)
+	if ((rc = ax_kafka_new(&rk, RD_KAFKA_PRODUCER, brokers, AX_KAFKA_ADMIN, NULL, &err)) !=
+	    AX_OK)
 		goto fail;
 	if ((rc = ax_kafka_probe(rk, brokers, timeout_ms, &cl, &err)) != AX_OK)
 		goto fail;
+	if (create == -1) {
+		if ((rc = ax_kafka_grant(
+		         rk, specs, AX_TOPIC_COUNT, role, principal, timeout_ms, &err)) != AX_OK)
+			goto fail;
+		printf("granted %s the acls of the %s role on %s.*\n", principal,
+		    ax_kafka_role_name(role), prefix);
+		rd_kafka_destroy(rk);
+		return EXIT_SUCCESS;
+	}
 	for (i = 0; i < AX_TOPIC_COUNT; i++) {
 		if ((rc = ax_kafka_describe_topic(rk, specs[i].name, timeout_ms, &st[i], &err)) !=
 		    AX_OK)

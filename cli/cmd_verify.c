@@ -30,7 +30,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: axiom verify [--dsn DSN] [--brokers LIST] [--prefix P] [--no-kafka] "
 	    "[--signatures] [--json]\n"
-	    "                    [--timeout SECONDS] [--jobs N]\n"
+	    "                    [--timeout SECONDS] [--jobs N] [--no-audit]\n"
 	    "       axiom verify --bench N\n"
 	    "\n"
 	    "Re-checks, from the stored columns alone, as the read-only role axiom_auditor:\n"
@@ -54,7 +54,11 @@ usage(FILE *fp)
 	    "log,\n"
 	    "                 from its start up to the stored next offset, has exactly one ledger\n"
 	    "                 entry, and no ledger entry names an offset that is not in the log\n"
-	    "                 (committed records only; transaction markers are not offsets).\n"
+	    "                 (committed records only; transaction markers are not offsets);\n"
+	    "  audit topic    every ledger entry of P.control and P.commands is on P.audit\n"
+	    "                 exactly once, with its entry hash, and P.audit has no outcome the\n"
+	    "                 ledger lacks (read committed: run it once the relays caught up,\n"
+	    "                 for example after axiom apply --until-caught-up).\n"
 	    "Everything is read in one read-only snapshot; nothing is written. A role that\n"
 	    "row-level security would filter is refused, because it would see only part.\n"
 	    "\n"
@@ -66,7 +70,10 @@ usage(FILE *fp)
 	    "  -d, --dsn DSN        auditor connection string (default: $AXIOM_PG_AUDITOR_DSN)\n"
 	    "  -b, --brokers LIST   Kafka bootstrap servers (default: $AXIOM_BROKERS)\n"
 	    "  -p, --prefix P       topic prefix (default: $AXIOM_TOPIC_PREFIX, or axiom)\n"
-	    "  -n, --no-kafka       skip the cross-check against the Kafka log\n"
+	    "  -n, --no-kafka       skip the cross-checks against the Kafka log and the audit "
+	    "topic\n"
+	    "      --no-audit       skip the audit topic cross-check only (a ledger built\n"
+	    "                       without a relay, or whose audit topic lives elsewhere)\n"
 	    "  -s, --signatures     also re-verify every stored e-signature offline, from its\n"
 	    "                       raw proofs and the factor registry as it stood when signed\n"
 	    "  -j, --json           print one JSON object (summary and failures) instead of text\n"
@@ -108,6 +115,8 @@ chain_name(enum ax_verify_chain c)
 		return "checkpoints";
 	case AX_VERIFY_SIGNATURES:
 		return "signatures";
+	case AX_VERIFY_AUDIT:
+		return "audit";
 	case AX_VERIFY_LOG:
 	default:
 		return "kafka";
@@ -188,6 +197,12 @@ print_text(const struct ax_verify_summary *s)
 		        : "; neither topic exists in the broker (check --prefix)");
 	else
 		printf("kafka log      not checked (--no-kafka)\n");
+	if (s->audit_checked)
+		printf("audit topic    %" PRId64 " ledgers, %" PRId64 " outcomes: %" PRId64
+		       " not carrying each entry exactly once (%.3f s)\n",
+		    s->audit_ledgers, s->audit_outcomes, s->audit_broken, s->audit_seconds);
+	else
+		printf("audit topic    not checked (--no-kafka or --no-audit)\n");
 	if (s->kafka_checked && s->log_topics_other > 0)
 		printf("               the ledger also has %" PRId64 " topic%s outside the prefix, "
 		       "not cross-checked (their chains were checked)\n",
@@ -233,6 +248,10 @@ print_json(const struct ax_verify_summary *s, json_t *failures)
 	        "partitions", (json_int_t)s->log_partitions, "offsets", (json_int_t)s->log_offsets,
 	        "broken", (json_int_t)s->log_broken, "absent_topics", s->log_topics_absent,
 	        "other_topics", (json_int_t)s->log_topics_other, "seconds", s->kafka_seconds));
+	json_object_set_new(o, "audit",
+	    json_pack("{s:b, s:I, s:I, s:I, s:f}", "checked", s->audit_checked, "ledgers",
+	        (json_int_t)s->audit_ledgers, "outcomes", (json_int_t)s->audit_outcomes, "broken",
+	        (json_int_t)s->audit_broken, "seconds", s->audit_seconds));
 	json_object_set(o, "failures", failures);
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (text != NULL)
@@ -260,7 +279,7 @@ run_bench(const char *prog, int64_t n)
 int
 cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 {
-	enum { OPT_BENCH = 1000 };
+	enum { OPT_BENCH = 1000, OPT_NO_AUDIT };
 	static const struct option opts[] = {
 		{ "dsn", required_argument, NULL, 'd' },
 		{ "brokers", required_argument, NULL, 'b' },
@@ -271,6 +290,7 @@ cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "jobs", required_argument, NULL, 'J' },
 		{ "bench", required_argument, NULL, OPT_BENCH },
+		{ "no-audit", no_argument, NULL, OPT_NO_AUDIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -288,6 +308,7 @@ cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 	o.brokers = cfg->brokers;
 	o.prefix = cfg->topic_prefix ? cfg->topic_prefix : "axiom";
 	o.kafka = true;
+	o.audit = true;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:b:p:nsjt:J:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -302,6 +323,9 @@ cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 			break;
 		case 'n':
 			o.kafka = false;
+			break;
+		case OPT_NO_AUDIT:
+			o.audit = false;
 			break;
 		case 's':
 			o.signatures = true;

@@ -2,7 +2,7 @@
 # target (Axiom::name) that the project's targets link to.
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
-find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
+find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto SSL)
 find_package(PostgreSQL REQUIRED)
 
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET GLOBAL rdkafka>=2.0)
@@ -19,5 +19,6 @@ add_library(Axiom::jansson ALIAS PkgConfig::JANSSON)
 add_library(Axiom::check ALIAS PkgConfig::CHECK)
 add_library(Axiom::microhttpd ALIAS PkgConfig::MHD) # the applier's /metrics endpoint
 add_library(Axiom::crypto ALIAS OpenSSL::Crypto)
+add_library(Axiom::ssl ALIAS OpenSSL::SSL) # the TLS ApiVersions probe (ax_kafka_apiv.c)
 add_library(Axiom::pq ALIAS PostgreSQL::PostgreSQL)
 add_library(Axiom::threads ALIAS Threads::Threads)

@@ -228,6 +228,8 @@ static const struct fdesc d_outcome[] = {
 	F(ax_audit_outcome, payload_hash, FK_BYTES),
 	F(ax_audit_outcome, ledger_seq, FK_LONG),
 	F(ax_audit_outcome, ledger_hash, FK_BYTES),
+	F(ax_audit_outcome, actor, FK_OPT_STR),
+	F(ax_audit_outcome, previous_entry_hash, FK_BYTES),
 };
 static const struct fdesc d_checkpoint[] = {
 	F(ax_audit_checkpoint, topic, FK_STR),

@@ -218,6 +218,8 @@ struct ax_audit_outcome {
 	struct ax_bytes record_hash, payload_hash;
 	int64_t ledger_seq;
 	struct ax_bytes ledger_hash;
+	const char *actor;                   /* NULL when none (revision 2; NULL for revision 1) */
+	struct ax_bytes previous_entry_hash; /* revision 2; empty for revision 1 writers */
 };
 struct ax_audit_checkpoint {
 	const char *topic;

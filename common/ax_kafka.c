@@ -3,11 +3,43 @@
  */
 #include "ax_kafka.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ax_log.h"
+
+static const char *const role_names[AX_KAFKA_ROLE_COUNT] = {
+	"admin",
+	"applier",
+	"upstream",
+	"control",
+	"analyst",
+	"auditor",
+};
+
+const char *
+ax_kafka_role_name(enum ax_kafka_role role)
+{
+	return (unsigned)role < AX_KAFKA_ROLE_COUNT ? role_names[role] : "unknown";
+}
+
+int
+ax_kafka_role_parse(enum ax_kafka_role *out, const char *name, struct ax_err *err)
+{
+	int i;
+
+	for (i = 0; i < AX_KAFKA_ROLE_COUNT; i++)
+		if (strcmp(name, role_names[i]) == 0) {
+			*out = (enum ax_kafka_role)i;
+			return AX_OK;
+		}
+	return ax_err_set(err, AX_EINVAL,
+	    "unknown kafka principal role \"%s\" (admin, applier, upstream, control, analyst "
+	    "or auditor)",
+	    name);
+}
 
 /*
  * librdkafka's own log lines, as the project's structured lines (ax_log.h, invariant 3):
@@ -40,9 +72,100 @@ conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, struct ax_e
 	return AX_OK;
 }
 
+/* Trim leading and trailing white space of s in place; returns the trimmed start. */
+static char *
+trim(char *s)
+{
+	size_t n;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+/* The path of role's settings file, or NULL when AXIOM_KAFKA_<ROLE>_CONFIG is unset. */
+static const char *
+role_file(enum ax_kafka_role role, char *var, size_t cap)
+{
+	const char *path;
+	size_t i;
+
+	snprintf(var, cap, "AXIOM_KAFKA_%s_CONFIG", ax_kafka_role_name(role));
+	for (i = 0; var[i] != '\0'; i++)
+		var[i] = (char)toupper((unsigned char)var[i]);
+	path = getenv(var);
+	return (path == NULL || path[0] == '\0') ? NULL : path;
+}
+
+/*
+ * Read role's settings file (AXIOM_KAFKA_<ROLE>_CONFIG): NAME=VALUE lines, blank lines and
+ * lines starting with '#' ignored; each pair goes to conf (when not NULL) and, when its name
+ * is want, into found (capacity cap). Unset: nothing (an open broker).
+ */
+static int
+read_role_file(rd_kafka_conf_t *conf, enum ax_kafka_role role, const char *want, char *found,
+    size_t cap, struct ax_err *err)
+{
+	char var[64], line[1024], *name, *eq;
+	const char *path;
+	unsigned long lineno = 0;
+	FILE *fp;
+	int rc = AX_OK;
+
+	if ((path = role_file(role, var, sizeof(var))) == NULL)
+		return AX_OK;
+	if ((fp = fopen(path, "r")) == NULL) {
+		ax_err_set(err, AX_EINVAL, "could not read the kafka settings of the %s principal",
+		    ax_kafka_role_name(role));
+		ax_err_detail(err, "%s=%s cannot be opened.", var, path);
+		ax_err_hint(err, "load the local stack's settings: eval \"$(ops/stack env)\"");
+		return AX_EINVAL;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		name = trim(line);
+		if (name[0] == '\0' || name[0] == '#')
+			continue;
+		if ((eq = strchr(name, '=')) == NULL) {
+			rc = ax_err_set(
+			    err, AX_EINVAL, "%s line %lu is not NAME=VALUE", path, lineno);
+			break;
+		}
+		*eq = '\0';
+		name = trim(name);
+		if (want != NULL && strcmp(name, want) == 0)
+			snprintf(found, cap, "%s", trim(eq + 1));
+		if (conf != NULL && (rc = conf_set(conf, name, trim(eq + 1), err)) != AX_OK) {
+			/* the value may be a secret: name the setting only */
+			ax_err_set(err, AX_EINVAL, "invalid kafka setting %s in %s", name, path);
+			break;
+		}
+	}
+	fclose(fp);
+	return rc;
+}
+
 int
-ax_kafka_conf(rd_kafka_conf_t **out, const char *brokers, int log_level, const char *const *kv,
-    struct ax_err *err)
+ax_kafka_role_setting(
+    enum ax_kafka_role role, const char *name, char *out, size_t cap, struct ax_err *err)
+{
+	int rc;
+
+	out[0] = '\0';
+	if ((rc = read_role_file(NULL, role, name, out, cap, err)) != AX_OK)
+		return rc;
+	if (out[0] == '\0')
+		return ax_err_set(err, AX_EINVAL, "the %s principal's settings do not set %s",
+		    ax_kafka_role_name(role), name);
+	return AX_OK;
+}
+
+int
+ax_kafka_conf(rd_kafka_conf_t **out, const char *brokers, enum ax_kafka_role role, int log_level,
+    const char *const *kv, struct ax_err *err)
 {
 	static const char *const defaults[] = {
 		"client.id",
@@ -76,6 +199,8 @@ ax_kafka_conf(rd_kafka_conf_t **out, const char *brokers, int log_level, const c
 		if ((rc = conf_set(conf, "log_level", level, err)) != AX_OK)
 			goto fail;
 	}
+	if ((rc = read_role_file(conf, role, NULL, NULL, 0, err)) != AX_OK)
+		goto fail;
 	for (i = 0; kv != NULL && kv[i] != NULL; i += 2)
 		if ((rc = conf_set(conf, kv[i], kv[i + 1], err)) != AX_OK)
 			goto fail;
@@ -87,15 +212,15 @@ fail:
 }
 
 int
-ax_kafka_new(rd_kafka_t **out, rd_kafka_type_t type, const char *brokers, const char *const *kv,
-    struct ax_err *err)
+ax_kafka_new(rd_kafka_t **out, rd_kafka_type_t type, const char *brokers, enum ax_kafka_role role,
+    const char *const *kv, struct ax_err *err)
 {
 	rd_kafka_conf_t *conf;
 	char errstr[512];
 	int rc;
 
 	*out = NULL;
-	if ((rc = ax_kafka_conf(&conf, brokers, 0, kv, err)) != AX_OK)
+	if ((rc = ax_kafka_conf(&conf, brokers, role, 0, kv, err)) != AX_OK)
 		return rc;
 	*out = rd_kafka_new(type, conf, errstr, sizeof(errstr));
 	if (*out == NULL) {
@@ -153,7 +278,8 @@ ax_kafka_probe(rd_kafka_t *rk, const char *brokers, int timeout_ms, struct ax_ka
 		    rd_kafka_err2str(e));
 		ax_err_hint(err,
 		    "Start the local stack with \"ops/stack up\", or point AXIOM_BROKERS "
-		    "at a running broker.");
+		    "at a running broker; the broker takes authenticated clients only, so load "
+		    "its settings too: eval \"$(ops/stack env)\".");
 		return AX_EUNAVAIL;
 	}
 	out->brokers = md->broker_cnt;
@@ -330,10 +456,141 @@ ax_kafka_create_topics(
 		break;
 	}
 	rd_kafka_event_destroy(ev);
+	/* a topic comes with its ACLs (invariant 2) */
+	for (i = 0; rc == AX_OK && i < AX_KAFKA_ROLE_COUNT; i++)
+		if (i != AX_KAFKA_ADMIN)
+			rc = ax_kafka_grant(
+			    rk, specs, n, (enum ax_kafka_role)i, NULL, timeout_ms, err);
 out:
 	for (i = 0; i < n; i++)
 		if (nt[i] != NULL)
 			rd_kafka_NewTopic_destroy(nt[i]);
+	if (o != NULL)
+		rd_kafka_AdminOptions_destroy(o);
+	if (q != NULL)
+		rd_kafka_queue_destroy(q);
+	return rc;
+}
+
+/* One line of the ACL table: role may do op on the resource. */
+struct acl_rule {
+	enum ax_kafka_role role;
+	rd_kafka_ResourceType_t type;
+	int topic;        /* for RD_KAFKA_RESOURCE_TOPIC: an enum ax_topic_role, -1 every topic */
+	const char *name; /* for a group: the name or prefix */
+	rd_kafka_ResourcePatternType_t pattern;
+	rd_kafka_AclOperation_t op;
+};
+
+/* Invariant (2). Transactional ids (axiom-relay/..., the applier's) are granted by
+ * ops/stack: librdkafka 2.0.2 has no such resource type. */
+static const struct acl_rule acl_rules[] = {
+	{ AX_KAFKA_APPLIER, RD_KAFKA_RESOURCE_TOPIC, AX_TOPIC_CONTROL, NULL, 0,
+	    RD_KAFKA_ACL_OPERATION_READ },
+	{ AX_KAFKA_APPLIER, RD_KAFKA_RESOURCE_TOPIC, AX_TOPIC_CONTROL, NULL, 0,
+	    RD_KAFKA_ACL_OPERATION_WRITE }, /* its ticks (consumers/ax_tick.c) */
+	{ AX_KAFKA_APPLIER, RD_KAFKA_RESOURCE_TOPIC, AX_TOPIC_COMMANDS, NULL, 0,
+	    RD_KAFKA_ACL_OPERATION_READ },
+	{ AX_KAFKA_APPLIER, RD_KAFKA_RESOURCE_TOPIC, AX_TOPIC_AUDIT, NULL, 0,
+	    RD_KAFKA_ACL_OPERATION_READ }, /* the relay's tail */
+	{ AX_KAFKA_APPLIER, RD_KAFKA_RESOURCE_TOPIC, AX_TOPIC_AUDIT, NULL, 0,
+	    RD_KAFKA_ACL_OPERATION_WRITE },
+	{ AX_KAFKA_APPLIER, RD_KAFKA_RESOURCE_GROUP, -1, "*", RD_KAFKA_RESOURCE_PATTERN_LITERAL,
+	    RD_KAFKA_ACL_OPERATION_READ },
+	{ AX_KAFKA_UPSTREAM, RD_KAFKA_RESOURCE_TOPIC, AX_TOPIC_COMMANDS, NULL, 0,
+	    RD_KAFKA_ACL_OPERATION_WRITE },
+	{ AX_KAFKA_CONTROL, RD_KAFKA_RESOURCE_TOPIC, AX_TOPIC_CONTROL, NULL, 0,
+	    RD_KAFKA_ACL_OPERATION_WRITE },
+	{ AX_KAFKA_CONTROL, RD_KAFKA_RESOURCE_TOPIC, AX_TOPIC_COMMANDS, NULL, 0,
+	    RD_KAFKA_ACL_OPERATION_WRITE },
+	{ AX_KAFKA_ANALYST, RD_KAFKA_RESOURCE_TOPIC, AX_TOPIC_AUDIT, NULL, 0,
+	    RD_KAFKA_ACL_OPERATION_READ },
+	{ AX_KAFKA_ANALYST, RD_KAFKA_RESOURCE_GROUP, -1, "axiom-audit",
+	    RD_KAFKA_RESOURCE_PATTERN_PREFIXED, RD_KAFKA_ACL_OPERATION_READ },
+	{ AX_KAFKA_AUDITOR, RD_KAFKA_RESOURCE_TOPIC, -1, NULL, 0, RD_KAFKA_ACL_OPERATION_READ },
+	{ AX_KAFKA_AUDITOR, RD_KAFKA_RESOURCE_GROUP, -1, "axiom-verify",
+	    RD_KAFKA_RESOURCE_PATTERN_PREFIXED, RD_KAFKA_ACL_OPERATION_READ },
+	/* every principal: what the topics look like (metadata, configuration) */
+	{ AX_KAFKA_ROLE_COUNT, RD_KAFKA_RESOURCE_TOPIC, -1, NULL, 0,
+	    RD_KAFKA_ACL_OPERATION_DESCRIBE },
+	{ AX_KAFKA_ROLE_COUNT, RD_KAFKA_RESOURCE_TOPIC, -1, NULL, 0,
+	    RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS },
+};
+
+#define ACL_MAX 64
+
+int
+ax_kafka_grant(rd_kafka_t *rk, const struct ax_topic_spec *specs, size_t n, enum ax_kafka_role role,
+    const char *principal, int timeout_ms, struct ax_err *err)
+{
+	rd_kafka_AclBinding_t *b[ACL_MAX];
+	rd_kafka_AdminOptions_t *o = NULL;
+	rd_kafka_queue_t *q = NULL;
+	const rd_kafka_acl_result_t **res;
+	rd_kafka_event_t *ev;
+	char who[256], errstr[512];
+	size_t i, j, nb = 0, nres;
+	int rc = AX_OK;
+
+	if (principal != NULL)
+		snprintf(who, sizeof(who), "%s", principal);
+	else
+		snprintf(who, sizeof(who), "User:axiom-%s", ax_kafka_role_name(role));
+	for (i = 0; i < sizeof(acl_rules) / sizeof(acl_rules[0]); i++) {
+		const struct acl_rule *r = &acl_rules[i];
+
+		if (r->role != role && r->role != AX_KAFKA_ROLE_COUNT)
+			continue;
+		for (j = 0; j < (r->type == RD_KAFKA_RESOURCE_TOPIC ? n : 1); j++) {
+			const char *name = r->name;
+			rd_kafka_ResourcePatternType_t pat = r->pattern;
+
+			if (r->type == RD_KAFKA_RESOURCE_TOPIC) {
+				if (r->topic >= 0 && (int)specs[j].role != r->topic)
+					continue;
+				name = specs[j].name;
+				pat = RD_KAFKA_RESOURCE_PATTERN_LITERAL;
+			}
+			if (nb == ACL_MAX) {
+				rc = ax_err_set(err, AX_ERR, "too many acls at once");
+				goto out;
+			}
+			b[nb] = rd_kafka_AclBinding_new(r->type, name, pat, who, "*", r->op,
+			    RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, errstr, sizeof(errstr));
+			if (b[nb] == NULL) {
+				rc = ax_err_set(err, AX_EINVAL, "invalid acl for %s", who);
+				ax_err_detail(err, "%s", errstr);
+				goto out;
+			}
+			nb++;
+		}
+	}
+	if (nb == 0)
+		goto out;
+	o = admin_options(rk, RD_KAFKA_ADMIN_OP_CREATEACLS, timeout_ms);
+	q = rd_kafka_queue_new(rk);
+	rd_kafka_CreateAcls(rk, b, nb, o, q);
+	if ((ev = admin_wait(q, RD_KAFKA_EVENT_CREATEACLS_RESULT, timeout_ms,
+	         "could not grant the acls", err)) == NULL) {
+		rc = err->code;
+		goto out;
+	}
+	res = rd_kafka_CreateAcls_result_acls(rd_kafka_event_CreateAcls_result(ev), &nres);
+	for (i = 0; i < nres; i++) {
+		const rd_kafka_error_t *e = rd_kafka_acl_result_error(res[i]);
+
+		if (e == NULL)
+			continue;
+		rc = ax_kafka_err(err, rd_kafka_error_code(e), "could not grant the acls");
+		ax_err_set(
+		    err, rc, "could not grant the acls of %s (%s)", who, ax_kafka_role_name(role));
+		ax_err_detail(err, "%s", rd_kafka_error_string(e));
+		break;
+	}
+	rd_kafka_event_destroy(ev);
+out:
+	for (i = 0; i < nb; i++)
+		rd_kafka_AclBinding_destroy(b[i]);
 	if (o != NULL)
 		rd_kafka_AdminOptions_destroy(o);
 	if (q != NULL)

@@ -3,6 +3,18 @@
  *
  * The only place that turns rd_kafka_resp_err_t into struct ax_err. Every call here is
  * bounded by a timeout: an unreachable broker is an AX_EUNAVAIL error, never a hang.
+ *
+ * Invariants:
+ *  (1) every client is built by ax_kafka_conf for one principal (enum ax_kafka_role): its
+ *      security settings come only from the file that AXIOM_KAFKA_<ROLE>_CONFIG names
+ *      (librdkafka properties, NAME=VALUE lines; `ops/stack env` points them at
+ *      $AXIOM_STACK_DIR/secrets), never from the command line or the environment itself;
+ *  (2) the broker's ACLs for a topic set are the table in ax_kafka.c (ax_kafka_grant):
+ *      upstream principals write PREFIX.commands; the control plane writes PREFIX.control
+ *      (and may write commands); the applier reads both with any group, writes the audit
+ *      topic and its ticks on the control topic; analysts read the audit topic with groups
+ *      axiom-audit*; the auditor reads all three with groups axiom-verify*; every principal
+ *      may describe the topics and their configs; only the admin (a super user) alters them.
  * @locality: any thread, but one rd_kafka_t is driven by one thread at a time.
  */
 #ifndef AX_KAFKA_H
@@ -15,6 +27,30 @@
 
 #define AX_KAFKA_TIMEOUT_MS 10000 /* default bound of one admin or metadata call */
 
+/* The principal a client acts as; see invariant (1) and (2). */
+enum ax_kafka_role {
+	AX_KAFKA_ADMIN,    /* topics, configs, ACLs: `axiom topics`, `axiom doctor` */
+	AX_KAFKA_APPLIER,  /* `axiom apply`, `axiom replay`: commands in, outcomes out */
+	AX_KAFKA_UPSTREAM, /* `axiom publish` of data commands */
+	AX_KAFKA_CONTROL,  /* `axiom publish` of control-plane commands */
+	AX_KAFKA_ANALYST,  /* `axiom audit`: reads the audit topic */
+	AX_KAFKA_AUDITOR,  /* `axiom verify`: reads every topic */
+	AX_KAFKA_ROLE_COUNT
+};
+
+/* "admin", "applier", ... (lower case, as in AXIOM_KAFKA_<ROLE>_CONFIG and --as). */
+const char *ax_kafka_role_name(enum ax_kafka_role role);
+
+/* Parse a role name; AX_EINVAL with a message naming the roles otherwise. */
+int ax_kafka_role_parse(enum ax_kafka_role *out, const char *name, struct ax_err *err);
+
+/*
+ * The value of setting name in role's settings file into out (capacity cap): AX_OK when
+ * found; AX_EINVAL with *out = "" when the file is unset, unreadable or lacks it.
+ */
+int ax_kafka_role_setting(
+    enum ax_kafka_role role, const char *name, char *out, size_t cap, struct ax_err *err);
+
 /* What a metadata request tells about the cluster. */
 struct ax_kafka_cluster {
 	int brokers;         /* brokers in the metadata */
@@ -24,23 +60,24 @@ struct ax_kafka_cluster {
 };
 
 /*
- * The configuration of a client for brokers, with the settings Axiom always wants
+ * The configuration of a client of role for brokers, with the settings Axiom always wants
  * (client.id, loopback-friendly timeouts and backoff; librdkafka's own log at log_level, 0
  * for none, unless AXIOM_KAFKA_DEBUG names librdkafka debug contexts: then those, on
- * stderr), then kv: NULL-terminated name/value pairs applied in order. For clients that need
- * callbacks on the conf; *out is owned by the caller (rd_kafka_new, or
- * rd_kafka_conf_destroy).
+ * stderr), then the role's settings file (AXIOM_KAFKA_<ROLE>_CONFIG, when set: the
+ * security protocol and credentials), then kv: NULL-terminated name/value pairs applied in
+ * order. For clients that need callbacks on the conf; *out is owned by the caller
+ * (rd_kafka_new, or rd_kafka_conf_destroy).
  */
-int ax_kafka_conf(rd_kafka_conf_t **out, const char *brokers, int log_level, const char *const *kv,
-    struct ax_err *err);
+int ax_kafka_conf(rd_kafka_conf_t **out, const char *brokers, enum ax_kafka_role role,
+    int log_level, const char *const *kv, struct ax_err *err);
 
 /*
  * Create a client of type (RD_KAFKA_PRODUCER or RD_KAFKA_CONSUMER) from ax_kafka_conf with
  * log level 0 (connection failures are reported through our own errors, with a hint). *out
  * is owned by the caller (rd_kafka_destroy).
  */
-int ax_kafka_new(rd_kafka_t **out, rd_kafka_type_t type, const char *brokers, const char *const *kv,
-    struct ax_err *err);
+int ax_kafka_new(rd_kafka_t **out, rd_kafka_type_t type, const char *brokers,
+    enum ax_kafka_role role, const char *const *kv, struct ax_err *err);
 
 /* Translate e into err with message "<what>: <librdkafka's words>"; returns the ax code. */
 int ax_kafka_err(struct ax_err *err, rd_kafka_resp_err_t e, const char *what);
@@ -63,5 +100,14 @@ int ax_kafka_describe_topic(rd_kafka_t *rk, const char *name, int timeout_ms,
  */
 int ax_kafka_create_topics(rd_kafka_t *rk, const struct ax_topic_spec *specs, size_t n,
     int timeout_ms, struct ax_err *err);
+
+/*
+ * Grant principal (for example "User:lims-eu") the ACLs of role on the topics of specs[0..n)
+ * and role's consumer groups (invariant 2); principal NULL: the role's own principal
+ * "User:axiom-<role>". Idempotent. rk must act as the admin. AX_ERR with the broker's
+ * reason when the broker refuses.
+ */
+int ax_kafka_grant(rd_kafka_t *rk, const struct ax_topic_spec *specs, size_t n,
+    enum ax_kafka_role role, const char *principal, int timeout_ms, struct ax_err *err);
 
 #endif

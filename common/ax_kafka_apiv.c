@@ -1,10 +1,14 @@
 /*
- * ax_kafka_apiv.c - ApiVersions v0 over a plain TCP socket; see ax_kafka_apiv.h.
+ * ax_kafka_apiv.c - ApiVersions v0 over a TCP socket, plain or TLS; see ax_kafka_apiv.h.
  */
 #include "ax_kafka_apiv.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,9 +118,98 @@ unreachable(struct ax_err *err, const char *host_port, const char *why)
 	return AX_EUNAVAIL;
 }
 
+/* One connection: the socket, and its TLS session when there is one. */
+struct conn {
+	int fd;
+	SSL *ssl;
+};
+
+/*
+ * Wait until the TLS call that returned r may be retried: 1 retry, 0 timed out, -1 the
+ * session failed.
+ */
+static int
+tls_wait(const struct conn *c, int r, const struct timespec *deadline)
+{
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		return wait_fd(c->fd, POLLIN, deadline) > 0 ? 1 : 0;
+	case SSL_ERROR_WANT_WRITE:
+		return wait_fd(c->fd, POLLOUT, deadline) > 0 ? 1 : 0;
+	default:
+		return -1;
+	}
+}
+
+/* Start TLS on c->fd as a client with tls's files, verifying the broker as host. */
+static int
+tls_start(struct conn *c, SSL_CTX **ctxp, const char *host, const struct ax_kafka_tls *tls,
+    const char *host_port, const struct timespec *deadline, struct ax_err *err)
+{
+	unsigned char ip[16];
+	SSL_CTX *ctx;
+	int r, w;
+
+	if ((*ctxp = ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_load_verify_locations(ctx, tls->ca, NULL) != 1 ||
+	    SSL_CTX_use_certificate_chain_file(ctx, tls->cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, tls->key, SSL_FILETYPE_PEM) != 1) {
+		ax_err_set(err, AX_EINVAL, "could not load the kafka client certificate");
+		ax_err_detail(err, "%s, %s, %s: %s", tls->ca, tls->cert, tls->key,
+		    ERR_reason_error_string(ERR_get_error()));
+		return AX_EINVAL;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if ((c->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
+		return unreachable(err, host_port, "could not start TLS");
+	if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1)
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host);
+	else
+		SSL_set1_host(c->ssl, host);
+	while ((r = SSL_connect(c->ssl)) != 1)
+		if ((w = tls_wait(c, r, deadline)) <= 0)
+			return unreachable(err, host_port,
+			    w == 0 ? "TLS handshake timed out" : "the TLS handshake failed");
+	return AX_OK;
+}
+
+/* Send all of buf; 1 sent, 0 timed out, -1 error. */
+static int
+conn_send(const struct conn *c, const uint8_t *buf, size_t n, const struct timespec *deadline)
+{
+	int r, w;
+
+	if (c->ssl == NULL)
+		return send(c->fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n ? 1 : -1;
+	while ((r = SSL_write(c->ssl, buf, (int)n)) <= 0)
+		if ((w = tls_wait(c, r, deadline)) <= 0)
+			return w;
+	return r == (int)n ? 1 : -1;
+}
+
+/* Receive up to n bytes: > 0 received, 0 closed, -1 error, -2 timed out. */
+static ssize_t
+conn_recv(const struct conn *c, uint8_t *buf, size_t n, const struct timespec *deadline)
+{
+	int r, w;
+
+	if (c->ssl == NULL) {
+		if (wait_fd(c->fd, POLLIN, deadline) <= 0)
+			return -2;
+		return recv(c->fd, buf, n, 0);
+	}
+	while ((r = SSL_read(c->ssl, buf, (int)n)) <= 0) {
+		if (SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN)
+			return 0;
+		if ((w = tls_wait(c, r, deadline)) <= 0)
+			return w == 0 ? -2 : -1;
+	}
+	return r;
+}
+
 int
-ax_kafka_apiv_fetch(
-    struct ax_kafka_apiv *out, const char *host_port, int timeout_ms, struct ax_err *err)
+ax_kafka_apiv_fetch(struct ax_kafka_apiv *out, const char *host_port,
+    const struct ax_kafka_tls *tls, int timeout_ms, struct ax_err *err)
 {
 	static const int32_t corr = 0x41584d31; /* "AXM1" */
 	struct addrinfo hints, *ai = NULL;
@@ -126,7 +219,9 @@ ax_kafka_apiv_fetch(
 	const char *colon, *comma;
 	size_t hlen, got = 0, want;
 	ssize_t r;
-	int fd = -1, rc;
+	struct conn c = { -1, NULL };
+	SSL_CTX *ctx = NULL;
+	int rc;
 
 	comma = strchr(host_port, ',');
 	hlen = comma ? (size_t)(comma - host_port) : strlen(host_port);
@@ -148,16 +243,17 @@ ax_kafka_apiv_fetch(
 		rc = unreachable(err, host_port, "cannot resolve the host");
 		goto out;
 	}
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-	if (fd < 0) {
+	c.fd =
+	    socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+	if (c.fd < 0) {
 		rc = unreachable(err, host_port, strerror(errno));
 		goto out;
 	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+	if (connect(c.fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
 		rc = unreachable(err, host_port, strerror(errno));
 		goto out;
 	}
-	if (wait_fd(fd, POLLOUT, &deadline) <= 0) {
+	if (wait_fd(c.fd, POLLOUT, &deadline) <= 0) {
 		rc = unreachable(err, host_port, "connection timed out");
 		goto out;
 	}
@@ -165,28 +261,31 @@ ax_kafka_apiv_fetch(
 		int soerr = 0;
 		socklen_t sl = sizeof(soerr);
 
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
+		if (getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
 			rc = unreachable(err, host_port, strerror(soerr ? soerr : errno));
 			goto out;
 		}
 	}
+	if (tls != NULL &&
+	    (rc = tls_start(&c, &ctx, host, tls, host_port, &deadline, err)) != AX_OK)
+		goto out;
 	/* size, api key 18, version 0, correlation id, client id "axiom" */
 	memcpy(req,
 	    (const uint8_t[]){
 	        0, 0, 0, 15, 0, 18, 0, 0, 0x41, 0x58, 0x4d, 0x31, 0, 5, 'a', 'x', 'i', 'o', 'm' },
 	    19);
-	if (send(fd, req, 19, MSG_NOSIGNAL) != 19) {
+	if (conn_send(&c, req, 19, &deadline) != 1) {
 		rc = unreachable(err, host_port, "could not send the request");
 		goto out;
 	}
 	/* the answer: 4-byte length, then the body */
 	want = sizeof(hdr);
 	while (got < want) {
-		if (wait_fd(fd, POLLIN, &deadline) <= 0) {
+		r = conn_recv(&c, body ? body + got - 4 : hdr + got, want - got, &deadline);
+		if (r == -2) {
 			rc = unreachable(err, host_port, "no answer in time");
 			goto out;
 		}
-		r = recv(fd, body ? body + got - 4 : hdr + got, want - got, 0);
 		if (r <= 0) {
 			rc = unreachable(
 			    err, host_port, r == 0 ? "connection closed" : strerror(errno));
@@ -211,8 +310,12 @@ ax_kafka_apiv_fetch(
 	rc = ax_kafka_apiv_parse(out, body, want - 4, corr, err);
 out:
 	free(body);
-	if (fd >= 0)
-		close(fd);
+	if (c.ssl != NULL)
+		SSL_free(c.ssl);
+	if (ctx != NULL)
+		SSL_CTX_free(ctx);
+	if (c.fd >= 0)
+		close(c.fd);
 	if (ai != NULL)
 		freeaddrinfo(ai);
 	return rc;

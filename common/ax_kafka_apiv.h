@@ -1,5 +1,6 @@
 /*
- * ax_kafka_apiv.h - ask a Kafka broker which protocol versions it speaks (ApiVersions v0).
+ * ax_kafka_apiv.h - ask a Kafka broker which protocol versions it speaks (ApiVersions v0),
+ * over plain TCP or TLS with a client certificate (the local stack's broker, ops/stack).
  *
  * librdkafka negotiates these internally but does not expose them; `axiom doctor` needs them
  * to tell which broker generation it talks to (Kafka 4.0 removed old protocol versions,
@@ -47,12 +48,18 @@ int ax_kafka_apiv_parse(struct ax_kafka_apiv *out, const uint8_t *buf, size_t le
 /* The range of api in v, or NULL when the broker does not offer it. */
 const struct ax_kafka_api_range *ax_kafka_apiv_find(const struct ax_kafka_apiv *v, int16_t api);
 
+/* A TLS client's files (PEM): the CA that signed the broker, our certificate and key. */
+struct ax_kafka_tls {
+	const char *ca, *cert, *key;
+};
+
 /*
- * Connect to host_port ("host:port", the first of a bootstrap list is fine), send an
+ * Connect to host_port ("host:port", the first of a bootstrap list is fine), over TLS when
+ * tls is not NULL (the broker's certificate verified against tls->ca and the host), send an
  * ApiVersions v0 request and parse the answer, all within timeout_ms. AX_EUNAVAIL when
- * the broker cannot be reached or does not answer in time.
+ * the broker cannot be reached, refuses the handshake or does not answer in time.
  */
-int ax_kafka_apiv_fetch(
-    struct ax_kafka_apiv *out, const char *host_port, int timeout_ms, struct ax_err *err);
+int ax_kafka_apiv_fetch(struct ax_kafka_apiv *out, const char *host_port,
+    const struct ax_kafka_tls *tls, int timeout_ms, struct ax_err *err);
 
 #endif

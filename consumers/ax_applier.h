@@ -48,8 +48,11 @@ struct ax_applier_opts {
 	int batch_max;        /* commands per transaction */
 	int batch_ms;         /* longest wait of a partial batch for more commands */
 	int progress_ms;      /* period of progress lines, 0: none */
-	bool until_caught_up; /* stop once every assigned partition is at its log end */
-	int idle_exit_ms;     /* with until_caught_up: how long everything must stay caught up */
+	/* stop once every partition of both topics is at its log end, was held by this run or
+	 * is held by another member of the group, and (unless no_relay) every ledger's entries
+	 * are on the audit topic (ax_applier.c, caught_up) */
+	bool until_caught_up;
+	int idle_exit_ms; /* with until_caught_up: how long everything must stay caught up */
 	/* replay (consumers/ax_replay.c): never produce ticks, the log being read is complete
 	 * and a replay must not append to it; a waiting partition just waits */
 	bool no_ticks;
@@ -70,7 +73,7 @@ void ax_applier_defaults(struct ax_applier_opts *o);
 
 /*
  * Run the applier until *stop becomes non-zero (a signal handler may set it), or, with
- * until_caught_up, until every assigned partition is applied up to its log end. Returns
+ * until_caught_up, until caught up as until_caught_up says. Returns
  * AX_OK on a clean stop, AX_ERR when a partition failed (the log says which and why),
  * AX_EUNAVAIL when the broker or PostgreSQL could not be reached at start.
  */

@@ -143,14 +143,16 @@ read_tail(struct ax_relay_cursor *c, struct ax_err *err)
 	rd_kafka_resp_err_t e;
 	int rc;
 
-	if ((rc = ax_kafka_new(&rk_end, RD_KAFKA_CONSUMER, c->r->brokers, kv_end, err)) != AX_OK)
+	if ((rc = ax_kafka_new(&rk_end, RD_KAFKA_CONSUMER, c->r->brokers, AX_KAFKA_APPLIER, kv_end,
+	         err)) != AX_OK)
 		return rc;
 	e = rd_kafka_query_watermark_offsets(
 	    rk_end, c->r->audit_topic, c->partition, &low, &high, TAIL_TIMEOUT_MS);
 	rd_kafka_destroy(rk_end);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return ax_kafka_err(err, e, "could not read the audit topic's offsets");
-	if ((rc = ax_kafka_new(&rk, RD_KAFKA_CONSUMER, c->r->brokers, kv, err)) != AX_OK)
+	if ((rc = ax_kafka_new(&rk, RD_KAFKA_CONSUMER, c->r->brokers, AX_KAFKA_APPLIER, kv, err)) !=
+	    AX_OK)
 		return rc;
 	if ((t = rd_kafka_topic_new(rk, c->r->audit_topic, NULL)) == NULL) {
 		rc = ax_kafka_err(err, rd_kafka_last_error(), "could not read the audit topic");
@@ -168,6 +170,25 @@ out:
 	if (t != NULL)
 		rd_kafka_topic_destroy(t);
 	rd_kafka_destroy(rk);
+	return rc;
+}
+
+int
+ax_relay_tail(
+    struct ax_relay *r, const char *topic, int32_t partition, int64_t *seq, struct ax_err *err)
+{
+	struct ax_relay_cursor c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.r = r;
+	c.partition = partition;
+	snprintf(c.topic, sizeof(c.topic), "%s", topic);
+	if ((rc = ax_decoder_new(&c.dec, r->codec, err)) != AX_OK)
+		return rc;
+	if ((rc = read_tail(&c, err)) == AX_OK)
+		*seq = c.seq;
+	ax_decoder_free(c.dec);
 	return rc;
 }
 
@@ -249,7 +270,7 @@ start_producer(struct ax_relay_cursor *c, struct ax_err *err)
 	stop_producer(c);
 	c->broken = true; /* until it is started */
 	snprintf(id, sizeof(id), "axiom-relay/%s/%d", c->topic, (int)c->partition);
-	if ((rc = ax_kafka_conf(&conf, c->r->brokers, 3, kv, err)) != AX_OK)
+	if ((rc = ax_kafka_conf(&conf, c->r->brokers, AX_KAFKA_APPLIER, 3, kv, err)) != AX_OK)
 		return rc;
 	if ((c->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL) {
 		rd_kafka_conf_destroy(conf);
@@ -339,6 +360,16 @@ outcome_json(const struct ax_relay_cursor *c, PGresult *res, int row)
 	    "payload_hash", quarantined ? PQgetvalue(res, row, 6) : "", "ledger_seq",
 	    (json_int_t)strtoll(PQgetvalue(res, row, 0), NULL, 10), "ledger_hash",
 	    PQgetvalue(res, row, 7));
+	/* revision 2 (schemas/avro/README.md): what a reader needs to recompute ledger_hash */
+	if (o != NULL &&
+	    (json_object_set_new(o, "actor",
+	         PQgetisnull(res, row, 8) ? json_null() : json_string(PQgetvalue(res, row, 8))) !=
+	            0 ||
+	        json_object_set_new(
+	            o, "previous_entry_hash", json_string(PQgetvalue(res, row, 9))) != 0)) {
+		json_decref(o);
+		return NULL;
+	}
 	return o == NULL ? NULL : json_pack("{s:{s:o}}", "payload", "Outcome", o);
 }
 
@@ -517,7 +548,7 @@ ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, int64_t until, struct 
 		    "SELECT seq, kafka_offset, command_id, "
 		    "  (extract(epoch FROM event_time) * 1000000)::bigint, decision, "
 		    "  coalesce(reason_code, ''), encode(record_hash, 'hex'), encode(entry_hash, "
-		    "'hex') "
+		    "'hex'), actor, encode(previous_entry_hash, 'hex') "
 		    "FROM axiom_api.ledger_entries($1, $2::integer, $3::bigint, " AX_STR(
 		        PUBLISH_CHUNK) ")",
 		    3, NULL, params, NULL, NULL, 0);

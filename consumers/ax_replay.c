@@ -320,7 +320,8 @@ ax_replay_run(const struct ax_replay_opts *o, volatile sig_atomic_t *stop,
 		goto out;
 	if ((rc = check_target(conn, err)) != AX_OK)
 		goto out;
-	if ((rc = ax_kafka_new(&rk, RD_KAFKA_PRODUCER, o->brokers, NULL, err)) != AX_OK)
+	if ((rc = ax_kafka_new(&rk, RD_KAFKA_PRODUCER, o->brokers, AX_KAFKA_APPLIER, NULL, err)) !=
+	    AX_OK)
 		goto out;
 	if ((rc = list_partitions(rep, rk, o->prefix, err)) != AX_OK)
 		goto out;

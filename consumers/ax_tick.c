@@ -42,7 +42,8 @@ ax_tick_new(struct ax_tick **out, const struct ax_codec *codec, const char *brok
 	snprintf(t->instance, sizeof(t->instance), "%s", instance);
 	atomic_init(&t->last_ms, 0);
 	atomic_init(&t->last_wall_us, INT64_MIN);
-	if ((rc = ax_kafka_new(&t->producer, RD_KAFKA_PRODUCER, brokers, kv, err)) != AX_OK) {
+	if ((rc = ax_kafka_new(
+	         &t->producer, RD_KAFKA_PRODUCER, brokers, AX_KAFKA_APPLIER, kv, err)) != AX_OK) {
 		free(t);
 		return rc;
 	}

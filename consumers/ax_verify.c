@@ -15,7 +15,8 @@
  *      bounded by kafka_timeout_ms without progress.
  *
  * The stages run in order (stages[] below): record chains, ledger chains, ledger references
- * (db/0018), signed checkpoints, stored e-signatures (--signatures), the Kafka log.
+ * (db/0018), signed checkpoints, stored e-signatures (--signatures), the Kafka log, the audit
+ * topic (each ledger entry exactly once, with its hash: issue 13).
  */
 #include "ax_verify.h"
 
@@ -30,6 +31,7 @@
 
 #include "ax_checkpoint.h"
 #include "ax_clock.h"
+#include "ax_codec.h"
 #include "ax_kafka.h"
 #include "ax_pg.h"
 #include "ax_sign_audit.h"
@@ -1029,7 +1031,8 @@ stage_kafka(struct run *run, struct ax_err *err)
 	}
 	if ((rc = count_other_topics(run, topics[0].name, topics[1].name, err)) != AX_OK)
 		goto out;
-	if ((rc = ax_kafka_new(&rk, RD_KAFKA_CONSUMER, run->o->brokers, kv, err)) != AX_OK ||
+	if ((rc = ax_kafka_new(
+	         &rk, RD_KAFKA_CONSUMER, run->o->brokers, AX_KAFKA_AUDITOR, kv, err)) != AX_OK ||
 	    (rc = ax_kafka_probe(rk, run->o->brokers, run->o->kafka_timeout_ms, &cl, err)) != AX_OK)
 		goto out;
 	for (i = 0; i < MAX_LOG_TOPICS; i++) {
@@ -1054,6 +1057,276 @@ out:
 		rd_kafka_destroy(rk);
 	}
 	run->sum->kafka_seconds = ax_mono_s() - t0;
+	return rc;
+}
+
+/* The audit topic ---------------------------------------------------------------------------- */
+
+/* One outcome read from the audit topic: its ledger, sequence and entry hash. */
+struct audit_seen {
+	int topic; /* 0 PREFIX.commands, 1 PREFIX.control (the ledger query's order) */
+	int32_t partition;
+	int64_t seq;
+	uint8_t hash[32];
+	size_t hash_len;
+};
+
+static int
+audit_seen_cmp(const void *a, const void *b)
+{
+	const struct audit_seen *x = a, *y = b;
+
+	if (x->topic != y->topic)
+		return x->topic < y->topic ? -1 : 1;
+	if (x->partition != y->partition)
+		return x->partition < y->partition ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Append one outcome to *seen (growing it); AX_OK or out of memory. */
+static int
+audit_seen_add(struct audit_seen **seen, size_t *n, size_t *cap, int topic,
+    const struct ax_audit_outcome *o, struct ax_err *err)
+{
+	struct audit_seen *s;
+
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 4096;
+		struct audit_seen *g = realloc(*seen, nc * sizeof(**seen));
+
+		if (g == NULL)
+			return ax_err_set(err, AX_ERR, "out of memory");
+		*seen = g;
+		*cap = nc;
+	}
+	s = &(*seen)[(*n)++];
+	s->topic = topic;
+	s->partition = o->partition;
+	s->seq = o->ledger_seq;
+	s->hash_len = o->ledger_hash.len < sizeof(s->hash) ? o->ledger_hash.len : sizeof(s->hash);
+	memcpy(s->hash, o->ledger_hash.p, s->hash_len);
+	return AX_OK;
+}
+
+/*
+ * Append to *seen every outcome of a ledger of names[0..2) found on partition p of the
+ * audit topic, reading committed messages from the start to the end (enable.partition.eof).
+ */
+static int
+read_audit_partition(struct run *run, rd_kafka_t *rk, struct ax_decoder *dec, const char *audit,
+    int32_t p, const char *const names[2], struct audit_seen **seen, size_t *n, size_t *cap,
+    struct ax_err *err)
+{
+	rd_kafka_topic_partition_list_t *parts;
+	int64_t low = 0, high = 0;
+	double last = ax_mono_s();
+	rd_kafka_resp_err_t e;
+	int rc = AX_OK;
+
+	e = rd_kafka_query_watermark_offsets(rk, audit, p, &low, &high, run->o->kafka_timeout_ms);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return ax_kafka_err(err, e, "could not read the offsets of the audit topic");
+	if (high <= low)
+		return AX_OK;
+	parts = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(parts, audit, p)->offset = low;
+	e = rd_kafka_assign(rk, parts);
+	rd_kafka_topic_partition_list_destroy(parts);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return ax_kafka_err(err, e, "could not assign a partition to read");
+	while (rc == AX_OK) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, LOG_POLL_MS);
+		struct ax_message msg;
+		struct ax_err derr;
+		int t;
+
+		if (m == NULL) {
+			if ((ax_mono_s() - last) * 1000 > run->o->kafka_timeout_ms)
+				rc = ax_kafka_err(err, RD_KAFKA_RESP_ERR__TIMED_OUT,
+				    "could not read the audit topic");
+			continue;
+		}
+		last = ax_mono_s();
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			rd_kafka_message_destroy(m);
+			break;
+		}
+		if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+			rc = ax_kafka_err(err, m->err, "could not read the audit topic");
+		else if (ax_decode(dec, AX_FAMILY_AUDIT, m->payload, m->len, &msg, &derr) ==
+		             AX_OK &&
+		         msg.kind == AX_KIND_OUTCOME) {
+			for (t = 0; t < 2 && strcmp(msg.u.outcome.topic, names[t]) != 0; t++)
+				;
+			if (t < 2)
+				rc = audit_seen_add(seen, n, cap, t, &msg.u.outcome, err);
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_assign(rk, NULL);
+	return rc;
+}
+
+/* Report one ledger whose outcomes on the audit topic are not each entry exactly once. */
+static void
+report_audit(
+    struct run *run, const char *topic, int32_t partition, int64_t first, const int64_t count[5])
+{
+	struct ax_verify_failure f;
+
+	memset(&f, 0, sizeof(f));
+	f.chain = AX_VERIFY_AUDIT;
+	f.table = "kafka";
+	snprintf(f.topic, sizeof(f.topic), "%.200s", topic);
+	f.partition = partition;
+	f.at = "seq";
+	f.position = first;
+	snprintf(f.problem, sizeof(f.problem),
+	    "the audit topic does not carry each of the ledger's %" PRId64
+	    " entries exactly once: %" PRId64 " missing, %" PRId64 " twice, %" PRId64
+	    " with another entry hash, %" PRId64 " that the ledger lacks (the first at this seq)",
+	    count[0], count[1], count[2], count[3], count[4]);
+	report(run, &f);
+	run->sum->audit_broken++;
+}
+
+#define ROW_TOPIC(res, i) ((int)be32((const uint8_t *)PQgetvalue(res, i, 0)))
+#define ROW_PART(res, i)  ((int32_t)be32((const uint8_t *)PQgetvalue(res, i, 1)))
+#define ROW_SEQ(res, i)   be64((const uint8_t *)PQgetvalue(res, i, 2))
+
+/*
+ * Merge the ledger rows of res (binary: int4 topic index, int4 partition, int8 seq, bytea
+ * entry hash; sorted) with the sorted outcomes seen[0..n), one ledger at a time, and report
+ * each ledger whose entries are not each on the audit topic exactly once with their hash.
+ */
+static void
+merge_audit(struct run *run, PGresult *res, const struct audit_seen *seen, size_t n,
+    const char names[2][AX_TOPIC_NAME_MAX])
+{
+	int rows = PQntuples(res), i = 0;
+	size_t k = 0;
+
+	while (i < rows || k < n) {
+		/* count: entries, missing, twice, other hash, not in the ledger */
+		int64_t count[5] = { 0, 0, 0, 0, 0 }, first = -1;
+		int t = k < n ? seen[k].topic : ROW_TOPIC(res, i);
+		int32_t p = k < n ? seen[k].partition : ROW_PART(res, i);
+
+		if (i < rows && (k >= n || ROW_TOPIC(res, i) < t ||
+		                    (ROW_TOPIC(res, i) == t && ROW_PART(res, i) < p))) {
+			t = ROW_TOPIC(res, i);
+			p = ROW_PART(res, i);
+		}
+		for (;;) {
+			bool lin = i < rows && ROW_TOPIC(res, i) == t && ROW_PART(res, i) == p;
+			bool ain = k < n && seen[k].topic == t && seen[k].partition == p;
+			int64_t ls = lin ? ROW_SEQ(res, i) : INT64_MAX;
+			int c = -1;
+
+			if (!lin && !ain)
+				break;
+			if (ain && k > 0 && seen[k - 1].topic == t && seen[k - 1].partition == p &&
+			    seen[k - 1].seq == seen[k].seq) {
+				c = 2;
+				first = first < 0 ? seen[k].seq : first;
+				k++;
+			} else if (ain && seen[k].seq < ls) {
+				c = 4;
+				first = first < 0 ? seen[k].seq : first;
+				k++;
+			} else if (!ain || seen[k].seq > ls) {
+				c = 1;
+				count[0]++;
+				first = first < 0 ? ls : first;
+				i++;
+			} else {
+				if ((size_t)PQgetlength(res, i, 3) != seen[k].hash_len ||
+				    memcmp(PQgetvalue(res, i, 3), seen[k].hash, seen[k].hash_len) !=
+				        0) {
+					c = 3;
+					first = first < 0 ? ls : first;
+				}
+				count[0]++;
+				i++;
+				k++;
+			}
+			if (c > 0)
+				count[c]++;
+		}
+		run->sum->audit_ledgers++;
+		if (first >= 0)
+			report_audit(run, names[t], p, first, count);
+	}
+}
+
+/*
+ * Stage: every entry of the ledgers of PREFIX.control and PREFIX.commands is on the audit
+ * topic exactly once, with its entry hash, and the audit topic has no outcome of those
+ * ledgers that the ledger lacks (read committed: run it once the relays have caught up, for
+ * example after `axiom apply --until-caught-up`). Skipped with --no-kafka and --no-audit.
+ */
+static int
+stage_audit(struct run *run, struct ax_err *err)
+{
+	static const char *const kv[] = { "group.id", "axiom-verify", "enable.auto.commit", "false",
+		"enable.auto.offset.store", "false", "enable.partition.eof", "true",
+		"isolation.level", "read_committed", "allow.auto.create.topics", "false",
+		"client.id", "axiom-verify", NULL };
+	char names[2][AX_TOPIC_NAME_MAX], audit[AX_TOPIC_NAME_MAX];
+	const char *const np[2] = { names[0], names[1] };
+	const char *params[2] = { names[0], names[1] };
+	struct audit_seen *seen = NULL;
+	struct ax_codec *codec = NULL;
+	struct ax_decoder *dec = NULL;
+	PGresult *res = NULL;
+	rd_kafka_t *rk = NULL;
+	size_t n = 0, cap = 0;
+	double t0 = ax_mono_s();
+	int npart = -1, rc;
+	int32_t p;
+
+	if (!run->o->kafka || !run->o->audit || run->o->brokers == NULL ||
+	    run->o->brokers[0] == '\0')
+		return AX_OK; /* --no-kafka, --no-audit; or the kafka log stage said what is missing
+		               */
+	run->sum->audit_checked = true;
+	/* commands sorts before control: the order of the ledger query below */
+	snprintf(names[0], sizeof(names[0]), "%.150s.commands", run->o->prefix);
+	snprintf(names[1], sizeof(names[1]), "%.150s.control", run->o->prefix);
+	snprintf(audit, sizeof(audit), "%.150s.audit", run->o->prefix);
+	res = PQexecParams(run->conn,
+	    "SELECT CASE WHEN topic = $1 THEN 0 ELSE 1 END, kafka_partition, seq, entry_hash "
+	    "FROM axiom.ledger WHERE topic IN ($1, $2) ORDER BY 1, kafka_partition, seq",
+	    2, NULL, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = ax_pg_err(err, run->conn, res, "could not read the ledger");
+		goto out;
+	}
+	if ((rc = ax_codec_new(&codec, NULL, err)) != AX_OK ||
+	    (rc = ax_decoder_new(&dec, codec, err)) != AX_OK ||
+	    (rc = ax_kafka_new(
+	         &rk, RD_KAFKA_CONSUMER, run->o->brokers, AX_KAFKA_AUDITOR, kv, err)) != AX_OK ||
+	    (rc = topic_partitions(rk, audit, run->o->kafka_timeout_ms, &npart, err)) != AX_OK)
+		goto out;
+	for (p = 0; p < npart; p++)
+		if ((rc = read_audit_partition(run, rk, dec, audit, p, np, &seen, &n, &cap, err)) !=
+		    AX_OK)
+			goto out;
+	if (n > 0)
+		qsort(seen, n, sizeof(*seen), audit_seen_cmp);
+	run->sum->audit_outcomes = (int64_t)n;
+	merge_audit(run, res, seen, n, (const char(*)[AX_TOPIC_NAME_MAX])names);
+	rc = AX_OK;
+out:
+	PQclear(res);
+	free(seen);
+	if (rk != NULL) {
+		rd_kafka_consumer_close(rk);
+		rd_kafka_destroy(rk);
+	}
+	ax_decoder_free(dec);
+	ax_codec_free(codec);
+	run->sum->audit_seconds = ax_mono_s() - t0;
 	return rc;
 }
 
@@ -1089,7 +1362,8 @@ int64_t
 ax_verify_summary_failures(const struct ax_verify_summary *s)
 {
 	return s->records.broken + s->ledger.broken + s->log_broken + s->checkpoints_broken +
-	       s->signatures_failed + s->signatures_unverifiable + s->references_broken;
+	       s->signatures_failed + s->signatures_unverifiable + s->references_broken +
+	       s->audit_broken;
 }
 
 /* Signed checkpoints (consumers/ax_checkpoint.h): each against the ledger as it is now. */
@@ -1203,6 +1477,7 @@ static const struct {
 	{ "checkpoints", stage_checkpoints },
 	{ "signatures", stage_signatures },
 	{ "kafka log", stage_kafka },
+	{ "audit topic", stage_audit },
 };
 
 int

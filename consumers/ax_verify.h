@@ -51,7 +51,8 @@ enum ax_verify_chain {
 	AX_VERIFY_LOG,
 	AX_VERIFY_CHECKPOINTS,
 	AX_VERIFY_SIGNATURES,
-	AX_VERIFY_REFERENCES /* a regulated row and the ledger entry it names */
+	AX_VERIFY_REFERENCES, /* a regulated row and the ledger entry it names */
+	AX_VERIFY_AUDIT       /* a ledger and its outcomes on the audit topic */
 };
 
 /* The first failure of one chain, located precisely. */
@@ -203,6 +204,7 @@ struct ax_verify_opts {
 	const char *brokers;  /* Kafka bootstrap servers; unused when !kafka */
 	const char *prefix;   /* topic prefix: PREFIX.control and PREFIX.commands are checked */
 	bool kafka;           /* cross-check the ledger against the Kafka log */
+	bool audit;           /* with kafka: cross-check the ledger against the audit topic */
 	int kafka_timeout_ms; /* longest wait for the broker without progress */
 	int jobs;             /* connections streaming the record chains in parallel, 1..16 */
 	bool signatures;      /* re-verify every stored e-signature from its proofs */
@@ -228,7 +230,12 @@ struct ax_verify_summary {
 	bool signatures_checked;    /* --signatures */
 	int64_t signatures, signatures_verified, signatures_failed, signatures_unverifiable;
 	int64_t references_broken; /* rows naming no matching ledger entry, entries going back */
-	char role[64];             /* the database role the run used */
+	bool audit_checked;        /* the audit topic cross-check ran (not with --no-kafka) */
+	int64_t audit_ledgers;     /* ledgers cross-checked against the audit topic */
+	int64_t audit_outcomes;    /* outcomes of those ledgers read from the audit topic */
+	int64_t audit_broken;      /* ledgers whose outcomes are not each entry exactly once */
+	double audit_seconds;
+	char role[64]; /* the database role the run used */
 };
 
 /*

@@ -167,7 +167,8 @@ dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 }
 
 int
-ax_producer_new(struct ax_producer **out, const char *brokers, int timeout_ms, struct ax_err *err)
+ax_producer_new(struct ax_producer **out, const char *brokers, enum ax_kafka_role role,
+    int timeout_ms, struct ax_err *err)
 {
 	char tmo[32];
 	const char *const kv[] = {
@@ -194,7 +195,7 @@ ax_producer_new(struct ax_producer **out, const char *brokers, int timeout_ms, s
 	snprintf(tmo, sizeof(tmo), "%d", timeout_ms);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return ax_err_set(err, AX_ERR, "out of memory creating a producer");
-	if ((rc = ax_kafka_conf(&conf, brokers, 0, kv, err)) != AX_OK) {
+	if ((rc = ax_kafka_conf(&conf, brokers, role, 0, kv, err)) != AX_OK) {
 		free(p);
 		return rc;
 	}

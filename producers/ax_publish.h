@@ -28,6 +28,7 @@
 
 #include "ax_codec.h"
 #include "ax_err.h"
+#include "ax_kafka.h"
 
 #define AX_PUBLISH_LINE_MAX     (4 * 1024 * 1024) /* bytes of one JSON line */
 #define AX_PUBLISH_FAILURES_MAX 100               /* delivery failures kept for the report */
@@ -72,11 +73,12 @@ struct ax_producer_stats {
 struct ax_producer;
 
 /*
- * Create an idempotent producer for brokers whose messages time out after timeout_ms
- * (a message not acknowledged by then fails). *out owned by the caller.
+ * Create an idempotent producer for brokers acting as role (AX_KAFKA_UPSTREAM or
+ * AX_KAFKA_CONTROL, ax_kafka.h) whose messages time out after timeout_ms (a message not
+ * acknowledged by then fails). *out owned by the caller.
  */
-int ax_producer_new(
-    struct ax_producer **out, const char *brokers, int timeout_ms, struct ax_err *err);
+int ax_producer_new(struct ax_producer **out, const char *brokers, enum ax_kafka_role role,
+    int timeout_ms, struct ax_err *err);
 
 /* The producer's client, for admin and metadata calls (borrowed). */
 rd_kafka_t *ax_producer_handle(struct ax_producer *p);

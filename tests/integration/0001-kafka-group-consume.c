@@ -90,7 +90,8 @@ START_TEST(test_group_joins_consumes_everything_and_commits)
 
 	/* a bounded probe first: a missing broker is a clear failure, never a hang */
 	ck_assert_int_eq(
-	    ax_kafka_new(&admin, RD_KAFKA_PRODUCER, brokers, producer_kv, &err), AX_OK);
+	    ax_kafka_new(&admin, RD_KAFKA_PRODUCER, brokers, AX_KAFKA_ADMIN, producer_kv, &err),
+	    AX_OK);
 	ck_assert_msg(ax_kafka_probe(admin, brokers, 10000, &cl, &err) == AX_OK,
 	    "kafka broker unreachable: %s (%s)", err.msg, err.detail);
 	ck_assert_msg(ax_kafka_create_topics(admin, &spec, 1, 10000, &err) == AX_OK, "%s: %s",
@@ -122,10 +123,9 @@ START_TEST(test_group_joins_consumes_everything_and_commits)
 		char errstr[256];
 		size_t k;
 
-		/* built by hand here: the rebalance callback must be set on the conf */
-		conf = rd_kafka_conf_new();
-		ck_assert(rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr,
-		              sizeof(errstr)) == RD_KAFKA_CONF_OK);
+		/* the rebalance callback must be set on the conf */
+		ck_assert_int_eq(
+		    ax_kafka_conf(&conf, brokers, AX_KAFKA_ADMIN, 0, NULL, &err), AX_OK);
 		for (k = 0; consumer_kv[k] != NULL; k += 2)
 			ck_assert_msg(rd_kafka_conf_set(conf, consumer_kv[k], consumer_kv[k + 1],
 			                  errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK,

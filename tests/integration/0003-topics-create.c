@@ -75,8 +75,9 @@ START_TEST(test_create_makes_three_topics_and_is_safe_to_rerun)
 	ck_assert_ptr_null(strstr(out, "created"));
 
 	/* what the broker says, independently of the CLI */
-	ck_assert_int_eq(
-	    ax_kafka_new(&rk, RD_KAFKA_PRODUCER, getenv("AXIOM_BROKERS"), NULL, &err), AX_OK);
+	ck_assert_int_eq(ax_kafka_new(&rk, RD_KAFKA_PRODUCER, getenv("AXIOM_BROKERS"),
+	                     AX_KAFKA_ADMIN, NULL, &err),
+	    AX_OK);
 	snprintf(name, sizeof(name), "%s.control", prefix);
 	ck_assert_int_eq(ax_kafka_describe_topic(rk, name, 10000, &st, &err), AX_OK);
 	ck_assert(st.exists);
@@ -117,8 +118,9 @@ START_TEST(test_doctor_flags_an_audit_topic_whose_count_differs_from_commands)
 	snprintf(yprefix, sizeof(yprefix), "%s.y", prefix);
 	ck_assert_int_eq(ax_topics_plan(specs, yprefix, 3, &err), AX_OK);
 	specs[AX_TOPIC_AUDIT].partitions = 2;
-	ck_assert_int_eq(
-	    ax_kafka_new(&rk, RD_KAFKA_PRODUCER, getenv("AXIOM_BROKERS"), NULL, &err), AX_OK);
+	ck_assert_int_eq(ax_kafka_new(&rk, RD_KAFKA_PRODUCER, getenv("AXIOM_BROKERS"),
+	                     AX_KAFKA_ADMIN, NULL, &err),
+	    AX_OK);
 	ck_assert_msg(
 	    ax_kafka_create_topics(rk, specs, AX_TOPIC_COUNT, 10000, &err) == AX_OK, "%s", err.msg);
 	for (i = 0; i < AX_TOPIC_COUNT; i++)
@@ -144,8 +146,9 @@ START_TEST(test_create_refuses_an_existing_topic_with_create_time)
 
 	/* a control topic made by someone else, with the broker's default CreateTime */
 	snprintf(spec.name, sizeof(spec.name), "%s.x.control", prefix);
-	ck_assert_int_eq(
-	    ax_kafka_new(&rk, RD_KAFKA_PRODUCER, getenv("AXIOM_BROKERS"), NULL, &err), AX_OK);
+	ck_assert_int_eq(ax_kafka_new(&rk, RD_KAFKA_PRODUCER, getenv("AXIOM_BROKERS"),
+	                     AX_KAFKA_ADMIN, NULL, &err),
+	    AX_OK);
 	nt = rd_kafka_NewTopic_new(spec.name, 1, -1, errstr, sizeof(errstr));
 	ck_assert_ptr_nonnull(nt);
 	rd_kafka_NewTopic_set_config(nt, "message.timestamp.type", "CreateTime");

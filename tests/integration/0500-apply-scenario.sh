@@ -62,13 +62,16 @@ PY
 	check "$1: every ledger entry is on the audit topic" "$(wc -l <"$TMP/ledger.txt")" "$(sort -u "$TMP/audit.txt" | comm -12 - "$TMP/ledger.txt" | wc -l)"
 	check "$1: no outcome published twice" "$(wc -l <"$TMP/audit.txt")" "$(sort -u "$TMP/audit.txt" | wc -l)"
 	check "$1: nothing on the audit topic that the ledger lacks" 0 "$(sort -u "$TMP/audit.txt" | comm -23 - "$TMP/ledger.txt" | wc -l)"
+	"$AX" audit --verify --prefix "$P" >"$TMP/audit-verify.out" 2>&1
+	check "$1: axiom audit --verify recomputes every entry (quarantined and duplicates too)" 0 $?
+	grep -m 3 broken "$TMP/audit-verify.out" | sed 's/^/# /'
 }
 audit_check "after two runs"
 
 # a republished command (same command id) and bytes that are no command
 head -n 1 "$TMP/sc/4-data.jsonl" >"$TMP/dup.jsonl"
 "$AX" publish "$TMP/dup.jsonl" --prefix "$P" >/dev/null || echo "FAIL republish"
-printf 'not an avro command' | kcat -P -b "$AXIOM_BROKERS" -t "$P.commands" -p 0 -X log_level=0
+printf 'not an avro command' | kc upstream -P -t "$P.commands" -p 0
 apply
 check "third run exits 0" 0 $?
 check "the republished command is an audited duplicate" 1 "$(admin "SELECT count(*) FROM axiom.ledger WHERE reason_code = 'duplicate_command'")"
@@ -81,7 +84,7 @@ audit_check "after the third run"
 
 # every stored next offset is the log end of its partition
 for p in 0 1 2; do
-	end=$(kcat -b "$AXIOM_BROKERS" -Q -t "$P.commands:$p:-1" -X log_level=0 2>/dev/null | awk '{print $NF}')
+	end=$(kc admin -Q -t "$P.commands:$p:-1" 2>/dev/null | awk '{print $NF}')
 	check "stored next offset of $P.commands/$p is the log end" "$end" \
 		"$(admin "SELECT next_offset FROM axiom.partition_offsets WHERE topic = '$P.commands' AND kafka_partition = $p")"
 done

@@ -34,7 +34,7 @@ to_log_append_time() {
 raw_command() {
 	"$AX" topics create --prefix "$2" --partitions 1 >/dev/null &&
 		timeout 60 "$AX" publish "$3" --prefix "$2" >/dev/null &&
-		kcat -C -b "$AXIOM_BROKERS" -t "$2.$1" -p 0 -o 0 -c 1 -e -f '%s' -X log_level=0
+		kc admin -C -t "$2.$1" -p 0 -o 0 -c 1 -e -f '%s'
 }
 ledger_at() { # TOPIC PARTITION OFFSET COLUMNS
 	admin "SELECT $4 FROM axiom.ledger WHERE topic = '$1' AND kafka_partition = $2 AND kafka_offset = $3"

@@ -22,6 +22,7 @@ fails=0 passes=0
 sql() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$AXIOM_PG_ADMIN_DSN dbname=$1" -c "$2"; }
 # the throwaway topics and groups go with kafka_admin (tests/tools) when it is built
 KADMIN=${AXIOM_TEST_BIN_DIR:-$(dirname "$AX")/../tests}/kafka_admin
+source "$(dirname "${BASH_SOURCE[0]}")/kafka-lib.sh" # kc: kcat as a principal
 cleanup() {
 	for db in "$A" "$B"; do
 		psql -X -q "$AXIOM_PG_ADMIN_DSN" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
@@ -52,7 +53,7 @@ done
 for f in "$TMP"/sc/*.jsonl; do
 	"$AX" publish "$f" --prefix "$P" >/dev/null || { echo "FAIL publish $f"; exit 1; }
 done
-printf 'not an avro command' | kcat -P -b "$AXIOM_BROKERS" -t "$P.commands" -p 1 -X log_level=0
+printf 'not an avro command' | kc upstream -P -t "$P.commands" -p 1
 
 # live
 timeout 180 "$AX" apply --until-caught-up --prefix "$P" --group "g-$P" --instance it0720-live \
@@ -65,7 +66,7 @@ check "live: the refusals and the quarantine are there" 4 \
 log_ends() { # TOPIC PARTITIONS
 	local p out=""
 	for ((p = 0; p < $2; p++)); do
-		out+="$p:$(kcat -b "$AXIOM_BROKERS" -Q -t "$1:$p:-1" -X log_level=0 2>/dev/null | awk '{print $NF}'),"
+		out+="$p:$(kc admin -Q -t "$1:$p:-1" 2>/dev/null | awk '{print $NF}'),"
 	done
 	printf '%s' "$out"
 }

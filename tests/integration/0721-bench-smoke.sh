@@ -11,6 +11,7 @@ set -uo pipefail
 AX=${AXIOM_BIN:?run through ctest}
 ROOT=${AXIOM_ROOT:?run through ctest}
 : "${AXIOM_PG_ADMIN_DSN:?run through tests/with-stack}"
+source "$(dirname "${BASH_SOURCE[0]}")/kafka-lib.sh" # kc: kcat as a principal
 TMP=$(mktemp -d)
 fails=0 passes=0
 cleanup() { rm -rf "$TMP"; }
@@ -66,7 +67,7 @@ tag=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tag"])' "
 check "the bench reports its tag" 1 "$([[ -n $tag ]] && echo 1 || echo 0)"
 check "the benchmark databases are dropped" 0 \
 	"$(psql -X -t -A "$AXIOM_PG_ADMIN_DSN" -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'axiom_bench_${tag:-?}%'")"
-kcat -b "$AXIOM_BROKERS" -L -X log_level=0 >"$TMP/metadata" 2>"$TMP/metadata.err"
+kc admin -L >"$TMP/metadata" 2>"$TMP/metadata.err"
 rc=$?
 check "kcat lists the broker metadata (exit status)" 0 "$rc"
 ((rc == 0)) || head -c 500 "$TMP/metadata.err"

@@ -25,6 +25,7 @@ ROOT=${AXIOM_ROOT:?run through ctest}
 : "${AXIOM_PG_DSN:?run through tests/with-stack}"
 : "${AXIOM_BROKERS:?run through tests/with-stack}"
 KADMIN=${AXIOM_TEST_BIN_DIR:-$(dirname "$AX")/../tests}/kafka_admin
+source "$(dirname "${BASH_SOURCE[0]}")/kafka-lib.sh" # kc: kcat as a principal
 
 fails=0 passes=0
 APPLIER_PIDS=()
@@ -161,7 +162,7 @@ apply_fg() {
 }
 
 log_end() { # TOPIC PARTITION
-	kcat -b "$AXIOM_BROKERS" -Q -t "$1:$2:-1" -X log_level=0 2>/dev/null | awk '{print $NF}'
+	kc admin -Q -t "$1:$2:-1" 2>/dev/null | awk '{print $NF}'
 }
 
 # wait_caught_up SECONDS [DB]: until every stored next offset of the commands topic is the
@@ -247,4 +248,8 @@ PY
 	LC_ALL=C uniq -d "$TMP/audit.txt" | head -n 5 | sed 's/^/# twice: /'
 	check "audit topic: nothing the ledger lacks" 0 \
 		"$(LC_ALL=C sort -u "$TMP/audit.txt" | LC_ALL=C comm -23 - "$TMP/ledger.txt" | wc -l)"
+	# the reader's own check: every chain from the messages alone (consumers/ax_audit_chain.h)
+	timeout 120 "$AX" audit --verify --prefix "$P" >"$TMP/audit-verify.out" 2>&1
+	check "audit topic: axiom audit --verify holds every chain" 0 $?
+	grep -m 3 'broken' "$TMP/audit-verify.out" | sed 's/^/# /'
 }

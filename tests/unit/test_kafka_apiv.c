@@ -71,9 +71,9 @@ START_TEST(test_fetch_from_a_closed_port_is_unavailable_not_a_hang)
 	struct ax_kafka_apiv v;
 	struct ax_err err;
 
-	ck_assert_int_eq(ax_kafka_apiv_fetch(&v, "127.0.0.1:9", 2000, &err), AX_EUNAVAIL);
+	ck_assert_int_eq(ax_kafka_apiv_fetch(&v, "127.0.0.1:9", NULL, 2000, &err), AX_EUNAVAIL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "could not reach the kafka broker at 127.0.0.1:9"));
-	ck_assert_int_eq(ax_kafka_apiv_fetch(&v, "no-port-here", 2000, &err), AX_EINVAL);
+	ck_assert_int_eq(ax_kafka_apiv_fetch(&v, "no-port-here", NULL, 2000, &err), AX_EINVAL);
 }
 END_TEST
 
