@@ -30,7 +30,7 @@ p1=$(part_of "$L1") p2=$(part_of "$L2")
 [[ $p1 =~ ^[0-9]+$ && $p2 =~ ^[0-9]+$ ]] || { echo "FAIL the partitions of the keys: '$p1' '$p2'"; exit 1; }
 wrong=$(((p2 + 1) % NPARTS))
 produce() { # FILE PARTITION KEY
-	kcat -b "$AXIOM_BROKERS" -P -t "$P.commands" -p "$2" -k "$3" -X log_level=0 "$1" ||
+	kc upstream -P -t "$P.commands" -p "$2" -k "$3" "$1" ||
 		{ echo "FAIL kcat produce"; exit 1; }
 }
 produce "$(ls "$TMP"/enc1/*.bin)" "$p1" "${L1^^}"

@@ -78,7 +78,7 @@ PY
 publish "$TMP/5-control.jsonl"
 publish "$TMP/6-control.jsonl"
 publish "$TMP/7-data.jsonl"
-printf 'not an avro command' | kcat -P -b "$AXIOM_BROKERS" -t "$P.commands" -p 0 -X log_level=0
+printf 'not an avro command' | kc upstream -P -t "$P.commands" -p 0
 apply_fg "$TMP/apply.log"
 check "the scenario and the additions are applied" 0 $?
 read -r SPEC VERSION V2HASH < <(admin "SELECT id, version, encode(record_hash, 'hex') FROM axiom.records WHERE record_type = 'specification' ORDER BY version DESC LIMIT 1" | tr '|' ' ')

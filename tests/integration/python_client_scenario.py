@@ -7,6 +7,7 @@ usage: python_client_scenario.py publish BROKERS PREFIX STATE.json
 Prints one "ok NAME (value)" or "FAIL NAME: ..." line per check; exit 1 on any FAIL.
 """
 import json
+import os
 import sys
 import time
 import uuid
@@ -33,6 +34,20 @@ def now_us():
     return int(time.time() * 1e6)
 
 
+def principal(role, **extra):
+    """The confluent-kafka settings of the stack's principal ROLE: the librdkafka properties
+    file that `ops/stack env` names in AXIOM_KAFKA_<ROLE>_CONFIG (mutual TLS), plus extra."""
+    conf = {}
+    with open(os.environ["AXIOM_KAFKA_%s_CONFIG" % role.upper()]) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                k, v = line.split("=", 1)
+                conf[k.strip()] = v.strip()
+    conf.update(extra)
+    return conf
+
+
 def cmd(actor, reason, payload, lineage=None):
     c = {"command_id": str(uuid.uuid4()), "actor": actor, "issued_at": now_us(),
          "reason": reason, "payload": payload, "source_system": "python-client-test"}
@@ -42,10 +57,15 @@ def cmd(actor, reason, payload, lineage=None):
 
 
 def publish(brokers, prefix, state_path):
-    p = AxiomProducer(brokers, prefix=prefix, config={"client.id": "it0402"})
+    # the control plane's principal writes the control topic, an upstream system's the
+    # commands topic (broker ACLs, README "Broker credentials")
+    pc = AxiomProducer(brokers, prefix=prefix,
+                       config=principal("control", **{"client.id": "it0402-control"}))
+    p = AxiomProducer(brokers, prefix=prefix,
+                      config=principal("upstream", **{"client.id": "it0402"}))
     sop, spec, change = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
-    # the control plane in dependency order: each group waits for the acknowledgement of the
-    # one before and for the broker clock to pass it (docs/producers.md, tie rules)
+    # the control plane in dependency order: each group is published once the one before was
+    # acknowledged (docs/producers.md, tie rules)
     groups = [
         [cmd("axiom-system", "site", ("ScopeDefine", {"kind": "FACILITY", "key": "basel",
                                                       "name": "Basel plant"})),
@@ -70,9 +90,9 @@ def publish(brokers, prefix, state_path):
     ]
     deliveries = []
     for g in groups:
-        d = p.publish(g)
+        d = pc.publish(g)
         deliveries += d
-        p.publish_after(d)
+    pc.close()
     check("control commands acknowledged on partition 0", [0] * 8,
           [d.partition for d in deliveries])
     data = [
@@ -137,11 +157,11 @@ def murmur2_check(brokers, prefix):
           {k: murmur2(k.encode()) for k in vectors})
     # and librdkafka's murmur2 partitioner puts 300 lineage keys where partition_for says
     topic = prefix + ".murmur2"
-    admin = AdminClient({"bootstrap.servers": brokers})
+    admin = AdminClient(principal("admin", **{"bootstrap.servers": brokers}))
     admin.create_topics([NewTopic(topic, num_partitions=7, replication_factor=1)])[topic].result()
     try:
-        prod = Producer({"bootstrap.servers": brokers, "partitioner": "murmur2",
-                         "linger.ms": 5})
+        prod = Producer(principal("admin", **{"bootstrap.servers": brokers,
+                                              "partitioner": "murmur2", "linger.ms": 5}))
         keys = [key_of(uuid.uuid4()) for _ in range(300)]
         got = {}
         for k in keys:
@@ -158,7 +178,7 @@ def murmur2_check(brokers, prefix):
 
 def audit(brokers, prefix, state_path):
     st = json.load(open(state_path))
-    r = AuditReader(brokers, prefix=prefix)
+    r = AuditReader(brokers, prefix=prefix, config=principal("analyst"))
     events = r.read()
     r.close()
     chains = verify(events)
