@@ -36,6 +36,8 @@ usage(FILE *fp)
 	    "options:\n"
 	    "  -d, --dsn DSN   admin connection string (default: $AXIOM_PG_ADMIN_DSN);\n"
 	    "                  another database: --dsn \"$AXIOM_PG_ADMIN_DSN dbname=other\"\n"
+	    "                  (create it first: psql \"$AXIOM_PG_ADMIN_DSN\" -c 'CREATE DATABASE "
+	    "other')\n"
 	    "  -D, --dir DIR   the migrations folder (default: db, relative to the current\n"
 	    "                  folder: run from the project root)\n"
 	    "  -n, --dry-run   check the applied migrations and list what would be applied\n"
