@@ -1025,8 +1025,6 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 	pb.codec = codec;
 	snprintf(pb.control, sizeof(pb.control), "%s.control", prefix);
 	snprintf(pb.commands, sizeof(pb.commands), "%s.commands", prefix);
-	if ((rc = ax_producer_new(&pb.p, cfg->brokers, AX_KAFKA_CONTROL, 60000, err)) != AX_OK)
-		goto out;
 	/* the throwaway topics and groups are the admin's to create and delete */
 	if ((rc = ax_kafka_new(
 	         &kadmin, RD_KAFKA_PRODUCER, cfg->brokers, AX_KAFKA_ADMIN, NULL, err)) != AX_OK)
@@ -1036,6 +1034,10 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 	if ((rc = ax_kafka_create_topics(kadmin, specs, AX_TOPIC_COUNT, 30000, err)) != AX_OK)
 		goto out;
 	topics_made = true;
+	/* the producer after the topics: their ACLs (granted with them) are what lets the
+	 * control principal's idempotent producer get its producer id on a fresh broker */
+	if ((rc = ax_producer_new(&pb.p, cfg->brokers, AX_KAFKA_CONTROL, 60000, err)) != AX_OK)
+		goto out;
 	if (gen_init(&g, o->partitions, o->change_pct) != 0) {
 		rc = ax_err_set(err, AX_ERR, "out of memory");
 		goto out;
