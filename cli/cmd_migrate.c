@@ -27,7 +27,15 @@ usage(FILE *fp)
 	    "    put the change in a new, higher-numbered migration;\n"
 	    "  - a failed migration is rolled back whole; the error names the file and line.\n"
 	    "\n"
-	    "Each migration runs as the NOLOGIN role axiom_owner (SET ROLE from the admin login),\n"
+	    "Then the definition files DIR/definitions/NN_concern.sql: the current text of every\n"
+	    "function, trigger, policy and grant, one file per concern. When one of them changed\n"
+	    "(or was never applied, or a migration was just applied), all of them are applied\n"
+	    "again in name order, in one transaction, and each application is recorded (name,\n"
+	    "SHA-256, time, login) in the append-only table axiom_meta.definitions. Change a\n"
+	    "function by editing its definition file; change a table, or drop anything, with a\n"
+	    "new migration.\n"
+	    "\n"
+	    "Each file runs as the NOLOGIN role axiom_owner (SET ROLE from the admin login),\n"
 	    "except those whose first line is \"%s\" (0001 creates the\n"
 	    "roles, which needs CREATEROLE). The admin login must be a superuser.\n"
 	    "Roles are cluster-wide: running it on a second database of the same cluster reuses\n"
@@ -41,6 +49,7 @@ usage(FILE *fp)
 	    "  -D, --dir DIR   the migrations folder (default: db, relative to the current\n"
 	    "                  folder: run from the project root)\n"
 	    "  -n, --dry-run   check the applied migrations and list what would be applied\n"
+	    "                  (migrations and definition files)\n"
 	    "  -h, --help      this text\n"
 	    "\n"
 	    "example:\n"
@@ -60,7 +69,7 @@ progress(void *arg, const char *name, enum ax_migrate_state state, const uint8_t
 	int i;
 
 	(void)arg;
-	printf("%s  %-40s sha256:", word, name);
+	printf("%s  %-44s sha256:", word, name);
 	for (i = 0; i < 8; i++)
 		printf("%02x", sha256[i]);
 	printf("...\n");
@@ -118,13 +127,16 @@ cmd_migrate(int argc, char **argv, const struct ax_config *cfg)
 	if (rc != AX_OK)
 		return cli_fail(prog, &err);
 	if (dry_run)
-		printf("%d migration%s applied, %d pending (dry run: nothing changed)\n",
-		    rep.already_applied, rep.already_applied == 1 ? "" : "s", rep.pending);
-	else if (rep.applied == 0)
+		printf("%d migration%s applied, %d pending; %d definition file%s pending (dry run: "
+		       "nothing changed)\n",
+		    rep.already_applied, rep.already_applied == 1 ? "" : "s", rep.pending,
+		    rep.definitions_pending, rep.definitions_pending == 1 ? "" : "s");
+	else if (rep.applied == 0 && rep.definitions_applied == 0)
 		printf("up to date: %d migration%s applied, nothing to do\n", rep.already_applied,
 		    rep.already_applied == 1 ? "" : "s");
 	else
-		printf("applied %d migration%s (%d already applied)\n", rep.applied,
-		    rep.applied == 1 ? "" : "s", rep.already_applied);
+		printf("applied %d migration%s (%d already applied) and %d definition file%s\n",
+		    rep.applied, rep.applied == 1 ? "" : "s", rep.already_applied,
+		    rep.definitions_applied, rep.definitions_applied == 1 ? "" : "s");
 	return EXIT_SUCCESS;
 }

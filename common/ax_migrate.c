@@ -24,7 +24,22 @@ static const char BOOTSTRAP_SQL[] =
     " sha256 bytea NOT NULL CHECK (octet_length(sha256) = 32),"
     " applied_at timestamptz NOT NULL DEFAULT statement_timestamp(),"
     " applied_by text NOT NULL DEFAULT session_user);"
-    "REVOKE ALL ON axiom_meta.migrations FROM PUBLIC;";
+    "REVOKE ALL ON axiom_meta.migrations FROM PUBLIC;"
+    "CREATE TABLE IF NOT EXISTS axiom_meta.definitions ("
+    " application bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " name text NOT NULL,"
+    " sha256 bytea NOT NULL CHECK (octet_length(sha256) = 32),"
+    " applied_at timestamptz NOT NULL DEFAULT statement_timestamp(),"
+    " applied_by text NOT NULL DEFAULT session_user);"
+    "REVOKE ALL ON axiom_meta.definitions FROM PUBLIC;"
+    "CREATE OR REPLACE FUNCTION axiom_meta.refuse_change_of_history() RETURNS trigger"
+    " LANGUAGE plpgsql SET search_path = pg_catalog AS $$ BEGIN"
+    " RAISE EXCEPTION 'axiom_meta.%: the record of applied files is append-only',"
+    " TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$;"
+    "REVOKE ALL ON FUNCTION axiom_meta.refuse_change_of_history() FROM PUBLIC;"
+    "CREATE OR REPLACE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE"
+    " ON axiom_meta.definitions FOR EACH STATEMENT"
+    " EXECUTE FUNCTION axiom_meta.refuse_change_of_history();";
 
 struct mfile {
 	int number;
@@ -35,25 +50,29 @@ struct mfile {
 	int applied;
 };
 
-/* Whether name is NNNN_[a-z0-9_]+.sql; stores NNNN in *number. */
+/*
+ * Whether name is D..D_[a-z0-9_]+.sql with exactly digits leading digits (4 for migrations,
+ * 2 for definition files); stores the number in *number.
+ */
 static int
-parse_name(const char *name, int *number)
+parse_name(const char *name, size_t digits, int *number)
 {
 	size_t n = strlen(name), i;
 
-	if (n < 10 || n >= AX_MIGRATE_NAME_MAX || strcmp(name + n - 4, ".sql") != 0)
+	if (n < digits + 6 || n >= AX_MIGRATE_NAME_MAX || strcmp(name + n - 4, ".sql") != 0)
 		return 0;
-	for (i = 0; i < 4; i++)
+	*number = 0;
+	for (i = 0; i < digits; i++) {
 		if (name[i] < '0' || name[i] > '9')
 			return 0;
-	if (name[4] != '_')
+		*number = *number * 10 + (name[i] - '0');
+	}
+	if (name[digits] != '_')
 		return 0;
-	for (i = 5; i < n - 4; i++)
+	for (i = digits + 1; i < n - 4; i++)
 		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
 		        name[i] == '_'))
 			return 0;
-	*number =
-	    (name[0] - '0') * 1000 + (name[1] - '0') * 100 + (name[2] - '0') * 10 + (name[3] - '0');
 	return 1;
 }
 
@@ -121,9 +140,13 @@ free_files(struct mfile *files, size_t n)
 	free(files);
 }
 
-/* List, read and sort the migrations of dir into *out (owned, *n entries). */
+/*
+ * List, read and sort the files of dir named with digits leading digits into *out (owned, *n
+ * entries). A missing dir is an error unless optional (then it holds nothing).
+ */
 static int
-load_dir(struct mfile **out, size_t *n, const char *dir, struct ax_err *err)
+load_dir(
+    struct mfile **out, size_t *n, const char *dir, size_t digits, int optional, struct ax_err *err)
 {
 	struct mfile *files = NULL;
 	struct dirent *de;
@@ -135,6 +158,8 @@ load_dir(struct mfile **out, size_t *n, const char *dir, struct ax_err *err)
 	*out = NULL;
 	*n = 0;
 	if ((d = opendir(dir)) == NULL) {
+		if (optional && errno == ENOENT)
+			goto out;
 		rc = ax_err_set(err, AX_EINVAL, "could not open the migrations folder %s", dir);
 		ax_err_detail(err, "%s", strerror(errno));
 		ax_err_hint(err, "Run from the project root, or pass --dir.");
@@ -145,7 +170,7 @@ load_dir(struct mfile **out, size_t *n, const char *dir, struct ax_err *err)
 		goto out;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (!parse_name(de->d_name, &number))
+		if (!parse_name(de->d_name, digits, &number))
 			continue;
 		if (count == AX_MIGRATE_MAX_FILES) {
 			rc = ax_err_set(err, AX_EINVAL, "more than %d migrations in %s",
@@ -162,8 +187,8 @@ load_dir(struct mfile **out, size_t *n, const char *dir, struct ax_err *err)
 	qsort(files, count, sizeof(*files), cmp_mfile);
 	for (i = 1; i < count; i++) {
 		if (files[i].number == files[i - 1].number) {
-			rc = ax_err_set(err, AX_EINVAL, "migrations %s and %s have the same number",
-			    files[i - 1].name, files[i].name);
+			rc = ax_err_set(err, AX_EINVAL, "%s and %s in %s have the same number",
+			    files[i - 1].name, files[i].name, dir);
 			goto out;
 		}
 	}
@@ -285,28 +310,26 @@ line_of(const uint8_t *sql, size_t len, long pos)
 	return line;
 }
 
-/* Apply one file in its own transaction and record it. */
+/*
+ * Run one file inside the caller's transaction: as axiom_owner unless its first line is
+ * AX_MIGRATE_RUN_AS_ADMIN; kind ("migration", "definition file") names it in errors.
+ */
 static int
-apply_one(PGconn *conn, const struct mfile *f, struct ax_err *err)
+run_file(PGconn *conn, const struct mfile *f, const char *kind, struct ax_err *err)
 {
-	const char *params[3];
-	int lengths[3], formats[3] = { 0, 0, 1 };
+	size_t mark = strlen(AX_MIGRATE_RUN_AS_ADMIN);
 	PGresult *res = NULL;
-	char number[16], what[192];
+	char what[192];
 	const char *pos;
 	int rc, as_admin;
 
-	as_admin = strncmp((const char *)f->sql, AX_MIGRATE_RUN_AS_ADMIN,
-	               strlen(AX_MIGRATE_RUN_AS_ADMIN)) == 0 &&
-	           (f->sql[strlen(AX_MIGRATE_RUN_AS_ADMIN)] == '\n' ||
-	               f->sql[strlen(AX_MIGRATE_RUN_AS_ADMIN)] == '\r');
-	if ((rc = exec_ok(conn, "BEGIN", "could not begin a transaction", err)) != AX_OK)
-		goto out;
+	as_admin = strncmp((const char *)f->sql, AX_MIGRATE_RUN_AS_ADMIN, mark) == 0 &&
+	           (f->sql[mark] == '\n' || f->sql[mark] == '\r');
 	if (!as_admin && (rc = exec_ok(conn, "SET LOCAL ROLE axiom_owner",
 	                      "could not become axiom_owner", err)) != AX_OK) {
 		ax_err_hint(err, "The admin login must be a superuser, and migration 0001 must "
 		                 "create axiom_owner.");
-		goto rollback;
+		return rc;
 	}
 	res = PQexec(conn, (const char *)f->sql);
 	if (res == NULL ||
@@ -314,45 +337,135 @@ apply_one(PGconn *conn, const struct mfile *f, struct ax_err *err)
 	        PQresultStatus(res) != PGRES_EMPTY_QUERY)) {
 		pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
 		if (pos != NULL)
-			snprintf(what, sizeof(what), "migration %s failed at line %d", f->name,
+			snprintf(what, sizeof(what), "%s %s failed at line %d", kind, f->name,
 			    line_of(f->sql, f->len, strtol(pos, NULL, 10)));
 		else
-			snprintf(what, sizeof(what), "migration %s failed", f->name);
+			snprintf(what, sizeof(what), "%s %s failed", kind, f->name);
 		rc = ax_pg_err(err, conn, res, what);
-		goto rollback;
+		PQclear(res);
+		return rc;
 	}
 	PQclear(res);
-	res = NULL;
 	if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
-		rc = ax_err_set(err, AX_EINVAL, "migration %s ended its transaction", f->name);
-		ax_err_hint(err, "Remove BEGIN, COMMIT and ROLLBACK from the file: each migration "
-		                 "runs in the transaction the migrator opens.");
-		goto rollback;
+		rc = ax_err_set(err, AX_EINVAL, "%s %s ended its transaction", kind, f->name);
+		ax_err_hint(err, "Remove BEGIN, COMMIT and ROLLBACK from the file: it runs in the "
+		                 "transaction the migrator opens.");
+		return rc;
 	}
-	if ((rc = exec_ok(conn, "RESET ROLE", "could not reset the role", err)) != AX_OK)
-		goto rollback;
+	return exec_ok(conn, "RESET ROLE", "could not reset the role", err);
+}
+
+/* Record f in table (axiom_meta.migrations with its number, or axiom_meta.definitions). */
+static int
+record_file(PGconn *conn, const struct mfile *f, int with_number, struct ax_err *err)
+{
+	const char *params[3];
+	int lengths[3] = { 0, 0, 32 }, formats[3] = { 0, 0, 1 };
+	PGresult *res;
+	char number[16], what[192];
+	int rc = AX_OK;
+
 	snprintf(number, sizeof(number), "%d", f->number);
 	params[0] = number;
 	params[1] = f->name;
 	params[2] = (const char *)f->sha256;
-	lengths[0] = lengths[1] = 0;
-	lengths[2] = 32;
-	res = PQexecParams(conn,
-	    "INSERT INTO axiom_meta.migrations (number, name, sha256) VALUES ($1, $2, $3)", 3, NULL,
-	    params, lengths, formats, 0);
+	res = with_number ? PQexecParams(conn,
+	                        "INSERT INTO axiom_meta.migrations (number, name, sha256) "
+	                        "VALUES ($1, $2, $3)",
+	                        3, NULL, params, lengths, formats, 0)
+	                  : PQexecParams(conn,
+	                        "INSERT INTO axiom_meta.definitions (name, sha256) VALUES ($1, $2)",
+	                        2, NULL, params + 1, lengths + 1, formats + 1, 0);
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-		snprintf(what, sizeof(what), "could not record migration %s", f->name);
+		snprintf(what, sizeof(what), "could not record %s", f->name);
 		rc = ax_pg_err(err, conn, res, what);
-		goto rollback;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Apply one migration in its own transaction and record it. */
+static int
+apply_one(PGconn *conn, const struct mfile *f, struct ax_err *err)
+{
+	char what[192];
+	int rc;
+
+	if ((rc = exec_ok(conn, "BEGIN", "could not begin a transaction", err)) != AX_OK)
+		return rc;
+	if ((rc = run_file(conn, f, "migration", err)) != AX_OK ||
+	    (rc = record_file(conn, f, 1, err)) != AX_OK) {
+		PQclear(PQexec(conn, "ROLLBACK"));
+		return rc;
 	}
 	snprintf(what, sizeof(what), "could not commit migration %s", f->name);
-	rc = exec_ok(conn, "COMMIT", what, err);
-	goto out;
-rollback:
-	PQclear(PQexec(conn, "ROLLBACK"));
+	return exec_ok(conn, "COMMIT", what, err);
+}
+
+/*
+ * Mark defs[].applied where the last recorded application of a file has its checksum; *stale
+ * is set when any file differs or was never applied.
+ */
+static int
+check_definitions(PGconn *conn, struct mfile *defs, size_t n, int *stale, struct ax_err *err)
+{
+	PGresult *res;
+	size_t i;
+	int row, rc = AX_OK;
+
+	*stale = 0;
+	res = PQexecParams(conn,
+	    "SELECT DISTINCT ON (name) name, sha256 FROM axiom_meta.definitions "
+	    "ORDER BY name, application DESC",
+	    0, NULL, NULL, NULL, NULL, 1);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = ax_pg_err(err, conn, res, "could not read the applied definition files");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		for (row = 0; row < PQntuples(res); row++)
+			if (strcmp(PQgetvalue(res, row, 0), defs[i].name) == 0 &&
+			    PQgetlength(res, row, 1) == 32 &&
+			    memcmp(PQgetvalue(res, row, 1), defs[i].sha256, 32) == 0)
+				defs[i].applied = 1;
+		if (!defs[i].applied)
+			*stale = 1;
+	}
 out:
 	PQclear(res);
 	return rc;
+}
+
+/* Apply every definition file in order in one transaction, recording each application. */
+static int
+apply_definitions(PGconn *conn, const struct mfile *defs, size_t n, struct ax_err *err)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = exec_ok(conn, "BEGIN", "could not begin a transaction", err)) != AX_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if ((rc = run_file(conn, &defs[i], "definition file", err)) != AX_OK ||
+		    (rc = record_file(conn, &defs[i], 0, err)) != AX_OK) {
+			PQclear(PQexec(conn, "ROLLBACK"));
+			return rc;
+		}
+	}
+	return exec_ok(conn, "COMMIT", "could not commit the definition files", err);
+}
+
+/* progress() for a definition file, named "definitions/NN_name.sql" */
+static void
+progress_definition(
+    ax_migrate_progress_fn progress, void *arg, const struct mfile *f, enum ax_migrate_state state)
+{
+	char label[AX_MIGRATE_NAME_MAX + 16];
+
+	if (progress == NULL)
+		return;
+	snprintf(label, sizeof(label), "%s/%s", AX_MIGRATE_DEFINITIONS_DIR, f->name);
+	progress(arg, label, state, f->sha256);
 }
 
 /* Swallow the server's NOTICEs ("schema already exists, skipping") during a run. */
@@ -368,18 +481,22 @@ ax_migrate_run(PGconn *conn, const char *dir, int dry_run, struct ax_migrate_rep
     ax_migrate_progress_fn progress, void *arg, struct ax_err *err)
 {
 	PQnoticeProcessor saved;
-	struct mfile *files = NULL;
-	size_t n = 0, i;
-	int rc, locked = 0;
+	struct mfile *files = NULL, *defs = NULL;
+	char ddir[4096];
+	size_t n = 0, ndefs = 0, i;
+	int rc, locked = 0, stale = 0;
 
 	memset(rep, 0, sizeof(*rep));
 	saved = PQsetNoticeProcessor(conn, quiet, NULL);
-	if ((rc = load_dir(&files, &n, dir, err)) != AX_OK)
+	if ((rc = load_dir(&files, &n, dir, 4, 0, err)) != AX_OK)
 		goto out;
 	if (n == 0) {
 		rc = ax_err_set(err, AX_EINVAL, "no migrations (NNNN_name.sql) in %s", dir);
 		goto out;
 	}
+	snprintf(ddir, sizeof(ddir), "%s/%s", dir, AX_MIGRATE_DEFINITIONS_DIR);
+	if ((rc = load_dir(&defs, &ndefs, ddir, 2, 1, err)) != AX_OK)
+		goto out;
 	if ((rc = exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
 	         "could not take the migration lock", err)) != AX_OK)
 		goto out;
@@ -409,10 +526,32 @@ ax_migrate_run(PGconn *conn, const char *dir, int dry_run, struct ax_migrate_rep
 		if (progress != NULL)
 			progress(arg, files[i].name, AX_MIGRATE_APPLIED, files[i].sha256);
 	}
+	if (ndefs == 0)
+		goto out;
+	if ((rc = check_definitions(conn, defs, ndefs, &stale, err)) != AX_OK)
+		goto out;
+	/* invariant (6): all of them again when one changed or a migration ran */
+	stale = stale || rep->applied > 0 || rep->pending > 0;
+	if (stale && !dry_run && (rc = apply_definitions(conn, defs, ndefs, err)) != AX_OK)
+		goto out;
+	for (i = 0; i < ndefs; i++) {
+		enum ax_migrate_state st = !stale    ? AX_MIGRATE_ALREADY_APPLIED
+		                           : dry_run ? AX_MIGRATE_PENDING
+		                                     : AX_MIGRATE_APPLIED;
+
+		if (st == AX_MIGRATE_ALREADY_APPLIED)
+			rep->definitions_current++;
+		else if (st == AX_MIGRATE_PENDING)
+			rep->definitions_pending++;
+		else
+			rep->definitions_applied++;
+		progress_definition(progress, arg, &defs[i], st);
+	}
 out:
 	if (locked)
 		PQclear(PQexec(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")"));
 	free_files(files, n);
+	free_files(defs, ndefs);
 	PQsetNoticeProcessor(conn, saved, NULL); /* libpq's default takes no argument */
 	return rc;
 }

@@ -1,6 +1,13 @@
 /*
  * ax_migrate.h - forward-only, checksummed schema migrations: the files NNNN_name.sql of one
- * folder, applied to one database over an admin connection.
+ * folder, applied to one database over an admin connection; then the current definitions of
+ * functions, triggers, policies and privileges, the files NN_concern.sql of its subfolder
+ * definitions/, applied again whenever they changed.
+ *
+ * Migrations hold history: tables, types, data changes, each applied once. Definition files
+ * hold the present: what each function, trigger, policy and grant is today, one file per
+ * concern, each statement idempotent (CREATE OR REPLACE, DROP ... IF EXISTS then CREATE,
+ * REVOKE then GRANT), so a reader finds a function in one place.
  *
  * Invariants:
  *  (1) files apply in ascending number order, each in its own transaction together with its
@@ -11,7 +18,16 @@
  *  (3) re-running with nothing pending applies nothing and changes nothing;
  *  (4) a file runs as axiom_owner (SET LOCAL ROLE) unless its first line is exactly
  *      AX_MIGRATE_RUN_AS_ADMIN; a file must not end or open transactions itself;
- *  (5) one migrator at a time per database (a session advisory lock).
+ *  (5) one migrator at a time per database (a session advisory lock);
+ *  (6) after the migrations, when any definition file's SHA-256 differs from its last
+ *      recorded application, or was never applied, or a migration was applied by this run,
+ *      every definition file is applied again in name order, all in one transaction, each
+ *      application recorded in axiom_meta.definitions (name, SHA-256, when, by whom; a table
+ *      that refuses UPDATE, DELETE and TRUNCATE), so a database's function history stays
+ *      auditable and a table recreated by a migration gets its triggers, policies and grants
+ *      back; a file that drops an object needs a migration instead (the files only define).
+ *      Rule (4) applies to definition files too; they declare run-as=admin because they
+ *      replace functions owned by axiom_definer.
  * The state machine of one file: pending -> (BEGIN, SET ROLE, run, RESET ROLE, record,
  * COMMIT) -> applied, or -> rolled back with the server's message and the file's line.
  */
@@ -24,10 +40,11 @@
 
 #include "ax_err.h"
 
-#define AX_MIGRATE_RUN_AS_ADMIN "-- axiom-migrate: run-as=admin"
-#define AX_MIGRATE_MAX_FILES    1000
-#define AX_MIGRATE_MAX_BYTES    (4 * 1024 * 1024) /* per file */
-#define AX_MIGRATE_NAME_MAX     96
+#define AX_MIGRATE_RUN_AS_ADMIN    "-- axiom-migrate: run-as=admin"
+#define AX_MIGRATE_MAX_FILES       1000
+#define AX_MIGRATE_MAX_BYTES       (4 * 1024 * 1024) /* per file */
+#define AX_MIGRATE_NAME_MAX        96
+#define AX_MIGRATE_DEFINITIONS_DIR "definitions" /* subfolder of the migrations folder */
 
 /* What happened to one file; passed to the progress callback. */
 enum ax_migrate_state {
@@ -37,12 +54,18 @@ enum ax_migrate_state {
 };
 
 struct ax_migrate_report {
-	int already_applied; /* files found applied with an unchanged checksum */
-	int applied;         /* files applied by this run */
-	int pending;         /* files a dry run would apply */
+	int already_applied;     /* files found applied with an unchanged checksum */
+	int applied;             /* files applied by this run */
+	int pending;             /* files a dry run would apply */
+	int definitions_applied; /* definition files applied by this run */
+	int definitions_current; /* definition files whose last application is unchanged */
+	int definitions_pending; /* definition files a dry run would apply */
 };
 
-/* Called once per file, in order; name is borrowed for the call only. */
+/*
+ * Called once per file, in order (migrations, then definition files named
+ * "definitions/NN_name.sql"); name is borrowed for the call only.
+ */
 typedef void (*ax_migrate_progress_fn)(
     void *arg, const char *name, enum ax_migrate_state state, const uint8_t sha256[32]);
 

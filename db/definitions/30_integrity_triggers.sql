@@ -1,0 +1,226 @@
+-- axiom-migrate: run-as=admin
+--
+-- db/definitions/30_integrity_triggers.sql - Integrity triggers: what no role, the definer included, may do to stored rows.
+--
+-- - append-only tables (the audit trail, change steps, signatures, the ledger, reference data)
+--   refuse UPDATE, DELETE and TRUNCATE (refuse_change_of_append_only, refuse_removal);
+-- - versioned tables (SCD Type 2) refuse changes of their data columns; only lifecycle
+--   columns move (refuse_change_of_data_columns);
+-- - a new record version is linked to its predecessor and its hash recomputed and compared
+--   (link_record_version), so a row whose hash does not match its columns never lands.
+-- Every trigger is ENABLE ALWAYS: it fires under session_replication_role = replica too.
+-- Tests: 0101-db-privileges, 0106-db-tamper-detection.
+--
+-- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
+-- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
+
+-- Compute record_hash and check the link to the lineage's head: version = head + 1 (1 for a
+-- new lineage), previous_record_id and previous_record_hash = the head's, same record type,
+-- facility and domain as the lineage. A caller-supplied record_hash must equal the computed.
+CREATE OR REPLACE FUNCTION axiom.link_record_version()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+ SET enable_bitmapscan TO 'off'
+AS $function$
+DECLARE
+	head axiom.records;
+	h bytea;
+BEGIN
+	SELECT * INTO head FROM axiom.records r WHERE r.id = NEW.id
+	    ORDER BY r.version DESC LIMIT 1;
+	IF head.record_id IS NULL THEN
+		IF NEW.version <> 1 OR NEW.previous_record_id IS NOT NULL
+		    OR NEW.previous_record_hash IS NOT NULL THEN
+			RAISE EXCEPTION 'version % of lineage % has no predecessor', NEW.version, NEW.id
+			    USING ERRCODE = 'integrity_constraint_violation';
+		END IF;
+	ELSIF NEW.version <> head.version + 1
+	    OR NEW.previous_record_id IS DISTINCT FROM head.record_id
+	    OR NEW.previous_record_hash IS DISTINCT FROM head.record_hash THEN
+		RAISE EXCEPTION 'version % of lineage % does not extend its head (version %)',
+		    NEW.version, NEW.id, head.version
+		    USING ERRCODE = 'integrity_constraint_violation';
+	ELSIF (NEW.record_type, NEW.facility_id, NEW.domain_id)
+	    IS DISTINCT FROM (head.record_type, head.facility_id, head.domain_id) THEN
+		RAISE EXCEPTION 'version % of lineage % changes its record type, facility or domain',
+		    NEW.version, NEW.id
+		    USING ERRCODE = 'integrity_constraint_violation';
+	END IF;
+	h := axiom.record_hash_v1(NEW);
+	IF NEW.record_hash IS NOT NULL AND NEW.record_hash <> h THEN
+		RAISE EXCEPTION 'record_hash of version % of lineage % does not match its canonical encoding',
+		    NEW.version, NEW.id
+		    USING ERRCODE = 'integrity_constraint_violation';
+	END IF;
+	NEW.record_hash := h;
+	NEW.status := 'draft';
+	NEW.status_changed_at := NULL;
+	NEW.status_changed_by := NULL;
+	RETURN NEW;
+END
+$function$;
+
+-- Refuse UPDATE, DELETE and TRUNCATE: for append-only tables.
+CREATE OR REPLACE FUNCTION axiom.refuse_change_of_append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+	RAISE EXCEPTION '% on table %.% is not allowed: the table is append-only',
+	    TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+	    USING ERRCODE = 'insufficient_privilege';
+END
+$function$;
+
+-- Refuse an UPDATE that changes any column other than the lifecycle columns named in the
+-- trigger arguments.
+CREATE OR REPLACE FUNCTION axiom.refuse_change_of_data_columns()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	o jsonb := to_jsonb(OLD);
+	n jsonb := to_jsonb(NEW);
+	c text;
+BEGIN
+	FOREACH c IN ARRAY TG_ARGV LOOP
+		o := o - c;
+		n := n - c;
+	END LOOP;
+	IF o IS DISTINCT FROM n THEN
+		RAISE EXCEPTION 'data columns of table %.% are immutable', TG_TABLE_SCHEMA, TG_TABLE_NAME
+		    USING ERRCODE = 'insufficient_privilege',
+		    DETAIL = format('Only %s may change.', array_to_string(TG_ARGV, ', '));
+	END IF;
+	RETURN NEW;
+END
+$function$;
+
+-- Refuse DELETE and TRUNCATE: for tables whose rows may only change lifecycle columns.
+CREATE OR REPLACE FUNCTION axiom.refuse_removal()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+	RAISE EXCEPTION '% on table %.% is not allowed: rows are never removed',
+	    TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+	    USING ERRCODE = 'insufficient_privilege';
+END
+$function$;
+
+CREATE OR REPLACE TRIGGER append_only_row BEFORE DELETE OR UPDATE ON axiom.access_tiers FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.access_tiers ENABLE ALWAYS TRIGGER append_only_row;
+CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON axiom.access_tiers FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.access_tiers ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE OR REPLACE TRIGGER append_only_row BEFORE DELETE OR UPDATE ON axiom.applied_commands FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.applied_commands ENABLE ALWAYS TRIGGER append_only_row;
+CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON axiom.applied_commands FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.applied_commands ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE OR REPLACE TRIGGER append_only_row BEFORE DELETE OR UPDATE ON axiom.change_request_steps FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.change_request_steps ENABLE ALWAYS TRIGGER append_only_row;
+CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON axiom.change_request_steps FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.change_request_steps ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE OR REPLACE TRIGGER immutable_data_columns BEFORE UPDATE ON axiom.change_requests FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_data_columns('status', 'status_changed_at', 'applied_record_id');
+ALTER TABLE axiom.change_requests ENABLE ALWAYS TRIGGER immutable_data_columns;
+CREATE OR REPLACE TRIGGER no_removal_row BEFORE DELETE ON axiom.change_requests FOR EACH ROW EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.change_requests ENABLE ALWAYS TRIGGER no_removal_row;
+CREATE OR REPLACE TRIGGER no_removal_truncate BEFORE TRUNCATE ON axiom.change_requests FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.change_requests ENABLE ALWAYS TRIGGER no_removal_truncate;
+CREATE OR REPLACE TRIGGER append_only_row BEFORE DELETE OR UPDATE ON axiom.checkpoints FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.checkpoints ENABLE ALWAYS TRIGGER append_only_row;
+CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON axiom.checkpoints FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.checkpoints ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE OR REPLACE TRIGGER append_only_row BEFORE DELETE OR UPDATE ON axiom.context_key FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.context_key ENABLE ALWAYS TRIGGER append_only_row;
+CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON axiom.context_key FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.context_key ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE OR REPLACE TRIGGER immutable_data_columns BEFORE UPDATE ON axiom.control_watermark FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_data_columns('event_time', 'updated_by');
+ALTER TABLE axiom.control_watermark ENABLE ALWAYS TRIGGER immutable_data_columns;
+CREATE OR REPLACE TRIGGER no_removal_row BEFORE DELETE ON axiom.control_watermark FOR EACH ROW EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.control_watermark ENABLE ALWAYS TRIGGER no_removal_row;
+CREATE OR REPLACE TRIGGER no_removal_truncate BEFORE TRUNCATE ON axiom.control_watermark FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.control_watermark ENABLE ALWAYS TRIGGER no_removal_truncate;
+CREATE OR REPLACE TRIGGER append_only_row BEFORE DELETE OR UPDATE ON axiom.delegation_limits FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.delegation_limits ENABLE ALWAYS TRIGGER append_only_row;
+CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON axiom.delegation_limits FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.delegation_limits ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE OR REPLACE TRIGGER append_only_row BEFORE DELETE OR UPDATE ON axiom.domains FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.domains ENABLE ALWAYS TRIGGER append_only_row;
+CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON axiom.domains FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.domains ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE OR REPLACE TRIGGER append_only_row BEFORE DELETE OR UPDATE ON axiom.facilities FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.facilities ENABLE ALWAYS TRIGGER append_only_row;
+CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON axiom.facilities FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.facilities ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE OR REPLACE TRIGGER immutable_data_columns BEFORE UPDATE ON axiom.grants FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_data_columns('revoked_at', 'revoked_by', 'revoke_reason');
+ALTER TABLE axiom.grants ENABLE ALWAYS TRIGGER immutable_data_columns;
+CREATE OR REPLACE TRIGGER no_removal_row BEFORE DELETE ON axiom.grants FOR EACH ROW EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.grants ENABLE ALWAYS TRIGGER no_removal_row;
+CREATE OR REPLACE TRIGGER no_removal_truncate BEFORE TRUNCATE ON axiom.grants FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.grants ENABLE ALWAYS TRIGGER no_removal_truncate;
+CREATE OR REPLACE TRIGGER append_only_row BEFORE DELETE OR UPDATE ON axiom.ledger FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.ledger ENABLE ALWAYS TRIGGER append_only_row;
+CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON axiom.ledger FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.ledger ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE OR REPLACE TRIGGER immutable_data_columns BEFORE UPDATE ON axiom.partition_claims FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_data_columns('claim', 'claimed_by', 'claimed_at');
+ALTER TABLE axiom.partition_claims ENABLE ALWAYS TRIGGER immutable_data_columns;
+CREATE OR REPLACE TRIGGER no_removal_row BEFORE DELETE ON axiom.partition_claims FOR EACH ROW EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.partition_claims ENABLE ALWAYS TRIGGER no_removal_row;
+CREATE OR REPLACE TRIGGER no_removal_truncate BEFORE TRUNCATE ON axiom.partition_claims FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.partition_claims ENABLE ALWAYS TRIGGER no_removal_truncate;
+CREATE OR REPLACE TRIGGER immutable_data_columns BEFORE UPDATE ON axiom.partition_offsets FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_data_columns('next_offset', 'updated_by');
+ALTER TABLE axiom.partition_offsets ENABLE ALWAYS TRIGGER immutable_data_columns;
+CREATE OR REPLACE TRIGGER no_removal_row BEFORE DELETE ON axiom.partition_offsets FOR EACH ROW EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.partition_offsets ENABLE ALWAYS TRIGGER no_removal_row;
+CREATE OR REPLACE TRIGGER no_removal_truncate BEFORE TRUNCATE ON axiom.partition_offsets FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.partition_offsets ENABLE ALWAYS TRIGGER no_removal_truncate;
+CREATE OR REPLACE TRIGGER immutable_data_columns BEFORE UPDATE ON axiom.record_types FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_data_columns('gate', 'configured_at', 'configured_by');
+ALTER TABLE axiom.record_types ENABLE ALWAYS TRIGGER immutable_data_columns;
+CREATE OR REPLACE TRIGGER no_removal_row BEFORE DELETE ON axiom.record_types FOR EACH ROW EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.record_types ENABLE ALWAYS TRIGGER no_removal_row;
+CREATE OR REPLACE TRIGGER no_removal_truncate BEFORE TRUNCATE ON axiom.record_types FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.record_types ENABLE ALWAYS TRIGGER no_removal_truncate;
+CREATE OR REPLACE TRIGGER immutable_data_columns BEFORE UPDATE ON axiom.records FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_data_columns('status', 'status_changed_at', 'status_changed_by');
+ALTER TABLE axiom.records ENABLE ALWAYS TRIGGER immutable_data_columns;
+CREATE OR REPLACE TRIGGER link_record_version BEFORE INSERT ON axiom.records FOR EACH ROW EXECUTE FUNCTION axiom.link_record_version();
+ALTER TABLE axiom.records ENABLE ALWAYS TRIGGER link_record_version;
+CREATE OR REPLACE TRIGGER no_removal_row BEFORE DELETE ON axiom.records FOR EACH ROW EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.records ENABLE ALWAYS TRIGGER no_removal_row;
+CREATE OR REPLACE TRIGGER no_removal_truncate BEFORE TRUNCATE ON axiom.records FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.records ENABLE ALWAYS TRIGGER no_removal_truncate;
+CREATE OR REPLACE TRIGGER append_only_row BEFORE DELETE OR UPDATE ON axiom.session_events FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.session_events ENABLE ALWAYS TRIGGER append_only_row;
+CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON axiom.session_events FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.session_events ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE OR REPLACE TRIGGER append_only_row BEFORE DELETE OR UPDATE ON axiom.signature_evidence FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.signature_evidence ENABLE ALWAYS TRIGGER append_only_row;
+CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON axiom.signature_evidence FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.signature_evidence ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE OR REPLACE TRIGGER append_only_row BEFORE DELETE OR UPDATE ON axiom.signatures FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.signatures ENABLE ALWAYS TRIGGER append_only_row;
+CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON axiom.signatures FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.signatures ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE OR REPLACE TRIGGER immutable_data_columns BEFORE UPDATE ON axiom.signing_factors FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_data_columns('revoked_at', 'revoked_by');
+ALTER TABLE axiom.signing_factors ENABLE ALWAYS TRIGGER immutable_data_columns;
+CREATE OR REPLACE TRIGGER no_removal_row BEFORE DELETE ON axiom.signing_factors FOR EACH ROW EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.signing_factors ENABLE ALWAYS TRIGGER no_removal_row;
+CREATE OR REPLACE TRIGGER no_removal_truncate BEFORE TRUNCATE ON axiom.signing_factors FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.signing_factors ENABLE ALWAYS TRIGGER no_removal_truncate;
+CREATE OR REPLACE TRIGGER append_only_row BEFORE DELETE OR UPDATE ON axiom.signing_nonces FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.signing_nonces ENABLE ALWAYS TRIGGER append_only_row;
+CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON axiom.signing_nonces FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.signing_nonces ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE OR REPLACE TRIGGER append_only_row BEFORE DELETE OR UPDATE ON axiom.signing_policies FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.signing_policies ENABLE ALWAYS TRIGGER append_only_row;
+CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON axiom.signing_policies FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_change_of_append_only();
+ALTER TABLE axiom.signing_policies ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE OR REPLACE TRIGGER immutable_data_columns BEFORE UPDATE ON axiom.users FOR EACH ROW EXECUTE FUNCTION axiom.refuse_change_of_data_columns('deactivated_at');
+ALTER TABLE axiom.users ENABLE ALWAYS TRIGGER immutable_data_columns;
+CREATE OR REPLACE TRIGGER no_removal_row BEFORE DELETE ON axiom.users FOR EACH ROW EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.users ENABLE ALWAYS TRIGGER no_removal_row;
+CREATE OR REPLACE TRIGGER no_removal_truncate BEFORE TRUNCATE ON axiom.users FOR EACH STATEMENT EXECUTE FUNCTION axiom.refuse_removal();
+ALTER TABLE axiom.users ENABLE ALWAYS TRIGGER no_removal_truncate;

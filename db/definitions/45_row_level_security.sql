@@ -1,0 +1,314 @@
+-- axiom-migrate: run-as=admin
+--
+-- db/definitions/45_row_level_security.sql - Row-level security: every table of schema axiom has RLS enabled and forced (the owner is
+-- subject to it too). The definer reaches rows only within the MAC-checked identity of
+-- 10_identity_and_context.sql; the analyst within its facility/domain scope; the auditor reads.
+-- A role without a policy here sees and changes nothing, whatever its table privileges.
+-- The expressions below are PostgreSQL's own rendering of each policy, so this file reads as the
+-- database holds them. Tests: 0102-db-rls, 0107-db-allow-list.
+--
+-- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
+-- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
+
+ALTER TABLE axiom.access_tiers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.access_tiers FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.applied_commands ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.applied_commands FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.change_request_steps ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.change_request_steps FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.change_requests ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.change_requests FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.checkpoints ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.checkpoints FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.context_key ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.context_key FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.control_watermark ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.control_watermark FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.delegation_limits ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.delegation_limits FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.domains ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.domains FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.facilities ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.facilities FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.grants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.grants FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.ledger ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.ledger FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.partition_claims ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.partition_claims FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.partition_offsets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.partition_offsets FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.record_types ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.record_types FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.records ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.records FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.session_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.session_events FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.signature_evidence ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.signature_evidence FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.signatures ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.signatures FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.signing_factors ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.signing_factors FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.signing_nonces ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.signing_nonces FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.signing_policies ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.signing_policies FORCE ROW LEVEL SECURITY;
+ALTER TABLE axiom.users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE axiom.users FORCE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS analyst_tiers ON axiom.access_tiers;
+CREATE POLICY analyst_tiers ON axiom.access_tiers AS PERMISSIVE FOR SELECT TO axiom_analytics
+    USING (true);
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.access_tiers;
+CREATE POLICY auditor_reads_all ON axiom.access_tiers AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.access_tiers;
+CREATE POLICY definer_all ON axiom.access_tiers AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.applied_commands;
+CREATE POLICY auditor_reads_all ON axiom.applied_commands AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.applied_commands;
+CREATE POLICY definer_all ON axiom.applied_commands AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS analyst_scope ON axiom.change_request_steps;
+CREATE POLICY analyst_scope ON axiom.change_request_steps AS PERMISSIVE FOR SELECT TO axiom_analytics
+    USING (axiom.analyst_in_scope(facility_id, domain_id));
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.change_request_steps;
+CREATE POLICY auditor_reads_all ON axiom.change_request_steps AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_actor_scope ON axiom.change_request_steps;
+CREATE POLICY definer_actor_scope ON axiom.change_request_steps AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (axiom.actor_in_scope(facility_id, domain_id))
+    WITH CHECK (axiom.actor_in_scope(facility_id, domain_id));
+
+DROP POLICY IF EXISTS analyst_scope ON axiom.change_requests;
+CREATE POLICY analyst_scope ON axiom.change_requests AS PERMISSIVE FOR SELECT TO axiom_analytics
+    USING (axiom.analyst_in_scope(facility_id, domain_id));
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.change_requests;
+CREATE POLICY auditor_reads_all ON axiom.change_requests AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_actor_scope ON axiom.change_requests;
+CREATE POLICY definer_actor_scope ON axiom.change_requests AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (axiom.actor_in_scope(facility_id, domain_id))
+    WITH CHECK (axiom.actor_in_scope(facility_id, domain_id));
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.checkpoints;
+CREATE POLICY auditor_reads_all ON axiom.checkpoints AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.checkpoints;
+CREATE POLICY definer_all ON axiom.checkpoints AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.context_key;
+CREATE POLICY auditor_reads_all ON axiom.context_key AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_reads_key ON axiom.context_key;
+CREATE POLICY definer_reads_key ON axiom.context_key AS PERMISSIVE FOR SELECT TO axiom_definer
+    USING (true);
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.control_watermark;
+CREATE POLICY auditor_reads_all ON axiom.control_watermark AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.control_watermark;
+CREATE POLICY definer_all ON axiom.control_watermark AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.delegation_limits;
+CREATE POLICY auditor_reads_all ON axiom.delegation_limits AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_reads ON axiom.delegation_limits;
+CREATE POLICY definer_reads ON axiom.delegation_limits AS PERMISSIVE FOR SELECT TO axiom_definer
+    USING (true);
+
+DROP POLICY IF EXISTS analyst_scope ON axiom.domains;
+CREATE POLICY analyst_scope ON axiom.domains AS PERMISSIVE FOR SELECT TO axiom_analytics
+    USING ((EXISTS ( SELECT 1
+   FROM axiom.grants g
+  WHERE ((g.domain_id = domains.domain_id) AND axiom.analyst_in_scope(g.facility_id, g.domain_id)))));
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.domains;
+CREATE POLICY auditor_reads_all ON axiom.domains AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.domains;
+CREATE POLICY definer_all ON axiom.domains AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS analyst_scope ON axiom.facilities;
+CREATE POLICY analyst_scope ON axiom.facilities AS PERMISSIVE FOR SELECT TO axiom_analytics
+    USING ((EXISTS ( SELECT 1
+   FROM axiom.grants g
+  WHERE ((g.facility_id = facilities.facility_id) AND axiom.analyst_in_scope(g.facility_id, g.domain_id)))));
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.facilities;
+CREATE POLICY auditor_reads_all ON axiom.facilities AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.facilities;
+CREATE POLICY definer_all ON axiom.facilities AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS analyst_own_grants ON axiom.grants;
+CREATE POLICY analyst_own_grants ON axiom.grants AS PERMISSIVE FOR SELECT TO axiom_analytics
+    USING ((user_id IN ( SELECT u.user_id
+   FROM axiom.users u
+  WHERE (u.db_role = CURRENT_USER))));
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.grants;
+CREATE POLICY auditor_reads_all ON axiom.grants AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.grants;
+CREATE POLICY definer_all ON axiom.grants AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.ledger;
+CREATE POLICY auditor_reads_all ON axiom.ledger AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.ledger;
+CREATE POLICY definer_all ON axiom.ledger AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.partition_claims;
+CREATE POLICY auditor_reads_all ON axiom.partition_claims AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.partition_claims;
+CREATE POLICY definer_all ON axiom.partition_claims AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.partition_offsets;
+CREATE POLICY auditor_reads_all ON axiom.partition_offsets AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.partition_offsets;
+CREATE POLICY definer_all ON axiom.partition_offsets AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS analyst_scope ON axiom.record_types;
+CREATE POLICY analyst_scope ON axiom.record_types AS PERMISSIVE FOR SELECT TO axiom_analytics
+    USING ((EXISTS ( SELECT 1
+   FROM axiom.domains d
+  WHERE (d.domain_id = record_types.domain_id))));
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.record_types;
+CREATE POLICY auditor_reads_all ON axiom.record_types AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.record_types;
+CREATE POLICY definer_all ON axiom.record_types AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS analyst_scope ON axiom.records;
+CREATE POLICY analyst_scope ON axiom.records AS PERMISSIVE FOR SELECT TO axiom_analytics
+    USING (axiom.analyst_in_scope(facility_id, domain_id));
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.records;
+CREATE POLICY auditor_reads_all ON axiom.records AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_actor_scope ON axiom.records;
+CREATE POLICY definer_actor_scope ON axiom.records AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (axiom.actor_in_scope(facility_id, domain_id))
+    WITH CHECK (axiom.actor_in_scope(facility_id, domain_id));
+
+DROP POLICY IF EXISTS analyst_scope ON axiom.session_events;
+CREATE POLICY analyst_scope ON axiom.session_events AS PERMISSIVE FOR SELECT TO axiom_analytics
+    USING (axiom.analyst_in_scope(facility_id, domain_id));
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.session_events;
+CREATE POLICY auditor_reads_all ON axiom.session_events AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_appends ON axiom.session_events;
+CREATE POLICY definer_appends ON axiom.session_events AS PERMISSIVE FOR INSERT TO axiom_definer
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.signature_evidence;
+CREATE POLICY auditor_reads_all ON axiom.signature_evidence AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.signature_evidence;
+CREATE POLICY definer_all ON axiom.signature_evidence AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS analyst_scope ON axiom.signatures;
+CREATE POLICY analyst_scope ON axiom.signatures AS PERMISSIVE FOR SELECT TO axiom_analytics
+    USING (axiom.analyst_in_scope(facility_id, domain_id));
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.signatures;
+CREATE POLICY auditor_reads_all ON axiom.signatures AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_actor_scope ON axiom.signatures;
+CREATE POLICY definer_actor_scope ON axiom.signatures AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (axiom.actor_in_scope(facility_id, domain_id))
+    WITH CHECK (axiom.actor_in_scope(facility_id, domain_id));
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.signing_factors;
+CREATE POLICY auditor_reads_all ON axiom.signing_factors AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.signing_factors;
+CREATE POLICY definer_all ON axiom.signing_factors AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.signing_nonces;
+CREATE POLICY auditor_reads_all ON axiom.signing_nonces AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.signing_nonces;
+CREATE POLICY definer_all ON axiom.signing_nonces AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.signing_policies;
+CREATE POLICY auditor_reads_all ON axiom.signing_policies AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.signing_policies;
+CREATE POLICY definer_all ON axiom.signing_policies AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);
+
+DROP POLICY IF EXISTS analyst_own_person ON axiom.users;
+CREATE POLICY analyst_own_person ON axiom.users AS PERMISSIVE FOR SELECT TO axiom_analytics
+    USING ((db_role = CURRENT_USER));
+
+DROP POLICY IF EXISTS auditor_reads_all ON axiom.users;
+CREATE POLICY auditor_reads_all ON axiom.users AS PERMISSIVE FOR SELECT TO axiom_auditor
+    USING (true);
+
+DROP POLICY IF EXISTS definer_all ON axiom.users;
+CREATE POLICY definer_all ON axiom.users AS PERMISSIVE FOR ALL TO axiom_definer
+    USING (true)
+    WITH CHECK (true);

@@ -1,0 +1,565 @@
+-- axiom-migrate: run-as=admin
+--
+-- db/definitions/80_batch_entry_point.sql - The batch entry point: the only door from the log to regulated rows.
+--
+-- axiom_api.apply_partition_batch is the one function the applier's login (axiom_user) calls to
+-- change anything: it takes the partition's claim (claim_partition; a stale writer gets
+-- claim_conflict), checks the stored offset (compare-and-set: the batch applies only if the
+-- offset is still the one the writer read), and runs axiom.partition_batch, which hands each
+-- command to axiom.partition_commands: per command, the ledger reference settings, the dispatch
+-- to the per-command function (dispatch_command), and the ledger entry whose hash chains the
+-- partition (canonical encoding v1). All of it commits in one transaction with the new offset,
+-- so each command is applied exactly once. The read-only functions next to it serve the
+-- applier: next_offset, partition_event_time, control_watermark, ledger_entries.
+-- consumers/ax_batch.h states the C side of the same invariants. Tests: 0500-0515, 0505.
+--
+-- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
+-- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
+
+-- (2) -------------------------------------------------------------------------------------
+-- The outcome of command c (an element of apply_batch's array) whose actor, event time and
+-- command id the caller parsed; raises a data exception when a field is malformed.
+CREATE OR REPLACE FUNCTION axiom.dispatch_command(c jsonb, actor text, et timestamp with time zone, cmd uuid, p_topic text, p_partition integer)
+ RETURNS axiom_api.outcome
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+	RETURN CASE c->>'op'
+	WHEN 'create_record' THEN axiom_api.create_record(actor, et, cmd,
+	    (c->>'record_id')::uuid, (c->>'id')::uuid, c->>'record_type', c->>'facility_id',
+	    c->>'title', decode(c->>'content', 'hex'), decode(c->>'record_hash', 'hex'),
+	    c->>'reason')
+	WHEN 'new_version' THEN axiom_api.new_version(actor, et, cmd,
+	    (c->>'record_id')::uuid, (c->>'id')::uuid, decode(c->>'previous_record_hash', 'hex'),
+	    c->>'title', decode(c->>'content', 'hex'), decode(c->>'record_hash', 'hex'),
+	    c->>'reason')
+	WHEN 'transition_record' THEN axiom_api.transition_record(actor, et, cmd,
+	    (c->>'id')::uuid, (c->>'version')::bigint, c->>'to_status', c->>'reason')
+	WHEN 'propose_change' THEN axiom_api.propose_change(actor, et, cmd,
+	    (c->>'change_id')::uuid, (c->>'id')::uuid, (c->>'base_version')::bigint,
+	    c->>'title', decode(c->>'content', 'hex'), c->>'reason')
+	WHEN 'submit_change' THEN axiom_api.submit_change(actor, et, cmd,
+	    (c->>'change_id')::uuid, c->>'reason')
+	WHEN 'review_change' THEN axiom_api.review_change(actor, et, cmd,
+	    (c->>'change_id')::uuid, c->>'reason')
+	WHEN 'approve_change' THEN axiom_api.approve_change(actor, et, cmd,
+	    (c->>'change_id')::uuid, c->>'reason')
+	WHEN 'reject_change' THEN axiom_api.reject_change(actor, et, cmd,
+	    (c->>'change_id')::uuid, c->>'reason')
+	WHEN 'apply_change' THEN axiom_api.apply_change(actor, et, cmd,
+	    (c->>'change_id')::uuid, (c->>'record_id')::uuid, decode(c->>'record_hash', 'hex'),
+	    c->>'reason')
+	WHEN 'sign_record' THEN CASE WHEN c ? 'nonce' THEN axiom_api.sign_record(actor, et,
+	    cmd, (c->>'signature_id')::uuid, (c->>'record_id')::uuid, (c->>'id')::uuid,
+	    (c->>'version')::bigint, decode(c->>'record_hash', 'hex'), c->>'meaning',
+	    decode(c->>'nonce', 'hex'), decode(c->>'intent_hash', 'hex'), p_topic,
+	    p_partition,
+	    ARRAY(SELECT jsonb_array_elements_text(c->'factor_ids'))::uuid[],
+	    ARRAY(SELECT jsonb_array_elements_text(c->'factor_types')),
+	    (c->>'user_verified')::boolean, (c->>'sign_count')::bigint, c->>'refusal',
+	    c->>'refusal_detail', decode(c->>'proofs', 'hex'), c->>'comment')
+	    ELSE axiom.rejected('invalid_command',
+	        'a signature needs its nonce and proofs (the verifier re-checks every signature)') END
+	WHEN 'register_factor' THEN axiom_api.register_factor(actor, et, cmd,
+	    (c->>'factor_id')::uuid, c->>'factor_type', c->>'user_id',
+	    decode(c->>'credential_id', 'hex'), decode(c->>'public_key', 'hex'),
+	    (c->>'cose_alg')::integer, c->>'issuer', c->>'audience', c->>'jwks', c->>'reason')
+	WHEN 'revoke_factor' THEN axiom_api.revoke_factor(actor, et, cmd,
+	    (c->>'factor_id')::uuid, c->>'reason')
+	WHEN 'set_signing_policy' THEN axiom_api.set_signing_policy(actor, et, cmd,
+	    c->>'record_type', c->>'meaning', (c->>'require_fido2')::boolean,
+	    (c->>'require_oidc')::boolean, (c->>'require_password')::boolean, c->>'reason')
+	WHEN 'grant_access' THEN axiom_api.grant_access(actor, et, cmd,
+	    (c->>'grant_id')::uuid, c->>'user_id', c->>'facility_id', c->>'domain_id',
+	    c->>'tier', (c->>'expires_at')::timestamptz, c->>'reason')
+	WHEN 'revoke_grant' THEN axiom_api.revoke_grant(actor, et, cmd,
+	    (c->>'grant_id')::uuid, c->>'reason')
+	WHEN 'delegate' THEN axiom_api.delegate(actor, et, cmd,
+	    (c->>'delegation_id')::uuid, (c->>'source_grant_id')::uuid, c->>'delegatee',
+	    c->>'kind', (c->>'expires_at')::timestamptz, c->>'reason')
+	WHEN 'revoke_delegation' THEN axiom_api.revoke_delegation(actor, et, cmd,
+	    (c->>'delegation_id')::uuid, c->>'reason')
+	WHEN 'enroll_user' THEN axiom_api.enroll_user(actor, et, cmd, c->>'user_id',
+	    c->>'printed_name', coalesce((c->>'administrator')::boolean, false),
+	    (c->>'db_role')::name, c->>'reason')
+	WHEN 'deactivate_user' THEN axiom_api.deactivate_user(actor, et, cmd,
+	    c->>'user_id', c->>'reason')
+	WHEN 'define_scope' THEN axiom_api.define_scope(actor, et, cmd, c->>'kind',
+	    c->>'key', c->>'name')
+	WHEN 'configure_record_type' THEN axiom_api.configure_record_type(actor, et, cmd,
+	    c->>'record_type', c->>'domain_id', c->>'gate')
+	WHEN 'quarantine' THEN ROW('quarantined', coalesce(c->>'reason_code', 'undecodable'),
+	    'the message was quarantined', NULL, NULL,
+	    decode(c->>'payload_sha256', 'hex'))::axiom_api.outcome
+	ELSE axiom.rejected('invalid_command',
+	    format('unknown operation %s', coalesce(c->>'op', '(none)')))
+	END;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION axiom.partition_batch(p_instance text, p_topic text, p_partition integer, p_control boolean, p_expected bigint, p_commands jsonb)
+ RETURNS TABLE(ordinal integer, kafka_offset bigint, decision text, reason_code text, message text, object_id uuid, version bigint, record_hash bytea)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	stored bigint;
+	found_row boolean;
+	w timestamptz;
+	outs axiom.batch_outcome[];
+	x axiom.batch_outcome;
+	next_off bigint;
+	o axiom_api.outcome;
+BEGIN
+	IF p_instance IS NULL OR p_topic IS NULL OR p_partition IS NULL OR p_control IS NULL
+	    OR jsonb_typeof(p_commands) IS DISTINCT FROM 'array' THEN
+		RAISE EXCEPTION 'instance, topic, partition, control flag and a json array of commands are required'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+
+	-- fencing first (invariant 4): lock the offset row and compare
+	SELECT po.next_offset, true INTO stored, found_row FROM axiom.partition_offsets po
+	 WHERE po.topic = p_topic AND po.kafka_partition = p_partition FOR UPDATE;
+	IF coalesce(found_row, false) <> (p_expected IS NOT NULL) OR stored IS DISTINCT FROM p_expected THEN
+		RAISE EXCEPTION 'offset_conflict: the stored next offset of %/% is %, not %', p_topic,
+		    p_partition, coalesce(stored::text, 'unset'), coalesce(p_expected::text, 'unset')
+		    USING ERRCODE = 'AX409',
+		          HINT = 'Another applier instance owns this partition; this one must stop.';
+	END IF;
+
+	-- no lock for data batches: every check of the API is a function of the event time, so a
+	-- control commit landing meanwhile (event time > w >= T) cannot change their decisions
+	IF p_control THEN
+		SELECT cw.event_time INTO w FROM axiom.control_watermark cw FOR UPDATE;
+	ELSE
+		SELECT cw.event_time INTO w FROM axiom.control_watermark cw;
+	END IF;
+
+	-- one subtransaction for the batch; a malformed command sends it down 0008's path
+	BEGIN
+		outs := ARRAY(SELECT b FROM axiom.partition_commands(p_topic, p_partition, p_control,
+		    p_expected, w, p_commands, false) b);
+	EXCEPTION WHEN data_exception THEN
+		outs := ARRAY(SELECT b FROM axiom.partition_commands(p_topic, p_partition, p_control,
+		    p_expected, w, p_commands, true) b);
+	END;
+
+	next_off := p_expected;
+	FOREACH x IN ARRAY outs LOOP
+		IF p_control AND x.event_time > w THEN
+			w := x.event_time;
+		END IF;
+		next_off := x.kafka_offset + 1;
+		ordinal := x.ordinal;
+		kafka_offset := x.kafka_offset;
+		decision := x.decision;
+		reason_code := x.reason_code;
+		message := x.message;
+		object_id := x.object_id;
+		version := x.version;
+		record_hash := x.record_hash;
+		RETURN NEXT;
+	END LOOP;
+
+	IF next_off IS DISTINCT FROM p_expected THEN
+		o := axiom_api.store_next_offset(p_instance, p_topic, p_partition, p_expected, next_off);
+		IF o.decision <> 'accepted' THEN
+			RAISE EXCEPTION 'offset_conflict: %', o.message USING ERRCODE = 'AX409';
+		END IF;
+	END IF;
+	IF p_control THEN
+		UPDATE axiom.control_watermark SET event_time = w, updated_by = p_instance
+		 WHERE event_time < w;
+	END IF;
+END
+$function$;
+
+-- The commands of a batch of (p_topic, p_partition) up to the first data command beyond the
+-- watermark p_w, their outcomes in order. p_trap: 0008's way (apply_batch per command, with
+-- its trap, and append_ledger_entry per entry); otherwise no per-command trap, and the ledger
+-- extended here from its last entry. The caller holds the partition's offset row lock.
+CREATE OR REPLACE FUNCTION axiom.partition_commands(p_topic text, p_partition integer, p_control boolean, p_expected bigint, p_w timestamp with time zone, p_commands jsonb, p_trap boolean)
+ RETURNS SETOF axiom.batch_outcome
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	c jsonb;
+	n bigint;
+	off bigint;
+	et timestamptz;
+	cmd uuid;
+	next_off bigint := p_expected;
+	o axiom_api.outcome;
+	r record;
+	-- the ledger entry of the command
+	l_actor text;
+	l_et timestamptz;
+	l_cmd uuid;
+	l_reason text;
+	l_hash bytea;
+	last_seq bigint;
+	last_off bigint;
+	last_hash bytea;
+	last_et timestamptz;
+	h bytea;
+	res axiom.batch_outcome;
+BEGIN
+	IF NOT p_trap THEN
+		-- append_ledger_entry's lock, once for the batch
+		PERFORM pg_advisory_xact_lock(hashtextextended(p_topic || '/' || p_partition::text, 7));
+	END IF;
+	SELECT l.seq, l.kafka_offset, l.entry_hash, l.event_time
+	  INTO last_seq, last_off, last_hash, last_et
+	  FROM axiom.ledger l WHERE l.topic = p_topic AND l.kafka_partition = p_partition
+	 ORDER BY l.seq DESC LIMIT 1;
+	PERFORM set_config('axiom.ledger_topic', p_topic, true),
+	    set_config('axiom.ledger_partition', p_partition::text, true);
+	FOR c, n IN SELECT e, i FROM jsonb_array_elements(p_commands) WITH ORDINALITY AS x(e, i) LOOP
+		off := (c->>'offset')::bigint;
+		et := (c->>'event_time')::timestamptz;
+		IF off IS NULL OR et IS NULL OR (next_off IS NOT NULL AND off < next_off) THEN
+			RAISE EXCEPTION 'command % of the batch has no offset or event time, or goes back in the log', n
+			    USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		IF NOT p_control AND et >= p_w THEN
+			EXIT; -- the rest waits until the control watermark is beyond its event time (0022)
+		END IF;
+		IF et < last_et THEN
+			RAISE EXCEPTION 'event_time_regressed: command % of %/% at offset % has event time %, before the ledger''s last %',
+			    n, p_topic, p_partition, off, et, last_et
+			    USING ERRCODE = 'internal_error',
+			          HINT = 'The applier must send the running maximum of the partition''s append times.';
+		END IF;
+		PERFORM set_config('axiom.ledger_seq', (coalesce(last_seq, 0) + 1)::text, true);
+		cmd := NULL;
+		IF c->>'command_id' ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN
+			cmd := (c->>'command_id')::uuid;
+		END IF;
+		l_actor := c->>'actor';
+		l_et := et;
+		l_cmd := cmd;
+		l_hash := NULL;
+		IF cmd IS NOT NULL AND EXISTS (SELECT 1 FROM axiom.applied_commands a
+		    WHERE a.topic = p_topic AND a.kafka_partition = p_partition
+		      AND a.command_id = cmd) THEN
+			o := axiom.rejected('duplicate_command', format(
+			    'command %s was already applied (%s)', cmd,
+			    (SELECT a.topic || '/' || a.kafka_partition || '@' || a.kafka_offset
+			       FROM axiom.applied_commands a WHERE a.topic = p_topic
+			        AND a.kafka_partition = p_partition AND a.command_id = cmd)));
+			l_reason := o.reason_code;
+			IF p_trap THEN
+				PERFORM axiom_api.append_ledger_entry(l_actor, et, p_topic, p_partition, off,
+				    cmd, o.decision, o.reason_code, NULL);
+			END IF;
+		ELSIF c->>'op' = 'tick' THEN
+			o := axiom.accepted('control watermark tick');
+			l_reason := 'tick';
+			IF p_trap THEN
+				PERFORM axiom_api.append_ledger_entry(l_actor, et, p_topic, p_partition, off,
+				    cmd, o.decision, 'tick', NULL);
+			END IF;
+		ELSIF p_trap THEN
+			SELECT b.decision, b.reason_code, b.message, b.object_id, b.version, b.record_hash
+			  INTO r FROM axiom_api.apply_batch(p_topic, p_partition, jsonb_build_array(c)) b;
+			o := ROW(r.decision, r.reason_code, r.message, r.object_id, r.version, r.record_hash);
+		ELSE
+			-- apply_batch's parsing, without its trap: a malformed field raises
+			l_et := (c->>'event_time')::timestamptz;
+			l_cmd := (c->>'command_id')::uuid;
+			o := axiom.dispatch_command(c, l_actor, l_et, l_cmd, p_topic, p_partition);
+			l_reason := o.reason_code;
+			l_hash := o.record_hash;
+		END IF;
+		-- append_ledger_entry's entry, with its refusals (no entry for an offset that does not
+		-- increase): the same seq, links and hash
+		IF off >= 0 AND (last_seq IS NULL OR off > last_off) THEN
+			IF NOT p_trap THEN
+				h := sha256(axiom.canon_ledger_v1(p_topic, p_partition, coalesce(last_seq, 0) + 1,
+				    off, l_cmd, l_actor, l_et, o.decision, l_reason, l_hash, coalesce(last_hash,
+				    '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)));
+				INSERT INTO axiom.ledger VALUES (p_topic, p_partition, coalesce(last_seq, 0) + 1,
+				    off, l_cmd, l_actor, l_et, o.decision, l_reason, l_hash, coalesce(last_hash,
+				    '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea), h);
+				last_hash := h;
+			END IF;
+			last_seq := coalesce(last_seq, 0) + 1;
+			last_off := off;
+			last_et := et;
+		END IF;
+		IF cmd IS NOT NULL AND o.reason_code IS DISTINCT FROM 'duplicate_command' THEN
+			INSERT INTO axiom.applied_commands VALUES (cmd, p_topic, p_partition, off);
+		END IF;
+		next_off := off + 1;
+		res := ROW(n, off, et, o.decision,
+		    CASE WHEN c->>'op' = 'tick' AND o.decision = 'accepted' THEN 'tick' ELSE o.reason_code END,
+		    o.message, o.object_id, o.version, o.record_hash);
+		RETURN NEXT res;
+	END LOOP;
+	-- nothing after the batch's commands may claim one of their entries
+	PERFORM set_config('axiom.ledger_topic', '', true),
+	    set_config('axiom.ledger_partition', '', true), set_config('axiom.ledger_seq', '', true);
+END
+$function$;
+
+-- Extend the ledger chain of (p_topic, p_partition) with the outcome of the command at
+-- p_offset; the database computes seq, previous_entry_hash and entry_hash. Offsets must
+-- increase (offset_not_increasing). p_actor is the command's actor (NULL for undecodable
+-- input). Layer 6. Returns the entry's seq as version and its hash as record_hash.
+CREATE OR REPLACE FUNCTION axiom_api.append_ledger_entry(p_actor text, p_event_time timestamp with time zone, p_topic text, p_partition integer, p_offset bigint, p_command_id uuid, p_decision text, p_reason_code text, p_record_hash bytea)
+ RETURNS axiom_api.outcome
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	last axiom.ledger;
+	prev bytea;
+	h bytea;
+	seq bigint;
+BEGIN
+	IF p_topic IS NULL OR p_partition IS NULL OR p_offset IS NULL OR p_offset < 0
+	    OR p_event_time IS NULL OR p_decision IS NULL
+	    OR p_decision NOT IN ('accepted', 'rejected', 'quarantined') THEN
+		RETURN axiom.rejected('invalid_command', 'topic, partition, offset, event time and decision are required');
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtextextended(p_topic || '/' || p_partition::text, 7));
+	SELECT * INTO last FROM axiom.ledger l
+	 WHERE l.topic = p_topic AND l.kafka_partition = p_partition ORDER BY l.seq DESC LIMIT 1;
+	IF last.seq IS NOT NULL AND p_offset <= last.kafka_offset THEN
+		RETURN axiom.rejected('offset_not_increasing', format(
+		    'offset %s is not after the last ledger entry''s offset %s', p_offset, last.kafka_offset));
+	END IF;
+	seq := coalesce(last.seq, 0) + 1;
+	prev := coalesce(last.entry_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+	h := sha256(axiom.canon_ledger_v1(p_topic, p_partition, seq, p_offset, p_command_id, p_actor,
+	    p_event_time, p_decision, p_reason_code, p_record_hash, prev));
+	INSERT INTO axiom.ledger VALUES (p_topic, p_partition, seq, p_offset, p_command_id, p_actor,
+	    p_event_time, p_decision, p_reason_code, p_record_hash, prev, h);
+	RETURN axiom.accepted(format('ledger entry %s', seq), NULL, seq, h);
+END
+$function$;
+
+-- Apply the ordered commands of one partition in one call and return their outcomes in order
+-- (ordinal from 1). Each element is an object with "op", "actor", "event_time" (ISO 8601 with
+-- offset), "command_id", the operation's fields (bytea as lowercase hex without \x), and
+-- optionally "offset": then the outcome is also appended to the partition's ledger. The
+-- checks are exactly those of the per-command functions, which this calls. A malformed
+-- element is rejected as invalid_command; it never aborts the batch. The op "quarantine"
+-- (fields "reason_code", "payload_sha256") records an undecodable message as a quarantined
+-- outcome, its SHA-256 in the ledger's record_hash. Layers: those of the called functions.
+CREATE OR REPLACE FUNCTION axiom_api.apply_batch(p_topic text, p_partition integer, p_commands jsonb)
+ RETURNS TABLE(ordinal integer, decision text, reason_code text, message text, object_id uuid, version bigint, record_hash bytea)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	c jsonb;
+	n bigint;
+	o axiom_api.outcome;
+	actor text;
+	et timestamptz;
+	cmd uuid;
+BEGIN
+	IF jsonb_typeof(p_commands) IS DISTINCT FROM 'array' THEN
+		RAISE EXCEPTION 'commands must be a json array' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR c, n IN SELECT e, i FROM jsonb_array_elements(p_commands) WITH ORDINALITY AS x(e, i) LOOP
+		o := NULL;
+		actor := NULL;
+		et := NULL;
+		cmd := NULL;
+		BEGIN
+			actor := c->>'actor';
+			et := (c->>'event_time')::timestamptz;
+			cmd := (c->>'command_id')::uuid;
+			o := axiom.dispatch_command(c, actor, et, cmd, p_topic, p_partition);
+		EXCEPTION WHEN data_exception THEN
+			o := axiom.rejected('invalid_command', 'malformed command: ' || SQLERRM);
+		END;
+		IF c ? 'offset' AND et IS NOT NULL THEN
+			PERFORM axiom_api.append_ledger_entry(actor, et, p_topic, p_partition,
+			    (c->>'offset')::bigint, cmd, o.decision, o.reason_code, o.record_hash);
+		END IF;
+		ordinal := n;
+		decision := o.decision;
+		reason_code := o.reason_code;
+		message := o.message;
+		object_id := o.object_id;
+		version := o.version;
+		record_hash := o.record_hash;
+		RETURN NEXT;
+	END LOOP;
+END
+$function$;
+
+-- (2) -------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION axiom_api.apply_partition_batch(p_instance text, p_topic text, p_partition integer, p_control boolean, p_expected bigint, p_claim bigint, p_commands jsonb)
+ RETURNS TABLE(ordinal integer, kafka_offset bigint, decision text, reason_code text, message text, object_id uuid, version bigint, record_hash bytea)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	latest bigint;
+BEGIN
+	SELECT c.claim INTO latest FROM axiom.partition_claims c
+	 WHERE c.topic = p_topic AND c.kafka_partition = p_partition FOR SHARE;
+	IF latest IS DISTINCT FROM p_claim THEN
+		RAISE EXCEPTION 'claim_conflict: the latest claim of %/% is %, not %', p_topic,
+		    p_partition, coalesce(latest::text, 'none'), coalesce(p_claim::text, 'none')
+		    USING ERRCODE = 'AX409',
+		          HINT = 'Another applier instance claimed this partition; this one must stop.';
+	END IF;
+	RETURN QUERY SELECT * FROM axiom.partition_batch(p_instance, p_topic, p_partition,
+	    p_control, p_expected, p_commands);
+END
+$function$;
+
+-- (1) -------------------------------------------------------------------------------------
+-- Claim (p_topic, p_partition) for applier instance p_instance: the new claim number, and the
+-- stored next offset (NULL when none) as the batch holding the partition, if any, left it.
+CREATE OR REPLACE FUNCTION axiom_api.claim_partition(p_instance text, p_topic text, p_partition integer, OUT next_offset bigint, OUT claim bigint)
+ RETURNS record
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+	IF p_instance IS NULL OR p_topic IS NULL OR p_partition IS NULL OR p_partition < 0 THEN
+		RAISE EXCEPTION 'instance, topic and partition are required'
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO axiom.partition_claims AS c
+	VALUES (p_topic, p_partition, 1, p_instance, clock_timestamp())
+	ON CONFLICT (topic, kafka_partition) DO UPDATE
+	   SET claim = c.claim + 1, claimed_by = excluded.claimed_by,
+	       claimed_at = excluded.claimed_at
+	RETURNING c.claim INTO claim;
+	-- a statement of its own, so its snapshot is taken after the claim's row lock was granted
+	-- (invariant 2)
+	SELECT o.next_offset INTO next_offset FROM axiom.partition_offsets o
+	 WHERE o.topic = p_topic AND o.kafka_partition = p_partition;
+END
+$function$;
+
+-- The control watermark (invariant 1). Read-only.
+CREATE OR REPLACE FUNCTION axiom_api.control_watermark()
+ RETURNS timestamp with time zone
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+	SELECT w.event_time FROM axiom.control_watermark w
+$function$;
+
+-- The ledger entries of (p_topic, p_partition) after seq p_after, at most p_limit, in order:
+-- what the relay publishes on the audit topic. Read-only.
+CREATE OR REPLACE FUNCTION axiom_api.ledger_entries(p_topic text, p_partition integer, p_after bigint, p_limit integer)
+ RETURNS TABLE(seq bigint, kafka_offset bigint, command_id uuid, actor text, event_time timestamp with time zone, decision text, reason_code text, record_hash bytea, previous_entry_hash bytea, entry_hash bytea)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+	SELECT l.seq, l.kafka_offset, l.command_id, l.actor, l.event_time, l.decision,
+	       l.reason_code, l.record_hash, l.previous_entry_hash, l.entry_hash
+	  FROM axiom.ledger l
+	 WHERE l.topic = p_topic AND l.kafka_partition = p_partition AND l.seq > p_after
+	 ORDER BY l.seq
+	 LIMIT least(greatest(p_limit, 1), 10000)
+$function$;
+
+-- The stored next offset of (p_topic, p_partition), NULL when none. Read-only; layer 1 (no
+-- actor: infrastructure state, read by the applier on partition assignment).
+CREATE OR REPLACE FUNCTION axiom_api.next_offset(p_topic text, p_partition integer)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+	SELECT o.next_offset FROM axiom.partition_offsets o
+	 WHERE o.topic = p_topic AND o.kafka_partition = p_partition
+$function$;
+
+CREATE OR REPLACE FUNCTION axiom_api.partition_event_time(p_topic text, p_partition integer)
+ RETURNS timestamp with time zone
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+	SELECT coalesce((SELECT l.event_time FROM axiom.ledger l
+	                  WHERE l.topic = p_topic AND l.kafka_partition = p_partition
+	                  ORDER BY l.seq DESC LIMIT 1),
+	                '1970-01-01 00:00:00+00'::timestamptz)
+$function$;
+
+-- Store the checkpoint of ledger entry (p_topic, p_partition, p_seq) signed by key p_key_id.
+-- Returns 'stored', 'exists' (the same checkpoint was stored before), or raises when the entry
+-- does not exist (invalid_parameter_value). p_instance names the applier (for its log only:
+-- a replay with the same key must rebuild the same rows).
+CREATE OR REPLACE FUNCTION axiom_api.store_checkpoint(p_instance text, p_topic text, p_partition integer, p_seq bigint, p_key_id uuid, p_public_key bytea, p_signature bytea)
+ RETURNS text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	l axiom.ledger;
+BEGIN
+	SELECT * INTO l FROM axiom.ledger x
+	 WHERE x.topic = p_topic AND x.kafka_partition = p_partition AND x.seq = p_seq;
+	IF p_instance IS NULL THEN
+		RAISE EXCEPTION 'the applier instance is required' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF l.seq IS NULL THEN
+		RAISE EXCEPTION 'no ledger entry %/% seq % to checkpoint', p_topic, p_partition, p_seq
+		    USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO axiom.checkpoints VALUES (p_topic, p_partition, p_seq, l.entry_hash,
+	    l.event_time, p_key_id, p_public_key, p_signature)
+	ON CONFLICT DO NOTHING;
+	RETURN CASE WHEN FOUND THEN 'stored' ELSE 'exists' END;
+END
+$function$;
+
+-- Store the next offset of (p_topic, p_partition) if the stored one is still p_expected (NULL:
+-- no offset stored yet): the fencing compare-and-set of design.md section 9. A zombie
+-- applier gets offset_conflict and must roll back. p_actor names the applier instance.
+-- Layer 1 (the offsets are reachable only through this function); not a regulated record.
+CREATE OR REPLACE FUNCTION axiom_api.store_next_offset(p_actor text, p_topic text, p_partition integer, p_expected bigint, p_next bigint)
+ RETURNS axiom_api.outcome
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	cur bigint;
+BEGIN
+	IF p_actor IS NULL OR p_topic IS NULL OR p_partition IS NULL OR p_next IS NULL OR p_next < 0
+	    OR p_next < coalesce(p_expected, 0) THEN
+		RETURN axiom.rejected('invalid_command', 'actor, topic, partition and a next offset not below the expected one are required');
+	END IF;
+	IF p_expected IS NULL THEN
+		BEGIN
+			INSERT INTO axiom.partition_offsets VALUES (p_topic, p_partition, p_next, p_actor);
+			RETURN axiom.accepted(format('next offset %s', p_next), NULL, p_next);
+		EXCEPTION WHEN unique_violation THEN
+			NULL;
+		END;
+	ELSE
+		UPDATE axiom.partition_offsets SET next_offset = p_next, updated_by = p_actor
+		 WHERE topic = p_topic AND kafka_partition = p_partition AND next_offset = p_expected;
+		IF FOUND THEN
+			RETURN axiom.accepted(format('next offset %s', p_next), NULL, p_next);
+		END IF;
+	END IF;
+	SELECT next_offset INTO cur FROM axiom.partition_offsets
+	 WHERE topic = p_topic AND kafka_partition = p_partition;
+	RETURN axiom.rejected('offset_conflict', format('the stored next offset is %s, not %s',
+	    coalesce(cur::text, 'unset'), coalesce(p_expected::text, 'unset')));
+END
+$function$;
