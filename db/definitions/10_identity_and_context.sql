@@ -1,19 +1,26 @@
 -- axiom-migrate: run-as=admin
 --
--- db/definitions/10_identity_and_context.sql - Identity and context: who acts, at which event time, in this transaction.
+-- db/definitions/10_identity_and_context.sql - Identity and context: who acts, at which event
+-- time, in this transaction; and the outcome and audit-trail row of every command.
 --
--- Every per-command function starts with axiom.begin_command, which sets three transaction-local
--- settings: the actor, the event time in microseconds, and a MAC over both bound to this backend
--- and transaction (axiom.context_mac, keyed by axiom.context_key, which only the definer reads).
--- The row policies of 45_row_level_security.sql trust the actor and event time only with a valid
--- MAC, so a session that sets the settings itself sees nothing. axiom.finish writes the audit
--- trail row (axiom.session_events) of every decision and ends the identity; accepted, rejected
--- and not_found_or_denied build the outcome a command returns.
+-- Every per-command function (50_control_plane.sql, 60_data_plane.sql, 70_esignatures.sql) starts
+-- with axiom.start_command, which checks the actor and event time and then calls
+-- axiom.begin_command: three transaction-local settings, the actor, the event time in
+-- microseconds, and a MAC over both bound to this backend and transaction (axiom.context_mac,
+-- keyed by axiom.context_key, which only axiom_definer reads). The row policies of
+-- 45_row_level_security.sql trust the actor and event time only with a valid MAC, so a session
+-- that sets the settings itself sees nothing (layer L3). Every per-command function ends with
+-- axiom.finish, which writes the audit-trail row (axiom.session_events) of the decision, accepted
+-- or rejected, and clears the identity (layer L4). accepted, rejected and not_found_or_denied
+-- build the outcome (axiom_api.outcome) that a command returns.
+-- Tests: 0101-db-privileges (identity cannot be spoofed), 0102-db-rls.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
 
--- An accepted outcome.
+-- The outcome of an accepted command: decision 'accepted', no reason code, p_message, and the
+-- object id, version and record hash the command produced, when it produced one. A pure
+-- constructor for the per-command functions and the batch.
 CREATE OR REPLACE FUNCTION axiom.accepted(p_message text, p_object_id uuid DEFAULT NULL::uuid, p_version bigint DEFAULT NULL::bigint, p_record_hash bytea DEFAULT NULL::bytea)
  RETURNS axiom_api.outcome
  LANGUAGE sql
@@ -22,8 +29,12 @@ AS $function$
 	SELECT ROW('accepted', NULL, p_message, p_object_id, p_version, p_record_hash)::axiom_api.outcome
 $function$;
 
--- Make (actor, event time) the identity the definer's row policies see, until cleared
--- (NULL, NULL clears it); only called after the API function validated both.
+-- Set the identity the row policies of axiom_definer read, as three transaction-local
+-- settings: axiom.actor, axiom.event_time_us (microseconds since the epoch) and
+-- axiom.context_mac (context_mac of both); (NULL, NULL) clears all three. Called by
+-- start_command once it has checked actor and event time, and with (NULL, NULL) by finish and by
+-- the read functions lineage_head and change_content to end the identity. Runs with the caller's
+-- rights; only axiom_definer may execute it (90_ownership_and_privileges.sql).
 CREATE OR REPLACE FUNCTION axiom.begin_command(p_actor text, p_event_time timestamp with time zone)
  RETURNS void
  LANGUAGE plpgsql
@@ -39,7 +50,11 @@ BEGIN
 END
 $function$;
 
--- The MAC binding (actor, event time) to this backend and this transaction.
+-- The MAC that binds (actor, event time in microseconds) to this backend and this transaction:
+-- hex SHA-256 of the key in axiom.context_key followed by the canonical encodings of the tag
+-- 'axiom/context/v1', the actor, the event time, pg_backend_pid() and transaction_timestamp().
+-- Only axiom_definer may execute it or read axiom.context_key, so no login can compute a MAC
+-- that actor_in_scope accepts (L3). Not PARALLEL SAFE: a parallel worker has another pid.
 CREATE OR REPLACE FUNCTION axiom.context_mac(p_actor text, p_event_time_us text)
  RETURNS text
  LANGUAGE plpgsql
@@ -59,8 +74,11 @@ BEGIN
 END
 $function$;
 
--- Append the outcome of an operation to the audit trail, end the command's identity, and
--- return the outcome.
+-- Append the audit-trail row of a decided command to axiom.session_events (actor, event time,
+-- operation, decision, reason code, p_reason, command id, object, old version, the new version
+-- only when accepted, facility, domain; the ledger reference columns take the batch's settings),
+-- clear the identity (begin_command(NULL, NULL)) and return p_outcome unchanged. Every
+-- per-command function returns through it, refusals included (L4).
 CREATE OR REPLACE FUNCTION axiom.finish(p_operation text, p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_outcome axiom_api.outcome, p_reason text, p_object_id uuid, p_old_record_id uuid, p_new_record_id uuid, p_facility_id text, p_domain_id text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -79,7 +97,9 @@ BEGIN
 END
 $function$;
 
--- The one refusal for "does not exist" and "may not see or use".
+-- The one refusal for an object that does not exist and for one the actor may not see or use:
+-- reason not_found_or_denied with one message, so no answer tells the two apart (L3: no
+-- existence oracle).
 CREATE OR REPLACE FUNCTION axiom.not_found_or_denied()
  RETURNS axiom_api.outcome
  LANGUAGE sql
@@ -88,7 +108,9 @@ AS $function$
 	SELECT axiom.rejected('not_found_or_denied', 'no such object, or the actor may not use it')
 $function$;
 
--- A rejected outcome with a stable reason code.
+-- The outcome of a refused command: decision 'rejected', the stable reason code p_code
+-- (docs/security-layers.md, "Reason codes of the API") and p_message. Business refusals are
+-- outcomes, never exceptions.
 CREATE OR REPLACE FUNCTION axiom.rejected(p_code text, p_message text)
  RETURNS axiom_api.outcome
  LANGUAGE sql
@@ -97,8 +119,12 @@ AS $function$
 	SELECT ROW('rejected', p_code, p_message, NULL, NULL, NULL)::axiom_api.outcome
 $function$;
 
--- Check the identity part of a command and make it the row-policy identity; NULL when the
--- command may proceed, else the outcome to return.
+-- The first step of every per-command function: clear whatever identity the caller set; refuse
+-- a command without an actor or with a missing or infinite event time (invalid_command); answer
+-- not_found_or_denied when the actor is not enrolled and active at the event time
+-- (user_active_at); otherwise make (actor, event time) the row-policy identity (begin_command).
+-- Returns NULL when the command may go on, else the refusal to return. The read functions
+-- lineage_head and change_content use it too (L2, L3).
 CREATE OR REPLACE FUNCTION axiom.start_command(p_actor text, p_event_time timestamp with time zone)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql

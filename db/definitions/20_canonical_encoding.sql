@@ -1,16 +1,21 @@
 -- axiom-migrate: run-as=admin
 --
--- db/definitions/20_canonical_encoding.sql - Canonical encoding: the exact bytes that record hashes and ledger hashes cover.
+-- db/definitions/20_canonical_encoding.sql - Canonical encoding: the exact bytes that record
+-- hashes and ledger hashes cover.
 --
 -- docs/canonical-encoding.md is the specification; common/ax_canon.c computes the same bytes in
--- C and tests/data/ holds vectors written by independent implementations (test 0103 checks the
--- SQL side, unit test_canon the C side). Every function here is IMMUTABLE and changes no row:
--- changing an encoding needs a new version (canon_record_v2, ...) and a migration, never an edit
--- of a v1 function, or every stored hash stops verifying.
+-- C and tests/data/ holds vectors written by independent implementations (test
+-- 0103-canonical-encoding-in-sql and 0701-ledger-encoding-in-sql check the SQL side, unit
+-- test_canon the C side). Each value is a type tag, a 4-byte big-endian length and the bytes;
+-- NULL is the single byte 00. Every function here is pure (declared STABLE PARALLEL SAFE) and
+-- changes no row; axiom_definer (hashes on insert) and axiom_auditor (verification, digests)
+-- execute them. Changing an encoding needs a new version (canon_record_v2, ...) and a
+-- migration, never an edit of a v1 function, or every stored hash stops verifying (layer L6).
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
 
+-- A boolean as canon_int64 of 1 (true) or 0 (false); NULL as 00.
 CREATE OR REPLACE FUNCTION axiom.canon_bool(v boolean)
  RETURNS bytea
  LANGUAGE sql
@@ -19,6 +24,7 @@ AS $function$
 	SELECT axiom.canon_int64(CASE WHEN v THEN 1 WHEN NOT v THEN 0 END)
 $function$;
 
+-- A bytea: tag 02, its length as 4 bytes big-endian, the bytes; NULL as 00.
 CREATE OR REPLACE FUNCTION axiom.canon_bytes(v bytea)
  RETURNS bytea
  LANGUAGE sql
@@ -28,6 +34,7 @@ AS $function$
 	ELSE '\x02'::pg_catalog.bytea OPERATOR(pg_catalog.||) pg_catalog.int4send(pg_catalog.octet_length(v)) OPERATOR(pg_catalog.||) v END
 $function$;
 
+-- An integer: tag 03, length 8, the value as 8 bytes big-endian two's complement; NULL as 00.
 CREATE OR REPLACE FUNCTION axiom.canon_int64(v bigint)
  RETURNS bytea
  LANGUAGE sql
@@ -38,7 +45,9 @@ AS $function$
 $function$;
 
 -- The canonical encoding v1 of one ledger entry; entry_hash = SHA-256 of it. The previous
--- entry's hash is part of the encoding, so the entries of one partition form a chain.
+-- entry's hash is part of the encoding, so the entries of one partition form a chain. The batch
+-- computes it for every entry (partition_commands, append_ledger_entry), verify_ledger_chains
+-- recomputes it, and common/ax_canon.c and `axiom audit --verify` compute the same bytes.
 CREATE OR REPLACE FUNCTION axiom.canon_ledger_v1(p_topic text, p_partition integer, p_seq bigint, p_offset bigint, p_command_id uuid, p_actor text, p_event_time timestamp with time zone, p_decision text, p_reason_code text, p_record_hash bytea, p_previous_entry_hash bytea)
  RETURNS bytea
  LANGUAGE sql
@@ -58,7 +67,10 @@ AS $function$
 	    OPERATOR(pg_catalog.||) axiom.canon_bytes(p_previous_entry_hash)
 $function$;
 
--- The canonical encoding v1 of one record version, field by field in the documented order.
+-- The canonical encoding v1 of one record version, field by field in the documented order;
+-- record_hash = SHA-256 of it (record_hash_v1 for a stored row, expected_hash for a command).
+-- The applier computes the same bytes in C before it sends a command, so the hash is computed
+-- twice and compared (hash_mismatch).
 CREATE OR REPLACE FUNCTION axiom.canon_record_v1(p_record_id uuid, p_id uuid, p_version bigint, p_previous_record_id uuid, p_previous_record_hash bytea, p_record_type text, p_facility_id text, p_domain_id text, p_title text, p_content bytea, p_created_by text, p_created_at timestamp with time zone, p_change_id uuid)
  RETURNS bytea
  LANGUAGE sql
@@ -80,6 +92,8 @@ AS $function$
 	    OPERATOR(pg_catalog.||) axiom.canon_uuid(p_change_id)
 $function$;
 
+-- A text: tag 01, the length of its UTF-8 bytes as 4 bytes big-endian, the UTF-8 bytes
+-- (whatever the database encoding); NULL as 00.
 CREATE OR REPLACE FUNCTION axiom.canon_text(v text)
  RETURNS bytea
  LANGUAGE sql
@@ -92,6 +106,9 @@ AS $function$
 	END
 $function$;
 
+-- A text[]: its cardinality as canon_int64, then each element as canon_text in order; NULL as
+-- 00. Used by the table digests (85_digests_and_verification.sql), not by record or ledger
+-- hashes.
 CREATE OR REPLACE FUNCTION axiom.canon_text_array(v text[])
  RETURNS bytea
  LANGUAGE sql
@@ -104,6 +121,8 @@ AS $function$
 	END
 $function$;
 
+-- A finite timestamptz: tag 04, length 8, microseconds since the Unix epoch (timestamp_us) as
+-- 8 bytes big-endian; NULL as 00.
 CREATE OR REPLACE FUNCTION axiom.canon_timestamp(v timestamp with time zone)
  RETURNS bytea
  LANGUAGE sql
@@ -115,7 +134,7 @@ $function$;
 
 -- A timestamp that may be infinite (the control watermark starts at -infinity): finite values
 -- exactly as canon_timestamp; -infinity and infinity as the int64 extremes, which no finite
--- timestamptz reaches (PostgreSQL's own representation of them).
+-- timestamptz reaches (PostgreSQL's own representation of them). Used by the table digests.
 CREATE OR REPLACE FUNCTION axiom.canon_timestamp_any(v timestamp with time zone)
  RETURNS bytea
  LANGUAGE sql
@@ -127,6 +146,7 @@ AS $function$
 	ELSE '\x04000000087fffffffffffffff'::pg_catalog.bytea END
 $function$;
 
+-- A uuid: tag 05, length 16, its 16 bytes; NULL as 00.
 CREATE OR REPLACE FUNCTION axiom.canon_uuid(v uuid)
  RETURNS bytea
  LANGUAGE sql
@@ -136,7 +156,8 @@ AS $function$
 	ELSE '\x0500000010'::pg_catalog.bytea OPERATOR(pg_catalog.||) pg_catalog.uuid_send(v) END
 $function$;
 
--- A uuid[] as its cardinality, then each element (the canonical scheme of 0003).
+-- A uuid[]: its cardinality as canon_int64, then each element as canon_uuid in order; NULL as
+-- 00. Used by the table digests (signature_evidence.factor_ids).
 CREATE OR REPLACE FUNCTION axiom.canon_uuid_array(v uuid[])
  RETURNS bytea
  LANGUAGE sql
@@ -149,7 +170,8 @@ AS $function$
 	END
 $function$;
 
--- record_hash of a stored row: SHA-256 of its canonical encoding v1.
+-- record_hash of a stored row: SHA-256 of canon_record_v1 over its columns. The insert trigger
+-- link_record_version (30_integrity_triggers.sql) sets every new version's hash with it.
 CREATE OR REPLACE FUNCTION axiom.record_hash_v1(r axiom.records)
  RETURNS bytea
  LANGUAGE sql
@@ -160,7 +182,8 @@ AS $function$
 	    r.created_by, r.created_at, r.change_id))
 $function$;
 
--- Microseconds since the Unix epoch; extract(epoch ...) is numeric and exact since PG 14.
+-- Microseconds since the Unix epoch; extract(epoch ...) is numeric and exact since
+-- PostgreSQL 14.
 CREATE OR REPLACE FUNCTION axiom.timestamp_us(v timestamp with time zone)
  RETURNS bigint
  LANGUAGE sql

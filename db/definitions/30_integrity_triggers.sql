@@ -1,22 +1,34 @@
 -- axiom-migrate: run-as=admin
 --
--- db/definitions/30_integrity_triggers.sql - Integrity triggers: what no role, the definer included, may do to stored rows.
+-- db/definitions/30_integrity_triggers.sql - Integrity triggers: what no role, the definer
+-- included, may do to stored rows.
 --
--- - append-only tables (the audit trail, change steps, signatures, the ledger, reference data)
---   refuse UPDATE, DELETE and TRUNCATE (refuse_change_of_append_only, refuse_removal);
--- - versioned tables (SCD Type 2) refuse changes of their data columns; only lifecycle
---   columns move (refuse_change_of_data_columns);
--- - a new record version is linked to its predecessor and its hash recomputed and compared
---   (link_record_version), so a row whose hash does not match its columns never lands.
--- Every trigger is ENABLE ALWAYS: it fires under session_replication_role = replica too.
--- Tests: 0101-db-privileges, 0106-db-tamper-detection.
+-- - append-only tables refuse UPDATE, DELETE and TRUNCATE (refuse_change_of_append_only; layer
+--   L4): the audit trail (session_events), change_request_steps, signatures,
+--   signature_evidence, signing_nonces, signing_policies, the ledger, applied_commands,
+--   checkpoints, context_key and the reference data (access_tiers, facilities, domains,
+--   delegation_limits);
+-- - tables whose rows have lifecycle columns refuse an UPDATE of any other column
+--   (refuse_change_of_data_columns, the columns that may change are the trigger's arguments) and
+--   refuse DELETE and TRUNCATE (refuse_removal; layer L5): records (status), change_requests,
+--   grants (revocation), users (deactivation), signing_factors (revocation), record_types (gate),
+--   and the applier's partition_offsets, partition_claims and control_watermark;
+-- - a new record version is linked to its lineage's head and its hash recomputed and compared
+--   (link_record_version; layers L5, L6), so a row whose hash does not match its columns never
+--   lands.
+-- Every trigger is ENABLE ALWAYS: it fires under session_replication_role = replica too, and
+-- only the tables' owner (axiom_owner, NOLOGIN) or a superuser could disable it.
+-- Tests: 0101-db-privileges, 0103-canonical-encoding-in-sql, 0106-db-tamper-detection.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
 
--- Compute record_hash and check the link to the lineage's head: version = head + 1 (1 for a
--- new lineage), previous_record_id and previous_record_hash = the head's, same record type,
--- facility and domain as the lineage. A caller-supplied record_hash must equal the computed.
+-- BEFORE INSERT trigger on axiom.records (L5, L6). Checks the link to the lineage's head:
+-- version = head + 1 (1, with no predecessor, for a new lineage), previous_record_id and
+-- previous_record_hash = the head's, the same record type, facility and domain as the lineage;
+-- computes record_hash (record_hash_v1) and refuses a caller-supplied one that differs; a new
+-- version always starts as a draft (status 'draft', no status change). Any refusal raises
+-- integrity_constraint_violation, whoever inserts, a superuser included.
 CREATE OR REPLACE FUNCTION axiom.link_record_version()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -61,7 +73,9 @@ BEGIN
 END
 $function$;
 
--- Refuse UPDATE, DELETE and TRUNCATE: for append-only tables.
+-- Trigger function of append_only_row (BEFORE UPDATE OR DELETE, per row) and
+-- append_only_truncate (BEFORE TRUNCATE): raises insufficient_privilege, naming the operation
+-- and the table (L4).
 CREATE OR REPLACE FUNCTION axiom.refuse_change_of_append_only()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -74,8 +88,9 @@ BEGIN
 END
 $function$;
 
--- Refuse an UPDATE that changes any column other than the lifecycle columns named in the
--- trigger arguments.
+-- Trigger function of immutable_data_columns (BEFORE UPDATE, per row): compares OLD and NEW as
+-- jsonb without the columns named as trigger arguments (the lifecycle columns) and raises
+-- insufficient_privilege when anything else differs (L5).
 CREATE OR REPLACE FUNCTION axiom.refuse_change_of_data_columns()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -99,7 +114,9 @@ BEGIN
 END
 $function$;
 
--- Refuse DELETE and TRUNCATE: for tables whose rows may only change lifecycle columns.
+-- Trigger function of no_removal_row (BEFORE DELETE) and no_removal_truncate (BEFORE
+-- TRUNCATE), for tables whose rows may only change their lifecycle columns: raises
+-- insufficient_privilege (L5).
 CREATE OR REPLACE FUNCTION axiom.refuse_removal()
  RETURNS trigger
  LANGUAGE plpgsql

@@ -1,21 +1,30 @@
 -- axiom-migrate: run-as=admin
 --
--- db/definitions/40_authorization.sql - Function-layer authorization: may this actor do this, at this event time?
+-- db/definitions/40_authorization.sql - Function-layer authorization (layer L2): may this
+-- actor do this, at this event time?
 --
 -- tier_rank_at answers "which access tier does user u hold for facility f and domain d at time
--- t", from grants (delegations included, bounded by their delegator's own rights), user
--- enrollment and deactivation; the per-command functions of 50_control_plane.sql,
--- 60_data_plane.sql and 70_esignatures.sql call it before they touch anything. A control event
--- at instant c governs every command at T >= c (grant_valid_at, user_active_at), so replaying
--- the log decides alike. The row policies (45_row_level_security.sql) are an independent second
--- check of the same scope through actor_in_scope / analyst_in_scope.
--- Tests: 0104-db-delegation, 0105-db-change-management, 0511-apply-separation-of-duties.
+-- t", from grants (delegations included, bounded by their source grant and their delegator's
+-- own enrollment), user enrollment and deactivation; is_administrator answers "may this actor
+-- run a control-plane command at t". The per-command functions of 50_control_plane.sql,
+-- 60_data_plane.sql and 70_esignatures.sql call them before they write anything. Every check is
+-- a function of the command's event time: a control event at instant c governs every command
+-- at T >= c (grant_valid_at, user_active_at), and a data command is decided only once the
+-- control watermark is beyond its event time (80_batch_entry_point.sql), so replaying the log
+-- decides alike. The row policies (45_row_level_security.sql) are an independent second check
+-- of the same scope through actor_in_scope (layer L3) and analyst_in_scope.
+-- Tests: 0104-db-delegation, 0105-db-change-management, 0511-apply-separation-of-duties,
+-- 0514-apply-same-instant.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
 
--- Policy predicate for axiom_definer: the actor of the running API command holds a valid
--- grant in (f, d) at the command's event time. False when no command is running.
+-- Row-policy predicate of axiom_definer (L3; policy definer_actor_scope on records,
+-- change_requests, change_request_steps, signatures): true only while a command runs, that is
+-- when the settings axiom.actor and axiom.event_time_us are set and axiom.context_mac is their
+-- valid MAC for this backend and transaction (context_mac), and when that actor holds a rank
+-- above 0 in (f, d) at that event time (tier_rank_at). A caller-SET identity fails the MAC and
+-- sees nothing. Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.actor_in_scope(f text, d text)
  RETURNS boolean
  LANGUAGE sql
@@ -34,8 +43,10 @@ AS $function$
 	       OPERATOR(pg_catalog.>) 0
 $function$;
 
--- Policy predicate for axiom_analytics: the person mapped to the current login (users.db_role)
--- holds a grant in (f, d) valid now. Reads users and grants under analytics' own policies.
+-- Row-policy predicate of axiom_analytics (policy analyst_scope): the person mapped to the
+-- current login (users.db_role = current_user) holds a grant in (f, d) valid now
+-- (statement_timestamp(), not an event time). Reads users and grants under the analyst's own
+-- policies (analyst_own_person, analyst_own_grants).
 CREATE OR REPLACE FUNCTION axiom.analyst_in_scope(f text, d text)
  RETURNS boolean
  LANGUAGE sql
@@ -48,8 +59,9 @@ AS $function$
 	      AND axiom.tier_rank_at(u.user_id, f, d, statement_timestamp()) > 0)
 $function$;
 
--- Validity of a grant at event time t (design.md section 6: a control event at c governs
--- commands at T > c; expiry is exclusive; a revocation at c still allows T = c).
+-- Whether grant g is valid at event time t: valid_from <= t, t before its expiry and t before
+-- its revocation. Expiry and revocation are exclusive: a grant that expires or is revoked at c
+-- no longer counts for a command at c, as a grant given at c already does.
 CREATE OR REPLACE FUNCTION axiom.grant_valid_at(g axiom.grants, t timestamp with time zone)
  RETURNS boolean
  LANGUAGE sql
@@ -60,7 +72,8 @@ AS $function$
 	   AND (g.revoked_at IS NULL OR t OPERATOR(pg_catalog.<) g.revoked_at)
 $function$;
 
--- Whether p_actor is an active administrator at p_event_time.
+-- Whether p_actor is an administrator (users.administrator, fixed at enrollment) enrolled and
+-- active at p_event_time: the authority check of every control-plane command.
 CREATE OR REPLACE FUNCTION axiom.is_administrator(p_actor text, p_event_time timestamp with time zone)
  RETURNS boolean
  LANGUAGE plpgsql
@@ -73,7 +86,8 @@ BEGIN
 END
 $function$;
 
--- axiom.tier_rank: the same lookup (NULL for an unknown tier).
+-- The rank of access tier `tier` in axiom.access_tiers, the one global ordered list (a higher
+-- rank holds every right of a lower one); NULL for an unknown tier.
 CREATE OR REPLACE FUNCTION axiom.tier_rank(tier text)
  RETURNS integer
  LANGUAGE plpgsql
@@ -85,8 +99,9 @@ BEGIN
 END
 $function$;
 
--- The highest access-tier rank user u holds in (facility f, domain d) at t, through a
--- direct grant or a delegation whose source grant is itself still valid; 0 for none.
+-- The highest access-tier rank user u holds in (facility f, domain d) at t, 0 for none: the
+-- five-argument tier_rank_at with no delegator excluded. Used by actor_in_scope,
+-- analyst_in_scope and every per-command check that does not concern a change's author.
 CREATE OR REPLACE FUNCTION axiom.tier_rank_at(u text, f text, d text, t timestamp with time zone)
  RETURNS integer
  LANGUAGE plpgsql
@@ -97,10 +112,11 @@ BEGIN
 END
 $function$;
 
--- The highest rank u holds in (f, d) at t: direct grants, and delegations whose source grant
--- is valid and whose delegator is active at t; with p_not_delegated_by, delegations from
--- that person do not count (separation of duties: nobody acts on a change through the
--- author's own delegation).
+-- The highest rank u holds in (f, d) at t, 0 for none, counting direct grants valid at t and
+-- delegations valid at t whose source grant is valid at t and whose delegator is enrolled and
+-- active at t; u itself must be enrolled and active at t. With p_not_delegated_by, delegations
+-- from that person do not count (separation of duties: nobody reviews, approves or rejects a
+-- change through its author's own delegation; axiom.change_transition).
 CREATE OR REPLACE FUNCTION axiom.tier_rank_at(u text, f text, d text, t timestamp with time zone, p_not_delegated_by text)
  RETURNS integer
  LANGUAGE plpgsql
@@ -130,7 +146,8 @@ BEGIN
 END
 $function$;
 
--- Whether user u is enrolled and active at t.
+-- Whether u is enrolled at or before t and not deactivated at t (a deactivation at c holds
+-- for commands at T >= c).
 CREATE OR REPLACE FUNCTION axiom.user_active_at(u text, t timestamp with time zone)
  RETURNS boolean
  LANGUAGE plpgsql

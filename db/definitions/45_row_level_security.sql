@@ -1,9 +1,24 @@
 -- axiom-migrate: run-as=admin
 --
--- db/definitions/45_row_level_security.sql - Row-level security: every table of schema axiom has RLS enabled and forced (the owner is
--- subject to it too). The definer reaches rows only within the MAC-checked identity of
--- 10_identity_and_context.sql; the analyst within its facility/domain scope; the auditor reads.
--- A role without a policy here sees and changes nothing, whatever its table privileges.
+-- db/definitions/45_row_level_security.sql - Row-level security (layer L3): every table of
+-- schema axiom has RLS enabled and forced, so the tables' owner is subject to it too, and a role
+-- without a policy here sees and changes nothing, whatever its table privileges.
+--
+-- - axiom_definer (the rights of every SECURITY DEFINER function) reaches records,
+--   change_requests, change_request_steps and signatures only within the running command's
+--   actor scope (definer_actor_scope: actor_in_scope, which trusts the identity of
+--   10_identity_and_context.sql only with a valid MAC); it may only append to session_events
+--   (definer_appends) and only read context_key and delegation_limits; on the other tables
+--   (control plane, ledger, offsets, claims, watermark, e-signature registry) the policy is
+--   definer_all, and its table privileges (90_ownership_and_privileges.sql) bound what it may do.
+-- - axiom_analytics reads the regulated rows, the audit trail, facilities, domains and record
+--   types of the facilities and domains where its person holds a grant now (analyst_scope:
+--   analyst_in_scope, or a valid grant of its person in that facility or domain), its own person (analyst_own_person) and its own grants
+--   (analyst_own_grants), and the access tiers; nothing else.
+-- - axiom_auditor reads every row (auditor_reads_all); it writes nothing, having no write
+--   privilege. Its policy on context_key is moot: it holds no privilege on that table.
+-- - axiom_user has no policy and no table privilege: it reaches rows only through the functions
+--   of 80_batch_entry_point.sql.
 -- The expressions below are PostgreSQL's own rendering of each policy, so this file reads as the
 -- database holds them. Tests: 0102-db-rls, 0107-db-allow-list.
 --
