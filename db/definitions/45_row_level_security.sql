@@ -13,8 +13,9 @@
 --   definer_all, and its table privileges (90_ownership_and_privileges.sql) bound what it may do.
 -- - axiom_analytics reads the regulated rows, the audit trail, facilities, domains and record
 --   types of the facilities and domains where its person holds a grant now (analyst_scope:
---   analyst_in_scope, or a valid grant of its person in that facility or domain), its own person (analyst_own_person) and its own grants
---   (analyst_own_grants), and the access tiers; nothing else.
+--   analyst_in_scope, or a valid grant of its person in that facility or domain), its own
+--   person (analyst_own_person), its own grants (analyst_own_grants) and the access tiers;
+--   nothing else.
 -- - axiom_auditor reads every row (auditor_reads_all); it writes nothing, having no write
 --   privilege. Its policy on context_key is moot: it holds no privilege on that table.
 -- - axiom_user has no policy and no table privilege: it reaches rows only through the functions

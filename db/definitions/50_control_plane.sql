@@ -1,17 +1,29 @@
 -- axiom-migrate: run-as=admin
 --
--- db/definitions/50_control_plane.sql - The control plane: users, facilities and domains, grants and delegations, record types.
+-- db/definitions/50_control_plane.sql - The control plane: users, facilities and domains,
+-- grants and delegations, record types.
 --
 -- Commands of the control topic (schemas/avro/control.avsc) reach these SECURITY DEFINER
--- functions only through the batch entry point (80_batch_entry_point.sql); no login may call
--- them directly (90_ownership_and_privileges.sql). Each checks the actor's authority at the
--- command's event time (40_authorization.sql), writes its rows with the ledger reference the
--- batch set, and finishes with an audit trail row. Tests: 0104-db-delegation, 0513, 0514.
+-- functions only through the batch entry point (80_batch_entry_point.sql, dispatch_command);
+-- they are owned by axiom_definer and no login of the project (axiom_user, axiom_analytics,
+-- axiom_auditor) may execute them (90_ownership_and_privileges.sql; layer L1). Each one starts
+-- with axiom.start_command, checks the actor's authority at the command's event time (layer L2:
+-- an active administrator, or for revoke_delegation the delegator; 40_authorization.sql),
+-- refuses a missing reason where the command takes one (reason_required), writes its rows (whose
+-- ledger reference columns take the entry the batch set), and returns through axiom.finish,
+-- which writes the audit-trail row of the outcome, refusals included. Control rows are never
+-- deleted; grants, users and record types change only their lifecycle columns
+-- (30_integrity_triggers.sql). Tests: 0104-db-delegation, 0513-apply-reason-required,
+-- 0514-apply-same-instant, 0511-apply-separation-of-duties.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
 
--- Revoke grant p_grant_id and, transitively, every delegation whose source it is.
+-- Revoke grant p_grant_id and, transitively, every delegation derived from it, at p_event_time
+-- by p_actor: revoked_at, revoked_by, and the reason (for a derived delegation "source grant
+-- <id> revoked: <reason>"). A grant already revoked at or before p_event_time is left as it
+-- is; one revoked later gets the earlier time. Returns how many grants it revoked. Internal to
+-- revoke_grant and revoke_delegation, which do the checks; it checks nothing itself.
 CREATE OR REPLACE FUNCTION axiom.revoke_cascade(p_grant_id uuid, p_actor text, p_event_time timestamp with time zone, p_reason text)
  RETURNS integer
  LANGUAGE sql
@@ -33,7 +45,13 @@ AS $function$
 	SELECT count(*)::integer FROM done
 $function$;
 
--- Create or reconfigure a record type and its review gate. Layer 2: administrators only.
+-- Define record type p_record_type in domain p_domain_id with review gate p_gate (none,
+-- approve, review_approve, review_approve_reviewer_may_approve), or change the gate of an
+-- existing one in place (configured_at = p_event_time). L2: an active administrator, else
+-- not_found_or_denied. Refusals: domain_required (no domain: a producer of control schema
+-- revision 1 or 2), invalid_command (another gate; the record type belongs to another domain;
+-- a malformed name), not_found_or_denied (unknown domain). Takes no reason; the audit row's
+-- reason is "gate <gate>".
 CREATE OR REPLACE FUNCTION axiom_api.configure_record_type(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_record_type text, p_domain_id text, p_gate text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -83,7 +101,10 @@ BEGIN
 END
 $function$;
 
--- Deactivate a person from p_event_time on. Layer 2: only an active administrator.
+-- Deactivate person p_user_id from p_event_time on: from then on the person is not active
+-- (user_active_at), so neither their grants nor the delegations they gave count. L2: an active
+-- administrator. Refusals: reason_required; not_found_or_denied (not an administrator, or no
+-- person enrolled at p_event_time and still active).
 CREATE OR REPLACE FUNCTION axiom_api.deactivate_user(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_user_id text, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -113,7 +134,10 @@ BEGIN
 END
 $function$;
 
--- Define a facility or a domain (p_kind). Layer 2: only an active administrator.
+-- Define a facility or a domain (p_kind 'facility' or 'domain') with key p_key and name
+-- p_name, at p_event_time. L2: an active administrator. Refusals: invalid_command (another
+-- kind, a missing key or name, a malformed key), already_exists. Takes no reason; the audit
+-- row's operation is define_facility or define_domain.
 CREATE OR REPLACE FUNCTION axiom_api.define_scope(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_kind text, p_key text, p_name text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -150,17 +174,20 @@ BEGIN
 END
 $function$;
 
--- Delegate the actor's own direct grant p_source_grant_id to p_delegatee until p_expires_at.
--- Layer 2 and the delegation rules, each refusal with its own reason code:
---   reason_required, invalid_command, not_found_or_denied (the source is not the actor's),
---   redelegation_forbidden (the source is itself a delegation), source_revoked,
---   source_not_valid (expired or not yet valid), expiry_required, expiry_in_past,
---   beyond_source_expiry, self_delegation,
---   horizontal_same_facility (the delegatee holds a grant in the source's facility),
---   horizontal_lower_level (the delegatee holds no same-or-higher level elsewhere in the domain),
---   vertical_not_one_tier_below (the delegatee's level in the source's facility and domain is
---   not exactly one tier below the source's).
--- The delegation carries the source's facility, domain and access level.
+-- Delegate the actor's own direct grant p_source_grant_id to p_delegatee from p_event_time
+-- until p_expires_at, as delegation p_delegation_id of kind horizontal or vertical. The
+-- delegation carries the source's facility, domain and access tier. L2 and the delegation
+-- rules, checked in this order, each refusal with its own reason code:
+--   reason_required; invalid_command (no delegation id, another kind);
+--   not_found_or_denied (no such grant, or not the actor's); redelegation_forbidden (the
+--   source is itself a delegation); source_revoked; source_not_valid (expired or not yet
+--   valid); expiry_required; expiry_in_past; beyond_source_expiry; delegation_too_long (longer
+--   than the maximum of axiom.delegation_limits in force at p_event_time); self_delegation;
+--   not_found_or_denied (the delegatee is not an active person);
+--   horizontal_same_facility (the delegatee holds a direct grant in the source's facility);
+--   horizontal_lower_level (the delegatee holds no same-or-higher level elsewhere in the
+--   domain); vertical_not_one_tier_below (the delegatee's level in the source's facility and
+--   domain is not exactly one tier below the source's); already_exists (the id is taken).
 CREATE OR REPLACE FUNCTION axiom_api.delegate(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_delegation_id uuid, p_source_grant_id uuid, p_delegatee text, p_kind text, p_expires_at timestamp with time zone, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -243,7 +270,12 @@ BEGIN
 END
 $function$;
 
--- Enroll a person. Layer 2: only an active administrator; identity is p_actor.
+-- Enroll person p_user_id (printed name p_printed_name, the name a signature shows) at
+-- p_event_time; p_administrator makes the person an administrator of the control plane, and
+-- p_db_role maps a database login to the person (what analyst_in_scope reads). L2: an active
+-- administrator. Refusals: reason_required; invalid_command (user id not matching
+-- ^[a-z0-9][a-z0-9._@-]{0,127}$, or no printed name); already_exists (the user id or the
+-- database role is enrolled).
 CREATE OR REPLACE FUNCTION axiom_api.enroll_user(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_user_id text, p_printed_name text, p_administrator boolean, p_db_role name, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -278,8 +310,11 @@ BEGIN
 END
 $function$;
 
--- Grant p_user_id access level p_tier in (facility, domain) from p_event_time on.
--- Layer 2: only an active administrator; the grantee must be enrolled.
+-- Grant p_user_id access tier p_tier in (p_facility_id, p_domain_id) from p_event_time until
+-- p_expires_at (NULL: no expiry), as direct grant p_grant_id. L2: an active administrator.
+-- Refusals: reason_required; invalid_command (no grant id); expiry_in_past;
+-- not_found_or_denied (the grantee is not an active person; unknown facility, domain or tier);
+-- already_exists (the id is taken).
 CREATE OR REPLACE FUNCTION axiom_api.grant_access(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_grant_id uuid, p_user_id text, p_facility_id text, p_domain_id text, p_tier text, p_expires_at timestamp with time zone, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -321,7 +356,10 @@ BEGIN
 END
 $function$;
 
--- Revoke a delegation. Layer 2: the person who delegated it, or an administrator.
+-- Revoke delegation p_delegation_id from p_event_time on, with every delegation derived from it
+-- (revoke_cascade). L2: the person who delegated it, or an active administrator. Refusals:
+-- not_found_or_denied (no such delegation, or neither of them), reason_required,
+-- already_revoked (revoked at or before p_event_time).
 CREATE OR REPLACE FUNCTION axiom_api.revoke_delegation(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_delegation_id uuid, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -351,8 +389,10 @@ BEGIN
 END
 $function$;
 
--- Revoke a grant from p_event_time on; every delegation derived from it is revoked with it.
--- Layer 2: only an active administrator.
+-- Revoke grant p_grant_id (direct or delegated) from p_event_time on; every delegation derived
+-- from it is revoked with it (revoke_cascade). L2: an active administrator. Refusals:
+-- not_found_or_denied (no such grant, or not an administrator), reason_required,
+-- already_revoked (revoked at or before p_event_time).
 CREATE OR REPLACE FUNCTION axiom_api.revoke_grant(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_grant_id uuid, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql

@@ -1,19 +1,34 @@
 -- axiom-migrate: run-as=admin
 --
--- db/definitions/60_data_plane.sql - The data plane: regulated records and their change management.
+-- db/definitions/60_data_plane.sql - The data plane: regulated records and their change
+-- management.
 --
--- create_record and new_version write SCD Type 2 versions whose record hash the caller claims
--- and the database recomputes (30_integrity_triggers.sql); a new version must name the current
--- head's hash (stale_previous_hash otherwise). Records whose type has a change gate move through
--- change requests: propose, review, approve or reject, apply, with separation of duties (the
--- author never reviews or approves; a delegate of the author does not either). transition_record
--- moves the lifecycle state. Every function requires a non-empty reason for a change.
--- Reached only through the batch entry point. Tests: 0105-db-change-management, 0511, 0513.
+-- Records are SCD Type 2 (layer L5): every change is a new version of a lineage, linked to the
+-- head by previous_record_id and previous_record_hash; only the lifecycle columns (status) of a
+-- stored version move. create_record and new_version write versions whose record hash the
+-- applier computed in C and the database recomputes (expected_hash, then the insert trigger of
+-- 30_integrity_triggers.sql; hash_mismatch otherwise, layer L6); a new version must name the
+-- current head's hash (stale_previous_hash). Records whose type has a review gate change only
+-- through change requests: propose_change, submit, review, approve or reject
+-- (change_transition), apply_change, with separation of duties (the author never reviews,
+-- approves or rejects; a delegate of the author does not either; the reviewer does not approve
+-- unless the gate allows it). transition_record moves the lifecycle state (draft, effective,
+-- retired). Every write needs a non-blank reason (reason_required), kept in the audit trail.
+-- Authorization is by access tier at the event time (layer L2, 40_authorization.sql), and a
+-- lineage or change the actor may not see answers exactly as a missing one (layer L3,
+-- not_found_or_denied). The axiom_api functions here are SECURITY DEFINER, owned by
+-- axiom_definer and reached only through the batch entry point (80_batch_entry_point.sql),
+-- except the two reads lineage_head and change_content, which the applier's login executes.
+-- Tests: 0102-db-rls, 0103-canonical-encoding-in-sql, 0105-db-change-management,
+-- 0511-apply-separation-of-duties, 0513-apply-reason-required.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
 
--- Record one step of change p_change_id (status already updated by the caller).
+-- Append one step of change p_change to axiom.change_request_steps (append-only, L4): the step
+-- (propose, submit, review, approve, reject, apply), the status it moved from and to, the
+-- actor, the event time, the reason, and the change's facility and domain. The caller has
+-- already updated change_requests.status.
 CREATE OR REPLACE FUNCTION axiom.change_step(p_change axiom.change_requests, p_step text, p_from text, p_to text, p_actor text, p_event_time timestamp with time zone, p_reason text)
  RETURNS void
  LANGUAGE plpgsql
@@ -27,12 +42,20 @@ BEGIN
 END
 $function$;
 
--- Move change p_change_id one step: submit, review, approve or reject (p_step). Layer 2 and
--- design.md section 7: only the author submits; the author never reviews, approves or
--- rejects their own change; review needs the reviewer level, approve the manager level,
--- reject the reviewer level; the record type's gate decides whether review is required.
--- Refusals: not_author, author_cannot_<step>, not_submitted, review_required,
--- review_not_required, invalid_state, insufficient_access_level, reason_required.
+-- Step p_step (submit, review, approve or reject) of change p_change_id: the body of
+-- submit_change, review_change, approve_change and reject_change, running with their rights
+-- (axiom_definer). Refusals, in this order: not_found_or_denied (no change the actor may see),
+-- reason_required, not_author (only the author submits), author_cannot_review /
+-- author_cannot_approve / author_cannot_reject, invalid_state (only a draft is submitted),
+-- not_submitted, review_not_required (the record type's gate has no review step),
+-- invalid_state (only a submitted change is reviewed), review_required (a review gate's change
+-- is reviewed before approval), invalid_state (only a submitted or reviewed change is approved
+-- or rejected), insufficient_access_level (author level to submit, reviewer to review or
+-- reject, manager to approve, in the change's facility and domain at the event time),
+-- delegated_by_author (that level rests on a delegation from the change's author),
+-- reviewer_cannot_approve (the reviewer approves, unless the gate is
+-- review_approve_reviewer_may_approve). Accepted: the status becomes submitted, reviewed,
+-- approved or rejected and a step row is appended (change_step).
 CREATE OR REPLACE FUNCTION axiom.change_transition(p_step text, p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_change_id uuid, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -104,7 +127,9 @@ BEGIN
 END
 $function$;
 
--- SHA-256 of the canonical encoding v1 of the version these arguments describe.
+-- SHA-256 of canon_record_v1 of the version these arguments describe (p_actor and p_event_time
+-- as created_by and created_at): the record hash the database expects a command to claim.
+-- Used by create_record, new_version and apply_change before they insert.
 CREATE OR REPLACE FUNCTION axiom.expected_hash(p_record_id uuid, p_id uuid, p_version bigint, p_previous_record_id uuid, p_previous_record_hash bytea, p_record_type text, p_facility_id text, p_domain_id text, p_title text, p_content bytea, p_actor text, p_event_time timestamp with time zone, p_change_id uuid)
  RETURNS bytea
  LANGUAGE sql
@@ -115,7 +140,9 @@ AS $function$
 	    p_actor, p_event_time, p_change_id))
 $function$;
 
--- The head (highest version) of lineage p_id as the running command's actor sees it, locked.
+-- The head (highest version) of lineage p_id as the running command's actor sees it under
+-- row-level security, locked FOR UPDATE so that commands on one lineage are serialized; NULL
+-- when the actor sees no version.
 CREATE OR REPLACE FUNCTION axiom.head_for_update(p_id uuid)
  RETURNS axiom.records
  LANGUAGE plpgsql
@@ -134,8 +161,11 @@ BEGIN
 END
 $function$;
 
--- Insert the next version of a lineage (after every check); NULL when the database refused
--- it with a key violation (a row the actor cannot see), else the new record_hash.
+-- Insert version p_version of lineage p_id once every check passed, with record_hash NULL:
+-- the trigger link_record_version links it to the head, computes the hash and starts it as a
+-- draft. Returns the new record_hash, or NULL when the insert hit a key conflict (ON CONFLICT DO
+-- NOTHING: the record id or the (lineage, version) is in use, possibly by a row the actor
+-- cannot see), which the callers answer not_found_or_denied.
 CREATE OR REPLACE FUNCTION axiom.insert_version(p_record_id uuid, p_id uuid, p_version bigint, p_previous_record_id uuid, p_previous_record_hash bytea, p_record_type text, p_facility_id text, p_domain_id text, p_title text, p_content bytea, p_actor text, p_event_time timestamp with time zone, p_change_id uuid)
  RETURNS bytea
  LANGUAGE plpgsql
@@ -156,9 +186,15 @@ BEGIN
 END
 $function$;
 
--- Apply approved change p_change_id as the next version p_record_id of its lineage.
--- Layers 2 (author), 5 and 6, design.md section 7: not_approved unless approved; stale_base
--- when the head is no longer the version the change was based on; hash_mismatch.
+-- Apply approved change p_change_id as the next version of its lineage: record id p_record_id,
+-- the change's title and content, created by p_actor at p_event_time, change_id set. Refusals,
+-- in this order: not_found_or_denied (no change or head the actor may see), invalid_command
+-- (no record id), reason_required, insufficient_access_level (L2: the author level),
+-- not_approved, stale_base (the head is no longer the version and hash the change was based
+-- on), record_retired, hash_mismatch (L6: p_record_hash is not the hash the database
+-- computes), not_found_or_denied (the record id is in use). Accepted: the version is
+-- inserted, the change becomes applied (applied_record_id) with an apply step; the outcome
+-- carries the lineage, the new version and its record hash.
 CREATE OR REPLACE FUNCTION axiom_api.apply_change(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_change_id uuid, p_record_id uuid, p_record_hash bytea, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -221,7 +257,9 @@ BEGIN
 END
 $function$;
 
--- Approve a change (not its author; manager level). Layer 2 and change management.
+-- Approve change p_change_id: change_transition('approve'), manager level, neither its author
+-- nor a delegate of its author, not its reviewer unless the gate allows it, reviewed first
+-- under a review gate.
 CREATE OR REPLACE FUNCTION axiom_api.approve_change(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_change_id uuid, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE sql
@@ -229,8 +267,11 @@ CREATE OR REPLACE FUNCTION axiom_api.approve_change(p_actor text, p_event_time t
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$ SELECT axiom.change_transition('approve', p_actor, p_event_time, p_command_id, p_change_id, p_reason) $function$;
 
--- What the applier needs to compute the record_hash of the version an approved change will
--- create: the change's lineage, title and content as p_actor sees them. Read-only.
+-- Read for the applier (axiom_user executes it): the lineage, title and content of change
+-- p_change_id as p_actor sees it at p_event_time (no row when the actor is not active or may
+-- not see the change), so that the applier can compute in C the record hash of the version
+-- apply_change will create. Writes nothing, no audit row; clears the identity before it
+-- returns.
 CREATE OR REPLACE FUNCTION axiom_api.change_content(p_actor text, p_event_time timestamp with time zone, p_change_id uuid)
  RETURNS TABLE(id uuid, title text, content bytea)
  LANGUAGE plpgsql
@@ -246,9 +287,10 @@ BEGIN
 END
 $function$;
 
--- Create version 1 of lineage p_id. Layers 2 (author in the record type's domain at
--- p_facility_id), 3 (a hidden lineage answers not_found_or_denied), 6 (p_record_hash must be
--- SHA-256 of the canonical encoding; otherwise hash_mismatch).
+-- Not called by the applier since migration 0021: dispatch_command calls the overload with
+-- p_reason below; only SQL tests call this one directly, as the definer (ax_dbtest.h, 0101,
+-- 0103). Kept until a migration drops it. It makes the same checks as that overload, without
+-- reason_required, and its audit row has no reason.
 CREATE OR REPLACE FUNCTION axiom_api.create_record(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_record_id uuid, p_id uuid, p_record_type text, p_facility_id text, p_title text, p_content bytea, p_record_hash bytea)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -294,9 +336,15 @@ BEGIN
 END
 $function$;
 
--- created by the admin login (axiom_definer may not use plpgsql), then handed to
--- axiom_definer, whose rights a SECURITY DEFINER function of the API runs with
--- As 0018 (8), with p_reason: required, and kept with the outcome.
+-- Create version 1 of lineage p_id: record id p_record_id, type p_record_type (whose domain
+-- is the record's), facility p_facility_id, title and content, created by p_actor at
+-- p_event_time; the reason is kept in the audit row. Refusals, in this order: invalid_command
+-- (a missing id, title or content), reason_required, not_found_or_denied (unknown record type,
+-- or no access at all in that facility and domain), insufficient_access_level (L2: below the
+-- author level), hash_mismatch (L6), not_found_or_denied (the lineage id or record id is in
+-- use, whether the actor can see it or not: the hash is checked first, so no answer tells a
+-- hidden lineage from a visible one, L3). The outcome carries the lineage, version 1 and its
+-- record hash.
 CREATE OR REPLACE FUNCTION axiom_api.create_record(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_record_id uuid, p_id uuid, p_record_type text, p_facility_id text, p_title text, p_content bytea, p_record_hash bytea, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -344,10 +392,11 @@ BEGIN
 END
 $function$;
 
--- What the applier needs to compute the record_hash of the next version of lineage p_id in C
--- (design.md section 5: the hash is computed twice, by the applier and by the database): the
--- head as p_actor sees it at p_event_time (layer 3: nothing when the actor may not see it).
--- Read-only; writes no audit row.
+-- Read for the applier (axiom_user executes it): the head of lineage p_id (record id,
+-- version, record hash, type, facility, domain) as p_actor sees it at p_event_time, no row when
+-- the actor is not active or may not see it (L3), so that the applier can compute in C the
+-- record hash of the next version before it sends the command; the database computes it again.
+-- Writes nothing, no audit row; clears the identity before it returns.
 CREATE OR REPLACE FUNCTION axiom_api.lineage_head(p_actor text, p_event_time timestamp with time zone, p_id uuid)
  RETURNS TABLE(record_id uuid, version bigint, record_hash bytea, record_type text, facility_id text, domain_id text)
  LANGUAGE plpgsql
@@ -364,9 +413,10 @@ BEGIN
 END
 $function$;
 
--- Create the next version of lineage p_id directly (record types with gate 'none').
--- Layers 2 (author), 3, 5 (p_previous_record_hash must be the head's: stale_previous_hash),
--- 6 (hash_mismatch); change_control_required when the record type has a review gate.
+-- Not called by the applier since migration 0021: dispatch_command calls the overload with
+-- p_reason below; only SQL tests call this one directly, as the definer (0102, 0103, 0105,
+-- 0106). Kept until a migration drops it. It makes the same checks as that overload, without
+-- reason_required, and its audit row has no reason.
 CREATE OR REPLACE FUNCTION axiom_api.new_version(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_record_id uuid, p_id uuid, p_previous_record_hash bytea, p_title text, p_content bytea, p_record_hash bytea)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -419,7 +469,14 @@ BEGIN
 END
 $function$;
 
--- As 0007, with p_reason: required, and kept with the outcome.
+-- Create the next version of lineage p_id directly (record types with gate 'none'): record id
+-- p_record_id, title and content, created by p_actor at p_event_time, linked to the head; the
+-- reason is kept in the audit row. Refusals, in this order: invalid_command (a missing id,
+-- title or content), reason_required, not_found_or_denied (no head the actor may see, L3),
+-- insufficient_access_level (L2: below the author level), change_control_required (the record
+-- type has a review gate), record_retired, stale_previous_hash (p_previous_record_hash is not
+-- the head's), hash_mismatch (L6), not_found_or_denied (the record id is in use). The outcome
+-- carries the lineage, the new version and its record hash.
 CREATE OR REPLACE FUNCTION axiom_api.new_version(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_record_id uuid, p_id uuid, p_previous_record_hash bytea, p_title text, p_content bytea, p_record_hash bytea, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -474,8 +531,12 @@ BEGIN
 END
 $function$;
 
--- Propose a change to lineage p_id based on its head p_base_version. Layer 2 (author),
--- reason required, stale_base when p_base_version is not the head.
+-- Propose change p_change_id to lineage p_id, based on head version p_base_version, with a new
+-- title and content; the change starts as a draft with a propose step. Refusals, in this
+-- order: invalid_command (a missing id, title or content), not_found_or_denied (no head the
+-- actor may see), reason_required, insufficient_access_level (L2: below the author level),
+-- record_retired, stale_base (p_base_version is not the head), not_found_or_denied (the
+-- change id is in use).
 CREATE OR REPLACE FUNCTION axiom_api.propose_change(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_change_id uuid, p_id uuid, p_base_version bigint, p_title text, p_content bytea, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -525,7 +586,8 @@ BEGIN
 END
 $function$;
 
--- Reject a change (not its author; reviewer level). Layer 2 and change management.
+-- Reject change p_change_id: change_transition('reject'), reviewer level, neither its author
+-- nor a delegate of its author.
 CREATE OR REPLACE FUNCTION axiom_api.reject_change(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_change_id uuid, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE sql
@@ -533,7 +595,8 @@ CREATE OR REPLACE FUNCTION axiom_api.reject_change(p_actor text, p_event_time ti
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$ SELECT axiom.change_transition('reject', p_actor, p_event_time, p_command_id, p_change_id, p_reason) $function$;
 
--- Review a change (not its author; reviewer level). Layer 2 and change management.
+-- Review change p_change_id: change_transition('review'), reviewer level, neither its author
+-- nor a delegate of its author, only under a review gate.
 CREATE OR REPLACE FUNCTION axiom_api.review_change(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_change_id uuid, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE sql
@@ -541,8 +604,8 @@ CREATE OR REPLACE FUNCTION axiom_api.review_change(p_actor text, p_event_time ti
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$ SELECT axiom.change_transition('review', p_actor, p_event_time, p_command_id, p_change_id, p_reason) $function$;
 
--- Submit a change (its author). Layer 2 and change management (design.md section 7); see
--- axiom.change_transition.
+-- Submit draft change p_change_id for review or approval: change_transition('submit'), by its
+-- author only, at the author level.
 CREATE OR REPLACE FUNCTION axiom_api.submit_change(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_change_id uuid, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE sql
@@ -550,10 +613,12 @@ CREATE OR REPLACE FUNCTION axiom_api.submit_change(p_actor text, p_event_time ti
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$ SELECT axiom.change_transition('submit', p_actor, p_event_time, p_command_id, p_change_id, p_reason) $function$;
 
--- Move the head version p_version of lineage p_id to p_to_status: draft -> effective,
--- effective -> retired, draft -> retired. Making a version effective retires the lineage's
--- earlier effective versions. Layer 2 (manager), reason required; not_head when p_version is
--- not the head, invalid_transition otherwise.
+-- Move head version p_version of lineage p_id to p_to_status: draft -> effective, effective
+-- -> retired, or draft -> retired. Making a version effective retires the lineage's earlier
+-- effective versions. Refusals, in this order: not_found_or_denied (no head the actor may
+-- see), reason_required, insufficient_access_level (L2: below the manager level), not_head
+-- (p_version is not the head), invalid_transition. Only the lifecycle columns change (L5); the
+-- audit row's operation is transition_record:<status>.
 CREATE OR REPLACE FUNCTION axiom_api.transition_record(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_id uuid, p_version bigint, p_to_status text, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql

@@ -1,21 +1,33 @@
 -- axiom-migrate: run-as=admin
 --
--- db/definitions/70_esignatures.sql - E-signatures: signing factors, signing policies and the signature of a record version.
+-- db/definitions/70_esignatures.sql - E-signatures: signing factors, signing policies and the
+-- signature of a record version.
 --
--- register_factor / revoke_factor keep a user's FIDO2 credentials (and the applier's checkpoint
--- key); set_signing_policy says which meanings a record type requires. The cryptographic proofs
--- are verified in C before the batch (consumers/ax_sign.c, common/ax_webauthn.c,
--- common/ax_oidc.c); sign_record then checks in SQL what only the database knows: the factor is
--- the signer's and active at the event time, the nonce is fresh and unused, the version is the
--- head the signer saw (signing_context gives the C side that context).
--- docs/esignatures.md maps each check to Part 11. Tests: 0600, 0601.
+-- register_factor and revoke_factor keep the registry of signing factors: a person's FIDO2
+-- credentials, the signing gateway's password-attestation keys and OIDC issuers (with their
+-- JWKS); set_signing_policy says which factor types a signature of each meaning on each record
+-- type requires, from its event time on. The cryptographic proofs are verified in C before the
+-- batch (consumers/ax_sign.c, common/ax_webauthn.c, common/ax_oidc.c, common/ax_attest.c),
+-- against the registry as signing_context shows it at the command's event time; sign_record
+-- then checks in SQL what only the database knows (the record and its hash, the signer's
+-- access level, the nonce used once, the policy and the session rule, the WebAuthn counter) and
+-- stores the signature with its manifestation and raw proofs. The signer is always the actor:
+-- a delegation never lets anyone sign for another person. The axiom_api functions here are
+-- SECURITY DEFINER, owned by axiom_definer and reached only through the batch entry point
+-- (80_batch_entry_point.sql), except signing_context, which the applier's login executes.
+-- docs/esignatures.md maps each check to Part 11. Tests: 0600-esign-end-to-end,
+-- 0601-esign-applier-and-reverify.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
 
--- Register signing factor p_factor_id (design.md section 3). Layer 2: administrators only;
--- a FIDO2 credential names its owner, who must be enrolled. Refuses a factor id or a FIDO2
--- credential id registered before (already_exists) and fields that do not fit the type.
+-- Register signing factor p_factor_id of type fido2 (a credential of person p_user_id:
+-- credential id, COSE public key and algorithm, and the origin in p_issuer), password (the
+-- signing gateway's attestation key: public key, algorithm) or oidc (issuer p_issuer, audience,
+-- JWKS), from p_event_time on; the fields that do not belong to the type are dropped. L2: an
+-- active administrator, else not_found_or_denied. Refusals: invalid_command (no id, another
+-- type, a FIDO2 credential whose owner is not an active person, fields that do not fit the
+-- type), already_exists (the factor id or the FIDO2 credential id is registered).
 CREATE OR REPLACE FUNCTION axiom_api.register_factor(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_factor_id uuid, p_factor_type text, p_user_id text, p_credential_id bytea, p_public_key bytea, p_cose_alg integer, p_issuer text, p_audience text, p_jwks text, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -62,8 +74,10 @@ END
 $function$;
 
 -- Revoke factor p_factor_id from p_event_time on (11.300(c): lost or compromised tokens);
--- signatures made before stay valid and verifiable. Layer 2: an administrator, or the owner
--- of a FIDO2 credential reporting its loss.
+-- signatures made before stay valid and verifiable. L2: an active administrator, or the owner
+-- of a FIDO2 credential reporting its loss. Refusals: not_found_or_denied (no factor
+-- registered at p_event_time, or neither of them), already_revoked (revoked at or before
+-- p_event_time).
 CREATE OR REPLACE FUNCTION axiom_api.revoke_factor(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_factor_id uuid, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -94,11 +108,14 @@ BEGIN
 END
 $function$;
 
--- Set the factor types a signature of p_meaning on records of p_record_type requires, from
--- p_event_time on. Layer 2: administrators only. A FIDO2 assertion and a password
--- attestation cannot both travel in one Sign command of contract revision 3 (one factor_id),
--- so that combination is refused as policy_unsatisfiable rather than silently blocking all
--- signatures.
+-- Set the factor types (fido2, oidc, password) that a signature of p_meaning (authorship,
+-- review, approval, responsibility) on records of p_record_type requires, from p_event_time on;
+-- an earlier policy stays in force for earlier event times. L2: an active administrator.
+-- Refusals: not_found_or_denied (not an administrator, unknown record type), invalid_command
+-- (no record type, another meaning, no factor type required), policy_unsatisfiable (FIDO2 and
+-- password together: one Sign command of contract revision 3 carries either a FIDO2 assertion
+-- or a password attestation, never both, so such a policy would block every signature),
+-- already_exists (a policy for that type and meaning at this event time).
 CREATE OR REPLACE FUNCTION axiom_api.set_signing_policy(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_record_type text, p_meaning text, p_require_fido2 boolean, p_require_oidc boolean, p_require_password boolean, p_reason text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -137,18 +154,28 @@ BEGIN
 END
 $function$;
 
--- Record p_actor's own signature over version p_version of lineage p_id (or the version
--- p_record_id, for the 0007 form), design.md section 8. Layers 2 (author level, manager for
--- approval; the signer is always the actor: a delegation never lets anyone sign for another
--- person) and 3 (a hidden record is not_found_or_denied). In order: the record and the
--- signed record hash (a signature moved to another version names another hash or intent),
--- the access level, the applier's refusal of a proof (p_refusal, stored as the reason code),
--- the nonce once (intent_nonce_replayed), the policy and the continuous-session rule
--- (policy_not_satisfied, webauthn_user_not_verified), the WebAuthn counter on this partition
--- (webauthn_sign_count_regressed). The manifestation is the enrolled printed name, the event
--- time and the meaning; p_proofs keeps the raw proofs for offline re-verification.
--- p_nonce NULL (the 0007 form only): no nonce is consumed and the signing never continues a
--- session.
+-- Record p_actor's own signature p_signature_id, of meaning p_meaning, over version p_version
+-- of lineage p_id (or record p_record_id), as the applier verified its proofs against intent
+-- hash p_intent_hash: p_factor_types are the factor types it verified, p_refusal its refusal
+-- of a proof, if any. Refusals, in this order:
+--   invalid_command (no signature id, another meaning, an intent hash not of 32 bytes, a nonce
+--   not of 16 to 64 bytes, no record, no proofs); not_found_or_denied (no version the actor
+--   may see, L3); signature_record_hash_mismatch (p_record_hash is not that version's: a
+--   signature moved to another version); insufficient_access_level (L2: author level,
+--   manager for approval); p_refusal itself as the reason code (with p_refusal_detail);
+--   policy_not_satisfied (no verified factor); intent_nonce_replayed (the nonce was used by an
+--   accepted signature); policy_not_satisfied (the first signing of a session lacks a factor
+--   type that the policy in force requires; a signing that continues a session, within 15
+--   minutes of an earlier one by the same signer on this topic and partition, needs only one
+--   of them, and has none);
+--   webauthn_user_not_verified (the first signing of a session with FIDO2 without user
+--   verification); webauthn_sign_count_regressed (the FIDO2 counter is not above the last one
+--   stored for that credential on this partition); not_found_or_denied (an id in use).
+-- Accepted: the signature with its manifestation (the enrolled printed name, the event time,
+-- the meaning), the verified factor types and the raw proofs for offline re-verification
+-- (signatures); the nonce, once (signing_nonces); the session evidence (signature_evidence).
+-- dispatch_command always passes a nonce; p_nonce NULL is the older overload's form, which
+-- consumes no nonce and never continues a session.
 CREATE OR REPLACE FUNCTION axiom_api.sign_record(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_signature_id uuid, p_record_id uuid, p_id uuid, p_version bigint, p_record_hash bytea, p_meaning text, p_nonce bytea, p_intent_hash bytea, p_topic text, p_partition integer, p_factor_ids uuid[], p_factor_types text[], p_user_verified boolean, p_sign_count bigint, p_refusal text, p_refusal_detail text, p_proofs bytea, p_comment text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -269,10 +296,13 @@ BEGIN
 END
 $function$;
 
--- Record the actor's own signature over version p_record_id (design.md section 8): the
--- signer is always p_actor (a delegation never lets anyone sign for another person); the
--- printed name comes from the enrollment. The proofs were verified by the applier against
--- p_intent_hash; they are kept raw for offline re-verification. Layers 2 and 3.
+-- Not called by the applier since migration 0018: dispatch_command refuses a sign_record
+-- element without a nonce (invalid_command), because the verifier cannot re-check such a
+-- signature; only SQL tests call this one directly, as the definer (0101, 0102, 0105, 0601).
+-- Kept until a migration drops it. It refuses invalid_command without a factor type or a
+-- record id, and otherwise calls the overload above with no nonce, topic, partition or
+-- counter and user verification taken as given: `axiom verify --signatures` reports such a
+-- signature as unverifiable.
 CREATE OR REPLACE FUNCTION axiom_api.sign_record(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_signature_id uuid, p_record_id uuid, p_meaning text, p_intent_hash bytea, p_factor_types text[], p_proofs bytea)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -292,13 +322,13 @@ BEGIN
 END
 $function$;
 
--- What the applier needs to verify a Sign command at p_event_time, read in the batch's
--- lookup round trip: the control watermark it read (a context is only valid for commands at
--- T <= watermark: later control events may still come), factor p_factor_id and the OIDC
--- issuer registered as p_issuer, as the registry stood at p_event_time (registered before T;
--- revoked when revoked before T). Read-only; writes no audit row. It takes no actor because
--- it authorizes nothing and returns only public registry data (public keys, JWKS); the
--- owner check is the applier's (webauthn_credential_not_owned) and sign_record's start.
+-- Read for the applier (axiom_user executes it), in the batch's lookup round trip, to verify a
+-- Sign command at p_event_time: the control watermark it read (a context is only valid for
+-- commands at T <= watermark: later control events may still come), factor p_factor_id and the
+-- OIDC issuer registered as p_issuer, as the registry stood at p_event_time (registered at or
+-- before T; revoked when revoked at or before T). Writes nothing, no audit row. It takes no
+-- actor because it authorizes nothing and returns only public registry data (public keys,
+-- JWKS); the owner check is the applier's (webauthn_credential_not_owned) and sign_record's.
 CREATE OR REPLACE FUNCTION axiom_api.signing_context(p_event_time timestamp with time zone, p_factor_id uuid, p_issuer text)
  RETURNS TABLE(watermark timestamp with time zone, factor_type text, user_id text, credential_id bytea, public_key bytea, cose_alg integer, origin text, factor_revoked boolean, issuer_factor_id uuid, issuer_audience text, issuer_jwks text, issuer_revoked boolean)
  LANGUAGE sql
