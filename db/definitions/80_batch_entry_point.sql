@@ -1,24 +1,55 @@
 -- axiom-migrate: run-as=admin
 --
--- db/definitions/80_batch_entry_point.sql - The batch entry point: the only door from the log to regulated rows.
+-- db/definitions/80_batch_entry_point.sql - The batch entry point: the only door from the log
+-- to regulated rows.
 --
--- axiom_api.apply_partition_batch is the one function the applier's login (axiom_user) calls to
--- change anything: it takes the partition's claim (claim_partition; a stale writer gets
--- claim_conflict), checks the stored offset (compare-and-set: the batch applies only if the
--- offset is still the one the writer read), and runs axiom.partition_batch, which hands each
--- command to axiom.partition_commands: per command, the ledger reference settings, the dispatch
--- to the per-command function (dispatch_command), and the ledger entry whose hash chains the
--- partition (canonical encoding v1). All of it commits in one transaction with the new offset,
--- so each command is applied exactly once. The read-only functions next to it serve the
--- applier: next_offset, partition_event_time, control_watermark, ledger_entries.
--- consumers/ax_batch.h states the C side of the same invariants. Tests: 0500-0515, 0505.
+-- axiom_api.apply_partition_batch is the one function through which the applier's login
+-- (axiom_user) changes anything (layer L1): it checks the partition's claim (claim_conflict for a
+-- writer that lost the partition), then axiom.partition_batch checks the stored offset
+-- (compare-and-set: the batch applies only if the offset is still the one the writer read) and
+-- hands the commands to axiom.partition_commands, which, per command, sets the ledger reference
+-- settings, decides (duplicate, tick, or dispatch_command to the per-command function of
+-- 50_control_plane.sql, 60_data_plane.sql or 70_esignatures.sql) and appends the ledger entry
+-- whose hash chains the partition (canonical encoding v1, layer L6). All of it commits in the
+-- caller's one transaction with the new offset, so each command is applied exactly once. The
+-- functions beside it serve the applier: claim_partition (on assignment), the reads
+-- next_offset, partition_event_time, control_watermark and ledger_entries, and
+-- store_checkpoint (the relay's signed checkpoints). axiom_user executes these six and
+-- apply_partition_batch, nothing else here (90_ownership_and_privileges.sql).
+--
+-- Invariants (consumers/ax_batch.h states the C side of the same):
+--  (1) the control watermark only grows: the running maximum of the event times of the applied
+--      control commands, ticks included;
+--  (2) a claim waits for the batch that holds the partition and then reads the next offset that
+--      batch stored: a new owner starts exactly where the last committed batch ended;
+--  (3) a data command at event time T is decided only when the watermark is beyond T; the batch
+--      stops at the first one that is not, and the applier waits for a control message after T;
+--  (4) a batch whose claim is not the partition's latest (claim_conflict) or whose expected next
+--      offset is not the stored one (offset_conflict) raises SQLSTATE AX409 and rolls back whole;
+--  (5) a command id is applied at most once per ledger (topic and partition): a republished one
+--      is a rejected duplicate_command, chained in the ledger like any other outcome;
+--  (6) within a partition, ledger offsets increase and ledger event times never decrease
+--      (event_time_regressed stops the partition);
+--  (7) every regulated row inserted by a command names that command's ledger entry.
+-- Tests: 0106-db-tamper-detection, 0500-0515 (0505-apply-zombie-fenced, 0507-apply-stale-owner,
+-- 0509-apply-ledger-is-the-only-door, 0510-apply-one-command-id-on-two-topics).
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
 
--- (2) -------------------------------------------------------------------------------------
--- The outcome of command c (an element of apply_batch's array) whose actor, event time and
--- command id the caller parsed; raises a data exception when a field is malformed.
+-- Call the per-command function named by c->>'op' with the fields of command c (an element of
+-- the batch's JSON array; bytea fields as lowercase hex without \x), the actor, event time and
+-- command id the caller parsed, and the partition (p_topic, p_partition) that sign_record's
+-- session and counter rules need. Ops: create_record, new_version, transition_record,
+-- propose_change, submit_change, review_change, approve_change, reject_change, apply_change,
+-- sign_record (invalid_command without a nonce: the verifier could not re-check it),
+-- register_factor, revoke_factor, set_signing_policy, grant_access, revoke_grant, delegate,
+-- revoke_delegation, enroll_user, deactivate_user, define_scope, configure_record_type; and
+-- quarantine, decided here: decision quarantined, reason "reason_code" (undecodable by
+-- default), the message's SHA-256 ("payload_sha256") as record_hash. Any other op is
+-- invalid_command. Raises a data_exception when a field does not cast (a malformed uuid,
+-- timestamp, number or hex); partition_batch then takes the trap path. Executable by
+-- axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.dispatch_command(c jsonb, actor text, et timestamp with time zone, cmd uuid, p_topic text, p_partition integer)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -98,6 +129,19 @@ BEGIN
 END
 $function$;
 
+-- The batch of apply_partition_batch once its claim is checked; owned by axiom_definer, no
+-- login may execute it. Raises invalid_parameter_value without instance, topic, partition,
+-- control flag or a JSON array of commands. Locks the partition's offset row and compares the
+-- stored next offset with p_expected (NULL: none stored): offset_conflict, AX409 (invariant
+-- 4). Reads the control watermark (and locks it for a control batch). Runs partition_commands
+-- in one subtransaction; when that raised a data_exception (a malformed command), runs it
+-- again with p_trap, which gives the same outcomes and ledger entries with the malformed
+-- command rejected as invalid_command. Returns one row per decided command, in order (ordinal,
+-- offset, decision, reason code, message, object id, version, record hash); stores the offset
+-- after the last decided command (store_next_offset, offset_conflict again if it moved) and,
+-- for a control batch, raises the watermark to the greatest event time decided (invariant 1).
+-- Data commands at or beyond the watermark are left undecided and unstored for a later
+-- batch (invariant 3).
 CREATE OR REPLACE FUNCTION axiom.partition_batch(p_instance text, p_topic text, p_partition integer, p_control boolean, p_expected bigint, p_commands jsonb)
  RETURNS TABLE(ordinal integer, kafka_offset bigint, decision text, reason_code text, message text, object_id uuid, version bigint, record_hash bytea)
  LANGUAGE plpgsql
@@ -176,10 +220,24 @@ BEGIN
 END
 $function$;
 
--- The commands of a batch of (p_topic, p_partition) up to the first data command beyond the
--- watermark p_w, their outcomes in order. p_trap: 0008's way (apply_batch per command, with
--- its trap, and append_ledger_entry per entry); otherwise no per-command trap, and the ledger
--- extended here from its last entry. The caller holds the partition's offset row lock.
+-- Decide the commands p_commands of (p_topic, p_partition) in order and return their outcomes
+-- (axiom.batch_outcome); the caller, partition_batch, holds the partition's offset row lock.
+-- Per command: raise invalid_parameter_value for a missing offset or event time or an offset
+-- that goes back; stop at the first data command whose event time is not before the watermark
+-- p_w (invariant 3); raise event_time_regressed (internal_error) for an event time before the
+-- ledger's last (invariant 6); set axiom.ledger_topic, axiom.ledger_partition and
+-- axiom.ledger_seq to the entry the command will get, which every row it inserts takes as its
+-- ledger reference (invariant 7); decide: duplicate_command when this ledger applied the
+-- command id before (invariant 5), accepted for a tick, else dispatch_command; append the
+-- ledger entry (seq, offset, command id, actor, event time, decision, reason code, record
+-- hash, previous entry hash, entry_hash = SHA-256 of canon_ledger_v1) when the offset is after
+-- the ledger's last; record the command id in applied_commands. The ledger settings are
+-- cleared at the end. p_trap false, the normal path: the partition's ledger lock (the
+-- advisory lock append_ledger_entry takes) once for the batch and no per-command
+-- subtransaction, so a malformed field raises out of the batch. p_trap true, partition_batch's
+-- second try: each command goes through apply_batch, whose per-command trap turns a malformed
+-- command into invalid_command, and each entry through append_ledger_entry. Executable by
+-- axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.partition_commands(p_topic text, p_partition integer, p_control boolean, p_expected bigint, p_w timestamp with time zone, p_commands jsonb, p_trap boolean)
  RETURNS SETOF axiom.batch_outcome
  LANGUAGE plpgsql
@@ -305,10 +363,16 @@ BEGIN
 END
 $function$;
 
--- Extend the ledger chain of (p_topic, p_partition) with the outcome of the command at
--- p_offset; the database computes seq, previous_entry_hash and entry_hash. Offsets must
--- increase (offset_not_increasing). p_actor is the command's actor (NULL for undecodable
--- input). Layer 6. Returns the entry's seq as version and its hash as record_hash.
+-- Append the outcome of the command at p_offset to the ledger chain of (p_topic, p_partition)
+-- under the partition's advisory lock; the database computes seq (the last one + 1),
+-- previous_entry_hash (the last entry's, 32 zero bytes for the first) and entry_hash (SHA-256
+-- of canon_ledger_v1). p_actor is the command's actor (NULL for undecodable input). Refusals:
+-- invalid_command (a missing topic, partition, offset, event time or decision, a negative
+-- offset, a decision other than accepted, rejected, quarantined), offset_not_increasing
+-- (p_offset is not after the last entry's). Returns the entry's seq as version and its hash as
+-- record_hash (L6). Called inside a batch only on the trap path (partition_commands with
+-- p_trap, apply_batch); SQL tests call it directly as the definer; no login may execute it
+-- (L1).
 CREATE OR REPLACE FUNCTION axiom_api.append_ledger_entry(p_actor text, p_event_time timestamp with time zone, p_topic text, p_partition integer, p_offset bigint, p_command_id uuid, p_decision text, p_reason_code text, p_record_hash bytea)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -343,14 +407,15 @@ BEGIN
 END
 $function$;
 
--- Apply the ordered commands of one partition in one call and return their outcomes in order
--- (ordinal from 1). Each element is an object with "op", "actor", "event_time" (ISO 8601 with
--- offset), "command_id", the operation's fields (bytea as lowercase hex without \x), and
--- optionally "offset": then the outcome is also appended to the partition's ledger. The
--- checks are exactly those of the per-command functions, which this calls. A malformed
--- element is rejected as invalid_command; it never aborts the batch. The op "quarantine"
--- (fields "reason_code", "payload_sha256") records an undecodable message as a quarantined
--- outcome, its SHA-256 in the ledger's record_hash. Layers: those of the called functions.
+-- Apply the ordered commands p_commands of (p_topic, p_partition) and return their outcomes
+-- in order (ordinal from 1). Each element is an object with "op", "actor", "event_time" (ISO
+-- 8601 with offset), "command_id", the operation's fields (dispatch_command), and optionally
+-- "offset": then the outcome is also appended to the partition's ledger
+-- (append_ledger_entry). Each element runs in its own subtransaction: a malformed one is
+-- rejected as invalid_command and never aborts the batch. No claim, offset, watermark or
+-- duplicate check of its own. No longer the applier's entry point (apply_partition_batch is),
+-- and no login may execute it (L1): partition_commands calls it, one command at a time, only
+-- on its trap path, and SQL tests call it directly as the definer.
 CREATE OR REPLACE FUNCTION axiom_api.apply_batch(p_topic text, p_partition integer, p_commands jsonb)
  RETURNS TABLE(ordinal integer, decision text, reason_code text, message text, object_id uuid, version bigint, record_hash bytea)
  LANGUAGE plpgsql
@@ -397,7 +462,16 @@ BEGIN
 END
 $function$;
 
--- (2) -------------------------------------------------------------------------------------
+-- The applier's batch: the only function through which axiom_user changes anything (L1).
+-- Refuses, before it reads or writes anything else, a batch whose p_claim is not the
+-- partition's latest claim (claim_conflict, SQLSTATE AX409: another instance claimed the
+-- partition since; this writer must stop), and holds that claim row FOR SHARE until commit, so
+-- a new claim waits for this batch (invariant 2); then runs partition_batch: the offset
+-- compare-and-set against p_expected, the commands decided in order with their ledger entries,
+-- the next offset stored, all in the caller's one transaction. p_commands is a JSON array of
+-- objects with "offset", "event_time", "command_id", "actor", "op" and the op's fields;
+-- p_control says whether (p_topic, p_partition) is the control partition. Returns one row per
+-- decided command, in order.
 CREATE OR REPLACE FUNCTION axiom_api.apply_partition_batch(p_instance text, p_topic text, p_partition integer, p_control boolean, p_expected bigint, p_claim bigint, p_commands jsonb)
  RETURNS TABLE(ordinal integer, kafka_offset bigint, decision text, reason_code text, message text, object_id uuid, version bigint, record_hash bytea)
  LANGUAGE plpgsql
@@ -420,9 +494,13 @@ BEGIN
 END
 $function$;
 
--- (1) -------------------------------------------------------------------------------------
--- Claim (p_topic, p_partition) for applier instance p_instance: the new claim number, and the
--- stored next offset (NULL when none) as the batch holding the partition, if any, left it.
+-- Claim (p_topic, p_partition) for applier instance p_instance, on partition assignment: the
+-- claim number grows by one (1 for the first claim), so every later batch of an earlier
+-- claimant fails with claim_conflict (invariant 4). Returns the new claim and the stored next
+-- offset (NULL when none), read in a statement of its own after the claim's row lock was
+-- granted: the offset the batch holding the partition, if any, left (invariant 2). Raises
+-- invalid_parameter_value without instance, topic or a partition >= 0. axiom_user executes
+-- it.
 CREATE OR REPLACE FUNCTION axiom_api.claim_partition(p_instance text, p_topic text, p_partition integer, OUT next_offset bigint, OUT claim bigint)
  RETURNS record
  LANGUAGE plpgsql
@@ -447,7 +525,8 @@ BEGIN
 END
 $function$;
 
--- The control watermark (invariant 1). Read-only.
+-- The control watermark: the greatest event time of the applied control commands (invariant
+-- 1), -infinity before the first. Read-only; axiom_user executes it.
 CREATE OR REPLACE FUNCTION axiom_api.control_watermark()
  RETURNS timestamp with time zone
  LANGUAGE sql
@@ -457,8 +536,9 @@ AS $function$
 	SELECT w.event_time FROM axiom.control_watermark w
 $function$;
 
--- The ledger entries of (p_topic, p_partition) after seq p_after, at most p_limit, in order:
--- what the relay publishes on the audit topic. Read-only.
+-- The ledger entries of (p_topic, p_partition) after seq p_after, at most p_limit (taken as 1
+-- to 10000), in seq order: what the relay publishes on the audit topic. Read-only; axiom_user
+-- executes it.
 CREATE OR REPLACE FUNCTION axiom_api.ledger_entries(p_topic text, p_partition integer, p_after bigint, p_limit integer)
  RETURNS TABLE(seq bigint, kafka_offset bigint, command_id uuid, actor text, event_time timestamp with time zone, decision text, reason_code text, record_hash bytea, previous_entry_hash bytea, entry_hash bytea)
  LANGUAGE sql
@@ -473,8 +553,8 @@ AS $function$
 	 LIMIT least(greatest(p_limit, 1), 10000)
 $function$;
 
--- The stored next offset of (p_topic, p_partition), NULL when none. Read-only; layer 1 (no
--- actor: infrastructure state, read by the applier on partition assignment).
+-- The stored next offset of (p_topic, p_partition), NULL when none: where the applier resumes.
+-- Infrastructure state, no actor. Read-only; axiom_user executes it.
 CREATE OR REPLACE FUNCTION axiom_api.next_offset(p_topic text, p_partition integer)
  RETURNS bigint
  LANGUAGE sql
@@ -485,6 +565,10 @@ AS $function$
 	 WHERE o.topic = p_topic AND o.kafka_partition = p_partition
 $function$;
 
+-- The event time of the last ledger entry of (p_topic, p_partition), the epoch when it has
+-- none: where the applier's running event time of the partition starts, and the time at which
+-- it quarantines a message that carries none (not_log_append_time). Read-only; axiom_user
+-- executes it.
 CREATE OR REPLACE FUNCTION axiom_api.partition_event_time(p_topic text, p_partition integer)
  RETURNS timestamp with time zone
  LANGUAGE sql
@@ -497,10 +581,13 @@ AS $function$
 	                '1970-01-01 00:00:00+00'::timestamptz)
 $function$;
 
--- Store the checkpoint of ledger entry (p_topic, p_partition, p_seq) signed by key p_key_id.
--- Returns 'stored', 'exists' (the same checkpoint was stored before), or raises when the entry
--- does not exist (invalid_parameter_value). p_instance names the applier (for its log only:
--- a replay with the same key must rebuild the same rows).
+-- Store the checkpoint of ledger entry (p_topic, p_partition, p_seq): that entry's hash and
+-- event time, signed by key p_key_id (p_public_key, p_signature). Returns 'stored', or
+-- 'exists' when the checkpoint of that entry and key was stored before; raises
+-- invalid_parameter_value without p_instance or for an entry that does not exist. The
+-- database does not check the signature (`axiom verify` and `axiom audit --verify` do).
+-- p_instance names the applier for its log only: a replay with the same key rebuilds the same
+-- rows. axiom_user executes it (the relay); checkpoints are append-only.
 CREATE OR REPLACE FUNCTION axiom_api.store_checkpoint(p_instance text, p_topic text, p_partition integer, p_seq bigint, p_key_id uuid, p_public_key bytea, p_signature bytea)
  RETURNS text
  LANGUAGE plpgsql
@@ -526,10 +613,12 @@ BEGIN
 END
 $function$;
 
--- Store the next offset of (p_topic, p_partition) if the stored one is still p_expected (NULL:
--- no offset stored yet): the fencing compare-and-set of design.md section 9. A zombie
--- applier gets offset_conflict and must roll back. p_actor names the applier instance.
--- Layer 1 (the offsets are reachable only through this function); not a regulated record.
+-- Store next offset p_next of (p_topic, p_partition) if the stored one is still p_expected
+-- (NULL: none stored yet): the fencing compare-and-set. Refusals (outcomes): invalid_command
+-- (a missing argument, a negative next offset or one below p_expected), offset_conflict (the
+-- stored offset is another: partition_batch then raises AX409 and the batch rolls back).
+-- p_actor names the applier instance (updated_by). Called by partition_batch; SQL tests call
+-- it directly as the definer; no login may execute it (L1).
 CREATE OR REPLACE FUNCTION axiom_api.store_next_offset(p_actor text, p_topic text, p_partition integer, p_expected bigint, p_next bigint)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
