@@ -1,16 +1,44 @@
 -- axiom-migrate: run-as=admin
 --
--- db/definitions/85_digests_and_verification.sql - Digests and verification: what replay, verify and the checks compare.
+-- db/definitions/85_digests_and_verification.sql - Digests and verification: what replay,
+-- verify and the checks compare.
 --
--- table_digests gives one SHA-256 per table over its rows in a fixed order (digest_rows_*,
--- table_digest_v1): a log replayed into an empty database must give the same digests as the live
--- one (tests 0506, 0720). verify_record_chains, verify_ledger_chains and
--- verify_ledger_references recompute every record hash and ledger hash and name each row whose
--- ledger entry is missing or disagrees; `axiom verify` runs them (tests 0106, 0700, 0509).
+-- axiom_api.table_digests gives one SHA-256 per table of schema axiom over its rows in a fixed
+-- order (digest_rows_<table>, table_digest_v1): a log replayed into an empty database must give
+-- the same digests as the live one (`axiom replay`; tests 0506-apply-determinism,
+-- 0720-replay-equals-live). verify_record_chains and verify_ledger_chains recompute every record
+-- hash and ledger hash (layer L6), and verify_ledger_references names each regulated row whose
+-- ledger entry is missing or disagrees (layers L4, L6); `axiom verify` runs the last one and
+-- checks the chains itself in C (tests 0106-db-tamper-detection,
+-- 0509-apply-ledger-is-the-only-door, 0700-verify-tamper-detection). Every function here reads
+-- only and runs with its caller's rights; axiom_auditor, who reads every row, executes them.
+--
+-- Invariants of the digests:
+--  (1) a digest depends only on the rows' values: every value is encoded with the canonical
+--      encoding of 20_canonical_encoding.sql (typed, length-prefixed, explicit NULL,
+--      timestamps as int64 microseconds, +-infinity as the int64 extremes), never through a text
+--      form, so TimeZone, DateStyle, bytea_output, extra_float_digits and the locale change
+--      nothing;
+--  (2) rows are taken in an order defined by natural keys only, never by physical order or by
+--      a value assigned at insertion across partitions; text keys sort COLLATE "C";
+--  (3) a column whose value legitimately differs between the live database and a replay is
+--      left out (EXCLUDED): change_request_steps.step_seq and session_events.event_seq
+--      (identity columns numbered in commit order across partitions; kept instead, the row's
+--      ordinal within its change request, or within its command in ledger order),
+--      partition_offsets.updated_by and control_watermark.updated_by (the applier instance's
+--      name);
+--  (4) table digest = SHA-256(canon_text('axiom/table-digest/v1') || canon_text(table) ||
+--      canon_int64(row count) || SHA-256(row 1) || ... || SHA-256(row n)) (table_digest_v1);
+--  (5) every table of schema axiom has its digest_rows_<table> function, or is out of scope:
+--      context_key (a secret) and partition_claims (it counts partition assignments, not the
+--      log); a table without one is reported 'not covered' with a NULL digest, so a comparison
+--      cannot pass it silently.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
 
+-- Row count and the SHA-256 of each row of axiom.access_tiers, every column canonically encoded,
+-- concatenated in the order of tier. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_access_tiers(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -22,6 +50,8 @@ AS $function$
 	  FROM axiom.access_tiers t
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.applied_commands, every column canonically encoded,
+-- concatenated in the order of (command id, topic, partition). Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_applied_commands(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -35,7 +65,9 @@ AS $function$
 	  FROM axiom.applied_commands a
 $function$;
 
--- step_seq EXCLUDED (invariant 3); the ordinal within the change replaces it
+-- Row count and the SHA-256 of each row of axiom.change_request_steps, every column canonically encoded,
+-- concatenated in the order of (change id, ordinal);
+-- step_seq EXCLUDED (invariant 3), the step's ordinal within its change encoded instead. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_change_request_steps(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -54,6 +86,8 @@ AS $function$
 	          FROM axiom.change_request_steps x) s
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.change_requests, every column canonically encoded,
+-- concatenated in the order of change id. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_change_requests(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -72,6 +106,8 @@ AS $function$
 	  FROM axiom.change_requests c
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.checkpoints, every column canonically encoded,
+-- concatenated in the order of (topic, partition, seq, key id). Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_checkpoints(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -87,7 +123,9 @@ AS $function$
 	  FROM axiom.checkpoints c
 $function$;
 
--- updated_by EXCLUDED (invariant 3)
+-- Row count and the SHA-256 of each row of axiom.control_watermark, every column canonically encoded,
+-- concatenated in the order of the singleton key;
+-- updated_by EXCLUDED (invariant 3). Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_control_watermark(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -100,7 +138,9 @@ AS $function$
 	  FROM axiom.control_watermark w
 $function$;
 
--- (7) the delegation limits are rebuilt by the migrations alike, and a replay compares them
+-- Row count and the SHA-256 of each row of axiom.delegation_limits, every column canonically encoded,
+-- concatenated in the order of effective_from; the
+-- limits come from the migrations, and a replay compares them too. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_delegation_limits(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -114,6 +154,8 @@ AS $function$
 	  FROM axiom.delegation_limits d
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.domains, every column canonically encoded,
+-- concatenated in the order of domain id. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_domains(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -127,6 +169,8 @@ AS $function$
 	  FROM axiom.domains x
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.facilities, every column canonically encoded,
+-- concatenated in the order of facility id. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_facilities(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -140,6 +184,8 @@ AS $function$
 	  FROM axiom.facilities f
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.grants, every column canonically encoded,
+-- concatenated in the order of grant id. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_grants(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -158,6 +204,8 @@ AS $function$
 	  FROM axiom.grants g
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.ledger, every column canonically encoded,
+-- concatenated in the order of (topic, partition, seq). Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_ledger(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -175,7 +223,9 @@ AS $function$
 	  FROM axiom.ledger l
 $function$;
 
--- updated_by EXCLUDED (invariant 3)
+-- Row count and the SHA-256 of each row of axiom.partition_offsets, every column canonically encoded,
+-- concatenated in the order of (topic, partition);
+-- updated_by EXCLUDED (invariant 3). Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_partition_offsets(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -188,6 +238,8 @@ AS $function$
 	  FROM axiom.partition_offsets p
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.record_types, every column canonically encoded,
+-- concatenated in the order of record type. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_record_types(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -201,6 +253,8 @@ AS $function$
 	  FROM axiom.record_types t
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.records, every column canonically encoded,
+-- concatenated in the order of record id. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_records(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -220,7 +274,11 @@ AS $function$
 	  FROM axiom.records r
 $function$;
 
--- event_seq EXCLUDED (invariant 3); the ordinal within the command replaces it
+-- Row count and the SHA-256 of each row of axiom.session_events, every column canonically
+-- encoded, the ledger reference included; event_seq EXCLUDED (invariant 3), the event's
+-- ordinal within its command (in ledger order) encoded instead. Ordered by (command id,
+-- ordinal, row hash), events without a command id last and by their own hash (a multiset: no
+-- other order is defined for them). Input of table_digests.
 CREATE OR REPLACE FUNCTION axiom.digest_rows_session_events(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -244,6 +302,8 @@ AS $function$
 	                  FROM axiom.session_events y) x) e
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.signature_evidence, every column canonically encoded,
+-- concatenated in the order of signature id. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_signature_evidence(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -261,6 +321,9 @@ AS $function$
 	  FROM axiom.signature_evidence e
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.signatures, every column canonically encoded,
+-- concatenated in the order of signature id, the raw proofs
+-- included. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_signatures(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -279,6 +342,8 @@ AS $function$
 	  FROM axiom.signatures s
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.signing_factors, every column canonically encoded,
+-- concatenated in the order of factor id. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_signing_factors(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -296,6 +361,8 @@ AS $function$
 	  FROM axiom.signing_factors f
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.signing_nonces, every column canonically encoded,
+-- concatenated in the order of nonce. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_signing_nonces(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -308,6 +375,8 @@ AS $function$
 	  FROM axiom.signing_nonces n
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.signing_policies, every column canonically encoded,
+-- concatenated in the order of (record type, meaning, valid_from). Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_signing_policies(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -323,6 +392,8 @@ AS $function$
 	  FROM axiom.signing_policies p
 $function$;
 
+-- Row count and the SHA-256 of each row of axiom.users, every column canonically encoded,
+-- concatenated in the order of user id. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_users(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -337,7 +408,9 @@ AS $function$
 	  FROM axiom.users u
 $function$;
 
--- The digest of (p_table, its row hashes in order); invariant 4.
+-- The digest of table p_table from its row count and its row hashes in order (invariant 4):
+-- SHA-256 of canon_text('axiom/table-digest/v1'), canon_text(p_table), canon_int64(p_rows) and
+-- the row hashes.
 CREATE OR REPLACE FUNCTION axiom.table_digest_v1(p_table text, p_rows bigint, p_hashes bytea)
  RETURNS bytea
  LANGUAGE sql
@@ -349,11 +422,12 @@ AS $function$
 	    OPERATOR(pg_catalog.||) coalesce(p_hashes, ''::pg_catalog.bytea))
 $function$;
 
--- One row per table of schema axiom: its name, row count, digest (NULL when not covered) and
--- status ('covered', 'not covered'); ordered by table name (bytewise). A table is covered when
--- axiom.digest_rows_<table>() exists. Deterministic; invoker's rights (run it as axiom_auditor,
--- who needs EXECUTE on every digest_rows function: a missing grant is an error, never a skip).
--- Invariants 1 to 5 above.
+-- One row per table of schema axiom but context_key and partition_claims (invariant 5): its
+-- name, row count, digest (table_digest_v1) and status 'covered', or NULL count and digest and
+-- status 'not covered' when axiom.digest_rows_<table>() does not exist; ordered by table name
+-- (bytewise). Deterministic; invoker's rights: run it as axiom_auditor, who needs EXECUTE on
+-- every digest_rows function (a missing grant is an error, never a skip). `axiom replay`
+-- compares its result for the live and the replayed database.
 CREATE OR REPLACE FUNCTION axiom_api.table_digests()
  RETURNS TABLE(table_name text, row_count bigint, digest bytea, status text)
  LANGUAGE plpgsql
@@ -386,9 +460,10 @@ BEGIN
 END
 $function$;
 
--- Check every partition's ledger chain: seq gap-free from 1, each entry linked to the previous
--- entry's hash (zeros for the first) and entry_hash recomputed. The first broken entry per
--- partition. Deterministic; invoker's rights.
+-- Check every partition's ledger chain: seq gap-free from 1, each entry's previous_entry_hash
+-- the entry_hash of the entry before (32 zero bytes for the first), and entry_hash recomputed
+-- from the stored columns (canon_ledger_v1). One row per broken partition: its first broken
+-- entry and the problem. Deterministic; invoker's rights (the auditor).
 CREATE OR REPLACE FUNCTION axiom_api.verify_ledger_chains()
  RETURNS TABLE(topic text, kafka_partition integer, seq bigint, problem text)
  LANGUAGE sql
@@ -418,10 +493,17 @@ AS $function$
 	 ORDER BY p.topic, p.kafka_partition, p.seq
 $function$;
 
--- Every regulated row whose ledger reference names no entry of its ledger, or an entry of
--- another decision, command or event time; and every ledger entry whose event time is before
--- its predecessor's. One row per problem: table, the row's key, the problem. Deterministic;
--- invoker's rights (the auditor reads every table it joins).
+-- Every regulated row (users, facilities, domains, grants, record_types, records,
+-- change_requests, change_request_steps, signatures, session_events, signing_factors,
+-- signing_policies, signing_nonces, signature_evidence) whose ledger reference names no entry
+-- of its ledger (or none at all: a row written before ledger references, or outside the
+-- applier), an entry whose decision is not accepted (for session_events: accepted or
+-- rejected), an entry of another event time (every table but record_types, whose gate
+-- changes in place), or, for session_events, of another command; the
+-- bootstrap administrator axiom-system seeded by migration 0002 needs no entry. Also every
+-- ledger entry whose event time is before its predecessor's. One row per problem: table, the
+-- row's key, the problem. Deterministic; invoker's rights (the auditor reads every table it
+-- joins). `axiom verify` runs it as its "ledger references" stage.
 CREATE OR REPLACE FUNCTION axiom_api.verify_ledger_references()
  RETURNS TABLE(table_name text, row_key text, problem text)
  LANGUAGE plpgsql
@@ -498,8 +580,9 @@ $function$;
 
 -- Check every record chain: versions gap-free from 1, each linked to its predecessor by
 -- previous_record_id and previous_record_hash, and record_hash recomputed from the stored
--- columns. One row per broken lineage: the first broken version and what is wrong (for a
--- missing version, the version that is missing). Deterministic; invoker's rights.
+-- columns (canon_record_v1). One row per broken lineage: the first broken version and what is
+-- wrong (for a missing version, the version that is missing). Deterministic; invoker's rights
+-- (the auditor).
 CREATE OR REPLACE FUNCTION axiom_api.verify_record_chains()
  RETURNS TABLE(id uuid, version bigint, record_id uuid, problem text)
  LANGUAGE sql
