@@ -1,20 +1,38 @@
 -- axiom-migrate: run-as=admin
 --
--- db/definitions/90_ownership_and_privileges.sql - Ownership and privileges: who owns each object and who may do what; this file runs last.
+-- db/definitions/90_ownership_and_privileges.sql - Ownership and privileges: who owns each
+-- object and who may do what (layer L1 and the readers' bounds); this file runs last.
 --
--- Everything is revoked from everyone but the owner, then granted back explicitly. The runtime
--- login axiom_user may execute the batch entry point and the applier's reads only; the auditor
--- reads; the analyst reads within its scope, never signatures' proofs; axiom_definer owns the
--- SECURITY DEFINER functions and holds only the table privileges they need. PUBLIC holds
--- nothing. Test 0107-db-allow-list keeps the resulting allow-list of every login, and 0101
--- checks the runtime role. Default privileges and the hardening of pg_catalog functions are in
--- migrations 0001 and 0020.
+-- Everything is revoked from PUBLIC and the four roles, then granted back explicitly:
+-- - axiom_user, the applier's login, executes exactly ten functions: the batch entry point
+--   axiom_api.apply_partition_batch, the only one through which it changes regulated rows, and
+--   around it claim_partition, next_offset, partition_event_time, control_watermark,
+--   ledger_entries, store_checkpoint, and the reads lineage_head, change_content and
+--   signing_context (80_batch_entry_point.sql, 60_data_plane.sql, 70_esignatures.sql). It holds
+--   USAGE on schema axiom_api and no table, sequence or other function privilege: every
+--   per-command function (create_record, grant_access, sign_record, ...) and apply_batch,
+--   append_ledger_entry and store_next_offset are reached only by axiom_definer inside a batch.
+-- - axiom_auditor reads every table but context_key and executes the verification and digest
+--   functions and the encodings they use (85_digests_and_verification.sql).
+-- - axiom_analytics reads, within its row policies, the regulated rows, the audit trail and
+--   the control plane, never signatures' proofs (a column grant without proofs), and executes
+--   the helpers its policies call.
+-- - axiom_definer (NOLOGIN) owns the SECURITY DEFINER functions and holds only the table and
+--   column privileges they need: INSERT where rows are appended, UPDATE only on lifecycle
+--   columns, SELECT on context_key (the MAC key).
+-- PUBLIC holds nothing here. Test 0107-db-allow-list keeps the resulting allow-list of every
+-- login (tests/integration/allow-list/) and 0101-db-privileges checks the runtime role.
+-- Default privileges and the revocation of pg_catalog functions from PUBLIC (advisory locks,
+-- large objects, notify, ...) are not here: migrations 0001 and 0020 made them, once.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
 
--- Ownership: axiom_owner owns the schemas, tables and internal functions; axiom_definer owns
--- the SECURITY DEFINER functions of axiom_api and the batch entry point.
+-- Ownership: axiom_owner (NOLOGIN) owns the schemas, tables, sequences and every function that
+-- runs with its caller's rights (the helpers, triggers, encodings, digests and the auditor's
+-- verify_* and table_digests); axiom_definer (NOLOGIN) owns every SECURITY DEFINER function
+-- (the per-command functions and applier functions of axiom_api, and axiom.partition_batch),
+-- whose rights they run with. Neither is a member of the other.
 ALTER SCHEMA axiom OWNER TO axiom_owner;
 ALTER SCHEMA axiom_api OWNER TO axiom_owner;
 ALTER TABLE axiom.access_tiers OWNER TO axiom_owner;
