@@ -26,7 +26,8 @@
 --      (identity columns numbered in commit order across partitions; kept instead, the row's
 --      ordinal within its change request, or within its command in ledger order),
 --      partition_offsets.updated_by and control_watermark.updated_by (the applier instance's
---      name);
+--      name). The ledger reference columns (ledger_topic, ledger_partition, ledger_seq) are
+--      digested for session_events only; verify_ledger_references checks them everywhere;
 --  (4) table digest = SHA-256(canon_text('axiom/table-digest/v1') || canon_text(table) ||
 --      canon_int64(row count) || SHA-256(row 1) || ... || SHA-256(row n)) (table_digest_v1);
 --  (5) every table of schema axiom has its digest_rows_<table> function, or is out of scope:
@@ -37,7 +38,7 @@
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
 
--- Row count and the SHA-256 of each row of axiom.access_tiers, every column canonically encoded,
+-- Row count and the SHA-256 of each row of axiom.access_tiers (every column canonically encoded),
 -- concatenated in the order of tier. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_access_tiers(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
@@ -50,8 +51,9 @@ AS $function$
 	  FROM axiom.access_tiers t
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.applied_commands, every column canonically encoded,
--- concatenated in the order of (command id, topic, partition). Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.applied_commands (every column canonically
+-- encoded), concatenated in the order of (command id, topic, partition). Input of table_digests
+-- (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_applied_commands(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -65,9 +67,10 @@ AS $function$
 	  FROM axiom.applied_commands a
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.change_request_steps, every column canonically encoded,
--- concatenated in the order of (change id, ordinal);
--- step_seq EXCLUDED (invariant 3), the step's ordinal within its change encoded instead. Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.change_request_steps (its columns but the ledger
+-- reference canonically encoded), concatenated in the order of (change id, ordinal); step_seq
+-- EXCLUDED (invariant 3), the step's ordinal within its change encoded instead. Input of
+-- table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_change_request_steps(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -86,8 +89,9 @@ AS $function$
 	          FROM axiom.change_request_steps x) s
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.change_requests, every column canonically encoded,
--- concatenated in the order of change id. Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.change_requests (its columns but the ledger
+-- reference canonically encoded), concatenated in the order of change id. Input of table_digests
+-- (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_change_requests(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -106,8 +110,9 @@ AS $function$
 	  FROM axiom.change_requests c
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.checkpoints, every column canonically encoded,
--- concatenated in the order of (topic, partition, seq, key id). Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.checkpoints (every column canonically encoded),
+-- concatenated in the order of (topic, partition, seq, key id). Input of table_digests (invariants
+-- 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_checkpoints(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -123,9 +128,9 @@ AS $function$
 	  FROM axiom.checkpoints c
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.control_watermark, every column canonically encoded,
--- concatenated in the order of the singleton key;
--- updated_by EXCLUDED (invariant 3). Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.control_watermark (every column canonically
+-- encoded), concatenated in the order of the singleton key; updated_by EXCLUDED (invariant 3).
+-- Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_control_watermark(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -138,9 +143,9 @@ AS $function$
 	  FROM axiom.control_watermark w
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.delegation_limits, every column canonically encoded,
--- concatenated in the order of effective_from; the
--- limits come from the migrations, and a replay compares them too. Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.delegation_limits (every column canonically
+-- encoded), concatenated in the order of effective_from; the limits come from the migrations, and
+-- a replay compares them too. Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_delegation_limits(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -154,8 +159,9 @@ AS $function$
 	  FROM axiom.delegation_limits d
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.domains, every column canonically encoded,
--- concatenated in the order of domain id. Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.domains (its columns but the ledger reference
+-- canonically encoded), concatenated in the order of domain id. Input of table_digests (invariants
+-- 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_domains(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -169,8 +175,9 @@ AS $function$
 	  FROM axiom.domains x
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.facilities, every column canonically encoded,
--- concatenated in the order of facility id. Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.facilities (its columns but the ledger reference
+-- canonically encoded), concatenated in the order of facility id. Input of table_digests
+-- (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_facilities(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -184,8 +191,9 @@ AS $function$
 	  FROM axiom.facilities f
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.grants, every column canonically encoded,
--- concatenated in the order of grant id. Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.grants (its columns but the ledger reference
+-- canonically encoded), concatenated in the order of grant id. Input of table_digests (invariants
+-- 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_grants(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -204,8 +212,9 @@ AS $function$
 	  FROM axiom.grants g
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.ledger, every column canonically encoded,
--- concatenated in the order of (topic, partition, seq). Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.ledger (every column canonically encoded),
+-- concatenated in the order of (topic, partition, seq). Input of table_digests (invariants 1 to
+-- 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_ledger(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -223,9 +232,9 @@ AS $function$
 	  FROM axiom.ledger l
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.partition_offsets, every column canonically encoded,
--- concatenated in the order of (topic, partition);
--- updated_by EXCLUDED (invariant 3). Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.partition_offsets (every column canonically
+-- encoded), concatenated in the order of (topic, partition); updated_by EXCLUDED (invariant 3).
+-- Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_partition_offsets(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -238,8 +247,9 @@ AS $function$
 	  FROM axiom.partition_offsets p
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.record_types, every column canonically encoded,
--- concatenated in the order of record type. Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.record_types (its columns but the ledger
+-- reference canonically encoded), concatenated in the order of record type. Input of table_digests
+-- (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_record_types(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -253,8 +263,9 @@ AS $function$
 	  FROM axiom.record_types t
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.records, every column canonically encoded,
--- concatenated in the order of record id. Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.records (its columns but the ledger reference
+-- canonically encoded), concatenated in the order of record id. Input of table_digests (invariants
+-- 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_records(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -302,8 +313,9 @@ AS $function$
 	                  FROM axiom.session_events y) x) e
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.signature_evidence, every column canonically encoded,
--- concatenated in the order of signature id. Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.signature_evidence (its columns but the ledger
+-- reference canonically encoded), concatenated in the order of signature id. Input of
+-- table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_signature_evidence(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -321,9 +333,9 @@ AS $function$
 	  FROM axiom.signature_evidence e
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.signatures, every column canonically encoded,
--- concatenated in the order of signature id, the raw proofs
--- included. Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.signatures (its columns but the ledger reference
+-- canonically encoded), concatenated in the order of signature id, the raw proofs included. Input
+-- of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_signatures(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -342,8 +354,9 @@ AS $function$
 	  FROM axiom.signatures s
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.signing_factors, every column canonically encoded,
--- concatenated in the order of factor id. Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.signing_factors (its columns but the ledger
+-- reference canonically encoded), concatenated in the order of factor id. Input of table_digests
+-- (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_signing_factors(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -361,8 +374,9 @@ AS $function$
 	  FROM axiom.signing_factors f
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.signing_nonces, every column canonically encoded,
--- concatenated in the order of nonce. Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.signing_nonces (its columns but the ledger
+-- reference canonically encoded), concatenated in the order of nonce. Input of table_digests
+-- (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_signing_nonces(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -375,8 +389,9 @@ AS $function$
 	  FROM axiom.signing_nonces n
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.signing_policies, every column canonically encoded,
--- concatenated in the order of (record type, meaning, valid_from). Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.signing_policies (its columns but the ledger
+-- reference canonically encoded), concatenated in the order of (record type, meaning, valid_from).
+-- Input of table_digests (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_signing_policies(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
@@ -392,8 +407,9 @@ AS $function$
 	  FROM axiom.signing_policies p
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.users, every column canonically encoded,
--- concatenated in the order of user id. Input of table_digests (invariants 1 to 3).
+-- Row count and the SHA-256 of each row of axiom.users (its columns but the ledger reference
+-- canonically encoded), concatenated in the order of user id. Input of table_digests (invariants 1
+-- to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_users(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
