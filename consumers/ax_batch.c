@@ -490,15 +490,38 @@ out:
  * apply_change takes the change's title, content and base from a propose_change of the
  * batch, unless the change exists already (then that propose is refused and the committed
  * change is the one applied: its base is not known here, cut) or the head is committed.
+ * The rule itself is ax_batch_speculation, a pure function (tests/unit/test_batch_speculation).
  */
+enum ax_speculation_verdict
+ax_batch_speculation(const struct ax_speculation *s)
+{
+	int64_t base = s->base_version;
+
+	if (s->is_change && s->change_proposed_in_batch) {
+		if (s->change_committed)
+			return AX_SPECULATION_CUT_CHANGE_COMMITTED;
+		if (!s->proposal_has_content)
+			return AX_SPECULATION_CUT_PROPOSAL_WITHOUT_CONTENT;
+		base = s->proposal_base_version;
+	} else if (s->is_change && s->on_speculative_head && s->change_committed) {
+		return AX_SPECULATION_CUT_COMMITTED_CHANGE_ON_SPECULATIVE_HEAD;
+	}
+	if (s->on_speculative_head && s->head_found && s->head_version != base)
+		return AX_SPECULATION_CUT_BASE_NOT_HEAD;
+	return AX_SPECULATION_EXACT;
+}
+
 static int
 complete_element(
     struct ax_batch_ctx *ctx, struct elem *els, size_t i, bool *exact, struct ax_err *err)
 {
 	struct elem *el = &els[i];
+	struct ax_speculation s;
+	enum ax_speculation_verdict verdict;
 	struct ax_head in;
+	json_t *p = NULL; /* the propose_change of the batch that proposes el's change */
+	const char *hex = NULL;
 	uint8_t *content = NULL;
-	int64_t base = el->need.base_version;
 	int rc;
 
 	*exact = true;
@@ -512,14 +535,27 @@ complete_element(
 	in.change_title = el->head.change_title;
 	in.change_content = el->head.change_content;
 	in.change_content_len = el->head.change_content_len;
+	memset(&s, 0, sizeof(s));
+	s.on_speculative_head = el->spec_from >= 0;
+	s.head_found = in.found;
+	s.head_version = in.version;
+	s.base_version = el->need.base_version;
+	s.is_change = el->need.is_change;
+	s.change_committed = el->head.change_found;
 	if (el->need.is_change && el->prop_from >= 0) {
-		json_t *p = els[el->prop_from].json;
-		const char *hex = json_string_value(json_object_get(p, "content"));
-
-		if (el->head.change_found || hex == NULL) {
-			*exact = false;
-			return AX_OK;
-		}
+		p = els[el->prop_from].json;
+		hex = json_string_value(json_object_get(p, "content"));
+		s.change_proposed_in_batch = true;
+		s.proposal_has_content = hex != NULL;
+		s.proposal_base_version =
+		    (int64_t)json_integer_value(json_object_get(p, "base_version"));
+	}
+	verdict = ax_batch_speculation(&s);
+	if (verdict != AX_SPECULATION_EXACT && verdict != AX_SPECULATION_CUT_BASE_NOT_HEAD) {
+		*exact = false;
+		return AX_OK;
+	}
+	if (p != NULL) {
 		in.change_found = true;
 		in.change_title = (char *)json_string_value(json_object_get(p, "title"));
 		in.change_content_len = strlen(hex) / 2;
@@ -531,12 +567,8 @@ complete_element(
 			    err, AX_ERR, "a propose_change element without hex content");
 		}
 		in.change_content = content;
-		base = (int64_t)json_integer_value(json_object_get(p, "base_version"));
-	} else if (el->need.is_change && el->spec_from >= 0 && el->head.change_found) {
-		*exact = false; /* a committed change on a speculative head: its base is unknown */
-		return AX_OK;
 	}
-	if (el->spec_from >= 0 && in.found && in.version != base) {
+	if (verdict != AX_SPECULATION_EXACT) {
 		free(content);
 		*exact = false;
 		return AX_OK;
