@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "ax_batch_element.h"
 #include "ax_clock.h"
 #include "ax_codec.h"
-#include "ax_command_json.h"
 #include "ax_hex.h"
 #include "ax_partition.h"
 #include "ax_pg.h"
@@ -336,8 +336,8 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, int64_t et_us, st
 			snprintf(reason, sizeof(reason), "%s", bad);
 			goto quarantine;
 		}
-		if (drc == AX_OK &&
-		    ax_command_json(&el->json, &el->need, &msg, et_us, ctx->sha, &derr) == AX_OK) {
+		if (drc == AX_OK && ax_batch_element_build(&el->json, &el->need, &msg, et_us,
+		                        ctx->sha, &derr) == AX_OK) {
 			el->kind = msg.kind;
 			memcpy(el->lineage, msg.lineage_id, AX_UUID_LEN);
 			el->moves_head = msg.kind == AX_KIND_CREATE_RECORD ||
@@ -351,7 +351,7 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, int64_t et_us, st
 		}
 		if (derr.code == AX_ERR) /* out of memory: not the message's fault */
 			return ax_err_set(err, AX_ERR, "%s", derr.msg);
-		snprintf(reason, sizeof(reason), "%s", ax_command_reject_reason(&derr));
+		snprintf(reason, sizeof(reason), "%s", ax_batch_element_quarantine_reason(&derr));
 	} else {
 		/* its timestamp is whatever its producer (or a topic switched to CreateTime) chose:
 		 * it keeps the partition's last known event time (invariant 6) */
@@ -475,11 +475,11 @@ out:
 }
 
 /*
- * Complete els[i] (ax_command_complete) on the head it builds on, and record the head it
+ * Complete els[i] (ax_batch_element_complete) on the head it builds on, and record the head it
  * leaves. *exact is false when the claimed hash could depend on how an earlier command of
  * the batch is decided; the caller then cuts the batch before els[i].
  *
- * Why building on a speculative head is exact (invariant 1 of ax_command_json.h): a
+ * Why building on a speculative head is exact (invariant 1 of ax_batch_element.h): a
  * lineage's versions only grow, so the real head's version equals the version the
  * speculation gives only when every earlier speculated command was accepted, and then the
  * heads are equal. The database uses a head only when its version is the one the command
@@ -573,7 +573,7 @@ complete_element(
 		*exact = false;
 		return AX_OK;
 	}
-	rc = ax_command_complete(el->json, &el->need, &in, ctx->sha, err);
+	rc = ax_batch_element_complete(el->json, &el->need, &in, ctx->sha, err);
 	free(content);
 	if (rc != AX_OK)
 		return rc;
@@ -709,7 +709,7 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 			sign_wait = false;
 			break;
 		}
-		ax_command_strip(el->json);
+		ax_batch_element_strip(el->json);
 		if (json_array_append(arr, el->json) != 0) {
 			rc = ax_err_set(err, AX_ERR, "out of memory");
 			goto out;
