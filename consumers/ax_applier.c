@@ -52,7 +52,7 @@ rebalance_cb(
 	if (e != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		ax_log(AX_LOG_INFO, "revoked", "partitions=%d lost=%d", parts->cnt,
 		    rd_kafka_assignment_lost(rk));
-		stop_all_writers(app, rd_kafka_assignment_lost(rk));
+		ax_applier_stop_writers(app, rd_kafka_assignment_lost(rk));
 		rd_kafka_assign(rk, NULL);
 		return;
 	}
@@ -61,7 +61,7 @@ rebalance_cb(
 		struct writer *w = NULL;
 
 		for (attempt = 0; !*app->stop; attempt++) {
-			if (writer_start(&w, app, p->topic, p->partition, &err) == AX_OK)
+			if (ax_applier_writer_start(&w, app, p->topic, p->partition, &err) == AX_OK)
 				break;
 			if (err.code != AX_EUNAVAIL || attempt == 0)
 				ax_log(err.code == AX_EUNAVAIL ? AX_LOG_WARN : AX_LOG_ERROR,
@@ -168,8 +168,9 @@ report_progress(struct applier *app, bool force)
 		    "topic=%s partition=%d state=%s next_offset=%lld log_end=%lld lag=%lld "
 		    "rate_per_s=%.0f accepted=%llu rejected=%llu quarantined=%llu "
 		    "duplicates=%llu%s",
-		    w->topic, (int)w->partition, state_names[atomic_load(&w->state)],
-		    (long long)next, (long long)high, (long long)(high > next ? high - next : 0),
+		    w->topic, (int)w->partition,
+		    ax_applier_writer_state_names[atomic_load(&w->state)], (long long)next,
+		    (long long)high, (long long)(high > next ? high - next : 0),
 		    dt > 0 ? (double)(next - w->last_offset_reported) / dt : 0.0,
 		    (unsigned long long)atomic_load(&w->accepted),
 		    (unsigned long long)atomic_load(&w->rejected),
@@ -407,7 +408,7 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 				ax_log(AX_LOG_ERROR, "consumer_fatal", "instance=%s error=\"%s\"",
 				    o->instance, why);
 				rd_kafka_message_destroy(m);
-				stop_all_writers(&app, false);
+				ax_applier_stop_writers(&app, false);
 				app.startup_failed = true;
 				ax_err_set(
 				    &app.startup_err, AX_ERR, "the Kafka consumer failed: %s", why);
@@ -416,7 +417,7 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 				                                                  : AX_LOG_WARN,
 				    "consumer_error", "error=\"%s\"", rd_kafka_message_errstr(m));
 				rd_kafka_message_destroy(m);
-			} else if ((w = writer_find(
+			} else if ((w = ax_applier_writer_find(
 			                &app, rd_kafka_topic_name(m->rkt), m->partition)) == NULL) {
 				ax_log(AX_LOG_WARN, "unassigned_message",
 				    "topic=%s partition=%d offset=%lld",
@@ -451,7 +452,7 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 		update_metrics(&app);
 		if (o->until_caught_up && t - last_check >= 0.25) {
 			last_check = t;
-			if (!caught_up(&app))
+			if (!ax_applier_caught_up(&app))
 				caught_since = 0;
 			else if (caught_since == 0)
 				caught_since = t;
@@ -461,7 +462,7 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 	}
 	report_progress(&app, true);
 	rd_kafka_consumer_close(app.consumer); /* revokes: the writers stop in the callback */
-	stop_all_writers(&app, false);
+	ax_applier_stop_writers(&app, false);
 	if (app.startup_failed) {
 		*err = app.startup_err;
 		rc = err->code;

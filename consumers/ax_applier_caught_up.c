@@ -125,7 +125,7 @@ held_every_partition(struct applier *app)
  * read again only while it is below the head). A partition that failed here is skipped.
  */
 static bool
-audit_reached_heads(struct applier *app)
+audit_topic_reached_heads(struct applier *app)
 {
 	const char *topics[2] = { app->control_topic, app->commands_topic };
 	double t0 = ax_mono_s();
@@ -134,7 +134,7 @@ audit_reached_heads(struct applier *app)
 
 	for (t = 0; t < 2; t++)
 		for (p = 0; p < app->partitions[t] && p < AX_PARTITIONS_MAX; p++) {
-			struct writer *w = writer_find(app, topics[t], p);
+			struct writer *w = ax_applier_writer_find(app, topics[t], p);
 			char part[16], after[24];
 			const char *params[3] = { topics[t], part, after };
 			PGresult *res;
@@ -163,21 +163,21 @@ audit_reached_heads(struct applier *app)
 				PQclear(res);
 			}
 			app->head[t][p] = head;
-			if (app->audit[t][p] >= head)
+			if (app->audit_seq[t][p] >= head)
 				continue;
-			if (ax_relay_tail(app->relay, topics[t], p, &app->audit[t][p], &err) !=
+			if (ax_relay_tail(app->relay, topics[t], p, &app->audit_seq[t][p], &err) !=
 			    AX_OK) {
 				ax_log(AX_LOG_WARN, "audit_tail_unread",
 				    "topic=%s partition=%d error=\"%s\"", topics[t], p, err.msg);
 				return false;
 			}
-			if (app->audit[t][p] < head) {
+			if (app->audit_seq[t][p] < head) {
 				if (t0 - app->last_wait_log >= 5.0) {
 					app->last_wait_log = t0;
 					ax_log(AX_LOG_INFO, "waiting_for_audit",
 					    "topic=%s partition=%d ledger_head=%lld audit_seq=%lld",
 					    topics[t], p, (long long)head,
-					    (long long)app->audit[t][p]);
+					    (long long)app->audit_seq[t][p]);
 				}
 				return false;
 			}
@@ -213,7 +213,7 @@ offsets_at_log_end(struct applier *app)
 			return false;
 		}
 		for (p = 0; p < app->partitions[t] && done; p++) {
-			struct writer *w = writer_find(app, topics[t], p);
+			struct writer *w = ax_applier_writer_find(app, topics[t], p);
 			int64_t low, high, next = strtoll(PQgetvalue(res, p, 0), NULL, 10);
 
 			if (w != NULL && atomic_load(&w->state) == W_FAILED)
@@ -239,13 +239,13 @@ offsets_at_log_end(struct applier *app)
  * whichever instance applied it (the stored next offsets in PostgreSQL against the log ends
  * on the broker), every partition held by this run at least once or by another member of
  * the group now (held_every_partition), and every ledger's entries on the audit topic
- * (audit_reached_heads; not for a replay, which relays nothing). So a run that started while
+ * (audit_topic_reached_heads; not for a replay, which relays nothing). So a run that started while
  * the group still waited for a dead member, which had committed entries and not relayed
  * them, waits until the group drops that member and this run relays them. A partition that
  * failed here is skipped: it will not catch up, and the exit code says so.
  */
 bool
-caught_up(struct applier *app)
+ax_applier_caught_up(struct applier *app)
 {
 	double t = ax_mono_s();
 
@@ -269,7 +269,7 @@ caught_up(struct applier *app)
 	if (t - app->last_audit_check >= 1.0 || app->log_ends != app->audited_log_ends) {
 		app->last_audit_check = t;
 		app->audited_log_ends = app->log_ends;
-		app->audit_ok = audit_reached_heads(app);
+		app->audit_ok = audit_topic_reached_heads(app);
 	}
 	return app->audit_ok;
 }

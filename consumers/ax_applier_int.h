@@ -50,7 +50,7 @@
 enum writer_state { W_STARTING, W_RUNNING, W_STOPPING, W_STOPPED, W_FAILED };
 
 /* the names of enum writer_state, for the log */
-extern const char *const state_names[];
+extern const char *const ax_applier_writer_state_names[];
 
 struct writer {
 	struct applier *app;
@@ -113,28 +113,28 @@ struct applier {
 	struct ax_err startup_err;
 	/* --until-caught-up, main thread only (the rebalance callback runs in the poll):
 	 * held: this run was assigned the partition at least once; head: the ledger's last
-	 * sequence as last read; audit: the highest sequence of that ledger found on the audit
+	 * sequence as last read; audit_seq: the highest sequence of that ledger found on the audit
 	 * topic (read committed) */
 	bool held[2][AX_PARTITIONS_MAX];
 	int64_t head[2][AX_PARTITIONS_MAX];
-	int64_t audit[2][AX_PARTITIONS_MAX];
+	int64_t audit_seq[2][AX_PARTITIONS_MAX];
 	double last_audit_check, last_wait_log;
-	bool audit_ok;            /* the last answer of audit_reached_heads */
+	bool audit_ok;            /* the last answer of audit_topic_reached_heads */
 	int64_t log_ends;         /* sum of the log ends offsets_at_log_end saw last */
 	int64_t audited_log_ends; /* log_ends when audit_ok was answered */
 };
 
 /* ax_applier_writer.c */
-int writer_start(struct writer **out, struct applier *app, const char *topic, int32_t partition,
-    struct ax_err *err);
-struct writer *writer_find(struct applier *app, const char *topic, int32_t partition);
-void stop_all_writers(struct applier *app, bool lost);
+int ax_applier_writer_start(struct writer **out, struct applier *app, const char *topic,
+    int32_t partition, struct ax_err *err);
+struct writer *ax_applier_writer_find(struct applier *app, const char *topic, int32_t partition);
+void ax_applier_stop_writers(struct applier *app, bool lost);
 
 /* ax_applier_relay.c */
-void *relay_main(void *arg);
-void relay_notify(struct writer *w, int64_t until, bool stop, bool fenced);
+void *ax_applier_relay_main(void *arg);
+void ax_applier_relay_notify(struct writer *w, int64_t until, bool stop, bool fenced);
 
 /* ax_applier_caught_up.c */
-bool caught_up(struct applier *app);
+bool ax_applier_caught_up(struct applier *app);
 
 #endif

@@ -3,8 +3,9 @@
  * writer committed on the audit topic (ax_relay.h does the publishing), off the apply path,
  * so that a Kafka transaction per publish never holds up the next batch.
  *
- * Owns: relay_main (the thread), relay_once (one publish, with the connection and the
- * cursor it makes on first use and after a failure), relay_notify (the writer's side).
+ * Owns: ax_applier_relay_main (the thread), relay_once (one publish, with the connection
+ * and the cursor it makes on first use and after a failure), ax_applier_relay_notify (the
+ * writer's side).
  * Invariants:
  *  (1) the relay publishes only entries below relay_until, i.e. committed ones (ax_applier.h
  *      invariant 3); each at most once and in order (ax_relay.h);
@@ -12,10 +13,11 @@
  *      partition's new owner publishes from where the audit topic stopped (ax_relay.h (4));
  *  (3) when its writer stops, the relay publishes once more and ends; a failure is retried
  *      every second while the writer runs, and left to the next owner once it stopped.
- * Threads: relay_notify is called by the writer thread and by the main thread (writer_join,
- * writer_free); everything else runs on the relay thread. relay_until, relay_stop and
- * relay_fenced are guarded by relay_mu; relay_conn, cursor and relay_failures belong to the
- * relay thread; relay_done is atomic (read by the main thread's metrics).
+ * Threads: ax_applier_relay_notify is called by the writer thread and by the main thread
+ * (writer_join, writer_free); everything else runs on the relay thread. relay_until,
+ * relay_stop and relay_fenced are guarded by relay_mu; relay_conn, cursor and
+ * relay_failures belong to the relay thread; relay_done is atomic (read by the main
+ * thread's metrics).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,14 +70,14 @@ relay_once(struct writer *w, int64_t until)
 }
 
 /*
- * The relay thread of w: publishes what the writer committed (relay_notify), retrying a
- * failure every second; when the writer stops, publishes once more and ends, unless the
- * writer was fenced (the partition's new owner publishes from there, ax_relay.h (4)).
+ * The relay thread of w: publishes what the writer committed (ax_applier_relay_notify),
+ * retrying a failure every second; when the writer stops, publishes once more and ends,
+ * unless the writer was fenced (the partition's new owner publishes from there, ax_relay.h (4)).
  * AXIOM_TEST_RELAY_DELAY_MS (tests only) delays every publish by that long, so that a test
  * can kill an applier between a commit and its relay (tests/integration/0512).
  */
 void *
-relay_main(void *arg)
+ax_applier_relay_main(void *arg)
 {
 	struct writer *w = arg;
 	int64_t done = INT64_MIN, until;
@@ -119,7 +121,7 @@ relay_main(void *arg)
 
 /* The writer committed everything below until: wake its relay. */
 void
-relay_notify(struct writer *w, int64_t until, bool stop, bool fenced)
+ax_applier_relay_notify(struct writer *w, int64_t until, bool stop, bool fenced)
 {
 	pthread_mutex_lock(&w->relay_mu);
 	w->relay_until = until;

@@ -10,14 +10,14 @@
  * Invariants:
  *  (1) a message is destroyed only once its batch committed (res.released), or when the
  *      writer stops with it unapplied (the next owner reads it again from the stored offset);
- *  (2) the relay is told of a commit only after it (relay_notify with the next offset), and
- *      the control watermark is announced before the relay is told;
+ *  (2) the relay is told of a commit only after it (ax_applier_relay_notify with the next
+ *      offset), and the control watermark is announced before the relay is told;
  *  (3) FAILED is entered only here (writer_fail) and never left.
- * Threads: writer_main and what it calls run on the writer thread; writer_start,
- * writer_find, writer_join, writer_stop and stop_all_writers on the main thread (the poll
- * loop, the rebalance callback). They share the writer's state, counters and next_offset
- * (atomic) and its queue (ax_pqueue.h); announce_watermark and announced_watermark share
- * wm_us under wm_mu.
+ * Threads: writer_main and what it calls run on the writer thread; ax_applier_writer_start,
+ * ax_applier_writer_find, writer_join, writer_stop and ax_applier_stop_writers on the main
+ * thread (the poll loop, the rebalance callback). They share the writer's state, counters
+ * and next_offset (atomic) and its queue (ax_pqueue.h); announce_watermark and
+ * announced_watermark share wm_us under wm_mu.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,7 +36,8 @@
 #include "ax_relay.h"
 #include "ax_tick.h"
 
-const char *const state_names[] = { "starting", "running", "stopping", "stopped", "failed" };
+const char *const ax_applier_writer_state_names[] = { "starting", "running", "stopping", "stopped",
+	"failed" };
 
 static void
 destroy_message(void *m)
@@ -164,7 +165,8 @@ writer_main(void *arg)
 			ax_metrics_claim_lost(w->app->metrics, w->topic, w->partition);
 			writer_fail(w, "fenced", &err);
 			if (w->relay_started)
-				relay_notify(w, ax_batch_next_offset(w->ctx), true, true);
+				ax_applier_relay_notify(
+				    w, ax_batch_next_offset(w->ctx), true, true);
 			break;
 		}
 		if (rc != AX_OK) {
@@ -178,7 +180,7 @@ writer_main(void *arg)
 		if (w->control && res.released > 0) /* before the relay: data writers wait on it */
 			announce_watermark(w->app, ax_batch_known_watermark(w->ctx));
 		if (w->relay_started && res.accepted + res.rejected + res.quarantined > 0)
-			relay_notify(w, ax_batch_next_offset(w->ctx), false, false);
+			ax_applier_relay_notify(w, ax_batch_next_offset(w->ctx), false, false);
 		for (i = 0; i < res.released; i++)
 			rd_kafka_message_destroy(pending[i]);
 		memmove(
@@ -220,7 +222,7 @@ static void
 writer_free(struct writer *w, bool lost)
 {
 	if (w->relay_started) {
-		relay_notify(w, ax_batch_next_offset(w->ctx), true, lost);
+		ax_applier_relay_notify(w, ax_batch_next_offset(w->ctx), true, lost);
 		pthread_join(w->relay_thread, NULL);
 	}
 	ax_relay_cursor_free(w->cursor);
@@ -244,8 +246,8 @@ writer_observe(void *arg, const char *decision, const char *reason_code, double 
 }
 
 int
-writer_start(struct writer **out, struct applier *app, const char *topic, int32_t partition,
-    struct ax_err *err)
+ax_applier_writer_start(struct writer **out, struct applier *app, const char *topic,
+    int32_t partition, struct ax_err *err)
 {
 	struct writer *w = calloc(1, sizeof(*w));
 	int rc;
@@ -281,7 +283,7 @@ writer_start(struct writer **out, struct applier *app, const char *topic, int32_
 	/* its first round publishes what an earlier run committed but did not relay */
 	w->relay_until = ax_batch_next_offset(w->ctx);
 	if (!app->o->no_relay) {
-		if (pthread_create(&w->relay_thread, NULL, relay_main, w) != 0) {
+		if (pthread_create(&w->relay_thread, NULL, ax_applier_relay_main, w) != 0) {
 			rc = ax_err_set(err, AX_ERR, "could not start the relay thread of %s/%d",
 			    topic, (int)partition);
 			goto fail;
@@ -318,7 +320,7 @@ writer_join(struct writer *w, bool lost)
 		pthread_join(w->thread, NULL);
 	w->thread_started = false;
 	if (w->relay_started) /* its last round starts now; writer_free waits for it */
-		relay_notify(w, ax_batch_next_offset(w->ctx), true, lost);
+		ax_applier_relay_notify(w, ax_batch_next_offset(w->ctx), true, lost);
 }
 
 /* Stop a writer (revocation, shutdown) and free it once its relay's last round is done. */
@@ -329,7 +331,7 @@ writer_stop(struct writer *w, bool lost)
 	ax_log(AX_LOG_INFO, "writer_stopped",
 	    "topic=%s partition=%d state=%s next_offset=%lld accepted=%llu rejected=%llu "
 	    "quarantined=%llu duplicates=%llu",
-	    w->topic, (int)w->partition, state_names[atomic_load(&w->state)],
+	    w->topic, (int)w->partition, ax_applier_writer_state_names[atomic_load(&w->state)],
 	    (long long)atomic_load(&w->next_offset), (unsigned long long)atomic_load(&w->accepted),
 	    (unsigned long long)atomic_load(&w->rejected),
 	    (unsigned long long)atomic_load(&w->quarantined),
@@ -338,7 +340,7 @@ writer_stop(struct writer *w, bool lost)
 }
 
 struct writer *
-writer_find(struct applier *app, const char *topic, int32_t partition)
+ax_applier_writer_find(struct applier *app, const char *topic, int32_t partition)
 {
 	size_t i;
 
@@ -353,7 +355,7 @@ writer_find(struct applier *app, const char *topic, int32_t partition)
  * last round). All are told first, so their last batches and relay rounds overlap.
  */
 void
-stop_all_writers(struct applier *app, bool lost)
+ax_applier_stop_writers(struct applier *app, bool lost)
 {
 	size_t i;
 
