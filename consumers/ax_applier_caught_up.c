@@ -24,6 +24,9 @@
 #include "ax_log.h"
 #include "ax_relay.h"
 
+/* The most rows axiom_api.ledger_entries returns in one call (db/0008). */
+#define LEDGER_PAGE 10000
+
 /* Big-endian readers of a group member's assignment (bounded by the caller). */
 static int32_t
 rd_be32(const uint8_t *b)

@@ -26,27 +26,6 @@
 #include "ax_topics.h"
 
 #define WRITERS_MAX (AX_PARTITIONS_MAX + 1)
-/* Memory is bounded whatever the backlog (issue target: 256 MiB with 6 partitions): each
- * writer's hand-over queue pauses its partition past QUEUE_BYTES_MAX, librdkafka's own
- * prefetch is capped by queued.max.messages.kbytes and fetch.max.bytes below. */
-#define QUEUE_BYTES_MAX (16 * 1024 * 1024)
-/* Pausing is for memory, not for pacing: librdkafka drops a paused partition's prefetched
- * messages and fetches them again on resume, and with a high mark of 4 batches (800 items)
- * a replay paused and resumed its partitions all the time; some replays then crawled on one
- * partition at a few commands per second with every writer idle. The byte mark bounds
- * memory (7 x 16 MiB); the item mark only guards against floods of tiny messages. */
-#define QUEUE_ITEMS_MAX 65536
-/* A writer with nothing queued wakes this often to look at its state (stop, revocation). */
-#define IDLE_WAIT_MS 100
-/* A data writer waiting for the control watermark asks for a tick, and reads the watermark
- * from PostgreSQL when no local control writer announces it, this often. */
-#define WATERMARK_POLL_MS 5
-/* The most rows axiom_api.ledger_entries returns in one call (db/0008). */
-#define LEDGER_PAGE 10000
-
-/* The relay publishes at most this often per partition (one Kafka transaction each). */
-#define RELAY_LINGER_MS 100
-
 enum writer_state { W_STARTING, W_RUNNING, W_STOPPING, W_STOPPED, W_FAILED };
 
 /* the names of enum writer_state, for the log */
@@ -124,17 +103,28 @@ struct applier {
 	int64_t audited_log_ends; /* log_ends when audit_ok was answered */
 };
 
-/* ax_applier_writer.c */
+/* ax_applier_writer.c, main thread */
+
+/* Create the writer of (topic, partition): connect, claim, load the stored offset, start its
+ * relay and writer threads; *out is app's to keep (AX_EUNAVAIL: PostgreSQL unreachable). */
 int ax_applier_writer_start(struct writer **out, struct applier *app, const char *topic,
     int32_t partition, struct ax_err *err);
+/* The writer app holds for (topic, partition) (borrowed), or NULL. */
 struct writer *ax_applier_writer_find(struct applier *app, const char *topic, int32_t partition);
+/* Stop and free every writer; lost: the group took the partitions away (no last relay). */
 void ax_applier_stop_writers(struct applier *app, bool lost);
 
 /* ax_applier_relay.c */
+
+/* The relay thread's body; arg is its struct writer. */
 void *ax_applier_relay_main(void *arg);
+/* The writer committed everything below until (stop: it stopped; fenced: it lost the
+ * partition): wake its relay. Writer thread or main thread. */
 void ax_applier_relay_notify(struct writer *w, int64_t until, bool stop, bool fenced);
 
-/* ax_applier_caught_up.c */
+/* ax_applier_caught_up.c, main thread */
+
+/* Whether `--until-caught-up` may stop now (ax_applier_caught_up.c, invariant 1). */
 bool ax_applier_caught_up(struct applier *app);
 
 #endif

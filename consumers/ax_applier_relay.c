@@ -27,6 +27,9 @@
 #include "ax_log.h"
 #include "ax_relay.h"
 
+/* The relay publishes at most this often per partition (one Kafka transaction each). */
+#define RELAY_LINGER_MS 100
+
 /*
  * Publish w's committed ledger entries below until; false when it must be retried. The
  * cursor (a transactional producer, and a Kafka round trip to learn where the audit

@@ -36,6 +36,23 @@
 #include "ax_relay.h"
 #include "ax_tick.h"
 
+/* Memory is bounded whatever the backlog (issue target: 256 MiB with 6 partitions): each
+ * writer's hand-over queue pauses its partition past QUEUE_BYTES_MAX (the poll loop pauses
+ * it), librdkafka's own prefetch is capped by queued.max.messages.kbytes and fetch.max.bytes
+ * (consumer_new in ax_applier.c). */
+#define QUEUE_BYTES_MAX (16 * 1024 * 1024)
+/* Pausing is for memory, not for pacing: librdkafka drops a paused partition's prefetched
+ * messages and fetches them again on resume, and with a high mark of 4 batches (800 items)
+ * a replay paused and resumed its partitions all the time; some replays then crawled on one
+ * partition at a few commands per second with every writer idle. The byte mark bounds
+ * memory (7 x 16 MiB); the item mark only guards against floods of tiny messages. */
+#define QUEUE_ITEMS_MAX 65536
+/* A writer with nothing queued wakes this often to look at its state (stop, revocation). */
+#define IDLE_WAIT_MS 100
+/* A data writer waiting for the control watermark asks for a tick, and reads the watermark
+ * from PostgreSQL when no local control writer announces it, this often. */
+#define WATERMARK_POLL_MS 5
+
 const char *const ax_applier_writer_state_names[] = { "starting", "running", "stopping", "stopped",
 	"failed" };
 
