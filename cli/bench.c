@@ -307,8 +307,13 @@ bench_result_free(struct bench_result *r)
 int
 bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct ax_err *err)
 {
+	/* the phases in order (bench.h); the first that fails ends the run, CLEANUP follows */
+	static int (*const phases[])(struct bench_ctx *, struct ax_err *) = { setup,
+		bench_seed_control, bench_throughput, bench_latency, bench_ceiling, bench_replay,
+		bench_verify, bench_signatures };
 	struct bench_ctx *c = calloc(1, sizeof(*c));
-	int rc;
+	size_t i;
+	int rc = AX_OK;
 
 	memset(r, 0, sizeof(*r));
 	if (c == NULL)
@@ -328,19 +333,8 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 		free(c);
 		return rc;
 	}
-	if ((rc = setup(c, err)) != AX_OK || (rc = bench_seed_control(c, err)) != AX_OK ||
-	    (rc = bench_throughput(c, err)) != AX_OK || (rc = bench_latency(c, err)) != AX_OK)
-		goto out;
-	if ((rc = bench_ceiling(o, c->admin_bench, c->admin_db, r, log, err)) != AX_OK)
-		goto out;
-	bench_say(log, "ceiling: %.0f commands/s (%.2f s); apply/ceiling %.2f", r->ceiling_rate,
-	    r->ceiling_seconds, r->ratio);
-	if (o->replay && (rc = bench_replay(c, err)) != AX_OK)
-		goto out;
-	if (o->verify && (rc = bench_verify(c, err)) != AX_OK)
-		goto out;
-	rc = bench_signatures(c, err);
-out:
+	for (i = 0; i < sizeof(phases) / sizeof(phases[0]) && rc == AX_OK; i++)
+		rc = phases[i](c, err);
 	cleanup(c);
 	free(c);
 	return rc;

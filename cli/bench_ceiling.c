@@ -171,9 +171,10 @@ fail:
 	return NULL;
 }
 
-/* The CEILING phase: copy the applied rows out, then load them raw and time it. */
-int
-bench_ceiling(const struct bench_opts *o, PGconn *admin, const char *admin_dsn,
+/* Copy the applied rows out of the database admin is on (admin_dsn), then load them raw on
+ * o->partitions connections and time it, into r. */
+static int
+load_ceiling(const struct bench_opts *o, PGconn *admin, const char *admin_dsn,
     struct bench_result *r, FILE *log, struct ax_err *err)
 {
 	struct ceiling c;
@@ -244,4 +245,18 @@ out:
 	free(w);
 	pthread_mutex_destroy(&c.mu);
 	return rc;
+}
+
+/* The CEILING phase, on the bench database (invariant 3). */
+int
+bench_ceiling(struct bench_ctx *ctx, struct ax_err *err)
+{
+	struct bench_result *r = ctx->r;
+	int rc;
+
+	if ((rc = load_ceiling(ctx->o, ctx->admin_bench, ctx->admin_db, r, ctx->log, err)) != AX_OK)
+		return rc;
+	bench_say(ctx->log, "ceiling: %.0f commands/s (%.2f s); apply/ceiling %.2f",
+	    r->ceiling_rate, r->ceiling_seconds, r->ratio);
+	return AX_OK;
 }

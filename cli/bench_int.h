@@ -104,7 +104,8 @@ int bench_exec_ok(PGconn *conn, const char *sql, const char *what, struct ax_err
 int bench_create_database(
     PGconn *admin, const char *db, const char *admin_dsn, const char *dir, struct ax_err *err);
 
-/* bench_phases.c: each phase fills its part of c->r; AX_OK or why the run stops */
+/* bench_phases.c: each phase fills its part of c->r (REPLAY and VERIFY only when
+ * o->replay, o->verify); AX_OK, or why the run stops */
 int bench_seed_control(struct bench_ctx *c, struct ax_err *err);
 int bench_throughput(struct bench_ctx *c, struct ax_err *err);
 int bench_latency(struct bench_ctx *c, struct ax_err *err);
@@ -112,9 +113,8 @@ int bench_replay(struct bench_ctx *c, struct ax_err *err);
 int bench_verify(struct bench_ctx *c, struct ax_err *err);
 int bench_signatures(struct bench_ctx *c, struct ax_err *err);
 
-/* bench_ceiling.c: the CEILING phase: copy the applied rows out, then load them raw and time it */
-int bench_ceiling(const struct bench_opts *o, PGconn *admin, const char *admin_dsn,
-    struct bench_result *r, FILE *log, struct ax_err *err);
+/* bench_ceiling.c: the CEILING phase (invariant 3) */
+int bench_ceiling(struct bench_ctx *c, struct ax_err *err);
 
 /* bench_workload.c */
 /* Set up the generator for partitions partitions and the mix; -1 when out of memory. */

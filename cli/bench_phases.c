@@ -274,7 +274,8 @@ replay_equals_live(struct bench_ctx *c, struct ax_err *err)
 	return equal;
 }
 
-/* `axiom replay` into a second database, in this process, then its digests against live. */
+/* `axiom replay` into a second database, in this process, then its digests against live
+ * (unless --no-replay). */
 int
 bench_replay(struct bench_ctx *c, struct ax_err *err)
 {
@@ -285,6 +286,8 @@ bench_replay(struct bench_ctx *c, struct ax_err *err)
 	volatile sig_atomic_t never = 0;
 	int rc;
 
+	if (!o->replay)
+		return AX_OK;
 	if ((rc = bench_create_database(c->admin, c->db2, c->cfg->pg_admin_dsn, o->db_dir, err)) !=
 	    AX_OK)
 		return rc;
@@ -316,7 +319,8 @@ bench_replay(struct bench_ctx *c, struct ax_err *err)
 
 /* ---- VERIFY ------------------------------------------------------------------------------- */
 
-/* `axiom verify` as the auditor, chains and the Kafka cross-check; its exit code is a figure. */
+/* `axiom verify` as the auditor, chains and the Kafka cross-check; its exit code is a figure
+ * (unless --no-verify). */
 int
 bench_verify(struct bench_ctx *c, struct ax_err *err)
 {
@@ -329,6 +333,8 @@ bench_verify(struct bench_ctx *c, struct ax_err *err)
 	pid_t pid;
 	int rc, code;
 
+	if (!c->o->verify)
+		return AX_OK;
 	snprintf(path_out, sizeof(path_out), "%s/verify.json", c->workdir);
 	snprintf(path_err, sizeof(path_err), "%s/verify.log", c->workdir);
 	if (ax_pg_query_value(
