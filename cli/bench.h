@@ -21,7 +21,9 @@
  *  (4) no timed assertion anywhere: the bench reports, it does not judge.
  * Phases, in order: SETUP -> CONTROL -> THROUGHPUT (backlog, then `apply --until-caught-up`)
  * -> LATENCY (paced publishing at a fraction of the measured rate while the applier runs)
- * -> CEILING -> REPLAY -> VERIFY -> REPORT -> CLEANUP.
+ * -> CEILING -> REPLAY -> VERIFY -> SIGNATURES -> CLEANUP, each a function of one context
+ * (cli/bench_int.h names the file of each); then the caller's REPORT (bench_print,
+ * bench_write_json, bench_write_plot).
  */
 #ifndef AXIOM_BENCH_H
 #define AXIOM_BENCH_H

@@ -39,12 +39,12 @@
 #include "cli.h"
 #include "report.h"
 
-#define REPORT_CONTENT_MAX (32u * 1024u * 1024u)  /* sum of a lineage's contents */
-#define REPORT_COPY_MAX    (512u * 1024u * 1024u) /* the JSON copy, hard cap */
-#define AUDIT_LIMIT_DEF    10000
-#define AUDIT_LIMIT_MAX    1000000
-#define PDF_TIMEOUT_S      120
-#define TEXT_ARG_MAX       256 /* --facility, --actor, --from, --to */
+#define REPORT_CONTENT_MAX    (32u * 1024u * 1024u)  /* sum of a lineage's contents */
+#define REPORT_COPY_MAX       (512u * 1024u * 1024u) /* the JSON copy, hard cap */
+#define AUDIT_TRAIL_LIMIT_DEF 10000
+#define AUDIT_TRAIL_LIMIT_MAX 1000000
+#define PDF_TIMEOUT_S         120
+#define TEXT_ARG_MAX          256 /* --facility, --actor, --from, --to */
 
 /* Timestamps: ISO 8601 in UTC for people and the copy, microseconds for the encodings. */
 #define ISO(c) "to_char(" c " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
@@ -133,7 +133,7 @@ usage(FILE *fp)
 	    "exit codes: 0 written and every integrity check passed, 1 written but a version or\n"
 	    "            ledger entry is not as originally entered (or the report could not be\n"
 	    "            made), 2 bad command line, 3 PostgreSQL is unreachable\n",
-	    AUDIT_LIMIT_MAX, AUDIT_LIMIT_DEF);
+	    AUDIT_TRAIL_LIMIT_MAX, AUDIT_TRAIL_LIMIT_DEF);
 }
 
 /* Database helpers ------------------------------------------------------------------------ */
@@ -355,7 +355,7 @@ static const char SQL_LEDGER[] =
 	"ORDER BY x.t, x.p, x.s";
 static const char SQL_PERIOD[] =
 	"SELECT " ISO("$1::timestamptz") ", " ISO("$2::timestamptz");
-static const char SQL_AUDIT_LEDGER[] =
+static const char SQL_AUDIT_TRAIL_LEDGER[] =
 	"SELECT l.topic, l.kafka_partition, l.seq, " LEDGER_COLUMNS ", e.event_seq, "
 	"e.operation, e.reason, e.object_id, e.facility_id, e.domain_id, u.printed_name, "
 	"e.new_record_id FROM axiom.ledger l "
@@ -371,7 +371,7 @@ static const char SQL_AUDIT_LEDGER[] =
 	"ORDER BY l.event_time, l.topic, l.kafka_partition, l.seq, e.event_seq "
 	"LIMIT $5::bigint";
 /* an analyst cannot read the ledger: the same columns from the audit trail alone */
-static const char SQL_AUDIT_EVENTS[] =
+static const char SQL_AUDIT_TRAIL_EVENTS[] =
 	"SELECT e.ledger_topic, e.ledger_partition, e.ledger_seq, NULL, e.command_id, "
 	"e.actor, " ISO("e.event_time") ", " US("e.event_time") ", e.decision, "
 	"e.reason_code, NULL, NULL, NULL, NULL, true, e.event_seq, e.operation, "
@@ -1049,16 +1049,16 @@ out:
 	return rc;
 }
 
-/* Audit report ---------------------------------------------------------------------------- */
+/* Audit-trail report (axiom report audit) ------------------------------------------------- */
 
-struct audit_args {
+struct audit_trail_args {
 	const char *from, *to, *facility, *actor;
 	int limit;
 };
 
 static int
-build_audit(
-    struct session *s, const struct audit_args *a, json_t **out, int *intact, struct ax_err *err)
+build_audit_trail(struct session *s, const struct audit_trail_args *a, json_t **out, int *intact,
+    struct ax_err *err)
 {
 	char lim[24];
 	const char *params[5] = { a->from, a->to, a->facility, a->actor, lim };
@@ -1083,11 +1083,11 @@ build_audit(
 	PQclear(res);
 	res = NULL;
 	if (s->ledger_readable)
-		rc = query(
-		    s->conn, "reading the audit trail", SQL_AUDIT_LEDGER, 5, params, &res, err);
+		rc = query(s->conn, "reading the audit trail", SQL_AUDIT_TRAIL_LEDGER, 5, params,
+		    &res, err);
 	else
-		rc = query(
-		    s->conn, "reading the audit trail", SQL_AUDIT_EVENTS, 5, params, &res, err);
+		rc = query(s->conn, "reading the audit trail", SQL_AUDIT_TRAIL_EVENTS, 5, params,
+		    &res, err);
 	if (rc != AX_OK)
 		goto out;
 	n = PQntuples(res);
@@ -1232,7 +1232,7 @@ emit(json_t *doc, int record, enum fmt f, const char *output, const char *copy, 
 		if (record)
 			report_html_record(&html, doc, sha_hex, name);
 		else
-			report_html_audit(&html, doc, sha_hex, name);
+			report_html_audit_trail(&html, doc, sha_hex, name);
 	}
 	if (!ax_sbuf_ok(&html)) {
 		rc = ax_err_set(err, AX_EINVAL, "the HTML would exceed %u bytes", REPORT_HTML_MAX);
@@ -1269,7 +1269,7 @@ cmd_report(int argc, char **argv, const struct ax_config *cfg)
 	};
 	const char *prog = "axiom report", *dsn = cfg->pg_auditor_dsn, *output = NULL;
 	const char *copy = NULL, *kind, *lineage = NULL;
-	struct audit_args a = { NULL, NULL, NULL, NULL, AUDIT_LIMIT_DEF };
+	struct audit_trail_args a = { NULL, NULL, NULL, NULL, AUDIT_TRAIL_LIMIT_DEF };
 	struct session s;
 	struct ax_err err;
 	enum fmt f = FMT_HTML;
@@ -1327,10 +1327,10 @@ cmd_report(int argc, char **argv, const struct ax_config *cfg)
 				a.actor = optarg;
 			break;
 		case OPT_LIMIT:
-			if (cli_parse_int(optarg, 1, AUDIT_LIMIT_MAX, &a.limit) != 0)
+			if (cli_parse_int(optarg, 1, AUDIT_TRAIL_LIMIT_MAX, &a.limit) != 0)
 				return cli_usage_error(prog,
-				    "--limit takes 1 to %d entries, not '%s'", AUDIT_LIMIT_MAX,
-				    optarg);
+				    "--limit takes 1 to %d entries, not '%s'",
+				    AUDIT_TRAIL_LIMIT_MAX, optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -1374,7 +1374,7 @@ cmd_report(int argc, char **argv, const struct ax_config *cfg)
 	if (record)
 		rc = build_record(&s, lineage, &doc, &intact, &err);
 	else
-		rc = build_audit(&s, &a, &doc, &intact, &err);
+		rc = build_audit_trail(&s, &a, &doc, &intact, &err);
 	session_close(&s);
 	if (rc != AX_OK)
 		goto out;

@@ -59,15 +59,25 @@ usage(FILE *fp)
 	    "                       is kept in FILE.count\n"
 	    "  --device             sign with the first FIDO2 device (libfido2); PIN from\n"
 	    "                       $AXIOM_FIDO_PIN; needs --credential-id\n"
+	    "  --credential-id HEX  the device's credential (as FactorRegister recorded it)\n"
+	    "  --actor USER         the signer's user id\n"
+	    "  --lineage UUID       the record (its lineage id)\n"
 	    "  --version N          the record version signed, 1 to %ld\n"
+	    "  --record-hash HEX    that version's record hash, 64 hex digits\n"
 	    "  --meaning MEANING    authorship, review, approval or responsibility\n"
+	    "  --factor-id UUID     the signing factor registered for the signer\n"
 	    "  --origin URL         relying-party origin (default https://axiom.local)\n"
 	    "  --no-uv              an assertion without user verification (UP only)\n"
 	    "  --nonce HEX          use this nonce (16-32 bytes), e.g. the one --challenge chose\n"
 	    "  --challenge          print the nonce and the intent hash as base64url (the OIDC\n"
 	    "                       nonce to request an ID token with) and stop\n"
 	    "  --id-token JWT       attach an OIDC ID token whose nonce is that hash\n"
-	    "  --publish            publish the command (default: print it)\n",
+	    "  --comment TEXT       the signer's comment, carried with the signature\n"
+	    "  --reason TEXT        the command's reason (default \"electronic signature\")\n"
+	    "  --publish            publish the command (default: print it)\n"
+	    "  --brokers LIST       with --publish: the brokers (default $AXIOM_BROKERS)\n"
+	    "  --prefix NAME        with --publish: the topic prefix (default\n"
+	    "                       $AXIOM_TOPIC_PREFIX, else axiom)\n",
 	    LONG_MAX);
 }
 

@@ -26,7 +26,7 @@ void report_html_record(
     struct ax_sbuf *out, json_t *doc, const char *sha256_hex, const char *copy_name);
 
 /* The HTML of an audit-trail report. */
-void report_html_audit(
+void report_html_audit_trail(
     struct ax_sbuf *out, json_t *doc, const char *sha256_hex, const char *copy_name);
 
 /*

@@ -730,7 +730,8 @@ report_html_record(struct ax_sbuf *b, json_t *doc, const char *sha256_hex, const
 }
 
 void
-report_html_audit(struct ax_sbuf *b, json_t *doc, const char *sha256_hex, const char *copy_name)
+report_html_audit_trail(
+    struct ax_sbuf *b, json_t *doc, const char *sha256_hex, const char *copy_name)
 {
 	json_t *period = json_object_get(doc, "period_utc");
 	json_t *filters = json_object_get(doc, "filters");

@@ -28,8 +28,9 @@
  *      event=topic_config_drift (topic, config, expected, found), and the applier goes on.
  *
  * States of a writer: STARTING -> RUNNING -> (STOPPING -> STOPPED) | FAILED. STARTING ends
- * in writer_start (offset loaded); STOPPING is entered by the revocation or shutdown path
- * (writer_stop); FAILED is sticky and entered only by the writer itself (writer_fail).
+ * in ax_applier_writer_start (offset loaded); STOPPING is entered by the revocation or
+ * shutdown path (writer_join, ax_applier_stop_writers); FAILED is sticky and entered only by
+ * the writer itself (writer_fail). The files: ax_applier_int.h.
  */
 #ifndef AX_APPLIER_H
 #define AX_APPLIER_H
@@ -50,7 +51,7 @@ struct ax_applier_opts {
 	int progress_ms;      /* period of progress lines, 0: none */
 	/* stop once every partition of both topics is at its log end, was held by this run or
 	 * is held by another member of the group, and (unless no_relay) every ledger's entries
-	 * are on the audit topic (ax_applier.c, caught_up) */
+	 * are on the audit topic (ax_applier_caught_up.c) */
 	bool until_caught_up;
 	int idle_exit_ms; /* with until_caught_up: how long everything must stay caught up */
 	/* replay (consumers/ax_replay.c): never produce ticks, the log being read is complete

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "ax_batch_element.h"
 #include "ax_clock.h"
 #include "ax_codec.h"
-#include "ax_command_json.h"
 #include "ax_hex.h"
 #include "ax_partition.h"
 #include "ax_pg.h"
@@ -336,8 +336,8 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, int64_t et_us, st
 			snprintf(reason, sizeof(reason), "%s", bad);
 			goto quarantine;
 		}
-		if (drc == AX_OK &&
-		    ax_command_json(&el->json, &el->need, &msg, et_us, ctx->sha, &derr) == AX_OK) {
+		if (drc == AX_OK && ax_batch_element_build(&el->json, &el->need, &msg, et_us,
+		                        ctx->sha, &derr) == AX_OK) {
 			el->kind = msg.kind;
 			memcpy(el->lineage, msg.lineage_id, AX_UUID_LEN);
 			el->moves_head = msg.kind == AX_KIND_CREATE_RECORD ||
@@ -351,7 +351,7 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, int64_t et_us, st
 		}
 		if (derr.code == AX_ERR) /* out of memory: not the message's fault */
 			return ax_err_set(err, AX_ERR, "%s", derr.msg);
-		snprintf(reason, sizeof(reason), "%s", ax_command_reject_reason(&derr));
+		snprintf(reason, sizeof(reason), "%s", ax_batch_element_quarantine_reason(&derr));
 	} else {
 		/* its timestamp is whatever its producer (or a topic switched to CreateTime) chose:
 		 * it keeps the partition's last known event time (invariant 6) */
@@ -475,11 +475,11 @@ out:
 }
 
 /*
- * Complete els[i] (ax_command_complete) on the head it builds on, and record the head it
+ * Complete els[i] (ax_batch_element_complete) on the head it builds on, and record the head it
  * leaves. *exact is false when the claimed hash could depend on how an earlier command of
  * the batch is decided; the caller then cuts the batch before els[i].
  *
- * Why building on a speculative head is exact (invariant 1 of ax_command_json.h): a
+ * Why building on a speculative head is exact (invariant 1 of ax_batch_element.h): a
  * lineage's versions only grow, so the real head's version equals the version the
  * speculation gives only when every earlier speculated command was accepted, and then the
  * heads are equal. The database uses a head only when its version is the one the command
@@ -490,15 +490,38 @@ out:
  * apply_change takes the change's title, content and base from a propose_change of the
  * batch, unless the change exists already (then that propose is refused and the committed
  * change is the one applied: its base is not known here, cut) or the head is committed.
+ * The rule itself is ax_batch_speculation, a pure function (tests/unit/test_batch_speculation).
  */
+enum ax_speculation_verdict
+ax_batch_speculation(const struct ax_speculation *s)
+{
+	int64_t base = s->base_version;
+
+	if (s->is_change && s->change_proposed_in_batch) {
+		if (s->change_committed)
+			return AX_SPECULATION_CUT_CHANGE_COMMITTED;
+		if (!s->proposal_has_content)
+			return AX_SPECULATION_CUT_PROPOSAL_WITHOUT_CONTENT;
+		base = s->proposal_base_version;
+	} else if (s->is_change && s->on_speculative_head && s->change_committed) {
+		return AX_SPECULATION_CUT_COMMITTED_CHANGE_ON_SPECULATIVE_HEAD;
+	}
+	if (s->on_speculative_head && s->head_found && s->head_version != base)
+		return AX_SPECULATION_CUT_BASE_NOT_HEAD;
+	return AX_SPECULATION_EXACT;
+}
+
 static int
 complete_element(
     struct ax_batch_ctx *ctx, struct elem *els, size_t i, bool *exact, struct ax_err *err)
 {
 	struct elem *el = &els[i];
+	struct ax_speculation s;
+	enum ax_speculation_verdict verdict;
 	struct ax_head in;
+	json_t *p = NULL; /* the propose_change of the batch that proposes el's change */
+	const char *hex = NULL;
 	uint8_t *content = NULL;
-	int64_t base = el->need.base_version;
 	int rc;
 
 	*exact = true;
@@ -512,14 +535,27 @@ complete_element(
 	in.change_title = el->head.change_title;
 	in.change_content = el->head.change_content;
 	in.change_content_len = el->head.change_content_len;
+	memset(&s, 0, sizeof(s));
+	s.on_speculative_head = el->spec_from >= 0;
+	s.head_found = in.found;
+	s.head_version = in.version;
+	s.base_version = el->need.base_version;
+	s.is_change = el->need.is_change;
+	s.change_committed = el->head.change_found;
 	if (el->need.is_change && el->prop_from >= 0) {
-		json_t *p = els[el->prop_from].json;
-		const char *hex = json_string_value(json_object_get(p, "content"));
-
-		if (el->head.change_found || hex == NULL) {
-			*exact = false;
-			return AX_OK;
-		}
+		p = els[el->prop_from].json;
+		hex = json_string_value(json_object_get(p, "content"));
+		s.change_proposed_in_batch = true;
+		s.proposal_has_content = hex != NULL;
+		s.proposal_base_version =
+		    (int64_t)json_integer_value(json_object_get(p, "base_version"));
+	}
+	verdict = ax_batch_speculation(&s);
+	if (verdict != AX_SPECULATION_EXACT && verdict != AX_SPECULATION_CUT_BASE_NOT_HEAD) {
+		*exact = false;
+		return AX_OK;
+	}
+	if (p != NULL) {
 		in.change_found = true;
 		in.change_title = (char *)json_string_value(json_object_get(p, "title"));
 		in.change_content_len = strlen(hex) / 2;
@@ -531,17 +567,13 @@ complete_element(
 			    err, AX_ERR, "a propose_change element without hex content");
 		}
 		in.change_content = content;
-		base = (int64_t)json_integer_value(json_object_get(p, "base_version"));
-	} else if (el->need.is_change && el->spec_from >= 0 && el->head.change_found) {
-		*exact = false; /* a committed change on a speculative head: its base is unknown */
-		return AX_OK;
 	}
-	if (el->spec_from >= 0 && in.found && in.version != base) {
+	if (verdict != AX_SPECULATION_EXACT) {
 		free(content);
 		*exact = false;
 		return AX_OK;
 	}
-	rc = ax_command_complete(el->json, &el->need, &in, ctx->sha, err);
+	rc = ax_batch_element_complete(el->json, &el->need, &in, ctx->sha, err);
 	free(content);
 	if (rc != AX_OK)
 		return rc;
@@ -677,7 +709,7 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 			sign_wait = false;
 			break;
 		}
-		ax_command_strip(el->json);
+		ax_batch_element_strip(el->json);
 		if (json_array_append(arr, el->json) != 0) {
 			rc = ax_err_set(err, AX_ERR, "out of memory");
 			goto out;

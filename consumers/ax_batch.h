@@ -114,6 +114,46 @@ int64_t ax_event_time_next(
     int64_t last_us, rd_kafka_timestamp_type_t type, int64_t ms, bool *log_append);
 
 /*
+ * Invariant 4, pure: what complete_element (ax_batch.c, where the argument is) knows of a
+ * command that creates the next version of a lineage (new_version, apply_change) when it
+ * decides whether the hashes it would claim are exact, i.e. cannot depend on how an earlier
+ * command of the same batch is decided.
+ */
+struct ax_speculation {
+	/* it builds on the head an earlier command of the batch would leave (else on the
+	 * committed head) */
+	bool on_speculative_head;
+	bool head_found;      /* the head it builds on exists ... */
+	int64_t head_version; /* ... with this version */
+	int64_t base_version; /* the version the command names as its base */
+	bool is_change;       /* apply_change */
+	/* apply_change: an earlier propose_change of the batch proposes its change, with this
+	 * base version, carrying its content (or not) */
+	bool change_proposed_in_batch;
+	int64_t proposal_base_version;
+	bool proposal_has_content;
+	bool change_committed; /* apply_change: the change exists in the database already */
+};
+
+/* Where the batch is cut before such a command, and why; AX_SPECULATION_EXACT: not cut. */
+enum ax_speculation_verdict {
+	AX_SPECULATION_EXACT = 0,
+	/* the change is proposed in the batch but exists already: that propose is refused and
+	 * the committed change, whose base is not known here, is the one applied */
+	AX_SPECULATION_CUT_CHANGE_COMMITTED,
+	/* the proposing element carries no content to hash */
+	AX_SPECULATION_CUT_PROPOSAL_WITHOUT_CONTENT,
+	/* a committed change applied on a speculative head: its base is not known here */
+	AX_SPECULATION_CUT_COMMITTED_CHANGE_ON_SPECULATIVE_HEAD,
+	/* the speculative head's version is not the command's base (the proposal's, for a
+	 * change proposed in the batch): the database would use another head, or none */
+	AX_SPECULATION_CUT_BASE_NOT_HEAD,
+};
+
+/* Whether the batch is cut before the command s describes (invariant 4). */
+enum ax_speculation_verdict ax_batch_speculation(const struct ax_speculation *s);
+
+/*
  * What this context knows of the control watermark: a lower bound (it only grows), learnt
  * from ax_batch_watermark, from the control commands this context applied, or from a hint
  * (ax_batch_learn_watermark: another writer's committed control batch). A data batch is cut

@@ -65,7 +65,7 @@ void ax_relay_cursor_free(struct ax_relay_cursor *c);
 /*
  * The highest sequence of the ledger of (topic, partition) on the audit topic (read
  * committed, invariant 2; 0 when none), into *seq. Reads only: no producer, no fencing
- * (`axiom apply --until-caught-up` waits on it, consumers/ax_applier.c).
+ * (`axiom apply --until-caught-up` waits on it, consumers/ax_applier_caught_up.c).
  */
 int ax_relay_tail(
     struct ax_relay *r, const char *topic, int32_t partition, int64_t *seq, struct ax_err *err);

@@ -19,7 +19,7 @@
 
 #include "ax_attest.h"
 #include "ax_b64url.h"
-#include "ax_command_json.h"
+#include "ax_batch_element.h"
 #include "ax_cose.h"
 #include "ax_oidc.h"
 #include "ax_pg.h"

@@ -34,7 +34,7 @@
 #include "ax_codec.h"
 #include "ax_kafka.h"
 #include "ax_pg.h"
-#include "ax_sign_audit.h"
+#include "ax_sign_reverify.h"
 
 #define PG_EPOCH_US    INT64_C(946684800000000) /* 2000-01-01 - 1970-01-01, in us */
 #define COPY_ROW_MAX   ((size_t)AX_CANON_MAX_FIELD * 2u + (1u << 20))
@@ -1392,18 +1392,18 @@ stage_checkpoints(struct run *run, struct ax_err *err)
 	return AX_OK;
 }
 
-/* Stored e-signatures, re-verified offline from their proofs (consumers/ax_sign_audit.h). */
+/* Stored e-signatures, re-verified offline from their proofs (consumers/ax_sign_reverify.h). */
 static int
 stage_signatures(struct run *run, struct ax_err *err)
 {
-	struct ax_sign_audit_report rep;
+	struct ax_sign_reverify_report rep;
 	struct ax_verify_failure f;
 	int rc;
 
 	if (!run->o->signatures)
 		return AX_OK;
 	memset(&rep, 0, sizeof(rep));
-	if ((rc = ax_sign_audit(run->conn, &rep, err)) != AX_OK)
+	if ((rc = ax_sign_reverify(run->conn, &rep, err)) != AX_OK)
 		return rc;
 	run->sum->signatures_checked = true;
 	run->sum->signatures = (int64_t)rep.checked;

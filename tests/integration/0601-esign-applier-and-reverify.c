@@ -2,7 +2,7 @@
  * 0601-esign-applier-and-reverify - the applier's signing path against PostgreSQL without a
  * broker (consumers/ax_sign.h: element, one signing_context lookup, verification, then
  * apply_batch), the wait for the control watermark (invariant 2), and the offline
- * re-verification of stored signatures as axiom_auditor (consumers/ax_sign_audit.h): a
+ * re-verification of stored signatures as axiom_auditor (consumers/ax_sign_reverify.h): a
  * valid one verifies, a 0007-form one is unverifiable, a tampered one fails.
  */
 #include <check.h>
@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ax_command_json.h"
+#include "ax_batch_element.h"
 #include "ax_dbtest.h"
 #include "ax_sign.h"
-#include "ax_sign_audit.h"
+#include "ax_sign_reverify.h"
 #include "ax_softauth.h"
 
 #define LINEAGE "00000000-0000-4000-8000-000000000601"
@@ -90,11 +90,11 @@ signed_element(struct ax_softauth *sa, size_t *cut)
 	m.u.sign.signature.len = a.sig_len;
 	m.u.sign.id_token = "";
 	ck_assert_int_eq(ax_sha256_new(&sha, &err), AX_OK);
-	ck_assert_int_eq(ax_command_json(&e, &need, &m, ET_US, sha, &err), AX_OK);
+	ck_assert_int_eq(ax_batch_element_build(&e, &need, &m, ET_US, sha, &err), AX_OK);
 	ax_iso_time(iso, ET_US);
 	json_object_set_new(e, "event_time", json_string(iso));
 	ck_assert_int_eq(ax_sign_complete_batch(T.user, &e, 1, cut, &cut_et, &err), AX_OK);
-	ax_command_strip(e);
+	ax_batch_element_strip(e);
 	ax_sha256_free(sha);
 	return e;
 }
@@ -127,7 +127,7 @@ apply(json_t *e)
 START_TEST(test_applier_signs_waits_for_the_watermark_and_the_auditor_reverifies)
 {
 	struct ax_softauth *sa = NULL;
-	struct ax_sign_audit_report rep;
+	struct ax_sign_reverify_report rep;
 	struct ax_err err;
 	uint8_t cose[AX_COSE_ES256_KEY_LEN], cid[AX_SOFTAUTH_CRED_ID_LEN];
 	char cose_hex[2 * sizeof(cose) + 1], cid_hex[2 * sizeof(cid) + 1];
@@ -177,7 +177,7 @@ START_TEST(test_applier_signs_waits_for_the_watermark_and_the_auditor_reverifies
 	                                 "'{fido2}', '\\x01')"),
 	    "accepted");
 
-	ck_assert_int_eq(ax_sign_audit(T.auditor, &rep, &err), AX_OK);
+	ck_assert_int_eq(ax_sign_reverify(T.auditor, &rep, &err), AX_OK);
 	ck_assert_uint_eq(rep.checked, 2);
 	ck_assert_uint_eq(rep.verified, 1);
 	ck_assert_uint_eq(rep.unverifiable, 1);
@@ -188,7 +188,7 @@ START_TEST(test_applier_signs_waits_for_the_watermark_and_the_auditor_reverifies
 	dbt_exec(T.admin, "UPDATE axiom.signatures SET proofs = overlay(proofs placing "
 	                  "'\\x7b'::bytea from 60 for 1) WHERE signer = 'alice'");
 	dbt_exec(T.admin, "ALTER TABLE axiom.signatures ENABLE ALWAYS TRIGGER append_only_row");
-	ck_assert_int_eq(ax_sign_audit(T.auditor, &rep, &err), AX_OK);
+	ck_assert_int_eq(ax_sign_reverify(T.auditor, &rep, &err), AX_OK);
 	ck_assert_uint_eq(rep.failed, 1);
 	ck_assert_msg(strstr(rep.first_problem, "webauthn_") != NULL, "%s", rep.first_problem);
 

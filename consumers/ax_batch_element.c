@@ -1,7 +1,7 @@
 /*
- * ax_command_json.c - decoded command -> apply_partition_batch element; see the header.
+ * ax_batch_element.c - decoded command -> element of apply_partition_batch; see the header.
  */
-#include "ax_command_json.h"
+#include "ax_batch_element.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,8 +80,8 @@ gate_of(const struct ax_cmd_record_type_config *c)
 static const char *const meaning_names[] = { "authorship", "review", "approval", "responsibility" };
 
 int
-ax_command_json(json_t **out, struct ax_head_need *need, const struct ax_message *m, int64_t et_us,
-    struct ax_sha256 *sha, struct ax_err *err)
+ax_batch_element_build(json_t **out, struct ax_head_need *need, const struct ax_message *m,
+    int64_t et_us, struct ax_sha256 *sha, struct ax_err *err)
 {
 	json_t *e = json_object();
 	uint8_t rid[AX_UUID_LEN];
@@ -340,7 +340,7 @@ fail:
 }
 
 int
-ax_command_complete(json_t *elem, struct ax_head_need *need, const struct ax_head *head,
+ax_batch_element_complete(json_t *elem, struct ax_head_need *need, const struct ax_head *head,
     struct ax_sha256 *sha, struct ax_err *err)
 {
 	struct ax_canon_record r;
@@ -422,7 +422,7 @@ ax_iso_time(char out[AX_ISO_TIME_LEN], int64_t us)
 }
 
 void
-ax_command_strip(json_t *elem)
+ax_batch_element_strip(json_t *elem)
 {
 	json_t *v;
 
@@ -438,7 +438,7 @@ ax_command_strip(json_t *elem)
 }
 
 const char *
-ax_command_reject_reason(const struct ax_err *err)
+ax_batch_element_quarantine_reason(const struct ax_err *err)
 {
 	if (err->code == AX_EINVAL && err->lib_code > 0)
 		return ax_avro_reason_name(err->lib_code);

@@ -1,5 +1,5 @@
 /*
- * ax_sign_audit.h - offline re-verification of every stored e-signature (issue 6 item 6,
+ * ax_sign_reverify.h - offline re-verification of every stored e-signature (issue 6 item 6,
  * the building block of `axiom verify --signatures`), as axiom_auditor: from the raw proofs
  * in axiom.signatures, the nonce in axiom.signature_evidence and the factor registry as it
  * stood at each signature's signed_at, never the wall clock.
@@ -12,15 +12,15 @@
  * as verified. One query per signature for its registry context: fine offline, not a hot
  * path.
  */
-#ifndef AX_SIGN_AUDIT_H
-#define AX_SIGN_AUDIT_H
+#ifndef AX_SIGN_REVERIFY_H
+#define AX_SIGN_REVERIFY_H
 
 #include <libpq-fe.h>
 #include <stddef.h>
 
 #include "ax_err.h"
 
-struct ax_sign_audit_report {
+struct ax_sign_reverify_report {
 	size_t checked;          /* signatures read */
 	size_t verified;         /* re-verified as stored */
 	size_t failed;           /* proofs, factor types or intent hash do not verify */
@@ -30,6 +30,6 @@ struct ax_sign_audit_report {
 
 /* Re-verify every signature readable through conn into *rep; AX_OK when the run completed
  * (whatever it found), AX_EUNAVAIL / AX_ERR when the database could not be read. */
-int ax_sign_audit(PGconn *conn, struct ax_sign_audit_report *rep, struct ax_err *err);
+int ax_sign_reverify(PGconn *conn, struct ax_sign_reverify_report *rep, struct ax_err *err);
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * ax_sign_audit.c - re-verify stored e-signatures offline; see ax_sign_audit.h.
+ * ax_sign_reverify.c - re-verify stored e-signatures offline; see ax_sign_reverify.h.
  */
-#include "ax_sign_audit.h"
+#include "ax_sign_reverify.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -139,7 +139,7 @@ out:
 }
 
 static void
-problem(struct ax_sign_audit_report *rep, const char *sig_id, const char *what)
+problem(struct ax_sign_reverify_report *rep, const char *sig_id, const char *what)
 {
 	rep->failed++;
 	if (rep->first_problem[0] == '\0')
@@ -149,9 +149,10 @@ problem(struct ax_sign_audit_report *rep, const char *sig_id, const char *what)
 
 static const char *const meanings[] = { "authorship", "review", "approval", "responsibility" };
 
-/* Re-verify row r of res (see the query in ax_sign_audit). */
+/* Re-verify row r of res (see the query in ax_sign_reverify). */
 static int
-audit_one(PGconn *conn, PGresult *res, int r, struct ax_sign_audit_report *rep, struct ax_err *err)
+reverify_one(
+    PGconn *conn, PGresult *res, int r, struct ax_sign_reverify_report *rep, struct ax_err *err)
 {
 	const char *sig_id = PQgetvalue(res, r, 0);
 	struct ax_sign_context ctx;
@@ -227,7 +228,7 @@ out:
 }
 
 int
-ax_sign_audit(PGconn *conn, struct ax_sign_audit_report *rep, struct ax_err *err)
+ax_sign_reverify(PGconn *conn, struct ax_sign_reverify_report *rep, struct ax_err *err)
 {
 	PGresult *res;
 	int rc = AX_OK, r;
@@ -246,7 +247,7 @@ ax_sign_audit(PGconn *conn, struct ax_sign_audit_report *rep, struct ax_err *err
 	}
 	for (r = 0; r < PQntuples(res); r++) {
 		rep->checked++;
-		if ((rc = audit_one(conn, res, r, rep, err)) != AX_OK)
+		if ((rc = reverify_one(conn, res, r, rep, err)) != AX_OK)
 			goto out;
 	}
 out:

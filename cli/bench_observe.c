@@ -1,0 +1,290 @@
+/*
+ * bench_observe.c - what `axiom bench` measures with: the machine it runs on, the commit
+ * listener (invariant 2: a NOTIFY per committed command, on a thread of its own that owns the
+ * LISTEN connection and appends the samples under mu) and the children it runs (`axiom
+ * apply`, `axiom verify`), with their exit codes and resource use.
+ */
+/* wait4() (the resource use of one child) is a BSD/Linux call, outside POSIX */
+#define _DEFAULT_SOURCE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ax_clock.h"
+#include "bench_int.h"
+
+extern char **environ;
+
+/* ---- the machine ---------------------------------------------------------------------- */
+
+void
+bench_describe_machine(struct bench_result *r)
+{
+	char line[512];
+	FILE *fp;
+
+	r->nproc = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	snprintf(r->machine, sizeof(r->machine), "unknown CPU");
+	if ((fp = fopen("/proc/cpuinfo", "r")) != NULL) {
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			char *colon = strchr(line, ':');
+
+			if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
+				snprintf(r->machine, sizeof(r->machine), "%s", colon + 2);
+				r->machine[strcspn(r->machine, "\n")] = '\0';
+				break;
+			}
+		}
+		fclose(fp);
+	}
+	if ((fp = fopen("/proc/loadavg", "r")) != NULL) {
+		if (fscanf(fp, "%lf", &r->loadavg_start) != 1)
+			r->loadavg_start = -1;
+		fclose(fp);
+	}
+	if ((fp = fopen("/proc/meminfo", "r")) != NULL) {
+		long kib = 0;
+
+		while (fgets(line, sizeof(line), fp) != NULL)
+			if (sscanf(line, "MemTotal: %ld kB", &kib) == 1)
+				break;
+		r->mem_total_mib = kib / 1024;
+		fclose(fp);
+	}
+}
+
+/* CPU seconds of process pid and of its reaped children (the postmaster reaps backends). */
+double
+bench_proc_cpu_s(long pid)
+{
+	char path[64], buf[2048], *p;
+	unsigned long long ut = 0, st = 0;
+	long long cut = 0, cst = 0;
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	/* after ") ": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+	 * utime(14) stime cutime cstime */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld", &ut,
+	        &st, &cut, &cst) != 4)
+		return -1;
+	return (double)(ut + st + (unsigned long long)cut + (unsigned long long)cst) /
+	       (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The postmaster's pid: the parent of this connection's backend (a local server only). */
+long
+bench_postmaster_pid(PGconn *conn)
+{
+	char path[64], line[256];
+	long pid = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", PQbackendPID(conn));
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "PPid: %ld", &pid) == 1)
+			break;
+	fclose(fp);
+	return pid;
+}
+
+/* ---- the commit listener (invariant 2) --------------------------------------------------- */
+
+/* Append count samples (recv, et, ph) under l->mu; false when out of memory. */
+static bool
+listener_append(struct bench_listener *l, int64_t recv, int64_t et, int ph, size_t count)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&l->mu);
+	while (count-- > 0) {
+		if (l->n == l->cap) {
+			size_t ncap = l->cap ? l->cap * 2 : 65536;
+			struct bench_sample *ns = realloc(l->s, ncap * sizeof(*ns));
+
+			if (ns == NULL) {
+				ok = false;
+				break;
+			}
+			l->s = ns;
+			l->cap = ncap;
+		}
+		l->s[l->n].recv_us = recv;
+		l->s[l->n].event_us = et;
+		l->s[l->n].phase = ph;
+		l->n++;
+		if (ph >= 0 && ph < 3)
+			l->data_seen[ph]++;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return ok;
+}
+
+/* Record one notification received at recv (data commands only). */
+static void
+listener_add(struct bench_listener *l, int64_t recv, const char *payload)
+{
+	long long et = 0;
+	int control = 0;
+
+	if (sscanf(payload, "%d %*d %*d %lld", &control, &et) != 2 || control)
+		return;
+	listener_append(l, recv, (int64_t)et, atomic_load(&l->phase), 1);
+}
+
+/* The listener thread: wait on the LISTEN socket, record every notification, until stop. */
+void *
+bench_listener_main(void *arg)
+{
+	struct bench_listener *l = arg;
+	int fd = PQsocket(l->conn);
+
+	while (!atomic_load(&l->stop)) {
+		struct timeval tv = { 0, 100000 };
+		PGnotify *nt;
+		fd_set rd;
+
+		FD_ZERO(&rd);
+		FD_SET(fd, &rd);
+		if (select(fd + 1, &rd, NULL, NULL, &tv) < 0 && errno != EINTR)
+			break;
+		if (!PQconsumeInput(l->conn))
+			break;
+		while ((nt = PQnotifies(l->conn)) != NULL) {
+			listener_add(l, ax_wall_us(), nt->extra);
+			PQfreemem(nt);
+		}
+	}
+	return NULL;
+}
+
+/* How many data commands of phase were seen committed so far. */
+size_t
+bench_listener_seen(struct bench_listener *l, int phase)
+{
+	size_t n;
+
+	pthread_mutex_lock(&l->mu);
+	n = l->data_seen[phase];
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
+/* Wait until want data commands of phase were seen, at most timeout_s; true when they were. */
+bool
+bench_listener_wait(struct bench_listener *l, int phase, size_t want, double timeout_s)
+{
+	double end = ax_mono_s() + timeout_s;
+
+	while (bench_listener_seen(l, phase) < want) {
+		if (ax_mono_s() > end)
+			return false;
+		ax_sleep_s(0.01);
+	}
+	return true;
+}
+
+/* ---- children ----------------------------------------------------------------------------- */
+
+/* Spawn argv with stdout to out_path (or /dev/null) and stderr to err_path. */
+int
+bench_spawn(
+    pid_t *pid, char *const argv[], const char *out_path, const char *err_path, struct ax_err *err)
+{
+	posix_spawn_file_actions_t fa;
+	int e;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(
+	    &fa, 1, out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	e = posix_spawn(pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (e != 0) {
+		ax_err_set(err, AX_ERR, "could not start %s: %s", argv[0], strerror(e));
+		return AX_ERR;
+	}
+	return AX_OK;
+}
+
+/* Wait for pid; its exit code (or 128+signal) in *code and its resource use in *ru. */
+void
+bench_reap(pid_t pid, int *code, struct rusage *ru)
+{
+	int status = 0;
+
+	memset(ru, 0, sizeof(*ru));
+	while (wait4(pid, &status, 0, ru) < 0 && errno == EINTR)
+		;
+	*code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * Like bench_reap, while sampling every 50 ms how many data commands are committed (the stored next
+ * offsets of the command topic): the times the first and the last of want were seen go to
+ * *first and *last (negative when never). No trigger and no listener load the database.
+ */
+void
+bench_reap_sampling(pid_t pid, int *code, struct rusage *ru, PGconn *conn,
+    const char *commands_topic, long want, double *first, double *last, struct bench_listener *lis)
+{
+	const char *params[1] = { commands_topic };
+	long seen = 0;
+	int status = 0;
+	pid_t got;
+
+	*first = *last = -1;
+	memset(ru, 0, sizeof(*ru));
+	for (;;) {
+		PGresult *res;
+
+		while ((got = wait4(pid, &status, WNOHANG, ru)) < 0 && errno == EINTR)
+			;
+		if (got == pid)
+			break;
+		res = PQexecParams(conn,
+		    "SELECT coalesce(sum(next_offset), 0) FROM axiom.partition_offsets "
+		    "WHERE topic = $1",
+		    1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+			long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+
+			if (n > 0 && *first < 0)
+				*first = ax_mono_s();
+			if (n >= want && *last < 0)
+				*last = ax_mono_s();
+			if (n > seen) /* the timeline's commits per second of this phase */
+				listener_append(
+				    lis, ax_wall_us(), 0, BENCH_COUNTED, (size_t)(n - seen));
+			seen = n > seen ? n : seen;
+		}
+		PQclear(res);
+		ax_sleep_s(0.05);
+	}
+	*code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* User plus system CPU seconds of ru. */
+double
+bench_ru_cpu(const struct rusage *ru)
+{
+	return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6 +
+	       (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
+}
