@@ -1,6 +1,6 @@
 /*
  * cmd_migrate.c - `axiom migrate`: bring a database's schema up to the numbered migrations
- * in db/ (see common/ax_migrate.h for the rules it keeps).
+ * in db/ (see common/io/ax_migrate.h for the rules it keeps).
  */
 #include <getopt.h>
 #include <libpq-fe.h>

@@ -6,7 +6,7 @@
  * How: one read-only REPEATABLE READ snapshot, as the auditor (default) or as an analyst
  * within row-level security; every column is named (analysts cannot read
  * signatures.proofs); the record chain of the lineage is recomputed here in C with the
- * canonical encoding v1 (common/ax_canon.h), and every ledger entry that a row of the
+ * canonical encoding v1 (common/canon/ax_canon.h), and every ledger entry that a row of the
  * lineage names is recomputed with the ledger encoding and linked to its predecessor. The
  * JSON document is built first; its bytes are the electronic copy and their SHA-256 is
  * printed in the HTML and PDF rendered from it (cli/report.h).

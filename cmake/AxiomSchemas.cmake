@@ -1,4 +1,4 @@
-# Embeds the Avro contract into libaxiom_common (see common/ax_schemas.h): every
+# Embeds the Avro contract into axiom_contract (see common/contract/ax_schemas.h): every
 # schemas/avro/<family>.avsc (current revision) and schemas/avro/history/<family>.v<N>.avsc
 # (earlier revisions) becomes a byte array in a generated ax_schemas_gen.c. Editing or adding
 # a schema file re-runs this at the next build.
@@ -38,4 +38,4 @@ string(APPEND _ax_gen "const size_t ax_schema_sources_len = ${_ax_i};\n")
 file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/ax_schemas_gen.c.tmp "${_ax_gen}")
 configure_file(${CMAKE_CURRENT_BINARY_DIR}/ax_schemas_gen.c.tmp
   ${CMAKE_CURRENT_BINARY_DIR}/ax_schemas_gen.c COPYONLY)
-target_sources(axiom_common PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/ax_schemas_gen.c)
+target_sources(axiom_contract PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/ax_schemas_gen.c)

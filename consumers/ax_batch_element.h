@@ -2,13 +2,14 @@
  * ax_batch_element.h - one element of a partition's batch: from a decoded command (struct
  * ax_message) to the JSON object axiom_api.apply_partition_batch takes for it
  * (db/0008_applier.sql, element format in docs/sql-api.md), with the hashes it claims.
- * (Encoding a command's JSON line to Avro, the producer's side, is common/ax_codec_json.c.)
+ * (Encoding a command's JSON line to Avro, the producer's side, is
+ * common/contract/ax_codec_json.c.)
  *
  * Invariants:
  *  (1) the element is a pure function of the message, its event time and, for commands that
  *      create the next version of a lineage, the lineage's committed head (and the change's
  *      content): so a replay of the log builds the same elements and the same hashes;
- *  (2) record_hash is computed here, in C (common/ax_canon.c), and again by the database,
+ *  (2) record_hash is computed here, in C (common/canon/ax_canon.c), and again by the database,
  *      which refuses a mismatch (docs/canonical-encoding.md);
  *  (3) a record_id the command leaves empty is derived from the command id (see
  *      ax_derive_record_id), never drawn at random.

@@ -7,7 +7,7 @@
  *  - record chains (ax_verify_records_*): versions of one lineage in (id, version) order;
  *    versions gap-free from 1, previous_record_id / previous_record_hash equal to the
  *    previous version's record_id / record_hash (NULL for version 1), and record_hash equal
- *    to SHA-256 of the canonical encoding v1 recomputed in C (common/ax_canon.h);
+ *    to SHA-256 of the canonical encoding v1 recomputed in C (common/canon/ax_canon.h);
  *  - ledger chains (ax_verify_ledger_*): the entries of one (topic, partition) in seq order;
  *    seq gap-free from 1, previous_entry_hash equal to the previous entry_hash (32 zero bytes
  *    for seq 1), offsets strictly increasing, entry_hash recomputed in C;

@@ -1,6 +1,6 @@
 /*
  * bench_webauthn.c - WebAuthn assertion verifications per second against raw ECDSA P-256
- * verifies, measured in the same run (common/ax_sigbench.h; `axiom bench` reports the same).
+ * verifies, measured in the same run (common/tools/ax_sigbench.h; `axiom bench` reports the same).
  *
  * Usage: bench_webauthn [seconds per measurement, default 2]
  */

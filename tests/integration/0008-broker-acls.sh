@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # 0008-broker-acls - the broker is not open (issue 13 item 1): every forbidden action below
 # is refused by the broker itself (mutual TLS, the standard authorizer and the ACLs that
-# `axiom topics create` grants, common/ax_kafka.c), and each has a positive control, so a
+# `axiom topics create` grants, common/io/ax_kafka.c), and each has a positive control, so a
 # refusal is the ACL's doing and not a broken client:
 #   - a client without a certificate, with a self-made certificate named axiom-admin, or
 #     speaking plaintext cannot even read the metadata;

@@ -2,7 +2,7 @@
  * 0103-canonical-encoding-in-sql - layer 6: the SQL twin of the canonical encoding
  * (db/0003) reproduces every shared test vector byte for byte whatever the session's
  * TimeZone, DateStyle or bytea_output; the database computes record_hash itself, accepts the
- * hash the C encoder (common/ax_canon.c) computes, and refuses a version whose hash differs
+ * hash the C encoder (common/canon/ax_canon.c) computes, and refuses a version whose hash differs
  * or whose previous_record_hash is not the head's.
  */
 #include <check.h>

@@ -1,7 +1,7 @@
 /*
  * verify_fixture.h - helpers of the `axiom verify` integration tests (0700-0799), on top of
  * ax_dbtest.h: build batches of record commands whose record hashes are computed in C
- * (common/ax_canon.h, as the applier does), apply them through axiom_api.apply_batch with
+ * (common/canon/ax_canon.h, as the applier does), apply them through axiom_api.apply_batch with
  * Kafka offsets so that the ledger is written by the database, and run the `axiom` binary
  * ($AXIOM_BIN) capturing its output and exit code. Test code only: header-only, fixed
  * capacities, Check assertions.

@@ -1,5 +1,5 @@
 /*
- * test_canon.c - canonical encoding v1 in C (common/ax_canon.h) against the shared test
+ * test_canon.c - canonical encoding v1 in C (common/canon/ax_canon.h) against the shared test
  * vectors of tests/data/canon-record-v1.txt, plus its limits and adversarial input.
  */
 #include <check.h>

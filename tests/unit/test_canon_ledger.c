@@ -1,5 +1,5 @@
 /*
- * test_canon_ledger.c - canonical encoding v1 of a ledger entry in C (common/ax_canon.h,
+ * test_canon_ledger.c - canonical encoding v1 of a ledger entry in C (common/canon/ax_canon.h,
  * ax_canon_ledger_*) against the shared test vectors of tests/data/canon-ledger-v1.txt, which
  * the SQL twin axiom.canon_ledger_v1 also satisfies (integration test 0701), plus its limits
  * and adversarial input.

@@ -1,6 +1,6 @@
 /*
  * test_metrics.c - the applier's Prometheus figures (consumers/ax_metrics.h), the structured
- * log's quoting (common/ax_log.h) and the writers' retry delays (common/ax_backoff.h).
+ * log's quoting (common/base/ax_log.h) and the writers' retry delays (common/base/ax_backoff.h).
  */
 #include <check.h>
 #include <stdio.h>

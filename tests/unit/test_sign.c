@@ -1,6 +1,6 @@
 /*
  * test_sign.c - the applier's e-signature decision (consumers/ax_sign.h) and the signer's
- * Sign command (producers/ax_signer.h), without a broker or a database: the registry context
+ * Sign command (common/tools/ax_signer.h), without a broker or a database: the registry context
  * is built in memory as axiom_api.signing_context would return it.
  */
 #include <check.h>

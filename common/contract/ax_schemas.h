@@ -1,5 +1,5 @@
 /*
- * ax_schemas.h - the Avro schema texts built into libaxiom_common.
+ * ax_schemas.h - the Avro schema texts built into axiom_contract.
  *
  * The build (cmake/AxiomSchemas.cmake) embeds every schemas/avro/<family>.avsc (the current
  * revision of each topic's schema) and schemas/avro/history/<family>.v<N>.avsc (every earlier
