@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ax_hex.h"
 #include "ax_migrate.h"
 #include "ax_pg.h"
 #include "cli.h"
@@ -66,13 +67,11 @@ progress(void *arg, const char *name, enum ax_migrate_state state, const uint8_t
 	const char *word = state == AX_MIGRATE_APPLIED   ? "applied"
 	                   : state == AX_MIGRATE_PENDING ? "pending"
 	                                                 : "ok     ";
-	int i;
+	char head[2 * 8 + 1];
 
 	(void)arg;
-	printf("%s  %-44s sha256:", word, name);
-	for (i = 0; i < 8; i++)
-		printf("%02x", sha256[i]);
-	printf("...\n");
+	ax_hex_encode(head, sha256, 8);
+	printf("%s  %-44s sha256:%s...\n", word, name, head);
 }
 
 int

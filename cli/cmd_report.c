@@ -188,43 +188,11 @@ jint(const PGresult *res, int r, int c)
 	return PQgetisnull(res, r, c) ? json_null() : json_integer(ival(res, r, c));
 }
 
-/* Parse the canonical text of a UUID into 16 bytes; 0, or -1 when it is not one. */
-static int
-uuid_parse(const char *s, uint8_t out[AX_UUID_LEN])
+/* Parse the UUID text of column c of row r into out; false when it is not one. */
+static bool
+uuid_col(uint8_t out[AX_UUID_LEN], const PGresult *res, int r, int c)
 {
-	char hex[33];
-	size_t i, j = 0;
-
-	if (s == NULL || strlen(s) != 36)
-		return -1;
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			continue;
-		}
-		hex[j++] = s[i];
-	}
-	hex[32] = '\0';
-	return ax_hex_decode(out, hex, AX_UUID_LEN);
-}
-
-/* Decode the hex text of a bytea column into a new buffer (*len bytes); NULL on junk. */
-static uint8_t *
-unhex(const char *s, size_t *len)
-{
-	size_t n = strlen(s);
-	uint8_t *p;
-
-	*len = 0;
-	if (n % 2 != 0 || (p = malloc(n / 2 + 1)) == NULL)
-		return NULL;
-	if (ax_hex_decode(p, s, n / 2) != 0) {
-		free(p);
-		return NULL;
-	}
-	*len = n / 2;
-	return p;
+	return ax_uuid_parse(out, PQgetvalue(res, r, c), (size_t)PQgetlength(res, r, c));
 }
 
 /* Ledger references ----------------------------------------------------------------------- */
@@ -447,7 +415,7 @@ ledger_entry(struct ax_sha256 *sha, const PGresult *res, int r, int c, const cha
 	e.seq = seq;
 	e.offset = ival(res, r, c + LC_OFFSET);
 	e.has_command_id = !PQgetisnull(res, r, c + LC_COMMAND);
-	if (e.has_command_id && uuid_parse(PQgetvalue(res, r, c + LC_COMMAND), e.command_id) != 0)
+	if (e.has_command_id && !uuid_col(e.command_id, res, r, c + LC_COMMAND))
 		e.has_command_id = 0;
 	e.actor = PQgetisnull(res, r, c + LC_ACTOR) ? NULL : PQgetvalue(res, r, c + LC_ACTOR);
 	e.event_time_us = ival(res, r, c + LC_US);
@@ -455,7 +423,7 @@ ledger_entry(struct ax_sha256 *sha, const PGresult *res, int r, int c, const cha
 	e.reason_code =
 	    PQgetisnull(res, r, c + LC_REASON) ? NULL : PQgetvalue(res, r, c + LC_REASON);
 	if (!PQgetisnull(res, r, c + LC_RHASH)) {
-		if ((rhash = unhex(PQgetvalue(res, r, c + LC_RHASH), &rhash_len)) == NULL) {
+		if (ax_pg_get_hex(&rhash, &rhash_len, res, r, c + LC_RHASH) != 0) {
 			snprintf(problem, pcap, "record_hash cannot be read");
 			goto done;
 		}
@@ -697,8 +665,7 @@ fetch_versions(struct session *s, const char *lineage, json_t *doc, struct refs 
 		if (ref < 0 && json_is_null(json_object_get(v, "ledger")))
 			version_problem(v, "the row names no ledger entry");
 
-		content = unhex(PQgetvalue(res, i, V_CONTENT), &content_len);
-		if (content == NULL) {
+		if (ax_pg_get_hex(&content, &content_len, res, i, V_CONTENT) != 0) {
 			version_problem(v, "the content cannot be read");
 			continue;
 		}
@@ -712,16 +679,14 @@ fetch_versions(struct session *s, const char *lineage, json_t *doc, struct refs 
 			version_problem(v, "version %" PRId64 " is stored where version %d belongs",
 			    version, i + 1);
 		memset(&c, 0, sizeof(c));
-		if (uuid_parse(PQgetvalue(res, i, V_RECORD_ID), c.record_id) != 0 ||
-		    uuid_parse(PQgetvalue(res, i, V_ID), c.id) != 0)
+		if (!uuid_col(c.record_id, res, i, V_RECORD_ID) || !uuid_col(c.id, res, i, V_ID))
 			version_problem(v, "record_id or id is not a uuid");
 		c.version = version;
 		c.has_previous = !PQgetisnull(res, i, V_PREV_ID);
-		if (c.has_previous &&
-		    (uuid_parse(PQgetvalue(res, i, V_PREV_ID), c.previous_record_id) != 0 ||
-		        PQgetisnull(res, i, V_PREV_HASH) ||
-		        ax_hex_decode(c.previous_record_hash, PQgetvalue(res, i, V_PREV_HASH),
-		            AX_HASH_LEN) != 0))
+		if (c.has_previous && (!uuid_col(c.previous_record_id, res, i, V_PREV_ID) ||
+		                          PQgetisnull(res, i, V_PREV_HASH) ||
+		                          ax_hex_decode(c.previous_record_hash,
+		                              PQgetvalue(res, i, V_PREV_HASH), AX_HASH_LEN) != 0))
 			version_problem(
 			    v, "previous_record_id or previous_record_hash is malformed");
 		if (have_prev &&
@@ -742,8 +707,7 @@ fetch_versions(struct session *s, const char *lineage, json_t *doc, struct refs 
 		c.created_by = PQgetvalue(res, i, V_CREATED_BY);
 		c.created_at_us = ival(res, i, V_CREATED_US);
 		c.has_change_id = !PQgetisnull(res, i, V_CHANGE_ID);
-		if (c.has_change_id &&
-		    uuid_parse(PQgetvalue(res, i, V_CHANGE_ID), c.change_id) != 0)
+		if (c.has_change_id && !uuid_col(c.change_id, res, i, V_CHANGE_ID))
 			version_problem(v, "change_id is not a uuid");
 		ax_err_clear(&e2);
 		if (ax_canon_record_hash(h, s->sha, &c, &e2) != AX_OK) {
@@ -759,7 +723,7 @@ fetch_versions(struct session *s, const char *lineage, json_t *doc, struct refs 
 		free(content);
 		have_prev =
 		    ax_hex_decode(prev_hash, PQgetvalue(res, i, V_HASH), AX_HASH_LEN) == 0 &&
-		    uuid_parse(PQgetvalue(res, i, V_RECORD_ID), prev_id) == 0;
+		    uuid_col(prev_id, res, i, V_RECORD_ID);
 	}
 	PQclear(res);
 	return AX_OK;
@@ -1343,7 +1307,7 @@ cmd_report(int argc, char **argv, const struct ax_config *cfg)
 		if (optind + 1 >= argc)
 			return cli_usage_error(prog, "report record needs a LINEAGE_ID");
 		lineage = argv[optind + 1];
-		if (uuid_parse(lineage, u) != 0)
+		if (!ax_uuid_parse(u, lineage, strlen(lineage)))
 			return cli_usage_error(prog,
 			    "'%s' is not a lineage id (a UUID such as "
 			    "3f2a6c1e-8b4d-5e7f-9a0b-1c2d3e4f5a6b)",

@@ -26,6 +26,7 @@
 
 #include "ax_b64url.h"
 #include "ax_codec.h"
+#include "ax_hex.h"
 #include "ax_publish.h"
 #include "ax_signer.h"
 #include "ax_softauth.h"
@@ -85,27 +86,19 @@ usage(FILE *fp)
 static int
 hex_arg(uint8_t *out, size_t min, size_t max, size_t *len, const char *s)
 {
-	size_t n = strlen(s), i;
-
-	if (n % 2 != 0 || n / 2 < min || n / 2 > max)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		unsigned int b;
-
-		if (sscanf(s + 2 * i, "%2x", &b) != 1)
-			return -1;
-		out[i] = (uint8_t)b;
-	}
-	*len = n / 2;
-	return 0;
+	return ax_hex_decode_upto(out, max, len, s) == 0 && *len >= min ? 0 : -1;
 }
 
 /* Print p[0..n) as lower-case hex on stdout. */
 static void
 print_hex(const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", p[i]);
+	char buf[2 * 32 + 1];
+
+	for (size_t i = 0; i < n; i += 32) {
+		ax_hex_encode(buf, p + i, n - i < 32 ? n - i : 32);
+		fputs(buf, stdout);
+	}
 }
 
 /* Read at most cap - 1 bytes of path into buf (NUL-terminated). */
@@ -232,7 +225,7 @@ device_line(char *line, size_t cap, struct ax_signer_request *req, const uint8_t
 	fido_dev_info_t *list = NULL;
 	fido_dev_t *dev = NULL;
 	fido_assert_t *as = NULL;
-	uint8_t hash[AX_INTENT_HASH_LEN], cdh[SHA256_DIGEST_LENGTH];
+	uint8_t hash[AX_HASH_LEN], cdh[AX_HASH_LEN];
 	char chal[64], cdj[AX_SOFTAUTH_CDJ_MAX], rp[256];
 	const uint8_t *ad;
 	size_t n = 0, ad_len, cdj_len;
@@ -410,8 +403,7 @@ cmd_sign(int argc, char **argv, const struct ax_config *cfg)
 			req.version = version;
 			break;
 		case 'r':
-			if (hex_arg(req.record_hash, AX_INTENT_HASH_LEN, AX_INTENT_HASH_LEN, &len,
-			        optarg))
+			if (hex_arg(req.record_hash, AX_HASH_LEN, AX_HASH_LEN, &len, optarg))
 				return cli_usage_error(prog, "--record-hash must be 64 hex digits");
 			have_hash = true;
 			break;
@@ -469,7 +461,7 @@ cmd_sign(int argc, char **argv, const struct ax_config *cfg)
 		return cli_usage_error(prog, "--actor, --lineage, --version, --record-hash, "
 		                             "--meaning and --factor-id are required");
 	if (challenge) {
-		uint8_t hash[AX_INTENT_HASH_LEN];
+		uint8_t hash[AX_HASH_LEN];
 		char b64[64];
 
 		if (ax_signer_intent(hash, &req, &err) != AX_OK ||

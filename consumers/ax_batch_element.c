@@ -14,21 +14,6 @@
 
 #define REASON_UNEXPRESSIBLE "invalid_field"
 
-/* A JSON string of n bytes as lower-case hex; NULL when out of memory. */
-static json_t *
-json_hex(const uint8_t *p, size_t n)
-{
-	char *buf = malloc(2 * n + 1);
-	json_t *j;
-
-	if (buf == NULL)
-		return NULL;
-	ax_hex_encode(buf, p, n);
-	j = json_string(buf);
-	free(buf);
-	return j;
-}
-
 static json_t *
 json_uuid(const uint8_t u[AX_UUID_LEN])
 {
@@ -180,10 +165,11 @@ ax_batch_element_build(json_t **out, struct ax_head_need *need, const struct ax_
 			json_object_set_new(e, "audience", json_string(aud));
 			free(aud);
 		} else {
-			json_object_set_new(
-			    e, "credential_id", json_hex(c->credential_id.p, c->credential_id.len));
+			json_object_set_new(e, "credential_id",
+			    ax_json_hex(c->credential_id.p, c->credential_id.len));
 		}
-		json_object_set_new(e, "public_key", json_hex(c->public_key.p, c->public_key.len));
+		json_object_set_new(
+		    e, "public_key", ax_json_hex(c->public_key.p, c->public_key.len));
 		json_object_set_new(e, "cose_alg", json_integer(c->cose_alg));
 		json_object_set_new(e, "issuer", json_string(c->issuer));
 		json_object_set_new(e, "jwks", json_string(c->jwks));
@@ -233,8 +219,8 @@ ax_batch_element_build(json_t **out, struct ax_head_need *need, const struct ax_
 		json_object_set_new(e, "record_type", json_string(c->record_type));
 		json_object_set_new(e, "facility_id", json_string(c->facility));
 		json_object_set_new(e, "title", json_string(c->title));
-		json_object_set_new(e, "content", json_hex(r.content, r.content_len));
-		json_object_set_new(e, "record_hash", json_hex(h, AX_HASH_LEN));
+		json_object_set_new(e, "content", ax_json_hex(r.content, r.content_len));
+		json_object_set_new(e, "record_hash", ax_json_hex(h, AX_HASH_LEN));
 		need->produces_valid = true;
 		need->produces.found = true;
 		memcpy(need->produces.record_id, rid, AX_UUID_LEN);
@@ -258,7 +244,7 @@ ax_batch_element_build(json_t **out, struct ax_head_need *need, const struct ax_
 		json_object_set_new(e, "id", json_uuid(m->lineage_id));
 		json_object_set_new(e, "title", json_string(c->title));
 		json_object_set_new(
-		    e, "content", json_hex((const uint8_t *)c->content, strlen(c->content)));
+		    e, "content", ax_json_hex((const uint8_t *)c->content, strlen(c->content)));
 		need->needed = true;
 		memcpy(need->lineage, m->lineage_id, AX_UUID_LEN);
 		need->base_version = c->base_version;
@@ -281,7 +267,7 @@ ax_batch_element_build(json_t **out, struct ax_head_need *need, const struct ax_
 		json_object_set_new(e, "base_version", json_integer((json_int_t)c->base_version));
 		json_object_set_new(e, "title", json_string(c->title));
 		json_object_set_new(
-		    e, "content", json_hex((const uint8_t *)c->content, strlen(c->content)));
+		    e, "content", ax_json_hex((const uint8_t *)c->content, strlen(c->content)));
 		break;
 	}
 	case AX_KIND_SUBMIT_CHANGE:
@@ -351,7 +337,8 @@ ax_batch_element_complete(json_t *elem, struct ax_head_need *need, const struct 
 	if (!need->needed || !head->found || (need->is_change && !head->change_found))
 		return AX_OK; /* the database answers not_found_or_denied */
 	/* the head the command edits; another one is refused by the database as stale */
-	json_object_set_new(elem, "previous_record_hash", json_hex(head->record_hash, AX_HASH_LEN));
+	json_object_set_new(
+	    elem, "previous_record_hash", ax_json_hex(head->record_hash, AX_HASH_LEN));
 	memset(&r, 0, sizeof(r));
 	if (!ax_uuid_parse(r.record_id, json_string_value(json_object_get(elem, "record_id")), 36))
 		return ax_err_set(err, AX_ERR, "element without record_id");
@@ -394,7 +381,7 @@ ax_batch_element_complete(json_t *elem, struct ax_head_need *need, const struct 
 	}
 	if ((rc = ax_canon_record_hash(h, sha, &r, err)) != AX_OK)
 		goto out;
-	json_object_set_new(elem, "record_hash", json_hex(h, AX_HASH_LEN));
+	json_object_set_new(elem, "record_hash", ax_json_hex(h, AX_HASH_LEN));
 	need->produces_valid = true;
 	need->produces = *head;
 	need->produces.change_found = false;

@@ -20,6 +20,7 @@
 
 #include "ax_applier.h"
 #include "ax_clock.h"
+#include "ax_hex.h"
 #include "ax_kafka.h"
 #include "ax_log.h"
 #include "ax_pg.h"
@@ -307,6 +308,7 @@ ax_replay_run(const struct ax_replay_opts *o, volatile sig_atomic_t *stop,
 	PGconn *conn = NULL;
 	rd_kafka_t *rk = NULL;
 	uint8_t rnd[6];
+	char rnd_hex[2 * sizeof(rnd) + 1];
 	char group[96];
 	double t0, cpu0, last_change, last_draw = 0, last_ends, rate = 0, first_change = 0;
 	uint64_t last_applied = 0;
@@ -332,8 +334,8 @@ ax_replay_run(const struct ax_replay_opts *o, volatile sig_atomic_t *stop,
 			rc = ax_err_set(err, AX_ERR, "could not draw a random consumer group name");
 			goto out;
 		}
-		snprintf(group, sizeof(group), "axiom-replay-%02x%02x%02x%02x%02x%02x", rnd[0],
-		    rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+		ax_hex_encode(rnd_hex, rnd, sizeof(rnd));
+		snprintf(group, sizeof(group), "axiom-replay-%s", rnd_hex);
 	}
 	snprintf(rep->group, sizeof(rep->group), "%s", group);
 

@@ -21,6 +21,7 @@
 #include "ax_b64url.h"
 #include "ax_batch_element.h"
 #include "ax_cose.h"
+#include "ax_hex.h"
 #include "ax_oidc.h"
 #include "ax_pg.h"
 #include "ax_webauthn.h"
@@ -215,7 +216,7 @@ verify_password(struct ax_sign_decision *d, const struct ax_sign_input *in,
 	}
 	memset(&att, 0, sizeof(att));
 	snprintf(att.key_id, sizeof(att.key_id), "%s", kid);
-	memcpy(att.intent_hash, d->intent_hash, AX_INTENT_HASH_LEN);
+	memcpy(att.intent_hash, d->intent_hash, AX_HASH_LEN);
 	for (i = 0; i < 8; i++)
 		at = (at << 8) | in->signature[i];
 	att.attested_at_us = (int64_t)at;
@@ -294,7 +295,7 @@ ax_sign_verify(struct ax_sign_decision *d, const struct ax_sign_input *in,
 	int rc;
 
 	memset(d, 0, sizeof(*d));
-	if (in->record_hash_len != AX_INTENT_HASH_LEN) {
+	if (in->record_hash_len != AX_HASH_LEN) {
 		refuse(d, "intent_invalid", "the record hash is not 32 bytes");
 		return AX_OK;
 	}
@@ -335,52 +336,13 @@ ax_sign_verify(struct ax_sign_decision *d, const struct ax_sign_input *in,
 
 /* ---- element ---------------------------------------------------------------------------- */
 
-/* A JSON string of p[0..n) in lower-case hex; NULL when out of memory. */
-static json_t *
-hex_json(const uint8_t *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	char *buf = malloc(2 * n + 1);
-	json_t *j;
-	size_t i;
-
-	if (buf == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		buf[2 * i] = digits[p[i] >> 4];
-		buf[2 * i + 1] = digits[p[i] & 15];
-	}
-	buf[2 * n] = '\0';
-	j = json_string(buf);
-	free(buf);
-	return j;
-}
-
 /* Decode the hex string of key k of e into a malloc'ed buffer (*out, *len); 0 or -1. */
 static int
 hex_get(const json_t *e, const char *k, uint8_t **out, size_t *len)
 {
-	const char *s = json_string_value(json_object_get(e, k));
-	size_t n, i;
+	const json_t *j = json_object_get(e, k);
 
-	*out = NULL;
-	*len = 0;
-	if (s == NULL || (n = strlen(s)) % 2 != 0)
-		return -1;
-	if ((*out = malloc(n / 2 + 1)) == NULL)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		unsigned int b;
-
-		if (sscanf(s + 2 * i, "%2x", &b) != 1) {
-			free(*out);
-			*out = NULL;
-			return -1;
-		}
-		(*out)[i] = (uint8_t)b;
-	}
-	*len = n / 2;
-	return 0;
+	return ax_hex_decode_new(out, len, json_string_value(j), json_string_length(j));
 }
 
 static const char *const meaning_names[] = { "authorship", "review", "approval", "responsibility" };
@@ -400,16 +362,18 @@ ax_sign_element(json_t *e, const struct ax_message *m, int64_t et_us, struct ax_
 	    json_object_set_new(e, "signature_id", json_string(sid)) ||
 	    json_object_set_new(e, "id", json_string(lineage)) ||
 	    json_object_set_new(e, "version", json_integer((json_int_t)s->version)) ||
-	    json_object_set_new(e, "record_hash", hex_json(s->record_hash.p, s->record_hash.len)) ||
+	    json_object_set_new(
+	        e, "record_hash", ax_json_hex(s->record_hash.p, s->record_hash.len)) ||
 	    json_object_set_new(e, "meaning", json_string(meaning_names[s->meaning & 3])) ||
 	    json_object_set_new(e, "_sg_meaning", json_integer(s->meaning)) ||
-	    json_object_set_new(e, "nonce", hex_json(s->nonce.p, s->nonce.len)) ||
+	    json_object_set_new(e, "nonce", ax_json_hex(s->nonce.p, s->nonce.len)) ||
 	    json_object_set_new(e, "_sg_factor_id", json_string(factor)) ||
 	    json_object_set_new(
-	        e, "_sg_client_data", hex_json(s->client_data.p, s->client_data.len)) ||
+	        e, "_sg_client_data", ax_json_hex(s->client_data.p, s->client_data.len)) ||
 	    json_object_set_new(e, "_sg_authenticator_data",
-	        hex_json(s->authenticator_data.p, s->authenticator_data.len)) ||
-	    json_object_set_new(e, "_sg_signature", hex_json(s->signature.p, s->signature.len)) ||
+	        ax_json_hex(s->authenticator_data.p, s->authenticator_data.len)) ||
+	    json_object_set_new(
+	        e, "_sg_signature", ax_json_hex(s->signature.p, s->signature.len)) ||
 	    json_object_set_new(e, "_sg_id_token", json_string(s->id_token ? s->id_token : "")) ||
 	    (s->comment != NULL && json_object_set_new(e, "comment", json_string(s->comment))))
 		return ax_err_set(err, AX_ERR, "out of memory");
@@ -450,7 +414,7 @@ proofs_json(const struct ax_sign_input *in)
 	put_field(buf, &off, 0x02, in->auth_data, in->auth_data_len);
 	put_field(buf, &off, 0x02, in->signature, in->signature_len);
 	put_field(buf, &off, 0x01, (const uint8_t *)in->id_token, tok);
-	j = hex_json(buf, off);
+	j = ax_json_hex(buf, off);
 	free(buf);
 	return j;
 }
@@ -466,18 +430,11 @@ struct pending {
 static int
 hex_col(PGresult *res, int row, int col, uint8_t **out, size_t *len)
 {
-	json_t *tmp;
-	int r;
-
 	*out = NULL;
 	*len = 0;
 	if (PQgetisnull(res, row, col))
 		return 0;
-	if ((tmp = json_pack("{s:s}", "h", PQgetvalue(res, row, col))) == NULL)
-		return -1;
-	r = hex_get(tmp, "h", out, len);
-	json_decref(tmp);
-	return r;
+	return ax_pg_get_hex(out, len, res, row, col);
 }
 
 /* One round trip: the signing context of every pending element, by axiom_api.signing_context. */
@@ -596,7 +553,7 @@ finish_element(json_t *e, const struct ax_sign_input *in, const struct ax_sign_d
 		json_object_set_new(e, "refusal_detail", json_string(d->detail));
 	}
 	/* a refusal before the intent could be built still needs a well-formed element */
-	json_object_set_new(e, "intent_hash", hex_json(d->intent_hash, AX_INTENT_HASH_LEN));
+	json_object_set_new(e, "intent_hash", ax_json_hex(d->intent_hash, AX_HASH_LEN));
 	json_object_set_new(e, "proofs", proofs_json(in));
 	json_object_del(e, "_sg_meaning");
 	json_object_del(e, "_sg_factor_id");

@@ -93,7 +93,7 @@ struct ax_sign_decision {
 	bool user_verified;
 	bool has_sign_count;
 	uint32_t sign_count;
-	uint8_t intent_hash[AX_INTENT_HASH_LEN];
+	uint8_t intent_hash[AX_HASH_LEN];
 	bool has_intent_hash;
 	uint8_t factor_ids[2][AX_UUID_LEN];
 	size_t n_factor_ids;

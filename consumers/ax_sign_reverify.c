@@ -15,30 +15,6 @@
 
 #define PROOFS_TAG "axiom/proofs/v1"
 
-/* Decode the hex text s into a malloc'ed buffer; 0, or -1 on bad hex or no memory. */
-static int
-unhex(uint8_t **out, size_t *len, const char *s)
-{
-	size_t n = strlen(s), i;
-
-	*out = NULL;
-	*len = 0;
-	if (n % 2 != 0 || (*out = malloc(n / 2 + 1)) == NULL)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		unsigned int b;
-
-		if (sscanf(s + 2 * i, "%2x", &b) != 1) {
-			free(*out);
-			*out = NULL;
-			return -1;
-		}
-		(*out)[i] = (uint8_t)b;
-	}
-	*len = n / 2;
-	return 0;
-}
-
 /* Read one field (tag, be32 length) of buf at *off; its bytes in *p, *n; 0 or -1. */
 static int
 field(const uint8_t *buf, size_t len, size_t *off, uint8_t tag, const uint8_t **p, size_t *n)
@@ -114,8 +90,8 @@ context(PGconn *conn, struct ax_sign_context *ctx, const char *et, const char *f
 		ctx->factor_found = true;
 		snprintf(ctx->factor_type, sizeof(ctx->factor_type), "%s", PQgetvalue(res, 0, 0));
 		snprintf(ctx->owner, sizeof(ctx->owner), "%s", PQgetvalue(res, 0, 1));
-		if (unhex(&ctx->credential_id, &ctx->credential_id_len, PQgetvalue(res, 0, 2)) ||
-		    unhex(&ctx->public_key, &ctx->public_key_len, PQgetvalue(res, 0, 3))) {
+		if (ax_pg_get_hex(&ctx->credential_id, &ctx->credential_id_len, res, 0, 2) ||
+		    ax_pg_get_hex(&ctx->public_key, &ctx->public_key_len, res, 0, 3)) {
 			rc = ax_err_set(err, AX_ERR, "out of memory");
 			goto out;
 		}
@@ -166,14 +142,14 @@ reverify_one(
 
 	memset(&ctx, 0, sizeof(ctx));
 	memset(&in, 0, sizeof(in));
-	if (PQgetisnull(res, r, 9) || unhex(&proofs, &proofs_len, PQgetvalue(res, r, 7)) ||
+	if (PQgetisnull(res, r, 9) || ax_pg_get_hex(&proofs, &proofs_len, res, r, 7) ||
 	    proofs_decode(&pr, proofs, proofs_len)) {
 		rep->unverifiable++;
 		goto out;
 	}
-	if (unhex(&rh, &rh_len, PQgetvalue(res, r, 4)) ||
-	    unhex(&nonce, &nonce_len, PQgetvalue(res, r, 9)) ||
-	    unhex(&ih, &ih_len, PQgetvalue(res, r, 6)) ||
+	if (ax_pg_get_hex(&rh, &rh_len, res, r, 4) ||
+	    ax_pg_get_hex(&nonce, &nonce_len, res, r, 9) ||
+	    ax_pg_get_hex(&ih, &ih_len, res, r, 6) ||
 	    (token = strndup((const char *)pr.token, pr.token_len)) == NULL) {
 		rc = ax_err_set(err, AX_ERR, "out of memory");
 		goto out;
@@ -213,7 +189,7 @@ reverify_one(
 		problem(rep, sig_id, d.refusal);
 	else if (strcmp(types, PQgetvalue(res, r, 8)) != 0)
 		problem(rep, sig_id, "the verified factor types differ from the stored ones");
-	else if (ih_len != AX_INTENT_HASH_LEN || memcmp(ih, d.intent_hash, ih_len) != 0)
+	else if (ih_len != AX_HASH_LEN || memcmp(ih, d.intent_hash, ih_len) != 0)
 		problem(rep, sig_id, "the stored intent hash is not the intent's");
 	else
 		rep->verified++;

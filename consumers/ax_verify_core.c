@@ -13,25 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ax_uuid.h"
 #include "ax_verify.h"
 
 static const uint8_t zero_hash[AX_HASH_LEN];
-
-/* Format 16 bytes as the canonical UUID text into out (37 bytes). */
-static void
-uuid_text(char out[37], const uint8_t u[AX_UUID_LEN])
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, j = 0;
-
-	for (i = 0; i < AX_UUID_LEN; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[j++] = '-';
-		out[j++] = hex[u[i] >> 4];
-		out[j++] = hex[u[i] & 0x0f];
-	}
-	out[j] = '\0';
-}
 
 void
 ax_verify_failure_format(char *buf, size_t cap, const struct ax_verify_failure *f)
@@ -129,12 +114,12 @@ records_broken(struct ax_verify_records *v, const struct ax_verify_version *r, i
 	memset(f, 0, sizeof(*f));
 	f->chain = AX_VERIFY_RECORDS;
 	f->table = "axiom.records";
-	uuid_text(f->lineage, v->id);
+	ax_uuid_format(f->lineage, v->id);
 	f->partition = -1;
 	f->at = "version";
 	f->position = position;
 	if (r != NULL)
-		uuid_text(f->record_id, r->record_id);
+		ax_uuid_format(f->record_id, r->record_id);
 	va_start(ap, fmt);
 	vsnprintf(f->problem, sizeof(f->problem), fmt, ap);
 	va_end(ap);

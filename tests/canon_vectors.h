@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "ax_canon.h"
+#include "ax_hex.h"
+#include "ax_uuid.h"
 
 enum {
 	CV_RECORD_ID,
@@ -55,32 +57,16 @@ struct canon_vector {
 static inline long
 cv_unhex(uint8_t *out, size_t cap, const char *s)
 {
-	size_t n = strlen(s), i;
+	size_t n;
 
-	if (n % 2 != 0 || n / 2 > cap)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		unsigned int b;
-
-		if (sscanf(s + 2 * i, "%2x", &b) != 1)
-			return -1;
-		out[i] = (uint8_t)b;
-	}
-	return (long)(n / 2);
+	return ax_hex_decode_upto(out, cap, &n, s) == 0 ? (long)n : -1;
 }
 
 /* Parse a UUID's 36-character text form into 16 bytes; 0 or -1. */
 static inline int
 cv_uuid(uint8_t out[16], const char *s)
 {
-	char hex[33];
-	size_t i, j = 0;
-
-	for (i = 0; s[i] != '\0' && j < 32; i++)
-		if (s[i] != '-')
-			hex[j++] = s[i];
-	hex[j] = '\0';
-	return (j == 32 && s[i] == '\0' && cv_unhex(out, 16, hex) == 16) ? 0 : -1;
+	return ax_uuid_parse(out, s, strlen(s)) ? 0 : -1;
 }
 
 /* Fill v->rec and the byte fields from v->raw; 0 or -1. */

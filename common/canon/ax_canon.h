@@ -20,9 +20,9 @@
 #include <stdint.h>
 
 #include "ax_err.h"
+#include "ax_uuid.h"
 
-#define AX_HASH_LEN         32
-#define AX_UUID_LEN         16
+#define AX_HASH_LEN         32 /* SHA-256: every hash of Axiom */
 #define AX_CANON_RECORD_TAG "axiom/record/v1"
 #define AX_CANON_MAX_FIELD  (64u * 1024u * 1024u) /* = the database's content limit */
 

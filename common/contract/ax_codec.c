@@ -325,60 +325,6 @@ ax_kind_name(enum ax_kind k)
 	return "?";
 }
 
-/* ---- UUIDs ----------------------------------------------------------------------------- */
-
-/* The value of hex digit ch, or -1. */
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-bool
-ax_uuid_parse(uint8_t out[AX_UUID_LEN], const char *s, size_t len)
-{
-	size_t i, k = 0;
-
-	if (len != 36)
-		return false;
-	for (i = 0; i < 36;) {
-		int hi, lo;
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return false;
-			i++;
-			continue;
-		}
-		if ((hi = hexval(s[i])) < 0 || (lo = hexval(s[i + 1])) < 0)
-			return false;
-		out[k++] = (uint8_t)(hi << 4 | lo);
-		i += 2;
-	}
-	return k == AX_UUID_LEN;
-}
-
-void
-ax_uuid_format(char out[37], const uint8_t u[AX_UUID_LEN])
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (size_t i = 0; i < AX_UUID_LEN; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[u[i] >> 4];
-		out[o++] = hex[u[i] & 15];
-	}
-	out[o] = '\0';
-}
-
 /* ---- schema checks at load ------------------------------------------------------------- */
 
 /* Whether n is the union ["null", t]. */
@@ -1094,24 +1040,11 @@ ax_decode(struct ax_decoder *d, enum ax_family f, const uint8_t *buf, size_t len
 
 /* ---- back to JSON ---------------------------------------------------------------------- */
 
-/* The JSON of bytes b as lower-case hex; NULL when out of memory. */
+/* The JSON of bytes b (lower-case hex); NULL when out of memory. */
 static json_t *
-hex_json(const struct ax_bytes *b)
+bytes_json(const struct ax_bytes *b)
 {
-	static const char hex[] = "0123456789abcdef";
-	char *s = malloc(2 * b->len + 1);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	for (size_t i = 0; i < b->len; i++) {
-		s[2 * i] = hex[b->p[i] >> 4];
-		s[2 * i + 1] = hex[b->p[i] & 15];
-	}
-	s[2 * b->len] = '\0';
-	j = json_stringn(s, 2 * b->len);
-	free(s);
-	return j;
+	return ax_json_hex(b->p, b->len);
 }
 
 /* Add the fields of table f[0..n) at base to object o; false when out of memory. */
@@ -1148,10 +1081,10 @@ table_to_json(json_t *o, const struct fdesc *f, size_t n, const uint8_t *base)
 			j = json_boolean(*(const bool *)src);
 			break;
 		case FK_BYTES:
-			j = hex_json(src);
+			j = bytes_json(src);
 			break;
 		case FK_OPT_BYTES:
-			j = *(const bool *)(base + f[i].off2) ? hex_json(src) : json_null();
+			j = *(const bool *)(base + f[i].off2) ? bytes_json(src) : json_null();
 			break;
 		case FK_ENUM:
 			j = json_string(f[i].symbols[*(const int *)src]);

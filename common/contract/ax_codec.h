@@ -34,8 +34,8 @@
 #include "ax_avro_schema.h"
 #include "ax_avro_validate.h"
 #include "ax_err.h"
+#include "ax_uuid.h" /* AX_UUID_LEN, ax_uuid_parse and ax_uuid_format, for the codec's users */
 
-#define AX_UUID_LEN          16
 #define AX_CODEC_SCHEMAS_MAX 32 /* schema revisions a codec holds, all families together */
 
 enum ax_family { AX_FAMILY_CONTROL, AX_FAMILY_DATA, AX_FAMILY_AUDIT, AX_FAMILY_COUNT };
@@ -347,10 +347,8 @@ int ax_encode_json(const struct ax_codec_schema *cs, const json_t *v,
  */
 json_t *ax_message_to_json(const struct ax_message *m);
 
-/* Parse a 36-character UUID text into out; false unless it is exactly 8-4-4-4-12 hex. */
-bool ax_uuid_parse(uint8_t out[AX_UUID_LEN], const char *s, size_t len);
-
-/* Write u as 36 lower-case hex characters and a NUL into out. */
-void ax_uuid_format(char out[37], const uint8_t u[AX_UUID_LEN]);
+/* The JSON form of bytes p[0..n): a string of lower-case hex (ax_hex.h), a new reference
+ * owned by the caller; NULL when out of memory. */
+json_t *ax_json_hex(const uint8_t *p, size_t n);
 
 #endif

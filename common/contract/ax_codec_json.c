@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ax_codec.h"
+#include "ax_hex.h"
 
 struct enc {
 	uint8_t *p;
@@ -103,39 +104,6 @@ path_pop(struct enc *e, size_t old)
 {
 	e->pathlen = old;
 	e->path[old] = '\0';
-}
-
-/* Decode hex text j into *out (malloc'd, *n bytes); false when j is not even-length hex. */
-static bool
-unhex(const json_t *j, uint8_t **out, size_t *n)
-{
-	const char *s = json_string_value(j);
-	size_t len = json_string_length(j);
-	uint8_t *p;
-
-	if (s == NULL || len % 2)
-		return false;
-	if ((p = malloc(len / 2 + 1)) == NULL)
-		return false;
-	for (size_t i = 0; i < len; i += 2) {
-		int hi = s[i] >= '0' && s[i] <= '9'   ? s[i] - '0'
-		         : s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10
-		         : s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 10
-		                                      : -1;
-		int lo = s[i + 1] >= '0' && s[i + 1] <= '9'   ? s[i + 1] - '0'
-		         : s[i + 1] >= 'a' && s[i + 1] <= 'f' ? s[i + 1] - 'a' + 10
-		         : s[i + 1] >= 'A' && s[i + 1] <= 'F' ? s[i + 1] - 'A' + 10
-		                                              : -1;
-
-		if (hi < 0 || lo < 0) {
-			free(p);
-			return false;
-		}
-		p[i / 2] = (uint8_t)(hi << 4 | lo);
-	}
-	*out = p;
-	*n = len / 2;
-	return true;
 }
 
 static int enc_node(struct enc *e, const struct ax_avro_node *n, const json_t *j, int depth);
@@ -318,7 +286,8 @@ enc_node(struct enc *e, const struct ax_avro_node *n, const json_t *j, int depth
 	}
 	case AX_AVRO_BYTES:
 	case AX_AVRO_FIXED:
-		if (!unhex(j, &bytes, &blen))
+		if (ax_hex_decode_new(&bytes, &blen, json_string_value(j), json_string_length(j)) !=
+		    0)
 			return enc_fail(e, "must be a string of hex digit pairs");
 		if (n->type == AX_AVRO_FIXED && blen != n->n)
 			rc = enc_fail(e, "must be exactly %zu bytes", n->n);
@@ -427,4 +396,18 @@ ax_encode_json(const struct ax_codec_schema *cs, const json_t *v, const struct a
 out:
 	free(e.p);
 	return rc;
+}
+
+json_t *
+ax_json_hex(const uint8_t *p, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	json_t *j;
+
+	if (s == NULL)
+		return NULL;
+	ax_hex_encode(s, p, n);
+	j = json_stringn(s, 2 * n);
+	free(s);
+	return j;
 }

@@ -19,7 +19,7 @@
 #define PBKDF2_ITER_MAX   10000000u
 #define TIME_MAX_US       (INT64_C(253402300799) * 1000000) /* 9999-12-31T23:59:59Z */
 #define WINDOW_MAX_US     (INT64_C(366) * 86400 * 1000000)
-#define MSG_MAX           (4 * 5 + 15 + AX_ATTEST_KEY_ID_MAX + AX_INTENT_HASH_LEN + 8)
+#define MSG_MAX           (4 * 5 + 15 + AX_ATTEST_KEY_ID_MAX + AX_HASH_LEN + 8)
 
 static const char *const reason_names[AX_ATT_REASON_COUNT] = {
 	[AX_ATT_OK] = "attest_ok",
@@ -309,7 +309,7 @@ put_field(uint8_t *buf, size_t *off, uint8_t type, const void *bytes, size_t len
 /* Write the signed message of (key_id, intent hash, time) into buf; returns its length. */
 static size_t
 attest_message(
-    uint8_t buf[MSG_MAX], const char *key_id, const uint8_t hash[AX_INTENT_HASH_LEN], int64_t at_us)
+    uint8_t buf[MSG_MAX], const char *key_id, const uint8_t hash[AX_HASH_LEN], int64_t at_us)
 {
 	size_t off = 0;
 	uint8_t t[8];
@@ -319,7 +319,7 @@ attest_message(
 		t[i] = (uint8_t)((uint64_t)at_us >> (56 - 8 * i));
 	put_field(buf, &off, 0x01, AX_ATTEST_TAG, strlen(AX_ATTEST_TAG));
 	put_field(buf, &off, 0x01, key_id, strnlen(key_id, AX_ATTEST_KEY_ID_MAX));
-	put_field(buf, &off, 0x02, hash, AX_INTENT_HASH_LEN);
+	put_field(buf, &off, 0x02, hash, AX_HASH_LEN);
 	put_field(buf, &off, 0x04, t, sizeof(t));
 	return off;
 }
@@ -330,7 +330,7 @@ ax_attest_password(struct ax_attestation *out, enum ax_attest_reason *reason,
     const uint8_t *pw, size_t pw_len, const struct ax_intent *intent, int64_t now_us,
     struct ax_err *err)
 {
-	uint8_t msg[MSG_MAX], hash[AX_INTENT_HASH_LEN];
+	uint8_t msg[MSG_MAX], hash[AX_HASH_LEN];
 	EVP_MD_CTX *ctx = NULL;
 	size_t mlen, slen = AX_ATTEST_SIG_LEN;
 	bool match = false;
@@ -376,7 +376,7 @@ out:
 
 int
 ax_attest_verify(enum ax_attest_reason *reason, const struct ax_attest_key *key,
-    const struct ax_attestation *att, const uint8_t expected_intent[AX_INTENT_HASH_LEN],
+    const struct ax_attestation *att, const uint8_t expected_intent[AX_HASH_LEN],
     int64_t event_time_us, const struct ax_attest_policy *policy, struct ax_err *err)
 {
 	uint8_t msg[MSG_MAX];
@@ -417,7 +417,7 @@ ax_attest_verify(enum ax_attest_reason *reason, const struct ax_attest_key *key,
 		    "The attestation signature does not verify with attestor key %s.", key->key_id);
 		goto out;
 	}
-	if (CRYPTO_memcmp(att->intent_hash, expected_intent, AX_INTENT_HASH_LEN) != 0) {
+	if (CRYPTO_memcmp(att->intent_hash, expected_intent, AX_HASH_LEN) != 0) {
 		rc = refuse(reason, AX_ATT_WRONG_INTENT, err,
 		    "The attestation is for another signing intent (record, version, meaning or "
 		    "nonce).");

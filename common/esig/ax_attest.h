@@ -71,7 +71,7 @@ enum ax_attest_reason {
 
 struct ax_attestation {
 	char key_id[AX_ATTEST_KEY_ID_MAX + 1];
-	uint8_t intent_hash[AX_INTENT_HASH_LEN];
+	uint8_t intent_hash[AX_HASH_LEN];
 	int64_t attested_at_us;
 	uint8_t sig[AX_ATTEST_SIG_LEN];
 };
@@ -132,7 +132,7 @@ int ax_attest_password(struct ax_attestation *out, enum ax_attest_reason *reason
 /* Applier: verify att with the registered key for the expected intent hash at event_time_us;
  * AX_OK if accepted, AX_EINVAL with *reason if refused. */
 int ax_attest_verify(enum ax_attest_reason *reason, const struct ax_attest_key *key,
-    const struct ax_attestation *att, const uint8_t expected_intent[AX_INTENT_HASH_LEN],
+    const struct ax_attestation *att, const uint8_t expected_intent[AX_HASH_LEN],
     int64_t event_time_us, const struct ax_attest_policy *policy, struct ax_err *err);
 
 #endif

@@ -36,50 +36,6 @@ ax_meaning_parse(enum ax_meaning *out, const char *name, struct ax_err *err)
 	return AX_EINVAL;
 }
 
-/* True if s[0..len) is well-formed UTF-8 (no overlong form, surrogate or code point above
- * U+10FFFF) and contains no NUL. */
-static bool
-intent_utf8_valid(const uint8_t *s, size_t len)
-{
-	size_t i = 0, n, k;
-	uint32_t cp;
-
-	while (i < len) {
-		uint8_t c = s[i];
-
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (len - i - 1 < n)
-			return false;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 /* Check that text is 1..AX_INTENT_TEXT_MAX bytes of UTF-8 without NUL; what names it. */
 static int
 intent_check_text(const char *what, const uint8_t *text, size_t len, struct ax_err *err)
@@ -89,7 +45,7 @@ intent_check_text(const char *what, const uint8_t *text, size_t len, struct ax_e
 		ax_err_detail(err, "A %s has 1 to %d bytes.", what, AX_INTENT_TEXT_MAX);
 		return AX_EINVAL;
 	}
-	if (!intent_utf8_valid(text, len)) {
+	if (!ax_utf8_valid(text, len)) {
 		ax_err_set(err, AX_EINVAL, "invalid signing intent: %s is not valid UTF-8", what);
 		ax_err_detail(err, "Text must be UTF-8 without NUL characters.");
 		return AX_EINVAL;
@@ -107,66 +63,10 @@ ax_intent_new_nonce(uint8_t *nonce, size_t len, struct ax_err *err)
 	return AX_OK;
 }
 
-/* The value of hex digit c, or -1. */
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
-ax_intent_uuid_parse(uint8_t out[AX_INTENT_UUID_LEN], const char *text, struct ax_err *err)
-{
-	size_t i, o = 0;
-	int hi, lo;
-
-	if (strnlen(text, 37) != 36)
-		goto bad;
-	for (i = 0; i < 36;) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (text[i++] != '-')
-				goto bad;
-			continue;
-		}
-		if ((hi = hex_value(text[i])) < 0 || (lo = hex_value(text[i + 1])) < 0)
-			goto bad;
-		out[o++] = (uint8_t)(hi << 4 | lo);
-		i += 2;
-	}
-	return AX_OK;
-bad:
-	memset(out, 0, AX_INTENT_UUID_LEN);
-	ax_err_set(err, AX_EINVAL, "invalid UUID");
-	ax_err_detail(err, "A UUID is 36 characters: 8-4-4-4-12 hexadecimal digits.");
-	return AX_EINVAL;
-}
-
-void
-ax_intent_uuid_format(char out[37], const uint8_t uuid[AX_INTENT_UUID_LEN])
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i, o = 0;
-
-	for (i = 0; i < AX_INTENT_UUID_LEN; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = digits[uuid[i] >> 4];
-		out[o++] = digits[uuid[i] & 15];
-	}
-	out[o] = '\0';
-}
-
-int
-ax_intent_set(struct ax_intent *out, const char *signer,
-    const uint8_t lineage_id[AX_INTENT_UUID_LEN], int64_t version,
-    const uint8_t record_hash[AX_INTENT_HASH_LEN], enum ax_meaning meaning, const uint8_t *nonce,
-    size_t nonce_len, struct ax_err *err)
+ax_intent_set(struct ax_intent *out, const char *signer, const uint8_t lineage_id[AX_UUID_LEN],
+    int64_t version, const uint8_t record_hash[AX_HASH_LEN], enum ax_meaning meaning,
+    const uint8_t *nonce, size_t nonce_len, struct ax_err *err)
 {
 	size_t ls = strnlen(signer, AX_INTENT_TEXT_MAX + 1);
 	int rc;
@@ -188,9 +88,9 @@ ax_intent_set(struct ax_intent *out, const char *signer,
 		return AX_EINVAL;
 	}
 	memcpy(out->signer, signer, ls);
-	memcpy(out->lineage_id, lineage_id, AX_INTENT_UUID_LEN);
+	memcpy(out->lineage_id, lineage_id, AX_UUID_LEN);
 	out->version = version;
-	memcpy(out->record_hash, record_hash, AX_INTENT_HASH_LEN);
+	memcpy(out->record_hash, record_hash, AX_HASH_LEN);
 	out->meaning = meaning;
 	memcpy(out->nonce, nonce, nonce_len);
 	out->nonce_len = nonce_len;
@@ -227,8 +127,8 @@ ax_intent_encode(
 	if (mn == NULL || in->version < 1 || ls == 0 || ls > AX_INTENT_TEXT_MAX ||
 	    in->nonce_len < AX_INTENT_NONCE_MIN || in->nonce_len > AX_INTENT_NONCE_MAX)
 		return ax_err_set(err, AX_EINVAL, "could not encode an invalid signing intent");
-	need = 7 * 5 + strlen(AX_INTENT_TAG) + ls + AX_INTENT_UUID_LEN + 8 + AX_INTENT_HASH_LEN +
-	       strlen(mn) + in->nonce_len;
+	need = 7 * 5 + strlen(AX_INTENT_TAG) + ls + AX_UUID_LEN + 8 + AX_HASH_LEN + strlen(mn) +
+	       in->nonce_len;
 	if (cap < need)
 		return ax_err_set(err, AX_EINVAL,
 		    "signing intent encoding needs %zu bytes, %zu available", need, cap);
@@ -236,9 +136,9 @@ ax_intent_encode(
 		v[i] = (uint8_t)((uint64_t)in->version >> (56 - 8 * i));
 	put_field(buf, &off, T_TEXT, AX_INTENT_TAG, strlen(AX_INTENT_TAG));
 	put_field(buf, &off, T_TEXT, in->signer, ls);
-	put_field(buf, &off, T_UUID, in->lineage_id, AX_INTENT_UUID_LEN);
+	put_field(buf, &off, T_UUID, in->lineage_id, AX_UUID_LEN);
 	put_field(buf, &off, T_INT64, v, sizeof(v));
-	put_field(buf, &off, T_BYTES, in->record_hash, AX_INTENT_HASH_LEN);
+	put_field(buf, &off, T_BYTES, in->record_hash, AX_HASH_LEN);
 	put_field(buf, &off, T_TEXT, mn, strlen(mn));
 	put_field(buf, &off, T_BYTES, in->nonce, in->nonce_len);
 	*len = off;
@@ -277,7 +177,7 @@ ax_intent_decode(struct ax_intent *out, const uint8_t *buf, size_t len, struct a
 	const uint8_t *f;
 	size_t fl, off = 0;
 	char signer[AX_INTENT_TEXT_MAX + 1], mname[16];
-	uint8_t lineage[AX_INTENT_UUID_LEN], hash[AX_INTENT_HASH_LEN];
+	uint8_t lineage[AX_UUID_LEN], hash[AX_HASH_LEN];
 	enum ax_meaning meaning;
 	uint64_t v = 0;
 	int i, rc;
@@ -300,16 +200,16 @@ ax_intent_decode(struct ax_intent *out, const uint8_t *buf, size_t len, struct a
 	signer[fl] = '\0';
 	if (strlen(signer) != fl)
 		return ax_err_set(err, AX_EINVAL, "invalid signing intent encoding: NUL in signer");
-	if ((rc = get_field(&f, &fl, buf, len, &off, T_UUID, AX_INTENT_UUID_LEN, AX_INTENT_UUID_LEN,
-	         "lineage id", err)) != AX_OK)
+	if ((rc = get_field(&f, &fl, buf, len, &off, T_UUID, AX_UUID_LEN, AX_UUID_LEN, "lineage id",
+	         err)) != AX_OK)
 		return rc;
 	memcpy(lineage, f, fl);
 	if ((rc = get_field(&f, &fl, buf, len, &off, T_INT64, 8, 8, "version", err)) != AX_OK)
 		return rc;
 	for (i = 0; i < 8; i++)
 		v = v << 8 | f[i];
-	if ((rc = get_field(&f, &fl, buf, len, &off, T_BYTES, AX_INTENT_HASH_LEN,
-	         AX_INTENT_HASH_LEN, "record hash", err)) != AX_OK)
+	if ((rc = get_field(&f, &fl, buf, len, &off, T_BYTES, AX_HASH_LEN, AX_HASH_LEN,
+	         "record hash", err)) != AX_OK)
 		return rc;
 	memcpy(hash, f, fl);
 	if ((rc = get_field(
@@ -334,7 +234,7 @@ ax_intent_decode(struct ax_intent *out, const uint8_t *buf, size_t len, struct a
 }
 
 int
-ax_intent_hash(uint8_t out[AX_INTENT_HASH_LEN], const struct ax_intent *in, struct ax_err *err)
+ax_intent_hash(uint8_t out[AX_HASH_LEN], const struct ax_intent *in, struct ax_err *err)
 {
 	uint8_t buf[AX_INTENT_ENCODED_MAX];
 	size_t len;
@@ -358,7 +258,7 @@ ax_intent_check_nonce(
 	if ((rc = seen(ctx, in->nonce, in->nonce_len, &was_seen, err)) != AX_OK)
 		return rc;
 	if (was_seen) {
-		ax_intent_uuid_format(lineage, in->lineage_id);
+		ax_uuid_format(lineage, in->lineage_id);
 		ax_err_set(err, AX_ECONFLICT, "signature refused: intent_nonce_replayed");
 		ax_err_detail(err,
 		    "The nonce of this signing intent (signer %s, lineage %s, version %lld) was "

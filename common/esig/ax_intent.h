@@ -26,10 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ax_canon.h" /* AX_HASH_LEN */
 #include "ax_err.h"
+#include "ax_uuid.h"
 
-#define AX_INTENT_HASH_LEN  32
-#define AX_INTENT_UUID_LEN  16
 #define AX_INTENT_TEXT_MAX  255 /* bytes of a signer id, without the NUL */
 #define AX_INTENT_NONCE_MIN 16
 #define AX_INTENT_NONCE_MAX 32
@@ -37,8 +37,7 @@
 /* Bytes of the largest encoding: seven fields of 1-byte type and 4-byte length, then the tag,
  * signer, lineage, version, record hash, meaning ("responsibility") and nonce. */
 #define AX_INTENT_ENCODED_MAX                                                                      \
-	(7 * 5 + 15 + AX_INTENT_TEXT_MAX + AX_INTENT_UUID_LEN + 8 + AX_INTENT_HASH_LEN + 14 +      \
-	    AX_INTENT_NONCE_MAX)
+	(7 * 5 + 15 + AX_INTENT_TEXT_MAX + AX_UUID_LEN + 8 + AX_HASH_LEN + 14 + AX_INTENT_NONCE_MAX)
 
 /* The meaning of a signature (11.50(a)(3)); the values are stable. */
 enum ax_meaning {
@@ -49,10 +48,10 @@ enum ax_meaning {
 };
 
 struct ax_intent {
-	char signer[AX_INTENT_TEXT_MAX + 1];     /* user id of the person who signs */
-	uint8_t lineage_id[AX_INTENT_UUID_LEN];  /* record lineage id, UUID in network order */
-	int64_t version;                         /* record version, >= 1 */
-	uint8_t record_hash[AX_INTENT_HASH_LEN]; /* record_hash of that version */
+	char signer[AX_INTENT_TEXT_MAX + 1]; /* user id of the person who signs */
+	uint8_t lineage_id[AX_UUID_LEN];     /* record lineage id, UUID in network order */
+	int64_t version;                     /* record version, >= 1 */
+	uint8_t record_hash[AX_HASH_LEN];    /* record_hash of that version */
 	enum ax_meaning meaning;
 	uint8_t nonce[AX_INTENT_NONCE_MAX];
 	size_t nonce_len;
@@ -67,17 +66,10 @@ int ax_meaning_parse(enum ax_meaning *out, const char *name, struct ax_err *err)
 /* Fill nonce[0..len) from the CSPRNG; AX_EINVAL if len is outside the nonce bounds. */
 int ax_intent_new_nonce(uint8_t *nonce, size_t len, struct ax_err *err);
 
-/* Parse a UUID in its 36-character text form (either case) into out; AX_EINVAL otherwise. */
-int ax_intent_uuid_parse(uint8_t out[AX_INTENT_UUID_LEN], const char *text, struct ax_err *err);
-
-/* Write the lower-case 36-character text form of uuid and a NUL into out. */
-void ax_intent_uuid_format(char out[37], const uint8_t uuid[AX_INTENT_UUID_LEN]);
-
 /* Validate the fields and copy them into *out; AX_EINVAL names the first bad field. */
-int ax_intent_set(struct ax_intent *out, const char *signer,
-    const uint8_t lineage_id[AX_INTENT_UUID_LEN], int64_t version,
-    const uint8_t record_hash[AX_INTENT_HASH_LEN], enum ax_meaning meaning, const uint8_t *nonce,
-    size_t nonce_len, struct ax_err *err);
+int ax_intent_set(struct ax_intent *out, const char *signer, const uint8_t lineage_id[AX_UUID_LEN],
+    int64_t version, const uint8_t record_hash[AX_HASH_LEN], enum ax_meaning meaning,
+    const uint8_t *nonce, size_t nonce_len, struct ax_err *err);
 
 /* Write the canonical v1 encoding of in into buf (cap bytes) and its length into *len. */
 int ax_intent_encode(
@@ -87,7 +79,7 @@ int ax_intent_encode(
 int ax_intent_decode(struct ax_intent *out, const uint8_t *buf, size_t len, struct ax_err *err);
 
 /* Compute the intent hash SHA-256(canonical encoding of in) into out. */
-int ax_intent_hash(uint8_t out[AX_INTENT_HASH_LEN], const struct ax_intent *in, struct ax_err *err);
+int ax_intent_hash(uint8_t out[AX_HASH_LEN], const struct ax_intent *in, struct ax_err *err);
 
 /*
  * Consumed nonces. The applier decides "accepted once" with ax_intent_check_nonce over a

@@ -531,11 +531,11 @@ check_audience(const struct ax_oidc_verifier *v, json_t *claims, struct ax_oidc_
 /* Check the claims other than aud: iss, sub, exp, nbf, iat, nonce, auth_time. */
 static int
 check_claims(const struct ax_oidc_verifier *v, json_t *claims, const char *subject,
-    const uint8_t intent_hash[AX_INTENT_HASH_LEN], int64_t now_us, struct ax_oidc_result *result,
+    const uint8_t intent_hash[AX_HASH_LEN], int64_t now_us, struct ax_oidc_result *result,
     struct ax_err *err)
 {
 	const struct ax_oidc_policy *p = &v->policy;
-	char expect_nonce[AX_B64URL_ENCODED_LEN(AX_INTENT_HASH_LEN) + 1];
+	char expect_nonce[AX_B64URL_ENCODED_LEN(AX_HASH_LEN) + 1];
 	char shown[84];
 	json_t *m;
 	int64_t nbf;
@@ -589,8 +589,8 @@ check_claims(const struct ax_oidc_verifier *v, json_t *claims, const char *subje
 	m = json_object_get(claims, "nonce");
 	if (!json_is_string(m))
 		return refuse(result, AX_OIDC_MISSING_CLAIM, err, "The token has no nonce claim.");
-	if ((rc = ax_b64url_encode(expect_nonce, sizeof(expect_nonce), intent_hash,
-	         AX_INTENT_HASH_LEN, err)) != AX_OK)
+	if ((rc = ax_b64url_encode(
+	         expect_nonce, sizeof(expect_nonce), intent_hash, AX_HASH_LEN, err)) != AX_OK)
 		return rc;
 	if (json_string_length(m) != strlen(expect_nonce) ||
 	    CRYPTO_memcmp(json_string_value(m), expect_nonce, strlen(expect_nonce)) != 0)
@@ -614,8 +614,8 @@ check_claims(const struct ax_oidc_verifier *v, json_t *claims, const char *subje
 
 int
 ax_oidc_verify(struct ax_oidc_result *result, const struct ax_oidc_verifier *v, const char *token,
-    size_t len, const char *subject, const uint8_t intent_hash[AX_INTENT_HASH_LEN],
-    int64_t event_time_us, struct ax_err *err)
+    size_t len, const char *subject, const uint8_t intent_hash[AX_HASH_LEN], int64_t event_time_us,
+    struct ax_err *err)
 {
 	json_t *header = NULL, *claims = NULL;
 	const char *d1, *d2, *alg;

@@ -101,7 +101,7 @@ size_t ax_oidc_verifier_key_count(const struct ax_oidc_verifier *v);
  * hash at event_time_us; AX_OK if accepted, AX_EINVAL with result->reason if refused (or
  * with reason AX_OIDC_OK if event_time_us itself is outside 0 .. year 9999). */
 int ax_oidc_verify(struct ax_oidc_result *result, const struct ax_oidc_verifier *v,
-    const char *token, size_t len, const char *subject,
-    const uint8_t intent_hash[AX_INTENT_HASH_LEN], int64_t event_time_us, struct ax_err *err);
+    const char *token, size_t len, const char *subject, const uint8_t intent_hash[AX_HASH_LEN],
+    int64_t event_time_us, struct ax_err *err);
 
 #endif

@@ -313,8 +313,7 @@ json_member_string(json_t *obj, const char *name, size_t *len)
 /* Check clientDataJSON: strict JSON object, type, challenge, origin, crossOrigin. */
 static int
 check_client_data(struct ax_webauthn_result *result, const struct ax_webauthn_verifier *v,
-    const struct ax_webauthn_assertion *a, const uint8_t challenge[AX_INTENT_HASH_LEN],
-    struct ax_err *err)
+    const struct ax_webauthn_assertion *a, const uint8_t challenge[AX_HASH_LEN], struct ax_err *err)
 {
 	json_error_t jerr;
 	json_t *root = NULL, *co;
@@ -352,7 +351,7 @@ check_client_data(struct ax_webauthn_result *result, const struct ax_webauthn_ve
 	}
 	s = json_member_string(root, "challenge", &len);
 	if (s == NULL || len > 64 || ax_b64url_decode(got, sizeof(got), &got_len, s, len, &berr) ||
-	    got_len != AX_INTENT_HASH_LEN || CRYPTO_memcmp(got, challenge, got_len) != 0) {
+	    got_len != AX_HASH_LEN || CRYPTO_memcmp(got, challenge, got_len) != 0) {
 		rc = refuse(result, AX_WA_WRONG_CHALLENGE, err,
 		    "The challenge in clientDataJSON is not the base64url hash of this signing "
 		    "intent (a signature over another record, version or meaning, or another "
@@ -478,7 +477,7 @@ out:
 int
 ax_webauthn_verify(struct ax_webauthn_result *result, const struct ax_webauthn_verifier *v,
     const struct ax_webauthn_cred *cred, const char *signer, const struct ax_webauthn_assertion *a,
-    const uint8_t challenge[AX_INTENT_HASH_LEN], struct ax_err *err)
+    const uint8_t challenge[AX_HASH_LEN], struct ax_err *err)
 {
 	int rc;
 

@@ -146,6 +146,6 @@ void ax_webauthn_verifier_free(struct ax_webauthn_verifier *v);
  * internal failure. */
 int ax_webauthn_verify(struct ax_webauthn_result *result, const struct ax_webauthn_verifier *v,
     const struct ax_webauthn_cred *cred, const char *signer, const struct ax_webauthn_assertion *a,
-    const uint8_t challenge[AX_INTENT_HASH_LEN], struct ax_err *err);
+    const uint8_t challenge[AX_HASH_LEN], struct ax_err *err);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ax_hex.h"
 #include "ax_log.h"
 
 /* libpq ends its messages with a newline; messages here are single lines. */
@@ -147,6 +148,13 @@ ax_pg_query_value(PGconn *conn, const char *sql, char *out, size_t cap, struct a
 out:
 	PQclear(res);
 	return rc;
+}
+
+int
+ax_pg_get_hex(uint8_t **out, size_t *out_len, const PGresult *res, int row, int col)
+{
+	return ax_hex_decode_new(
+	    out, out_len, PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
 }
 
 /* Make room for need bytes in a's buffer; -1 when out of memory. */

@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ax_err.h"
 
@@ -33,6 +34,13 @@ int ax_pg_err(struct ax_err *err, PGconn *conn, const PGresult *res, const char 
  * cap, NUL-terminated, "" for NULL). AX_ERR with a message when the query returns no row.
  */
 int ax_pg_query_value(PGconn *conn, const char *sql, char *out, size_t cap, struct ax_err *err);
+
+/*
+ * Decode column col of row of res, the hex text of a bytea (encode(..., 'hex'); a NULL reads
+ * as no bytes), into a new buffer *out of *out_len bytes owned by the caller (free()). 0, or
+ * -1 with *out = NULL when the text is not hex or memory ran out.
+ */
+int ax_pg_get_hex(uint8_t **out, size_t *out_len, const PGresult *res, int row, int col);
 
 /*
  * A PostgreSQL array literal ({"a","b"}) built element by element, for the batch queries

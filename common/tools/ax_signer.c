@@ -9,34 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ax_codec.h"
 #include "ax_webauthn.h"
 
 static const char *const symbols[] = { "AUTHORSHIP", "REVIEW", "APPROVAL", "RESPONSIBILITY" };
 
-/* A JSON string of p[0..n) in lower-case hex; NULL when out of memory. */
-static json_t *
-hex_json(const uint8_t *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	char *buf = malloc(2 * n + 1);
-	json_t *j;
-	size_t i;
-
-	if (buf == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		buf[2 * i] = digits[p[i] >> 4];
-		buf[2 * i + 1] = digits[p[i] & 15];
-	}
-	buf[2 * n] = '\0';
-	j = json_string(buf);
-	free(buf);
-	return j;
-}
-
 int
-ax_signer_intent(
-    uint8_t hash[AX_INTENT_HASH_LEN], struct ax_signer_request *req, struct ax_err *err)
+ax_signer_intent(uint8_t hash[AX_HASH_LEN], struct ax_signer_request *req, struct ax_err *err)
 {
 	struct ax_intent in;
 	int rc;
@@ -57,7 +36,7 @@ ax_signer_line(char *line, size_t cap, const struct ax_signer_request *req,
     const uint8_t *client_data, size_t client_data_len, const uint8_t *auth_data,
     size_t auth_data_len, const uint8_t *sig, size_t sig_len, struct ax_err *err)
 {
-	uint8_t cid[AX_INTENT_UUID_LEN];
+	uint8_t cid[AX_UUID_LEN];
 	char cid_text[37], lineage[37], factor[37];
 	json_t *sign = NULL, *cmd = NULL;
 	char *text = NULL;
@@ -69,15 +48,15 @@ ax_signer_line(char *line, size_t cap, const struct ax_signer_request *req,
 		return ax_err_set(err, AX_ERR, "the CSPRNG failed");
 	cid[6] = (uint8_t)((cid[6] & 0x0f) | 0x40); /* UUID version 4 */
 	cid[8] = (uint8_t)((cid[8] & 0x3f) | 0x80);
-	ax_intent_uuid_format(cid_text, cid);
-	ax_intent_uuid_format(lineage, req->lineage_id);
-	ax_intent_uuid_format(factor, req->factor_id);
+	ax_uuid_format(cid_text, cid);
+	ax_uuid_format(lineage, req->lineage_id);
+	ax_uuid_format(factor, req->factor_id);
 	sign = json_pack("{s:I, s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:s, s:s?}", "version",
-	    (json_int_t)req->version, "record_hash", hex_json(req->record_hash, AX_INTENT_HASH_LEN),
-	    "meaning", symbols[req->meaning - 1], "nonce", hex_json(req->nonce, req->nonce_len),
-	    "factor_id", factor, "client_data", hex_json(client_data, client_data_len),
-	    "authenticator_data", hex_json(auth_data, auth_data_len), "signature",
-	    hex_json(sig, sig_len), "id_token", req->id_token ? req->id_token : "", "comment",
+	    (json_int_t)req->version, "record_hash", ax_json_hex(req->record_hash, AX_HASH_LEN),
+	    "meaning", symbols[req->meaning - 1], "nonce", ax_json_hex(req->nonce, req->nonce_len),
+	    "factor_id", factor, "client_data", ax_json_hex(client_data, client_data_len),
+	    "authenticator_data", ax_json_hex(auth_data, auth_data_len), "signature",
+	    ax_json_hex(sig, sig_len), "id_token", req->id_token ? req->id_token : "", "comment",
 	    req->comment);
 	if (sign == NULL)
 		return ax_err_set(err, AX_ERR, "out of memory");
@@ -112,7 +91,7 @@ ax_signer_softauth_line(char *line, size_t cap, struct ax_signer_request *req,
     struct ax_softauth *sa, struct ax_err *err)
 {
 	struct ax_softauth_assertion a;
-	uint8_t hash[AX_INTENT_HASH_LEN];
+	uint8_t hash[AX_HASH_LEN];
 	char rp[256];
 	const char *h, *end;
 	int rc;

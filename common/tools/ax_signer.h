@@ -24,14 +24,14 @@
 #define AX_SIGNER_LINE_MAX 32768
 
 struct ax_signer_request {
-	const char *actor;                      /* the signer's user id */
-	uint8_t lineage_id[AX_INTENT_UUID_LEN]; /* the record */
+	const char *actor;               /* the signer's user id */
+	uint8_t lineage_id[AX_UUID_LEN]; /* the record */
 	int64_t version;
-	uint8_t record_hash[AX_INTENT_HASH_LEN];
+	uint8_t record_hash[AX_HASH_LEN];
 	enum ax_meaning meaning;
 	uint8_t nonce[AX_INTENT_NONCE_MAX]; /* nonce_len 0: a fresh one is drawn */
 	size_t nonce_len;
-	uint8_t factor_id[AX_INTENT_UUID_LEN];
+	uint8_t factor_id[AX_UUID_LEN];
 	const char *origin;   /* relying-party origin, e.g. "https://axiom.local" */
 	bool user_verified;   /* UV in the assertion (the device checked a PIN or biometric) */
 	const char *id_token; /* OIDC ID token or NULL */
@@ -41,8 +41,7 @@ struct ax_signer_request {
 };
 
 /* Compute the intent of req (drawing a nonce into req when it has none) and its hash. */
-int ax_signer_intent(
-    uint8_t hash[AX_INTENT_HASH_LEN], struct ax_signer_request *req, struct ax_err *err);
+int ax_signer_intent(uint8_t hash[AX_HASH_LEN], struct ax_signer_request *req, struct ax_err *err);
 
 /* Sign req's intent with the software authenticator sa and write the Sign command as one
  * JSON line (NUL-terminated, no newline) into line (cap bytes). */

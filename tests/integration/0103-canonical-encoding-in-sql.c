@@ -96,7 +96,6 @@ c_hash(char out[65], const char *rid, int64_t version, const char *prev_rid,
 	struct ax_sha256 *h = NULL;
 	struct ax_err err;
 	uint8_t digest[AX_HASH_LEN];
-	int i;
 
 	memset(&r, 0, sizeof(r));
 	ck_assert_int_eq(cv_uuid(r.record_id, rid), 0);
@@ -118,8 +117,7 @@ c_hash(char out[65], const char *rid, int64_t version, const char *prev_rid,
 	ck_assert_int_eq(ax_sha256_new(&h, &err), AX_OK);
 	ck_assert_int_eq(ax_canon_record_hash(digest, h, &r, &err), AX_OK);
 	ax_sha256_free(h);
-	for (i = 0; i < AX_HASH_LEN; i++)
-		snprintf(out + 2 * i, 3, "%02x", digest[i]);
+	ax_hex_encode(out, digest, AX_HASH_LEN);
 }
 
 START_TEST(test_database_accepts_the_hash_the_c_encoder_computes)

@@ -13,6 +13,7 @@
 
 #include "ax_batch_element.h"
 #include "ax_dbtest.h"
+#include "ax_hex.h"
 #include "ax_sign.h"
 #include "ax_sign_reverify.h"
 #include "ax_softauth.h"
@@ -22,24 +23,6 @@
 #define FACTOR  "00000000-0000-4000-8000-000000000603"
 #define ET_SIGN "2026-01-01 00:20:00+00"
 #define ET_US   1767226800000000LL /* 2026-01-01T00:20:00Z */
-
-static void
-hex(char *out, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
-static void
-unhex(uint8_t *out, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned int b = 0;
-
-		ck_assert_int_eq(sscanf(s + 2 * i, "%2x", &b), 1);
-		out[i] = (uint8_t)b;
-	}
-}
 
 /* The sign_record element of a Sign command by alice over version 1, completed by the
  * applier's signing path; *cut as ax_sign_complete_batch set it. */
@@ -58,7 +41,10 @@ signed_element(struct ax_softauth *sa, size_t *cut)
 	json_t *e = NULL;
 
 	memset(&m, 0, sizeof(m));
-	unhex(rh, dbt_value(T.admin, "SELECT encode(record_hash, 'hex') FROM axiom.records"), 32);
+	ck_assert_int_eq(
+	    ax_hex_decode(
+	        rh, dbt_value(T.admin, "SELECT encode(record_hash, 'hex') FROM axiom.records"), 32),
+	    0);
 	ck_assert_int_eq(ax_intent_new_nonce(nonce, sizeof(nonce), &err), AX_OK);
 	m.family = AX_FAMILY_DATA;
 	m.kind = AX_KIND_SIGN;
@@ -139,8 +125,8 @@ START_TEST(test_applier_signs_waits_for_the_watermark_and_the_auditor_reverifies
 	ck_assert_int_eq(ax_softauth_new(&sa, &err), AX_OK);
 	ax_softauth_cose_key(sa, cose);
 	ax_softauth_cred_id(sa, cid);
-	hex(cose_hex, cose, sizeof(cose));
-	hex(cid_hex, cid, sizeof(cid));
+	ax_hex_encode(cose_hex, cose, sizeof(cose));
+	ax_hex_encode(cid_hex, cid, sizeof(cid));
 	ck_assert_str_eq(dbt_call(T.api,
 	                     "axiom_api.register_factor('axiom-system', '2026-01-01 00:00:03+00', "
 	                     "NULL, '" FACTOR "', 'fido2', 'alice', decode('%s', 'hex'), "

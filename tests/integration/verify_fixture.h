@@ -19,6 +19,8 @@
 
 #include "ax_canon.h"
 #include "ax_dbtest.h"
+#include "ax_hex.h"
+#include "ax_uuid.h"
 
 #define VF_BASE_US      INT64_C(1767226200000000) /* 2026-01-01 00:10:00 UTC */
 #define VF_MAX_LINEAGES 16
@@ -49,34 +51,6 @@ vf_reset(void)
 	memset(vf_lineages, 0, sizeof(vf_lineages));
 	vf_nlineages = 0;
 	vf_tick = 0;
-}
-
-static inline void
-vf_hex(char *out, const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
-	out[2 * n] = '\0';
-}
-
-static inline void
-vf_uuid_bytes(uint8_t out[16], const char *s)
-{
-	size_t i, j = 0;
-	unsigned int b;
-
-	for (i = 0; s[i] != '\0' && j < 16;) {
-		if (s[i] == '-') {
-			i++;
-			continue;
-		}
-		ck_assert(sscanf(s + i, "%2x", &b) == 1);
-		out[j++] = (uint8_t)b;
-		i += 2;
-	}
-	ck_assert_int_eq(j, 16);
 }
 
 /* ISO 8601 text of VF_BASE_US + us. */
@@ -137,17 +111,17 @@ vf_version(struct vf_batch *b, const char *id, const char *title)
 	vf_tick += 1000001;
 	vf_time(et, vf_tick);
 	memset(&r, 0, sizeof(r));
-	vf_uuid_bytes(r.id, id);
+	ck_assert(ax_uuid_parse(r.id, id, strlen(id)));
 	r.version = l->version + 1;
 	if (l->version > 0) {
 		r.has_previous = 1;
-		vf_uuid_bytes(r.previous_record_id, l->record_id);
+		ck_assert(ax_uuid_parse(r.previous_record_id, l->record_id, strlen(l->record_id)));
 		memcpy(r.previous_record_hash, l->hash, AX_HASH_LEN);
-		vf_hex(prev, l->hash, AX_HASH_LEN);
+		ax_hex_encode(prev, l->hash, AX_HASH_LEN);
 	}
 	/* record_id: the lineage id with the version in its last two hex digits */
 	snprintf(l->record_id, sizeof(l->record_id), "%.34s%02x", id, (unsigned)r.version);
-	vf_uuid_bytes(r.record_id, l->record_id);
+	ck_assert(ax_uuid_parse(r.record_id, l->record_id, strlen(l->record_id)));
 	r.record_type = "note";
 	r.facility_id = "F1";
 	r.domain_id = "QC";
@@ -159,8 +133,8 @@ vf_version(struct vf_batch *b, const char *id, const char *title)
 	ck_assert_int_eq(ax_sha256_new(&h, &err), AX_OK);
 	ck_assert_int_eq(ax_canon_record_hash(digest, h, &r, &err), AX_OK);
 	ax_sha256_free(h);
-	vf_hex(hash, digest, AX_HASH_LEN);
-	vf_hex(content, (const uint8_t *)title, strlen(title));
+	ax_hex_encode(hash, digest, AX_HASH_LEN);
+	ax_hex_encode(content, (const uint8_t *)title, strlen(title));
 	if (l->version == 0)
 		vf_append(b,
 		    "{\"op\":\"create_record\",\"reason\":\"r\",\"actor\":\"alice\",\"event_time\":"

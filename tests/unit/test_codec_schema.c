@@ -10,6 +10,7 @@
 
 #include "ax_avro_schema.h"
 #include "ax_codec.h"
+#include "ax_hex.h"
 #include "ax_schemas.h"
 
 /*
@@ -223,8 +224,7 @@ START_TEST(test_contract_fingerprints_match_fastavro)
 				continue;
 			ck_assert_str_eq(cs->schema->pcf, pcf);
 			ax_avro_soe_header(hdr, cs->schema->fingerprint);
-			for (int k = 0; k < 8; k++)
-				snprintf(want + 2 * k, 3, "%02x", hdr[2 + k]);
+			ax_hex_encode(want, hdr + 2, 8);
 			ck_assert_str_eq(want, hex);
 			seen++;
 		}

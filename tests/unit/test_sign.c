@@ -25,7 +25,7 @@ struct fx {
 	struct ax_sign_input in;
 	uint8_t cose[AX_COSE_ES256_KEY_LEN], cred[AX_SOFTAUTH_CRED_ID_LEN];
 	struct ax_softauth_assertion a;
-	uint8_t hash[AX_INTENT_HASH_LEN];
+	uint8_t hash[AX_HASH_LEN];
 };
 
 static struct fx F;
