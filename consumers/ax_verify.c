@@ -62,20 +62,6 @@ report(struct run *r, const struct ax_verify_failure *f)
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* Run sql (no result rows expected beyond status); AX_OK or the translated error. */
-static int
-exec_ok(PGconn *conn, const char *sql, const char *what, struct ax_err *err)
-{
-	PGresult *res = PQexec(conn, sql);
-	int rc = AX_OK;
-
-	if (res == NULL ||
-	    (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK))
-		rc = ax_pg_err(err, conn, res, what);
-	PQclear(res);
-	return rc;
-}
-
 /* Binary COPY reader ------------------------------------------------------------------------ */
 
 struct copy_field {
@@ -501,9 +487,10 @@ records_job_connect(struct records_job *j, const char *snapshot, struct ax_err *
 	if (PQsetClientEncoding(j->conn, "UTF8") != 0)
 		return ax_pg_err(err, j->conn, NULL, "could not set the client encoding");
 	snprintf(sql, sizeof(sql), "SET TRANSACTION SNAPSHOT '%s'", snapshot);
-	if ((rc = exec_ok(j->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	if ((rc = ax_pg_exec(j->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	         "could not start a read-only transaction", err)) != AX_OK ||
-	    (rc = exec_ok(j->conn, sql, "could not share the verification snapshot", err)) != AX_OK)
+	    (rc = ax_pg_exec(j->conn, sql, "could not share the verification snapshot", err)) !=
+	        AX_OK)
 		return rc;
 	return AX_OK;
 }
@@ -1498,13 +1485,13 @@ ax_verify_run(const struct ax_verify_opts *o, ax_verify_report_fn report_fn, voi
 		goto out;
 	}
 	if ((rc = check_role(&run, err)) != AX_OK ||
-	    (rc = exec_ok(run.conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	    (rc = ax_pg_exec(run.conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	         "could not start a read-only transaction", err)) != AX_OK)
 		goto out;
 	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
 		if ((rc = stages[i].run(&run, err)) != AX_OK)
 			goto out;
-	rc = exec_ok(run.conn, "COMMIT", "could not end the read-only transaction", err);
+	rc = ax_pg_exec(run.conn, "COMMIT", "could not end the read-only transaction", err);
 out:
 	PQfinish(run.conn);
 	pthread_mutex_destroy(&run.mu);

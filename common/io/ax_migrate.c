@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ax_hex.h"
 #include "ax_pg.h"
 
 /* one lock key per database for "a migrator is running" */
@@ -202,32 +203,6 @@ out:
 	return rc;
 }
 
-static int
-exec_ok(PGconn *conn, const char *sql, const char *what, struct ax_err *err)
-{
-	PGresult *res = PQexec(conn, sql);
-	int rc = AX_OK;
-
-	if (res == NULL ||
-	    (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK))
-		rc = ax_pg_err(err, conn, res, what);
-	PQclear(res);
-	return rc;
-}
-
-static void
-hex32(char out[65], const uint8_t *b)
-{
-	static const char digits[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 /* Compare the applied rows with the files; mark files[].applied. */
 static int
 check_applied(PGconn *conn, struct mfile *files, size_t n, const char *dir, struct ax_err *err)
@@ -268,8 +243,9 @@ check_applied(PGconn *conn, struct mfile *files, size_t n, const char *dir, stru
 			goto out;
 		}
 		if (PQgetlength(res, row, 2) != 32 || memcmp(sha, files[i].sha256, 32) != 0) {
-			hex32(want, PQgetlength(res, row, 2) == 32 ? sha : files[i].sha256);
-			hex32(have, files[i].sha256);
+			ax_hex_encode(
+			    want, PQgetlength(res, row, 2) == 32 ? sha : files[i].sha256, 32);
+			ax_hex_encode(have, files[i].sha256, 32);
 			rc = ax_err_set(err, AX_ECONFLICT,
 			    "migration %s was changed after it was applied", files[i].name);
 			ax_err_detail(err, "applied SHA-256 %s, the file's is now %s", want, have);
@@ -325,7 +301,7 @@ run_file(PGconn *conn, const struct mfile *f, const char *kind, struct ax_err *e
 
 	as_admin = strncmp((const char *)f->sql, AX_MIGRATE_RUN_AS_ADMIN, mark) == 0 &&
 	           (f->sql[mark] == '\n' || f->sql[mark] == '\r');
-	if (!as_admin && (rc = exec_ok(conn, "SET LOCAL ROLE axiom_owner",
+	if (!as_admin && (rc = ax_pg_exec(conn, "SET LOCAL ROLE axiom_owner",
 	                      "could not become axiom_owner", err)) != AX_OK) {
 		ax_err_hint(err, "The admin login must be a superuser, and migration 0001 must "
 		                 "create axiom_owner.");
@@ -352,7 +328,7 @@ run_file(PGconn *conn, const struct mfile *f, const char *kind, struct ax_err *e
 		                 "transaction the migrator opens.");
 		return rc;
 	}
-	return exec_ok(conn, "RESET ROLE", "could not reset the role", err);
+	return ax_pg_exec(conn, "RESET ROLE", "could not reset the role", err);
 }
 
 /* Record f in table (axiom_meta.migrations with its number, or axiom_meta.definitions). */
@@ -391,7 +367,7 @@ apply_one(PGconn *conn, const struct mfile *f, struct ax_err *err)
 	char what[192];
 	int rc;
 
-	if ((rc = exec_ok(conn, "BEGIN", "could not begin a transaction", err)) != AX_OK)
+	if ((rc = ax_pg_exec(conn, "BEGIN", "could not begin a transaction", err)) != AX_OK)
 		return rc;
 	if ((rc = run_file(conn, f, "migration", err)) != AX_OK ||
 	    (rc = record_file(conn, f, 1, err)) != AX_OK) {
@@ -399,7 +375,7 @@ apply_one(PGconn *conn, const struct mfile *f, struct ax_err *err)
 		return rc;
 	}
 	snprintf(what, sizeof(what), "could not commit migration %s", f->name);
-	return exec_ok(conn, "COMMIT", what, err);
+	return ax_pg_exec(conn, "COMMIT", what, err);
 }
 
 /*
@@ -443,7 +419,7 @@ apply_definitions(PGconn *conn, const struct mfile *defs, size_t n, struct ax_er
 	size_t i;
 	int rc;
 
-	if ((rc = exec_ok(conn, "BEGIN", "could not begin a transaction", err)) != AX_OK)
+	if ((rc = ax_pg_exec(conn, "BEGIN", "could not begin a transaction", err)) != AX_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
 		if ((rc = run_file(conn, &defs[i], "definition file", err)) != AX_OK ||
@@ -452,7 +428,7 @@ apply_definitions(PGconn *conn, const struct mfile *defs, size_t n, struct ax_er
 			return rc;
 		}
 	}
-	return exec_ok(conn, "COMMIT", "could not commit the definition files", err);
+	return ax_pg_exec(conn, "COMMIT", "could not commit the definition files", err);
 }
 
 /* progress() for a definition file, named "definitions/NN_name.sql" */
@@ -497,11 +473,11 @@ ax_migrate_run(PGconn *conn, const char *dir, int dry_run, struct ax_migrate_rep
 	snprintf(ddir, sizeof(ddir), "%s/%s", dir, AX_MIGRATE_DEFINITIONS_DIR);
 	if ((rc = load_dir(&defs, &ndefs, ddir, 2, 1, err)) != AX_OK)
 		goto out;
-	if ((rc = exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
+	if ((rc = ax_pg_exec(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
 	         "could not take the migration lock", err)) != AX_OK)
 		goto out;
 	locked = 1;
-	if ((rc = exec_ok(conn, BOOTSTRAP_SQL, "could not create axiom_meta.migrations", err)) !=
+	if ((rc = ax_pg_exec(conn, BOOTSTRAP_SQL, "could not create axiom_meta.migrations", err)) !=
 	    AX_OK)
 		goto out;
 	if ((rc = check_applied(conn, files, n, dir, err)) != AX_OK)

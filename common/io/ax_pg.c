@@ -116,6 +116,8 @@ ax_pg_err(struct ax_err *err, PGconn *conn, const PGresult *res, const char *wha
 	if (state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0 ||
 	    (conn != NULL && PQstatus(conn) != CONNECTION_OK))
 		code = AX_EUNAVAIL;
+	else if (strcmp(state, AX_PG_SQLSTATE_FENCED) == 0)
+		code = AX_ECONFLICT;
 	else if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
 	         strncmp(state, "42", 2) == 0 || strncmp(state, "28", 2) == 0)
 		code = AX_EINVAL;
@@ -128,6 +130,19 @@ ax_pg_err(struct ax_err *err, PGconn *conn, const PGresult *res, const char *wha
 	if (hint != NULL)
 		chomp_into(err->hint, sizeof(err->hint), hint);
 	return code;
+}
+
+int
+ax_pg_exec(PGconn *conn, const char *sql, const char *what, struct ax_err *err)
+{
+	PGresult *res = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	int rc = AX_OK;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		rc = ax_pg_err(err, conn, res, what);
+	PQclear(res);
+	return rc;
 }
 
 int

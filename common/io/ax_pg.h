@@ -21,13 +21,27 @@
 int ax_pg_connect(PGconn **out, const char *dsn, const char *who, struct ax_err *err);
 
 /*
+ * The project's own SQLSTATEs, raised by db/ (RAISE ... USING ERRCODE), each mapped to one ax
+ * code by ax_pg_err. AX409: claim_conflict or offset_conflict
+ * (db/definitions/80_batch_entry_point.sql), a writer that lost its partition or found the
+ * stored next offset moved: it must stop (fenced).
+ */
+#define AX_PG_SQLSTATE_FENCED "AX409"
+
+/*
  * Translate a failed result (NULL means "no result": the connection is gone) into err,
  * with SQLSTATE, primary message, detail and hint from the server. Returns the ax code:
  * AX_EUNAVAIL for connection classes (08, 57P0x) and whenever conn is no longer
- * CONNECTION_OK (callers need not check it again), AX_EINVAL for 22/23/42 classes and
- * authorization (28), AX_ERR otherwise.
+ * CONNECTION_OK (callers need not check it again), AX_ECONFLICT for AX_PG_SQLSTATE_FENCED,
+ * AX_EINVAL for 22/23/42 classes and authorization (28), AX_ERR otherwise.
  */
 int ax_pg_err(struct ax_err *err, PGconn *conn, const PGresult *res, const char *what);
+
+/*
+ * Run sql (no parameters) for its effect: AX_OK when the server reports success, with or
+ * without rows; otherwise ax_pg_err's code, the message starting with what.
+ */
+int ax_pg_exec(PGconn *conn, const char *sql, const char *what, struct ax_err *err);
 
 /*
  * Run sql (no parameters) and copy the first column of its first row into out (capacity
