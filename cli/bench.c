@@ -52,20 +52,6 @@ bench_say(FILE *log, const char *fmt, ...)
 	fflush(log);
 }
 
-/* Run sql on conn; AX_OK or the adapter's code with what in the message. */
-int
-bench_exec_ok(PGconn *conn, const char *sql, const char *what, struct ax_err *err)
-{
-	PGresult *res = PQexec(conn, sql);
-	ExecStatusType st = PQresultStatus(res);
-	int rc = AX_OK;
-
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		rc = ax_pg_err(err, conn, res, what);
-	PQclear(res);
-	return rc;
-}
-
 /* ---- the throwaway objects (invariant 1) ------------------------------------------------- */
 
 /* Create db and migrate it from dir. */
@@ -79,8 +65,7 @@ bench_create_database(
 	int rc;
 
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
-	if ((rc = bench_exec_ok(admin, sql, "could not create the benchmark database", err)) !=
-	    AX_OK)
+	if ((rc = ax_pg_exec(admin, sql, "could not create the benchmark database", err)) != AX_OK)
 		return rc;
 	snprintf(dsn, sizeof(dsn), "%s dbname=%s", admin_dsn, db);
 	if ((rc = ax_pg_connect(&conn, dsn, "the admin", err)) != AX_OK)
@@ -98,7 +83,7 @@ drop_database(PGconn *admin, const char *db)
 	struct ax_err err;
 
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
-	(void)bench_exec_ok(admin, sql, "could not drop a benchmark database", &err);
+	(void)ax_pg_exec(admin, sql, "could not drop a benchmark database", &err);
 }
 
 /* Delete the throwaway topics and consumer groups (best effort, bounded). */
@@ -186,7 +171,7 @@ setup(struct bench_ctx *c, struct ax_err *err)
 	/* invariant 2: the commit listener's trigger, in this throwaway database only; it runs
 	 * as the admin who installs it (SECURITY DEFINER), because the definer that inserts the
 	 * ledger rows may not execute pg_notify (db/0020) */
-	if ((rc = bench_exec_ok(c->admin_bench,
+	if ((rc = ax_pg_exec(c->admin_bench,
 	         "CREATE SCHEMA axiom_bench;"
 	         "CREATE FUNCTION axiom_bench.notify_commit() RETURNS trigger LANGUAGE plpgsql "
 	         "SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS "
@@ -202,8 +187,7 @@ setup(struct bench_ctx *c, struct ax_err *err)
 		return rc;
 	if ((rc = ax_pg_connect(&c->lis.conn, c->admin_db, "the admin (listener)", err)) != AX_OK)
 		return rc;
-	if ((rc = bench_exec_ok(c->lis.conn, "LISTEN axiom_bench", "could not listen", err)) !=
-	    AX_OK)
+	if ((rc = ax_pg_exec(c->lis.conn, "LISTEN axiom_bench", "could not listen", err)) != AX_OK)
 		return rc;
 	if (pthread_create(&c->lis.thread, NULL, bench_listener_main, &c->lis) != 0)
 		return ax_err_set(err, AX_ERR, "could not start the listener thread");

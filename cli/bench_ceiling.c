@@ -107,7 +107,7 @@ ceiling_batch(PGconn *conn, struct ceiling *c, size_t b, int part, struct ax_err
 	size_t k, i;
 	int rc;
 
-	if ((rc = bench_exec_ok(conn, "BEGIN", "could not begin a ceiling batch", err)) != AX_OK)
+	if ((rc = ax_pg_exec(conn, "BEGIN", "could not begin a ceiling batch", err)) != AX_OK)
 		return rc;
 	for (k = 0; k < NCEIL; k++) {
 		const struct rows *r = &c->t[k];
@@ -140,9 +140,9 @@ ceiling_batch(PGconn *conn, struct ceiling *c, size_t b, int part, struct ax_err
 	    "INSERT INTO bench_ceiling.partition_offsets VALUES ('ceiling', %d, %zu, 'bench') "
 	    "ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = excluded.next_offset",
 	    part, b + 1);
-	if ((rc = bench_exec_ok(conn, sql, "could not store a ceiling offset", err)) != AX_OK)
+	if ((rc = ax_pg_exec(conn, sql, "could not store a ceiling offset", err)) != AX_OK)
 		return rc;
-	return bench_exec_ok(conn, "COMMIT", "could not commit a ceiling batch", err);
+	return ax_pg_exec(conn, "COMMIT", "could not commit a ceiling batch", err);
 }
 
 /* A ceiling loader thread: its share of the batches on its own connection. */
@@ -188,7 +188,7 @@ load_ceiling(const struct bench_opts *o, PGconn *admin, const char *admin_dsn,
 	pthread_mutex_init(&c.mu, NULL);
 	c.dsn = admin_dsn;
 	c.workers = o->partitions;
-	if ((rc = bench_exec_ok(admin, "CREATE SCHEMA bench_ceiling",
+	if ((rc = ax_pg_exec(admin, "CREATE SCHEMA bench_ceiling",
 	         "could not create the ceiling schema", err)) != AX_OK)
 		goto out;
 	for (k = 0; k < NCEIL; k++) {
@@ -196,14 +196,13 @@ load_ceiling(const struct bench_opts *o, PGconn *admin, const char *admin_dsn,
 		    "CREATE TABLE bench_ceiling.%s (LIKE axiom.%s INCLUDING DEFAULTS INCLUDING "
 		    "INDEXES)",
 		    ceiling_tables[k], ceiling_tables[k]);
-		if ((rc = bench_exec_ok(admin, sql, "could not create a ceiling table", err)) !=
-		    AX_OK)
+		if ((rc = ax_pg_exec(admin, sql, "could not create a ceiling table", err)) != AX_OK)
 			goto out;
 		if ((rc = copy_out(admin, ceiling_tables[k], &c.t[k], err)) != AX_OK)
 			goto out;
 		r->ceiling_rows += (long)c.t[k].n;
 	}
-	if ((rc = bench_exec_ok(admin,
+	if ((rc = ax_pg_exec(admin,
 	         "CREATE TABLE bench_ceiling.partition_offsets (LIKE axiom.partition_offsets "
 	         "INCLUDING DEFAULTS INCLUDING INDEXES)",
 	         "could not create a ceiling table", err)) != AX_OK)

@@ -98,8 +98,6 @@ struct bench_ctx {
 
 /* bench.c */
 void bench_say(FILE *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Run sql on conn; AX_OK or the adapter's code with what in the message. */
-int bench_exec_ok(PGconn *conn, const char *sql, const char *what, struct ax_err *err);
 /* Create db and migrate it from dir. */
 int bench_create_database(
     PGconn *admin, const char *db, const char *admin_dsn, const char *dir, struct ax_err *err);

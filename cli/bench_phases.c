@@ -75,7 +75,7 @@ bench_throughput(struct bench_ctx *c, struct ax_err *err)
 	snprintf(path_err, sizeof(path_err), "%s/apply-throughput.log", c->workdir);
 	/* the commit listener's NOTIFY serializes commits (PostgreSQL takes one lock for every
 	 * notifying commit): off for this phase, which samples the stored offsets instead */
-	if ((rc = bench_exec_ok(c->admin_bench,
+	if ((rc = ax_pg_exec(c->admin_bench,
 	         "ALTER TABLE axiom.ledger DISABLE TRIGGER bench_commit",
 	         "could not pause the commit listener's trigger", err)) != AX_OK)
 		return rc;
@@ -86,7 +86,7 @@ bench_throughput(struct bench_ctx *c, struct ax_err *err)
 	bench_reap_sampling(
 	    pid, &code, &ru, c->admin_bench, c->pb.commands, o->commands, &tfirst, &tlast, &c->lis);
 	r->apply_seconds = ax_mono_s() - t;
-	if ((rc = bench_exec_ok(c->admin_bench,
+	if ((rc = ax_pg_exec(c->admin_bench,
 	         "ALTER TABLE axiom.ledger ENABLE ALWAYS TRIGGER bench_commit",
 	         "could not resume the commit listener's trigger", err)) != AX_OK)
 		return rc;

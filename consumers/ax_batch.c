@@ -23,8 +23,6 @@
 #include "ax_pg.h"
 #include "ax_sign.h"
 
-#define SQLSTATE_OFFSET_CONFLICT "AX409"
-
 struct ax_batch_ctx {
 	const struct ax_codec *codec;
 	struct ax_decoder *dec;
@@ -735,11 +733,10 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	res->statement_s = ax_mono_s() - t0;
 	if (PQresultStatus(pr) != PGRES_TUPLES_OK) {
 		rc = ax_pg_err(err, ctx->conn, pr, "could not apply a batch");
-		/* AX_EUNAVAIL stays: the commit's fate is re-read on reconnect */
-		if (rc != AX_EUNAVAIL)
-			rc = err->code = strcmp(err->sqlstate, SQLSTATE_OFFSET_CONFLICT) == 0
-			                     ? AX_ECONFLICT
-			                     : AX_ERR;
+		/* AX_EUNAVAIL stays: the commit's fate is re-read on reconnect; AX_ECONFLICT
+		 * (AX409, ax_pg.h) stays: fenced */
+		if (rc != AX_EUNAVAIL && rc != AX_ECONFLICT)
+			rc = err->code = AX_ERR;
 		goto out;
 	}
 	rows = (size_t)PQntuples(pr);
