@@ -229,19 +229,12 @@ device_line(char *line, size_t cap, struct ax_signer_request *req, const uint8_t
 	char chal[64], cdj[AX_SOFTAUTH_CDJ_MAX], rp[256];
 	const uint8_t *ad;
 	size_t n = 0, ad_len, cdj_len;
-	const char *h, *end;
 	int rc, r;
 
 	if ((rc = ax_signer_intent(hash, req, err)) != AX_OK)
 		return rc;
-	if (strncmp(req->origin, "https://", 8) != 0) /* before reading past the scheme */
-		return ax_err_set(err, AX_EINVAL, "the origin must be https://host[:port]");
-	h = req->origin + 8;
-	end = h + strcspn(h, ":/");
-	if (end == h || (size_t)(end - h) >= sizeof(rp))
-		return ax_err_set(err, AX_EINVAL, "the origin must be https://host[:port]");
-	memcpy(rp, h, (size_t)(end - h));
-	rp[end - h] = '\0';
+	if ((rc = ax_signer_rp_id(rp, sizeof(rp), req->origin, err)) != AX_OK)
+		return rc;
 	if ((rc = ax_b64url_encode(chal, sizeof(chal), hash, sizeof(hash), err)) != AX_OK)
 		return rc;
 	r = snprintf(cdj, sizeof(cdj),

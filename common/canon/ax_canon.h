@@ -22,7 +22,7 @@
 #include "ax_err.h"
 #include "ax_uuid.h"
 
-#define AX_HASH_LEN         32 /* SHA-256: every hash of Axiom */
+#define AX_HASH_LEN         32 /* SHA-256: record, entry and intent hashes */
 #define AX_CANON_RECORD_TAG "axiom/record/v1"
 #define AX_CANON_MAX_FIELD  (64u * 1024u * 1024u) /* = the database's content limit */
 

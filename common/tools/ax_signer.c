@@ -87,26 +87,34 @@ out:
 }
 
 int
+ax_signer_rp_id(char *rp, size_t cap, const char *origin, struct ax_err *err)
+{
+	const char *h, *end;
+
+	if (origin == NULL || strncmp(origin, "https://", 8) != 0) /* before reading past it */
+		return ax_err_set(err, AX_EINVAL, "the origin must be https://host[:port]");
+	h = origin + 8;
+	end = h + strcspn(h, ":/");
+	if (end == h || (size_t)(end - h) >= cap)
+		return ax_err_set(err, AX_EINVAL, "the origin must be https://host[:port]");
+	memcpy(rp, h, (size_t)(end - h));
+	rp[end - h] = '\0';
+	return AX_OK;
+}
+
+int
 ax_signer_softauth_line(char *line, size_t cap, struct ax_signer_request *req,
     struct ax_softauth *sa, struct ax_err *err)
 {
 	struct ax_softauth_assertion a;
 	uint8_t hash[AX_HASH_LEN];
 	char rp[256];
-	const char *h, *end;
 	int rc;
 
 	if ((rc = ax_signer_intent(hash, req, err)) != AX_OK)
 		return rc;
-	/* rpId: the host of the https origin */
-	if (req->origin == NULL || strncmp(req->origin, "https://", 8) != 0)
-		return ax_err_set(err, AX_EINVAL, "the origin must be https://host[:port]");
-	h = req->origin + 8;
-	end = h + strcspn(h, ":/");
-	if (end == h || (size_t)(end - h) >= sizeof(rp))
-		return ax_err_set(err, AX_EINVAL, "the origin must be https://host[:port]");
-	memcpy(rp, h, (size_t)(end - h));
-	rp[end - h] = '\0';
+	if ((rc = ax_signer_rp_id(rp, sizeof(rp), req->origin, err)) != AX_OK)
+		return rc;
 	if ((rc = ax_softauth_get_assertion(sa, &a, rp, req->origin, hash, sizeof(hash),
 	         (uint8_t)(AX_WA_FLAG_UP | (req->user_verified ? AX_WA_FLAG_UV : 0)), err)) !=
 	    AX_OK)

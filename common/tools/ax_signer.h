@@ -43,6 +43,10 @@ struct ax_signer_request {
 /* Compute the intent of req (drawing a nonce into req when it has none) and its hash. */
 int ax_signer_intent(uint8_t hash[AX_HASH_LEN], struct ax_signer_request *req, struct ax_err *err);
 
+/* The WebAuthn relying party id of origin, its host, into rp (cap bytes); AX_EINVAL unless
+ * origin is https://host[:port]. */
+int ax_signer_rp_id(char *rp, size_t cap, const char *origin, struct ax_err *err);
+
 /* Sign req's intent with the software authenticator sa and write the Sign command as one
  * JSON line (NUL-terminated, no newline) into line (cap bytes). */
 int ax_signer_softauth_line(char *line, size_t cap, struct ax_signer_request *req,

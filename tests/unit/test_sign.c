@@ -248,6 +248,27 @@ START_TEST(test_the_signer_line_is_a_sign_command_of_the_contract)
 }
 END_TEST
 
+START_TEST(test_the_rp_id_is_the_host_of_an_https_origin_and_nothing_else)
+{
+	char rp[16];
+	struct ax_err err;
+
+	ck_assert_int_eq(ax_signer_rp_id(rp, sizeof(rp), "https://axiom.local", &err), AX_OK);
+	ck_assert_str_eq(rp, "axiom.local");
+	ck_assert_int_eq(
+	    ax_signer_rp_id(rp, sizeof(rp), "https://axiom.local:8443/x", &err), AX_OK);
+	ck_assert_str_eq(rp, "axiom.local");
+	ck_assert_int_eq(ax_signer_rp_id(rp, sizeof(rp), "http://axiom.local", &err), AX_EINVAL);
+	ck_assert_int_eq(ax_signer_rp_id(rp, sizeof(rp), "https://", &err), AX_EINVAL);
+	ck_assert_int_eq(ax_signer_rp_id(rp, sizeof(rp), "https://:443", &err), AX_EINVAL);
+	ck_assert_int_eq(ax_signer_rp_id(rp, sizeof(rp), "https", &err), AX_EINVAL);
+	ck_assert_int_eq(ax_signer_rp_id(rp, sizeof(rp), NULL, &err), AX_EINVAL);
+	/* a host that does not fit is refused, never cut */
+	ck_assert_int_eq(
+	    ax_signer_rp_id(rp, sizeof(rp), "https://a-host-of-sixteen", &err), AX_EINVAL);
+}
+END_TEST
+
 START_TEST(test_verifications_per_second_are_reported)
 {
 	struct ax_sign_decision d;
@@ -286,6 +307,7 @@ main(void)
 	tcase_add_test(tc, test_token_issuer_is_read_only_from_a_well_formed_payload);
 	tcase_add_test(tc, test_password_attestation_is_verified_and_its_age_checked);
 	tcase_add_test(tc, test_the_signer_line_is_a_sign_command_of_the_contract);
+	tcase_add_test(tc, test_the_rp_id_is_the_host_of_an_https_origin_and_nothing_else);
 	tcase_add_test(tc, test_verifications_per_second_are_reported);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
