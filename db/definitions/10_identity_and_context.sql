@@ -16,7 +16,7 @@
 -- Tests: 0101-db-privileges (identity cannot be spoofed), 0102-db-rls.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
--- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
+-- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
 -- The outcome of an accepted command: decision 'accepted', no reason code, p_message, and the
 -- object id, version and record hash the command produced, when it produced one. A pure

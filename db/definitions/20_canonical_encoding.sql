@@ -3,8 +3,8 @@
 -- db/definitions/20_canonical_encoding.sql - Canonical encoding: the exact bytes that record
 -- hashes and ledger hashes cover.
 --
--- docs/canonical-encoding.md is the specification; common/ax_canon.c computes the same bytes in
--- C and tests/data/ holds vectors written by independent implementations (test
+-- docs/canonical-encoding.md is the specification; common/canon/ax_canon.c computes the same
+-- bytes in C and tests/data/ holds vectors written by independent implementations (test
 -- 0103-canonical-encoding-in-sql and 0701-ledger-encoding-in-sql check the SQL side, unit
 -- test_canon the C side). Each value is a type tag, a 4-byte big-endian length and the bytes;
 -- NULL is the single byte 00. Every function here is pure (declared STABLE PARALLEL SAFE) and
@@ -13,7 +13,7 @@
 -- migration, never an edit of a v1 function, or every stored hash stops verifying (layer L6).
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
--- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
+-- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
 -- A boolean as canon_int64 of 1 (true) or 0 (false); NULL as 00.
 CREATE OR REPLACE FUNCTION axiom.canon_bool(v boolean)
@@ -47,7 +47,7 @@ $function$;
 -- The canonical encoding v1 of one ledger entry; entry_hash = SHA-256 of it. The previous
 -- entry's hash is part of the encoding, so the entries of one partition form a chain. The batch
 -- computes it for every entry (partition_commands, append_ledger_entry), verify_ledger_chains
--- recomputes it, and common/ax_canon.c and `axiom audit --verify` compute the same bytes.
+-- recomputes it, and common/canon/ax_canon.c and `axiom audit --verify` compute the same bytes.
 CREATE OR REPLACE FUNCTION axiom.canon_ledger_v1(p_topic text, p_partition integer, p_seq bigint, p_offset bigint, p_command_id uuid, p_actor text, p_event_time timestamp with time zone, p_decision text, p_reason_code text, p_record_hash bytea, p_previous_entry_hash bytea)
  RETURNS bytea
  LANGUAGE sql

@@ -21,7 +21,7 @@
 -- Tests: 0101-db-privileges, 0103-canonical-encoding-in-sql, 0106-db-tamper-detection.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
--- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
+-- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
 -- BEFORE INSERT trigger on axiom.records (L5, L6). Checks the link to the lineage's head:
 -- version = head + 1 (1, with no predecessor, for a new lineage), previous_record_id and

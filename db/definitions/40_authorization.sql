@@ -17,7 +17,7 @@
 -- 0514-apply-same-instant.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
--- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
+-- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
 -- Row-policy predicate of axiom_definer (L3; policy definer_actor_scope on records,
 -- change_requests, change_request_steps, signatures): true only while a command runs, that is

@@ -24,7 +24,7 @@
 -- database holds them. Tests: 0102-db-rls, 0107-db-allow-list.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
--- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
+-- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
 ALTER TABLE axiom.access_tiers ENABLE ROW LEVEL SECURITY;
 ALTER TABLE axiom.access_tiers FORCE ROW LEVEL SECURITY;

@@ -17,7 +17,7 @@
 -- 0514-apply-same-instant, 0511-apply-separation-of-duties.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
--- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
+-- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
 -- Revoke grant p_grant_id and, transitively, every delegation derived from it, at p_event_time
 -- by p_actor: revoked_at, revoked_by, and the reason (for a derived delegation "source grant

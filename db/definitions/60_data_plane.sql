@@ -23,7 +23,7 @@
 -- 0511-apply-separation-of-duties, 0513-apply-reason-required.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
--- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
+-- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
 -- Append one step of change p_change to axiom.change_request_steps (append-only, L4): the step
 -- (propose, submit, review, approve, reject, apply), the status it moved from and to, the

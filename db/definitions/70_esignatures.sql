@@ -7,7 +7,7 @@
 -- credentials, the signing gateway's password-attestation keys and OIDC issuers (with their
 -- JWKS); set_signing_policy says which factor types a signature of each meaning on each record
 -- type requires, from its event time on. The cryptographic proofs are verified in C before the
--- batch (consumers/ax_sign.c, common/ax_webauthn.c, common/ax_oidc.c, common/ax_attest.c),
+-- batch (consumers/ax_sign.c; common/esig/: ax_webauthn.c, ax_oidc.c, ax_attest.c),
 -- against the registry as signing_context shows it at the command's event time; sign_record
 -- then checks in SQL what only the database knows (the record and its hash, the signer's
 -- access level, the nonce used once, the policy and the session rule, the WebAuthn counter) and
@@ -19,7 +19,7 @@
 -- 0601-esign-applier-and-reverify.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
--- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
+-- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
 -- Register signing factor p_factor_id of type fido2 (a credential of person p_user_id:
 -- credential id, COSE public key and algorithm, and the origin in p_issuer), password (the

@@ -35,7 +35,7 @@
 -- 0509-apply-ledger-is-the-only-door, 0510-apply-one-command-id-on-two-topics).
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
--- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
+-- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
 -- Call the per-command function named by c->>'op' with the fields of command c (an element of
 -- the batch's JSON array; bytea fields as lowercase hex without \x), the actor, event time and

@@ -36,7 +36,7 @@
 --      cannot pass it silently.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
--- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
+-- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
 -- Row count and the SHA-256 of each row of axiom.access_tiers (every column canonically encoded),
 -- concatenated in the order of tier. Input of table_digests (invariants 1 to 3).

@@ -26,7 +26,7 @@
 -- large objects, notify, ...) are not here: migrations 0001 and 0020 made them, once.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
--- changed (see common/ax_migrate.h); the migrations of db/ hold the history.
+-- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
 -- Ownership: axiom_owner (NOLOGIN) owns the schemas, tables, sequences and every function that
 -- runs with its caller's rights (the helpers, triggers, encodings, digests and the auditor's
