@@ -180,7 +180,12 @@ load_dir(
 		}
 		files[count].number = number;
 		snprintf(files[count].name, sizeof(files[count].name), "%s", de->d_name);
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    sizeof(path)) {
+			rc = ax_err_set(
+			    err, AX_EINVAL, "the path of %s in %s is too long", de->d_name, dir);
+			goto out;
+		}
 		count++;
 		if ((rc = read_file(&files[count - 1], path, err)) != AX_OK)
 			goto out;
@@ -470,7 +475,12 @@ ax_migrate_run(PGconn *conn, const char *dir, int dry_run, struct ax_migrate_rep
 		rc = ax_err_set(err, AX_EINVAL, "no migrations (NNNN_name.sql) in %s", dir);
 		goto out;
 	}
-	snprintf(ddir, sizeof(ddir), "%s/%s", dir, AX_MIGRATE_DEFINITIONS_DIR);
+	if ((size_t)snprintf(ddir, sizeof(ddir), "%s/%s", dir, AX_MIGRATE_DEFINITIONS_DIR) >=
+	    sizeof(ddir)) {
+		rc =
+		    ax_err_set(err, AX_EINVAL, "the migrations folder's path is too long: %s", dir);
+		goto out;
+	}
 	if ((rc = load_dir(&defs, &ndefs, ddir, 2, 1, err)) != AX_OK)
 		goto out;
 	if ((rc = ax_pg_exec(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
