@@ -35,7 +35,8 @@ usage(FILE *fp)
 	    "line on stdout: the outcome of each command (accepted, rejected with its reason "
 	    "code,\n"
 	    "or quarantined; its topic, partition, offset, event time, ledger sequence and "
-	    "hashes)\n"
+	    "hashes;\n"
+	    "kind TICK for the applier's control-watermark ticks, COMMAND for the rest)\n"
 	    "and the signed checkpoints of the ledgers. It stops at the end of the log as it was\n"
 	    "when it started. A message that is not a valid audit event is reported on stderr\n"
 	    "with its partition and offset, and counted.\n"
@@ -63,7 +64,8 @@ usage(FILE *fp)
 	    "\n"
 	    "example (the rejections and their reasons):\n"
 	    "  axiom audit | jq -r '.payload.Outcome | select(.decision == \"REJECTED\")\n"
-	    "                       | [.topic, .offset, .reason_code] | @tsv'\n"
+	    "                       | [.topic, .offset, .reason_code, .reason_detail] | @tsv'\n"
+	    "  axiom audit | jq -c '.payload.Outcome | select(.kind == \"COMMAND\")'   # no ticks\n"
 	    "\n"
 	    "exit codes: 0 read to the end (--verify: every chain holds), 1 an invalid event\n"
 	    "            was found (--verify: a problem), 2 bad command line, 3 broker\n"
@@ -114,11 +116,21 @@ dump_partition(rd_kafka_t *rk, rd_kafka_topic_t *t, const char *topic, int32_t p
 			(*invalid)++;
 		} else if (chain != NULL) {
 			rc = ax_audit_chain_add(chain, p, m->offset, &msg, err);
-		} else if ((j = ax_message_to_json(&msg)) != NULL) {
+		} else {
+			/* an outcome of revision 1 or 2 has no kind: its ticks are the accepted
+			 * outcomes with reason tick (schemas/avro/audit.avsc, Outcome.kind) */
+			if (msg.kind == AX_KIND_OUTCOME && msg.revision < 3 &&
+			    msg.u.outcome.decision == AX_AUDIT_DECISION_ACCEPTED &&
+			    strcmp(msg.u.outcome.reason_code, "tick") == 0)
+				msg.u.outcome.kind = AX_AUDIT_KIND_TICK;
+			if ((j = ax_message_to_json(&msg)) == NULL)
+				goto release;
+
 			json_dumpf(j, stdout, JSON_COMPACT);
 			fputc('\n', stdout);
 			json_decref(j);
 		}
+	release:
 		rd_kafka_message_destroy(m);
 	}
 	rd_kafka_consume_stop(t, p);

@@ -21,6 +21,7 @@
 #define PUBLISH_CHUNK   1000 /* ledger entries read per query */
 #define TAIL_TIMEOUT_MS 10000
 #define TXN_ID_MAX      320  /* axiom-relay/<topic>/<partition> */
+#define KEY_MAX         320  /* <topic>/<partition>/<seq>[/checkpoint] */
 #define TXN_ENTRIES_MAX 2000 /* ledger entries per audit transaction */
 /* a stale producer's open transaction is aborted by the coordinator after this long, which
  * bounds how long it can hold back the audit partition's last stable offset */
@@ -337,15 +338,20 @@ ax_relay_cursor_seq(const struct ax_relay_cursor *c)
 	return c->seq;
 }
 
-/* The audit Outcome (JSON form of ax_encode_json) of one ledger row. */
+/*
+ * The audit Outcome (JSON form of ax_encode_json) of one ledger row (the columns of
+ * ax_relay_publish's query). A tick is the ledger's accepted entry with reason tick (db/0018):
+ * kind TICK, its reason_code kept as the ledger hash covers it.
+ */
 static json_t *
 outcome_json(const struct ax_relay_cursor *c, PGresult *res, int row)
 {
-	const char *decision = PQgetvalue(res, row, 4);
+	const char *decision = PQgetvalue(res, row, 4), *reason = PQgetvalue(res, row, 5);
 	const char *upper = strcmp(decision, "accepted") == 0      ? "ACCEPTED"
 	                    : strcmp(decision, "quarantined") == 0 ? "QUARANTINED"
 	                                                           : "REJECTED";
 	bool quarantined = upper[0] == 'Q';
+	bool tick = upper[0] == 'A' && strcmp(reason, "tick") == 0;
 	json_t *o;
 
 	o = json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:s, s:o, s:s, s:I, s:s}", "command_id",
@@ -354,23 +360,38 @@ outcome_json(const struct ax_relay_cursor *c, PGresult *res, int row)
 	    "topic", c->topic, "partition", (int)c->partition, "offset",
 	    (json_int_t)strtoll(PQgetvalue(res, row, 1), NULL, 10), "event_time",
 	    (json_int_t)strtoll(PQgetvalue(res, row, 3), NULL, 10), "decision", upper,
-	    "reason_code", PQgetvalue(res, row, 5), "reason_detail", "", "record_hash",
+	    "reason_code", reason, "reason_detail", "", "record_hash",
 	    PQgetisnull(res, row, 6) || quarantined ? json_null()
 	                                            : json_string(PQgetvalue(res, row, 6)),
 	    "payload_hash", quarantined ? PQgetvalue(res, row, 6) : "", "ledger_seq",
 	    (json_int_t)strtoll(PQgetvalue(res, row, 0), NULL, 10), "ledger_hash",
 	    PQgetvalue(res, row, 7));
-	/* revision 2 (schemas/avro/README.md): what a reader needs to recompute ledger_hash */
+	/* revision 2 (schemas/avro/README.md): what a reader needs to recompute ledger_hash;
+	 * revision 3: the kind */
 	if (o != NULL &&
 	    (json_object_set_new(o, "actor",
 	         PQgetisnull(res, row, 8) ? json_null() : json_string(PQgetvalue(res, row, 8))) !=
 	            0 ||
 	        json_object_set_new(
-	            o, "previous_entry_hash", json_string(PQgetvalue(res, row, 9))) != 0)) {
+	            o, "previous_entry_hash", json_string(PQgetvalue(res, row, 9))) != 0 ||
+	        json_object_set_new(o, "kind", json_string(tick ? "TICK" : "COMMAND")) != 0)) {
 		json_decref(o);
 		return NULL;
 	}
 	return o == NULL ? NULL : json_pack("{s:{s:o}}", "payload", "Outcome", o);
+}
+
+/*
+ * The message key of the audit event of c's ledger entry seq: "<topic>/<partition>/<seq>",
+ * then "/checkpoint" for its checkpoint (suffix NULL otherwise). Unique on the audit topic,
+ * where the ledgers PREFIX.control/0 and PREFIX.commands/0 share partition 0.
+ */
+static void
+event_key(
+    char *key, size_t cap, const struct ax_relay_cursor *c, const char *seq, const char *suffix)
+{
+	snprintf(
+	    key, cap, "%s/%d/%s%s", c->topic, (int)c->partition, seq, suffix != NULL ? suffix : "");
 }
 
 /* Queue one framed audit event for c's partition (the relay owns buf from here on). */
@@ -402,6 +423,7 @@ checkpoint(struct ax_relay_cursor *c, PGconn *conn, PGresult *res, int row, stru
 	uint8_t hash[32], st[AX_CHECKPOINT_STATEMENT_MAX], sig[AX_CHECKPOINT_SIG_LEN], *buf = NULL;
 	char id[37], pub_hex[2 * AX_CHECKPOINT_PUB_LEN + 1], sig_hex[2 * AX_CHECKPOINT_SIG_LEN + 1];
 	char pub_lit[2 * AX_CHECKPOINT_PUB_LEN + 3], sig_lit[2 * AX_CHECKPOINT_SIG_LEN + 3];
+	char key[KEY_MAX];
 	const char *params[7];
 	PGresult *pr;
 	json_t *j;
@@ -449,7 +471,8 @@ checkpoint(struct ax_relay_cursor *c, PGconn *conn, PGresult *res, int row, stru
 	json_decref(j);
 	if (rc != AX_OK)
 		return rc;
-	return produce(c, buf, len, seq, err);
+	event_key(key, sizeof(key), c, seq, "/checkpoint");
+	return produce(c, buf, len, key, err);
 }
 
 /* After a failure inside an open transaction: abort it and re-learn the tail next time. */
@@ -473,8 +496,9 @@ static int
 publish_row(struct ax_relay_cursor *c, PGconn *conn, PGresult *res, int i, struct ax_err *err)
 {
 	const struct ax_codec_schema *cs = ax_codec_current(c->r->codec, AX_FAMILY_AUDIT);
-	const char *key = PQgetvalue(res, i, 0); /* the ledger seq as key text */
+	const char *seq = PQgetvalue(res, i, 0);
 	json_t *o = outcome_json(c, res, i);
+	char key[KEY_MAX];
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int rc;
@@ -484,11 +508,12 @@ publish_row(struct ax_relay_cursor *c, PGconn *conn, PGresult *res, int i, struc
 	json_decref(o);
 	if (rc != AX_OK)
 		return rc;
-	if (c->r->key != NULL && strtoll(key, NULL, 10) % c->r->every == 0 &&
+	if (c->r->key != NULL && strtoll(seq, NULL, 10) % c->r->every == 0 &&
 	    (rc = checkpoint(c, conn, res, i, err)) != AX_OK) {
 		free(buf);
 		return rc;
 	}
+	event_key(key, sizeof(key), c, seq, NULL);
 	return produce(c, buf, len, key, err);
 }
 

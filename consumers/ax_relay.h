@@ -21,7 +21,12 @@
  *      entries below its own next offset (what it committed itself or found stored when
  *      it claimed the partition), and nothing more once fenced by its claim or once its
  *      partition was lost. Readers of the audit topic must read committed (librdkafka's
- *      default; `axiom audit` does).
+ *      default; `axiom audit` does);
+ *  (5) every event is keyed by its ledger entry, "<topic>/<partition>/<seq>" for an Outcome
+ *      and the same with "/checkpoint" for a Checkpoint: unique on the audit topic, where
+ *      the ledgers of PREFIX.control/0 and PREFIX.commands/0 share partition 0; an Outcome
+ *      says its kind (TICK for the ledger's tick entries, COMMAND otherwise), and carries
+ *      the ledger's payload_hash and reason_detail (empty where an entry predates db/0024).
  * @locality: ax_relay_* from writer threads; one cursor belongs to one writer.
  */
 #ifndef AX_RELAY_H

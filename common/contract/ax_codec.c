@@ -58,6 +58,7 @@ static const char *const factor_symbols[] = { "FIDO2_CREDENTIAL", "PASSWORD_ATTE
 static const char *const meaning_symbols[] = { "AUTHORSHIP", "REVIEW", "APPROVAL", "RESPONSIBILITY",
 	NULL };
 static const char *const decision_symbols[] = { "ACCEPTED", "REJECTED", "QUARANTINED", NULL };
+static const char *const outcome_kind_symbols[] = { "COMMAND", "TICK", NULL };
 
 #define F(st, f, k)                                                                                \
 	{                                                                                          \
@@ -230,6 +231,7 @@ static const struct fdesc d_outcome[] = {
 	F(ax_audit_outcome, ledger_hash, FK_BYTES),
 	F(ax_audit_outcome, actor, FK_OPT_STR),
 	F(ax_audit_outcome, previous_entry_hash, FK_BYTES),
+	FE(ax_audit_outcome, kind, outcome_kind_symbols),
 };
 static const struct fdesc d_checkpoint[] = {
 	F(ax_audit_checkpoint, topic, FK_STR),

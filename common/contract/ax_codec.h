@@ -96,6 +96,8 @@ enum ax_audit_decision {
 	AX_AUDIT_DECISION_REJECTED,
 	AX_AUDIT_DECISION_QUARANTINED
 };
+/* Outcome.kind (audit revision 3): what the decided message was. */
+enum ax_audit_kind { AX_AUDIT_KIND_COMMAND, AX_AUDIT_KIND_TICK };
 
 /* A byte string borrowed from the decoder. */
 struct ax_bytes {
@@ -220,6 +222,7 @@ struct ax_audit_outcome {
 	struct ax_bytes ledger_hash;
 	const char *actor;                   /* NULL when none (revision 2; NULL for revision 1) */
 	struct ax_bytes previous_entry_hash; /* revision 2; empty for revision 1 writers */
+	int kind; /* enum ax_audit_kind; revision 3, COMMAND for earlier writers (even a tick) */
 };
 struct ax_audit_checkpoint {
 	const char *topic;

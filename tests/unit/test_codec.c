@@ -126,7 +126,7 @@ START_TEST(test_every_example_round_trips_through_encode_and_decode)
 		ck_assert_msg(ax_decode(dec, f, buf, len, &m, &err) == AX_OK, "example %zu: %s %s",
 		    i, err.msg, err.detail);
 		ck_assert_int_eq(m.family, f);
-		ck_assert_int_eq(m.revision, f == AX_FAMILY_AUDIT ? 2 : 3);
+		ck_assert_int_eq(m.revision, 3);
 		ck_assert_str_eq(ax_kind_name(m.kind),
 		    json_object_iter_key(json_object_iter(json_object_get(ex, "payload"))));
 		seen[m.kind]++;
@@ -264,7 +264,8 @@ START_TEST(test_fixtures_of_every_schema_revision_decode)
 	ck_assert_int_eq(decode_fixture_dir("data.v2", AX_FAMILY_DATA, 2, &sign), 11);
 	ck_assert_str_eq(sign.u.sign.comment, "set");
 	ck_assert_int_eq(decode_fixture_dir("data.v1", AX_FAMILY_DATA, 1, &sign), 11);
-	ck_assert_int_eq(decode_fixture_dir("audit.current", AX_FAMILY_AUDIT, 2, NULL), 2);
+	ck_assert_int_eq(decode_fixture_dir("audit.current", AX_FAMILY_AUDIT, 3, NULL), 2);
+	ck_assert_int_eq(decode_fixture_dir("audit.v2", AX_FAMILY_AUDIT, 2, NULL), 2);
 	ck_assert_int_eq(decode_fixture_dir("audit.v1", AX_FAMILY_AUDIT, 1, NULL), 2);
 }
 END_TEST
@@ -284,6 +285,30 @@ START_TEST(test_a_revision_1_outcome_has_no_actor_and_no_previous_entry_hash)
 	ck_assert_int_eq(m.u.outcome.ledger_seq, 42);
 	ck_assert_ptr_null(m.u.outcome.actor);
 	ck_assert_uint_eq(m.u.outcome.previous_entry_hash.len, 0);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_a_revision_2_outcome_reads_as_kind_command)
+{
+	char path[4096];
+	struct ax_message m;
+	struct ax_err err;
+	uint8_t *buf;
+	size_t len;
+
+	data_path(path, sizeof(path), "avro/fixtures/audit.v2/21-Outcome.bin");
+	buf = slurp(path, &len);
+	ck_assert_int_eq(ax_decode(dec, AX_FAMILY_AUDIT, buf, len, &m, &err), AX_OK);
+	ck_assert_int_eq(m.revision, 2);
+	ck_assert_int_eq(m.u.outcome.kind, AX_AUDIT_KIND_COMMAND);
+	ck_assert_str_eq(m.u.outcome.actor, "alice");
+	free(buf);
+	data_path(path, sizeof(path), "avro/fixtures/audit.current/21-Outcome.bin");
+	buf = slurp(path, &len);
+	ck_assert_int_eq(ax_decode(dec, AX_FAMILY_AUDIT, buf, len, &m, &err), AX_OK);
+	ck_assert_int_eq(m.revision, 3);
+	ck_assert_int_eq(m.u.outcome.kind, AX_AUDIT_KIND_COMMAND);
 	free(buf);
 }
 END_TEST
@@ -567,6 +592,7 @@ main(void)
 	tcase_add_test(tc, test_decoded_payload_fields_keep_their_values);
 	tcase_add_test(tc, test_fixtures_of_every_schema_revision_decode);
 	tcase_add_test(tc, test_a_revision_1_outcome_has_no_actor_and_no_previous_entry_hash);
+	tcase_add_test(tc, test_a_revision_2_outcome_reads_as_kind_command);
 	tcase_add_test(tc, test_revision_1_messages_get_the_current_defaults);
 	tcase_add_test(tc, test_c_encoder_writes_the_same_bytes_as_fastavro);
 	tcase_add_test(tc, test_message_of_another_topic_is_refused);

@@ -9,7 +9,10 @@ Invariants:
   - verify() checks, per ledger: sequence numbers 1..n without a gap or a conflict, and,
     when the audit schema carries it (an audit revision after 1), that each outcome's
     previous-entry hash is the ledger_hash of the outcome before it; every checkpoint names
-    a ledger_hash that its outcome carries.
+    a ledger_hash that its outcome carries;
+  - every Outcome read has a kind: TICK for the applier's control-watermark ticks (ACCEPTED
+    with reason_code "tick"), COMMAND for everything else; outcomes written with audit
+    revision 1 or 2 have no kind field and get it here from those two fields.
 Threads: one AuditReader per thread.
 """
 import uuid
@@ -80,11 +83,22 @@ class AuditReader:
                 raise RuntimeError(str(m.error()))
             _, value = self.contract.decode(m.value())
             name, fields = value["payload"]
-            events.append((name.rsplit(".", 1)[-1], fields))
+            name = name.rsplit(".", 1)[-1]
+            if name == "Outcome" and "kind" not in fields:
+                fields["kind"] = "TICK" if is_tick(fields) else "COMMAND"
+            events.append((name, fields))
         return events
 
     def close(self):
         self._c.close()
+
+
+def is_tick(outcome):
+    """True for the outcome of a tick (the applier's own control message that moves the
+    control watermark): count ticks apart from commands."""
+    if "kind" in outcome:
+        return outcome["kind"] == "TICK"
+    return outcome["decision"] == "ACCEPTED" and outcome["reason_code"] == "tick"
 
 
 def previous_hash(outcome):
