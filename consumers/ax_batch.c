@@ -308,9 +308,27 @@ misrouted(
 	return NULL;
 }
 
+/* What decided the quarantine of data message m for reason bad (invariant 7), in words. */
+static void
+misrouted_detail(char *out, size_t cap, const struct ax_batch_ctx *ctx, const rd_kafka_message_t *m,
+    const uint8_t lineage[AX_UUID_LEN], const char *bad)
+{
+	char id[37];
+
+	ax_uuid_format(id, lineage);
+	if (strcmp(bad, "key_not_lineage") == 0)
+		snprintf(out, cap,
+		    "the message key is not the lineage id %s as 36-character lower-case text", id);
+	else
+		snprintf(out, cap, "the key's partition is %d of %d (murmur2), not %d",
+		    (int)ax_partition_of_key(m->key, m->key_len, ctx->partitions),
+		    (int)ctx->partitions, (int)ctx->partition);
+}
+
 /*
  * The element for one message at event time et_us (invariant 6): its command, or a quarantine
- * with the reason (invariant 3).
+ * with the reason and, in words, what decided it (invariant 3). Either carries the SHA-256 of
+ * the message bytes (payload_sha256), which the ledger keeps (db/0024).
  */
 static int
 element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, int64_t et_us, struct elem *el,
@@ -321,10 +339,15 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, int64_t et_us, st
 	struct ax_err derr;
 	uint8_t digest[AX_HASH_LEN];
 	char hex[2 * AX_HASH_LEN + 1], reason[64], iso[AX_ISO_TIME_LEN];
+	char detail[sizeof(derr.msg) + sizeof(derr.detail) + 4];
 
 	memset(el, 0, sizeof(*el));
 	el->spec_from = -1;
 	el->prop_from = -1;
+	if (ax_sha256_digest(
+	        ctx->sha, digest, m->payload ? m->payload : (const void *)"", m->len, err) != AX_OK)
+		return err->code;
+	ax_hex_encode(hex, digest, AX_HASH_LEN);
 	if (ax_batch_event_time_us(m) >= 0) {
 		int drc = ax_decode(ctx->dec, fam, m->payload, m->len, &msg, &derr);
 		const char *bad =
@@ -332,6 +355,7 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, int64_t et_us, st
 
 		if (bad != NULL) { /* invariant 7 */
 			snprintf(reason, sizeof(reason), "%s", bad);
+			misrouted_detail(detail, sizeof(detail), ctx, m, msg.lineage_id, bad);
 			goto quarantine;
 		}
 		if (drc == AX_OK && ax_batch_element_build(&el->json, &el->need, &msg, et_us,
@@ -350,22 +374,26 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, int64_t et_us, st
 		if (derr.code == AX_ERR) /* out of memory: not the message's fault */
 			return ax_err_set(err, AX_ERR, "%s", derr.msg);
 		snprintf(reason, sizeof(reason), "%s", ax_batch_element_quarantine_reason(&derr));
+		snprintf(detail, sizeof(detail), derr.detail[0] ? "%s (%s)" : "%s%s", derr.msg,
+		    derr.detail);
 	} else {
 		/* its timestamp is whatever its producer (or a topic switched to CreateTime) chose:
 		 * it keeps the partition's last known event time (invariant 6) */
 		snprintf(reason, sizeof(reason), "not_log_append_time");
+		snprintf(detail, sizeof(detail),
+		    "the message's timestamp is not the broker's LogAppendTime");
 	}
 quarantine:
-	/* quarantined with the size and SHA-256 of its bytes (invariant 3) */
-	if (ax_sha256_digest(
-	        ctx->sha, digest, m->payload ? m->payload : (const void *)"", m->len, err) != AX_OK)
-		return err->code;
-	ax_hex_encode(hex, digest, AX_HASH_LEN);
+	/* quarantined with the size and SHA-256 of its bytes (invariant 3), and what decided */
 	el->json = json_pack("{s:s, s:s, s:s, s:I}", "op", "quarantine", "reason_code", reason,
 	    "payload_sha256", hex, "size", (json_int_t)m->len);
+	/* a detail that is not UTF-8 (bytes of the message quoted) is left out */
+	if (el->json != NULL)
+		json_object_set_new(el->json, "detail", json_string(detail));
 stamp:
 	if (el->json == NULL)
 		return ax_err_set(err, AX_ERR, "out of memory");
+	json_object_set_new(el->json, "payload_sha256", json_string(hex));
 	ax_iso_time(iso, et_us);
 	json_object_set_new(el->json, "offset", json_integer((json_int_t)m->offset));
 	json_object_set_new(el->json, "event_time", json_string(iso));

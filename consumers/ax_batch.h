@@ -11,7 +11,9 @@
  *  (2) ctx->next_offset only moves after a COMMIT that PostgreSQL confirmed, or after a
  *      re-read of the stored offset (ax_batch_reconnect), never on hope;
  *  (3) messages are decoded here with the exact writer schema; an undecodable message is a
- *      quarantined outcome (size and SHA-256 of its bytes), never a reason to stop;
+ *      quarantined outcome (size and SHA-256 of its bytes, and what refused them), never a
+ *      reason to stop; every element carries the SHA-256 of its message's bytes, which the
+ *      ledger keeps as payload_hash (db/0024);
  *  (4) a record hash sent with a command never depends on how an earlier command of the
  *      same batch is decided (complete_element in ax_batch.c): where it could, the batch
  *      is cut there (so a replay, batched differently, sends the same hashes);

@@ -352,6 +352,10 @@ outcome_json(const struct ax_relay_cursor *c, PGresult *res, int row)
 	                                                           : "REJECTED";
 	bool quarantined = upper[0] == 'Q';
 	bool tick = upper[0] == 'A' && strcmp(reason, "tick") == 0;
+	/* NULL before db/0024: a quarantine's record_hash is its payload hash */
+	const char *payload = !PQgetisnull(res, row, 10) ? PQgetvalue(res, row, 10)
+	                      : quarantined              ? PQgetvalue(res, row, 6)
+	                                                 : "";
 	json_t *o;
 
 	o = json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:s, s:o, s:s, s:I, s:s}", "command_id",
@@ -360,10 +364,10 @@ outcome_json(const struct ax_relay_cursor *c, PGresult *res, int row)
 	    "topic", c->topic, "partition", (int)c->partition, "offset",
 	    (json_int_t)strtoll(PQgetvalue(res, row, 1), NULL, 10), "event_time",
 	    (json_int_t)strtoll(PQgetvalue(res, row, 3), NULL, 10), "decision", upper,
-	    "reason_code", reason, "reason_detail", "", "record_hash",
+	    "reason_code", reason, "reason_detail", PQgetvalue(res, row, 11), "record_hash",
 	    PQgetisnull(res, row, 6) || quarantined ? json_null()
 	                                            : json_string(PQgetvalue(res, row, 6)),
-	    "payload_hash", quarantined ? PQgetvalue(res, row, 6) : "", "ledger_seq",
+	    "payload_hash", payload, "ledger_seq",
 	    (json_int_t)strtoll(PQgetvalue(res, row, 0), NULL, 10), "ledger_hash",
 	    PQgetvalue(res, row, 7));
 	/* revision 2 (schemas/avro/README.md): what a reader needs to recompute ledger_hash;
@@ -573,7 +577,9 @@ ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, int64_t until, struct 
 		    "SELECT seq, kafka_offset, command_id, "
 		    "  (extract(epoch FROM event_time) * 1000000)::bigint, decision, "
 		    "  coalesce(reason_code, ''), encode(record_hash, 'hex'), encode(entry_hash, "
-		    "'hex'), actor, encode(previous_entry_hash, 'hex') "
+		    "'hex'), actor, encode(previous_entry_hash, 'hex'), encode(payload_hash, "
+		    "'hex'), "
+		    "  coalesce(reason_detail, '') "
 		    "FROM axiom_api.ledger_entries($1, $2::integer, $3::bigint, " AX_STR(
 		        PUBLISH_CHUNK) ")",
 		    3, NULL, params, NULL, NULL, 0);

@@ -46,7 +46,8 @@
 -- register_factor, revoke_factor, set_signing_policy, grant_access, revoke_grant, delegate,
 -- revoke_delegation, enroll_user, deactivate_user, define_scope, configure_record_type; and
 -- quarantine, decided here: decision quarantined, reason "reason_code" (undecodable by
--- default), the message's SHA-256 ("payload_sha256") as record_hash. Any other op is
+-- default), message "detail" (what refused the bytes, when the applier says), the message's
+-- SHA-256 ("payload_sha256") as record_hash. Any other op is
 -- invalid_command. Raises a data_exception when a field does not cast (a malformed uuid,
 -- timestamp, number or hex); partition_batch then takes the trap path. Executable by
 -- axiom_definer only.
@@ -121,7 +122,7 @@ BEGIN
 	WHEN 'configure_record_type' THEN axiom_api.configure_record_type(actor, et, cmd,
 	    c->>'record_type', c->>'domain_id', c->>'gate')
 	WHEN 'quarantine' THEN ROW('quarantined', coalesce(c->>'reason_code', 'undecodable'),
-	    'the message was quarantined', NULL, NULL,
+	    coalesce(c->>'detail', 'the message was quarantined'), NULL, NULL,
 	    decode(c->>'payload_sha256', 'hex'))::axiom_api.outcome
 	ELSE axiom.rejected('invalid_command',
 	    format('unknown operation %s', coalesce(c->>'op', '(none)')))
@@ -258,6 +259,8 @@ DECLARE
 	l_cmd uuid;
 	l_reason text;
 	l_hash bytea;
+	l_payload bytea;
+	l_detail text;
 	last_seq bigint;
 	last_off bigint;
 	last_hash bytea;
@@ -300,6 +303,10 @@ BEGIN
 		l_et := et;
 		l_cmd := cmd;
 		l_hash := NULL;
+		-- outside the ledger hash (db/0024): the SHA-256 of the message bytes, and below what
+		-- decided a refusal
+		l_payload := CASE WHEN c->>'payload_sha256' ~ '^[0-9a-f]{64}$'
+		    THEN decode(c->>'payload_sha256', 'hex') END;
 		IF cmd IS NOT NULL AND EXISTS (SELECT 1 FROM axiom.applied_commands a
 		    WHERE a.topic = p_topic AND a.kafka_partition = p_partition
 		      AND a.command_id = cmd) THEN
@@ -311,14 +318,14 @@ BEGIN
 			l_reason := o.reason_code;
 			IF p_trap THEN
 				PERFORM axiom_api.append_ledger_entry(l_actor, et, p_topic, p_partition, off,
-				    cmd, o.decision, o.reason_code, NULL);
+				    cmd, o.decision, o.reason_code, NULL, l_payload, left(o.message, 2000));
 			END IF;
 		ELSIF c->>'op' = 'tick' THEN
 			o := axiom.accepted('control watermark tick');
 			l_reason := 'tick';
 			IF p_trap THEN
 				PERFORM axiom_api.append_ledger_entry(l_actor, et, p_topic, p_partition, off,
-				    cmd, o.decision, 'tick', NULL);
+				    cmd, o.decision, 'tick', NULL, l_payload, NULL);
 			END IF;
 		ELSIF p_trap THEN
 			SELECT b.decision, b.reason_code, b.message, b.object_id, b.version, b.record_hash
@@ -332,6 +339,8 @@ BEGIN
 			l_reason := o.reason_code;
 			l_hash := o.record_hash;
 		END IF;
+		-- at most 2,000 characters: an audit reader's caps stay far away
+		l_detail := CASE WHEN o.decision <> 'accepted' THEN left(o.message, 2000) END;
 		-- append_ledger_entry's entry, with its refusals (no entry for an offset that does not
 		-- increase): the same seq, links and hash
 		IF off >= 0 AND (last_seq IS NULL OR off > last_off) THEN
@@ -339,9 +348,13 @@ BEGIN
 				h := sha256(axiom.canon_ledger_v1(p_topic, p_partition, coalesce(last_seq, 0) + 1,
 				    off, l_cmd, l_actor, l_et, o.decision, l_reason, l_hash, coalesce(last_hash,
 				    '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)));
-				INSERT INTO axiom.ledger VALUES (p_topic, p_partition, coalesce(last_seq, 0) + 1,
+				INSERT INTO axiom.ledger (topic, kafka_partition, seq, kafka_offset, command_id,
+				    actor, event_time, decision, reason_code, record_hash, previous_entry_hash,
+				    entry_hash, payload_hash, reason_detail)
+				VALUES (p_topic, p_partition, coalesce(last_seq, 0) + 1,
 				    off, l_cmd, l_actor, l_et, o.decision, l_reason, l_hash, coalesce(last_hash,
-				    '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea), h);
+				    '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea), h,
+				    l_payload, l_detail);
 				last_hash := h;
 			END IF;
 			last_seq := coalesce(last_seq, 0) + 1;
@@ -366,14 +379,16 @@ $function$;
 -- Append the outcome of the command at p_offset to the ledger chain of (p_topic, p_partition)
 -- under the partition's advisory lock; the database computes seq (the last one + 1),
 -- previous_entry_hash (the last entry's, 32 zero bytes for the first) and entry_hash (SHA-256
--- of canon_ledger_v1). p_actor is the command's actor (NULL for undecodable input). Refusals:
+-- of canon_ledger_v1). p_actor is the command's actor (NULL for undecodable input).
+-- p_payload_hash (the SHA-256 of the message bytes) and p_reason_detail (what decided a
+-- refusal) are kept beside the entry, outside its hash (db/0024; both default NULL). Refusals:
 -- invalid_command (a missing topic, partition, offset, event time or decision, a negative
 -- offset, a decision other than accepted, rejected, quarantined), offset_not_increasing
 -- (p_offset is not after the last entry's). Returns the entry's seq as version and its hash as
 -- record_hash (L6). Called inside a batch only on the trap path (partition_commands with
 -- p_trap, apply_batch); SQL tests call it directly as the definer; no login may execute it
 -- (L1).
-CREATE OR REPLACE FUNCTION axiom_api.append_ledger_entry(p_actor text, p_event_time timestamp with time zone, p_topic text, p_partition integer, p_offset bigint, p_command_id uuid, p_decision text, p_reason_code text, p_record_hash bytea)
+CREATE OR REPLACE FUNCTION axiom_api.append_ledger_entry(p_actor text, p_event_time timestamp with time zone, p_topic text, p_partition integer, p_offset bigint, p_command_id uuid, p_decision text, p_reason_code text, p_record_hash bytea, p_payload_hash bytea DEFAULT NULL::bytea, p_reason_detail text DEFAULT NULL::text)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
  SECURITY DEFINER
@@ -401,8 +416,11 @@ BEGIN
 	prev := coalesce(last.entry_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
 	h := sha256(axiom.canon_ledger_v1(p_topic, p_partition, seq, p_offset, p_command_id, p_actor,
 	    p_event_time, p_decision, p_reason_code, p_record_hash, prev));
-	INSERT INTO axiom.ledger VALUES (p_topic, p_partition, seq, p_offset, p_command_id, p_actor,
-	    p_event_time, p_decision, p_reason_code, p_record_hash, prev, h);
+	INSERT INTO axiom.ledger (topic, kafka_partition, seq, kafka_offset, command_id, actor,
+	    event_time, decision, reason_code, record_hash, previous_entry_hash, entry_hash,
+	    payload_hash, reason_detail)
+	VALUES (p_topic, p_partition, seq, p_offset, p_command_id, p_actor, p_event_time,
+	    p_decision, p_reason_code, p_record_hash, prev, h, p_payload_hash, p_reason_detail);
 	RETURN axiom.accepted(format('ledger entry %s', seq), NULL, seq, h);
 END
 $function$;
@@ -411,7 +429,9 @@ $function$;
 -- in order (ordinal from 1). Each element is an object with "op", "actor", "event_time" (ISO
 -- 8601 with offset), "command_id", the operation's fields (dispatch_command), and optionally
 -- "offset": then the outcome is also appended to the partition's ledger
--- (append_ledger_entry). Each element runs in its own subtransaction: a malformed one is
+-- (append_ledger_entry), with the element's "payload_sha256" (64 hex digits: the SHA-256 of
+-- the message bytes) as its payload_hash and, for a refusal, the outcome's message as its
+-- reason_detail (db/0024). Each element runs in its own subtransaction: a malformed one is
 -- rejected as invalid_command and never aborts the batch. No claim, offset, watermark or
 -- duplicate check of its own. No longer the applier's entry point (apply_partition_batch is),
 -- and no login may execute it (L1): partition_commands calls it, one command at a time, only
@@ -448,7 +468,10 @@ BEGIN
 		END;
 		IF c ? 'offset' AND et IS NOT NULL THEN
 			PERFORM axiom_api.append_ledger_entry(actor, et, p_topic, p_partition,
-			    (c->>'offset')::bigint, cmd, o.decision, o.reason_code, o.record_hash);
+			    (c->>'offset')::bigint, cmd, o.decision, o.reason_code, o.record_hash,
+			    CASE WHEN c->>'payload_sha256' ~ '^[0-9a-f]{64}$'
+			        THEN decode(c->>'payload_sha256', 'hex') END,
+			    CASE WHEN o.decision <> 'accepted' THEN left(o.message, 2000) END);
 		END IF;
 		ordinal := n;
 		decision := o.decision;
@@ -537,16 +560,18 @@ AS $function$
 $function$;
 
 -- The ledger entries of (p_topic, p_partition) after seq p_after, at most p_limit (taken as 1
--- to 10000), in seq order: what the relay publishes on the audit topic. Read-only; axiom_user
+-- to 10000), in seq order: what the relay publishes on the audit topic, payload_hash and
+-- reason_detail included (NULL for entries written before db/0024). Read-only; axiom_user
 -- executes it.
 CREATE OR REPLACE FUNCTION axiom_api.ledger_entries(p_topic text, p_partition integer, p_after bigint, p_limit integer)
- RETURNS TABLE(seq bigint, kafka_offset bigint, command_id uuid, actor text, event_time timestamp with time zone, decision text, reason_code text, record_hash bytea, previous_entry_hash bytea, entry_hash bytea)
+ RETURNS TABLE(seq bigint, kafka_offset bigint, command_id uuid, actor text, event_time timestamp with time zone, decision text, reason_code text, record_hash bytea, previous_entry_hash bytea, entry_hash bytea, payload_hash bytea, reason_detail text)
  LANGUAGE sql
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 	SELECT l.seq, l.kafka_offset, l.command_id, l.actor, l.event_time, l.decision,
-	       l.reason_code, l.record_hash, l.previous_entry_hash, l.entry_hash
+	       l.reason_code, l.record_hash, l.previous_entry_hash, l.entry_hash, l.payload_hash,
+	       l.reason_detail
 	  FROM axiom.ledger l
 	 WHERE l.topic = p_topic AND l.kafka_partition = p_partition AND l.seq > p_after
 	 ORDER BY l.seq

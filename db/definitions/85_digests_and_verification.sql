@@ -227,7 +227,8 @@ AS $function$
 	    || axiom.canon_uuid(l.command_id) || axiom.canon_text(l.actor)
 	    || axiom.canon_timestamp_any(l.event_time) || axiom.canon_text(l.decision)
 	    || axiom.canon_text(l.reason_code) || axiom.canon_bytes(l.record_hash)
-	    || axiom.canon_bytes(l.previous_entry_hash) || axiom.canon_bytes(l.entry_hash)),
+	    || axiom.canon_bytes(l.previous_entry_hash) || axiom.canon_bytes(l.entry_hash)
+	    || axiom.canon_bytes(l.payload_hash) || axiom.canon_text(l.reason_detail)),
 	    ''::bytea ORDER BY l.topic COLLATE "C", l.kafka_partition, l.seq)
 	  FROM axiom.ledger l
 $function$;

@@ -123,7 +123,7 @@ ALTER FUNCTION axiom.tier_rank_at(text,text,text,timestamp with time zone) OWNER
 ALTER FUNCTION axiom.tier_rank_at(text,text,text,timestamp with time zone,text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.timestamp_us(timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.user_active_at(text,timestamp with time zone) OWNER TO axiom_owner;
-ALTER FUNCTION axiom_api.append_ledger_entry(text,timestamp with time zone,text,integer,bigint,uuid,text,text,bytea) OWNER TO axiom_definer;
+ALTER FUNCTION axiom_api.append_ledger_entry(text,timestamp with time zone,text,integer,bigint,uuid,text,text,bytea,bytea,text) OWNER TO axiom_definer;
 ALTER FUNCTION axiom_api.apply_batch(text,integer,jsonb) OWNER TO axiom_definer;
 ALTER FUNCTION axiom_api.apply_change(text,timestamp with time zone,uuid,uuid,uuid,bytea,text) OWNER TO axiom_definer;
 ALTER FUNCTION axiom_api.apply_partition_batch(text,text,integer,boolean,bigint,bigint,jsonb) OWNER TO axiom_definer;
@@ -416,7 +416,7 @@ GRANT EXECUTE ON FUNCTION axiom.timestamp_us(timestamp with time zone) TO axiom_
 REVOKE ALL ON FUNCTION axiom.user_active_at(text,timestamp with time zone) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.user_active_at(text,timestamp with time zone) TO axiom_analytics;
 GRANT EXECUTE ON FUNCTION axiom.user_active_at(text,timestamp with time zone) TO axiom_definer;
-REVOKE ALL ON FUNCTION axiom_api.append_ledger_entry(text,timestamp with time zone,text,integer,bigint,uuid,text,text,bytea) FROM PUBLIC, axiom_owner, axiom_user, axiom_analytics, axiom_auditor;
+REVOKE ALL ON FUNCTION axiom_api.append_ledger_entry(text,timestamp with time zone,text,integer,bigint,uuid,text,text,bytea,bytea,text) FROM PUBLIC, axiom_owner, axiom_user, axiom_analytics, axiom_auditor;
 REVOKE ALL ON FUNCTION axiom_api.apply_batch(text,integer,jsonb) FROM PUBLIC, axiom_owner, axiom_user, axiom_analytics, axiom_auditor;
 REVOKE ALL ON FUNCTION axiom_api.apply_change(text,timestamp with time zone,uuid,uuid,uuid,bytea,text) FROM PUBLIC, axiom_owner, axiom_user, axiom_analytics, axiom_auditor;
 REVOKE ALL ON FUNCTION axiom_api.apply_partition_batch(text,text,integer,boolean,bigint,bigint,jsonb) FROM PUBLIC, axiom_owner, axiom_user, axiom_analytics, axiom_auditor;

@@ -16,7 +16,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from axiom_client import (AuditReader, AxiomProducer, Contract, ContractError, PublishError,
-                          key_of, murmur2, partition_for, verify)
+                          is_tick, key_of, murmur2, partition_for, verify)
 
 fails = 0
 
@@ -191,9 +191,21 @@ def audit(brokers, prefix, state_path):
         [("ACCEPTED", "")] * 2
     check("the decisions read from the audit topic", want, decisions)
     control = [o for o in outcomes if o["topic"] == prefix + ".control"
-               and o["reason_code"] != "tick"]
+               and o["kind"] == "COMMAND"]
     check("control commands accepted", [("ACCEPTED", "")] * st["control"],
           [(o["decision"], o["reason_code"]) for o in control])
+    ticks = [o for o in outcomes if is_tick(o)]
+    check("ticks are read as kind TICK, accepted with reason tick, on the control ledger",
+          [("TICK", "ACCEPTED", "tick", prefix + ".control")] * len(ticks),
+          [(o["kind"], o["decision"], o["reason_code"], o["topic"]) for o in ticks])
+    check("no outcome of kind COMMAND is accepted with a reason", [],
+          [o["ledger_seq"] for o in outcomes if o["kind"] == "COMMAND"
+           and o["decision"] == "ACCEPTED" and o["reason_code"] != ""])
+    check("every rejection says what decided (reason_detail)", [],
+          [o["ledger_seq"] for o in outcomes if o["decision"] != "ACCEPTED"
+           and not o["reason_detail"]])
+    check("every outcome carries the SHA-256 of its message (payload_hash)", [],
+          [o["ledger_seq"] for o in outcomes if len(o["payload_hash"]) != 32])
     for (t, p), ch in sorted(chains.items()):
         print("# %s/%d: %d outcomes, head %s" % (t, p, len(ch), ch[-1]["ledger_hash"].hex()))
         print("LEDGER %s/%d/%d/%s" % (t, p, len(ch), ch[-1]["ledger_hash"].hex()))
