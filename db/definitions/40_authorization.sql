@@ -86,6 +86,26 @@ BEGIN
 END
 $function$;
 
+-- The refusal insufficient_access_level of p_what (for example 'creating a record'), which
+-- needs the rank p_needed, naming that tier and the one p_actor holds in (p_facility,
+-- p_domain) at p_event_time (the highest, direct or delegated): what decided, for the audit
+-- topic's reason_detail. Only for an actor whom the caller already let see the object (no
+-- existence oracle: an actor without any grant there gets not_found_or_denied first).
+CREATE OR REPLACE FUNCTION axiom.insufficient_access_level(p_what text, p_needed integer, p_actor text, p_facility text, p_domain text, p_event_time timestamp with time zone)
+ RETURNS axiom_api.outcome
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+	SELECT axiom.rejected('insufficient_access_level', format(
+	    '%s requires the %s level; %s holds %s in facility %s, domain %s at the event time',
+	    p_what, coalesce((SELECT a.tier FROM axiom.access_tiers a WHERE a.rank = p_needed),
+	        'unknown'), p_actor,
+	    coalesce((SELECT a.tier FROM axiom.access_tiers a WHERE a.rank
+	        = axiom.tier_rank_at(p_actor, p_facility, p_domain, p_event_time)), 'no grant'),
+	    p_facility, p_domain))
+$function$;
+
 -- The rank of access tier `tier` in axiom.access_tiers, the one global ordered list (a higher
 -- rank holds every right of a lower one); NULL for an unknown tier.
 CREATE OR REPLACE FUNCTION axiom.tier_rank(tier text)

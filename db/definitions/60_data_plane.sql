@@ -101,8 +101,8 @@ BEGIN
 		ELSIF p_step = 'reject' AND c.status NOT IN ('submitted', 'reviewed') THEN
 			o := axiom.rejected('invalid_state', format('the change is %s', c.status));
 		ELSIF rank < needed THEN
-			o := axiom.rejected('insufficient_access_level',
-			    format('the %s step requires a higher access level', p_step));
+			o := axiom.insufficient_access_level(format('the %s step', p_step), needed,
+			    p_actor, c.facility_id, c.domain_id, p_event_time);
 		ELSIF p_step <> 'submit' AND axiom.tier_rank_at(p_actor, c.facility_id, c.domain_id,
 		    p_event_time, c.author) < needed THEN
 			o := axiom.rejected('delegated_by_author', format(
@@ -218,7 +218,8 @@ BEGIN
 			o := axiom.rejected('reason_required', 'applying a change requires a reason');
 		ELSIF axiom.tier_rank_at(p_actor, c.facility_id, c.domain_id, p_event_time)
 		    < axiom.tier_rank('author') THEN
-			o := axiom.rejected('insufficient_access_level', 'applying a change requires the author level');
+			o := axiom.insufficient_access_level('applying a change', axiom.tier_rank('author'),
+			    p_actor, c.facility_id, c.domain_id, p_event_time);
 		ELSIF c.status <> 'approved' THEN
 			o := axiom.rejected('not_approved', format('the change is %s, not approved', c.status));
 		ELSIF head.version <> c.base_version OR head.record_hash <> c.base_record_hash THEN
@@ -311,7 +312,8 @@ BEGIN
 		ELSIF rt.record_type IS NULL OR rank = 0 THEN
 			o := axiom.not_found_or_denied();
 		ELSIF rank < axiom.tier_rank('author') THEN
-			o := axiom.rejected('insufficient_access_level', 'creating a record requires the author level');
+			o := axiom.insufficient_access_level('creating a record', axiom.tier_rank('author'),
+			    p_actor, p_facility_id, rt.domain_id, p_event_time);
 		ELSE
 			-- the hash first, then the id: a lineage id in use gets the same answer after the
 			-- same checks whether the actor could see it (the EXISTS below) or not (the
@@ -367,7 +369,8 @@ BEGIN
 		ELSIF rt.record_type IS NULL OR rank = 0 THEN
 			o := axiom.not_found_or_denied();
 		ELSIF rank < axiom.tier_rank('author') THEN
-			o := axiom.rejected('insufficient_access_level', 'creating a record requires the author level');
+			o := axiom.insufficient_access_level('creating a record', axiom.tier_rank('author'),
+			    p_actor, p_facility_id, rt.domain_id, p_event_time);
 		ELSE
 			-- the hash first, then the id: a lineage id in use gets the same answer after the
 			-- same checks whether the actor could see it (the EXISTS below) or not (the
@@ -438,7 +441,8 @@ BEGIN
 			o := axiom.not_found_or_denied();
 		ELSIF axiom.tier_rank_at(p_actor, head.facility_id, head.domain_id, p_event_time)
 		    < axiom.tier_rank('author') THEN
-			o := axiom.rejected('insufficient_access_level', 'a new version requires the author level');
+			o := axiom.insufficient_access_level('a new version', axiom.tier_rank('author'),
+			    p_actor, head.facility_id, head.domain_id, p_event_time);
 		ELSIF gate <> 'none' THEN
 			o := axiom.rejected('change_control_required',
 			    format('records of type %s change only through approved change requests', head.record_type));
@@ -500,7 +504,8 @@ BEGIN
 			o := axiom.not_found_or_denied();
 		ELSIF axiom.tier_rank_at(p_actor, head.facility_id, head.domain_id, p_event_time)
 		    < axiom.tier_rank('author') THEN
-			o := axiom.rejected('insufficient_access_level', 'a new version requires the author level');
+			o := axiom.insufficient_access_level('a new version', axiom.tier_rank('author'),
+			    p_actor, head.facility_id, head.domain_id, p_event_time);
 		ELSIF gate <> 'none' THEN
 			o := axiom.rejected('change_control_required',
 			    format('records of type %s change only through approved change requests', head.record_type));
@@ -558,7 +563,8 @@ BEGIN
 			o := axiom.rejected('reason_required', 'a change requires a reason');
 		ELSIF axiom.tier_rank_at(p_actor, head.facility_id, head.domain_id, p_event_time)
 		    < axiom.tier_rank('author') THEN
-			o := axiom.rejected('insufficient_access_level', 'proposing a change requires the author level');
+			o := axiom.insufficient_access_level('proposing a change', axiom.tier_rank('author'),
+			    p_actor, head.facility_id, head.domain_id, p_event_time);
 		ELSIF head.status = 'retired' THEN
 			o := axiom.rejected('record_retired', 'the record is retired');
 		ELSIF p_base_version IS DISTINCT FROM head.version THEN
@@ -637,7 +643,9 @@ BEGIN
 			o := axiom.rejected('reason_required', 'a lifecycle transition requires a reason');
 		ELSIF axiom.tier_rank_at(p_actor, head.facility_id, head.domain_id, p_event_time)
 		    < axiom.tier_rank('manager') THEN
-			o := axiom.rejected('insufficient_access_level', 'a lifecycle transition requires the manager level');
+			o := axiom.insufficient_access_level('a lifecycle transition',
+			    axiom.tier_rank('manager'), p_actor, head.facility_id, head.domain_id,
+			    p_event_time);
 		ELSIF p_version IS DISTINCT FROM head.version THEN
 			o := axiom.rejected('not_head', format('version %s is not the head (version %s)',
 			    p_version, head.version));

@@ -223,8 +223,9 @@ BEGIN
 			    'the signed record hash is not the hash of version %s', r.version));
 		ELSIF axiom.tier_rank_at(p_actor, r.facility_id, r.domain_id, p_event_time)
 		    < axiom.tier_rank(CASE WHEN p_meaning = 'approval' THEN 'manager' ELSE 'author' END) THEN
-			o := axiom.rejected('insufficient_access_level',
-			    format('a %s signature requires a higher access level', p_meaning));
+			o := axiom.insufficient_access_level(format('a %s signature', p_meaning),
+			    axiom.tier_rank(CASE WHEN p_meaning = 'approval' THEN 'manager' ELSE 'author' END),
+			    p_actor, r.facility_id, r.domain_id, p_event_time);
 		ELSIF p_refusal IS NOT NULL THEN
 			o := axiom.rejected(p_refusal, coalesce(p_refusal_detail, 'a factor proof was refused'));
 		ELSIF coalesce(cardinality(verified), 0) = 0 THEN

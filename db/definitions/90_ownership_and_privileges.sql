@@ -105,6 +105,7 @@ ALTER FUNCTION axiom.finish(text,text,timestamp with time zone,uuid,axiom_api.ou
 ALTER FUNCTION axiom.grant_valid_at(axiom.grants,timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.head_for_update(uuid) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.insert_version(uuid,uuid,bigint,uuid,bytea,text,text,text,text,bytea,text,timestamp with time zone,uuid) OWNER TO axiom_owner;
+ALTER FUNCTION axiom.insufficient_access_level(text,integer,text,text,text,timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.is_administrator(text,timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.link_record_version() OWNER TO axiom_owner;
 ALTER FUNCTION axiom.not_found_or_denied() OWNER TO axiom_owner;
@@ -376,6 +377,8 @@ REVOKE ALL ON FUNCTION axiom.head_for_update(uuid) FROM PUBLIC, axiom_definer, a
 GRANT EXECUTE ON FUNCTION axiom.head_for_update(uuid) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.insert_version(uuid,uuid,bigint,uuid,bytea,text,text,text,text,bytea,text,timestamp with time zone,uuid) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.insert_version(uuid,uuid,bigint,uuid,bytea,text,text,text,text,bytea,text,timestamp with time zone,uuid) TO axiom_definer;
+REVOKE ALL ON FUNCTION axiom.insufficient_access_level(text,integer,text,text,text,timestamp with time zone) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
+GRANT EXECUTE ON FUNCTION axiom.insufficient_access_level(text,integer,text,text,text,timestamp with time zone) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.is_administrator(text,timestamp with time zone) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.is_administrator(text,timestamp with time zone) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.link_record_version() FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;

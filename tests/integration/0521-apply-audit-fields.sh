@@ -148,6 +148,8 @@ check "every rejection and quarantine says what decided (reason_detail)" 0 \
 check "no accepted outcome has a reason_detail" 0 "$(got accepted_with_detail)"
 check "every payload_hash is the SHA-256 of its message's bytes" 0 \
 	"$(got bad_payload)"
+check "an access refusal's detail names the tier needed and the tier held" 1 \
+	"$(grep -cE '^# REJECTED insufficient_access_level: .* requires the [a-z]+ level; [a-z0-9._@-]+ holds [a-z]+ in facility ' "$TMP/checks.txt")"
 check "a quarantine's detail names the refusal and where" 2 \
 	"$(grep -c '^# QUARANTINED wrong_magic: .*byte offset' "$TMP/checks.txt")"
 
