@@ -189,8 +189,9 @@ print_text(const struct ax_verify_summary *s)
 		    s->signatures_unverifiable);
 	if (s->kafka_checked)
 		printf("kafka log      %" PRId64 " partitions, %" PRId64 " offsets: %" PRId64
-		       " broken (%.3f s)%s\n",
+		       " broken (%.3f s), %" PRId64 " payload hashes compared%s\n",
 		    s->log_partitions, s->log_offsets, s->log_broken, s->kafka_seconds,
+		    s->log_payloads,
 		    s->log_topics_absent == 0 ? ""
 		    : s->log_topics_absent == 1
 		        ? "; one of the two topics does not exist in the broker"
@@ -244,10 +245,11 @@ print_json(const struct ax_verify_summary *s, json_t *failures)
 	        (json_int_t)s->ledger.rows, "broken", (json_int_t)s->ledger.broken, "seconds",
 	        s->ledger_seconds));
 	json_object_set_new(o, "kafka",
-	    json_pack("{s:b, s:I, s:I, s:I, s:i, s:I, s:f}", "checked", s->kafka_checked,
+	    json_pack("{s:b, s:I, s:I, s:I, s:I, s:i, s:I, s:f}", "checked", s->kafka_checked,
 	        "partitions", (json_int_t)s->log_partitions, "offsets", (json_int_t)s->log_offsets,
-	        "broken", (json_int_t)s->log_broken, "absent_topics", s->log_topics_absent,
-	        "other_topics", (json_int_t)s->log_topics_other, "seconds", s->kafka_seconds));
+	        "payload_hashes", (json_int_t)s->log_payloads, "broken", (json_int_t)s->log_broken,
+	        "absent_topics", s->log_topics_absent, "other_topics",
+	        (json_int_t)s->log_topics_other, "seconds", s->kafka_seconds));
 	json_object_set_new(o, "audit",
 	    json_pack("{s:b, s:I, s:I, s:I, s:f}", "checked", s->audit_checked, "ledgers",
 	        (json_int_t)s->audit_ledgers, "outcomes", (json_int_t)s->audit_outcomes, "broken",

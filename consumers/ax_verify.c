@@ -32,6 +32,7 @@
 #include "ax_checkpoint.h"
 #include "ax_clock.h"
 #include "ax_codec.h"
+#include "ax_hex.h"
 #include "ax_kafka.h"
 #include "ax_pg.h"
 #include "ax_sign_reverify.h"
@@ -654,6 +655,8 @@ out:
 struct ledger_src {
 	PGconn *conn;
 	int active; /* a query is running */
+	bool has_hash;
+	uint8_t hash[AX_HASH_LEN]; /* the payload hash of the entry last returned */
 };
 
 /* Start streaming the ledger offsets of (topic, partition) on conn, row by row. */
@@ -668,7 +671,9 @@ ledger_src_start(
 	l->active = 0;
 	snprintf(p, sizeof(p), "%" PRId32, partition);
 	if (!PQsendQueryParams(conn,
-	        "SELECT seq, kafka_offset FROM axiom.ledger WHERE topic = $1 "
+	        /* before db/0024 only a quarantine kept it, as its record_hash */
+	        "SELECT seq, kafka_offset, encode(coalesce(payload_hash, CASE WHEN decision = "
+	        "'quarantined' THEN record_hash END), 'hex') FROM axiom.ledger WHERE topic = $1 "
 	        "AND kafka_partition = $2::integer ORDER BY kafka_offset, seq",
 	        2, NULL, params, NULL, NULL, 0))
 		return ax_pg_err(err, conn, NULL, "could not read the ledger");
@@ -706,6 +711,8 @@ ledger_src_next(void *arg, int64_t *offset, int64_t *seq, struct ax_err *err)
 	if (res != NULL && PQresultStatus(res) == PGRES_SINGLE_TUPLE) {
 		*seq = strtoll(PQgetvalue(res, 0, 0), &end, 10);
 		*offset = strtoll(PQgetvalue(res, 0, 1), &end, 10);
+		l->has_hash = !PQgetisnull(res, 0, 2) &&
+		              ax_hex_decode(l->hash, PQgetvalue(res, 0, 2), AX_HASH_LEN) == 0;
 		PQclear(res);
 		return 1;
 	}
@@ -720,6 +727,15 @@ ledger_src_next(void *arg, int64_t *offset, int64_t *seq, struct ax_err *err)
 	return rc;
 }
 
+/* The ax_verify_source payload hash of the ledger side. */
+static const uint8_t *
+ledger_src_hash(void *arg)
+{
+	struct ledger_src *l = arg;
+
+	return l->has_hash ? l->hash : NULL;
+}
+
 /* The offsets present in one partition's log, from its start, below the stored next offset. */
 struct log_src {
 	rd_kafka_t *rk;
@@ -730,7 +746,19 @@ struct log_src {
 	int64_t log_end; /* where the log ended (EOF), -1 while unknown */
 	int timeout_ms;
 	int done;
+	struct ax_sha256 *sha;
+	bool has_hash;
+	uint8_t hash[AX_HASH_LEN]; /* the SHA-256 of the message last returned */
 };
+
+/* The ax_verify_source payload hash of the log side. */
+static const uint8_t *
+log_src_hash(void *arg)
+{
+	struct log_src *l = arg;
+
+	return l->has_hash ? l->hash : NULL;
+}
 
 /* The ax_verify_source of the log side: the next offset below the stored next offset. */
 static int
@@ -738,6 +766,7 @@ log_src_next(void *arg, int64_t *offset, int64_t *seq, struct ax_err *err)
 {
 	struct log_src *l = arg;
 	double last = ax_mono_s();
+	struct ax_err herr; /* a hash that fails is only not compared */
 
 	*seq = 0;
 	while (!l->done) {
@@ -778,6 +807,10 @@ log_src_next(void *arg, int64_t *offset, int64_t *seq, struct ax_err *err)
 			rd_kafka_message_destroy(m);
 			return ax_kafka_err(err, e, what);
 		}
+		l->has_hash =
+		    l->sha != NULL &&
+		    ax_sha256_digest(l->sha, l->hash,
+		        m->payload != NULL ? m->payload : (const void *)"", m->len, &herr) == AX_OK;
 		rd_kafka_message_destroy(m);
 		last = ax_mono_s();
 		if (off >= l->next_offset) {
@@ -888,9 +921,10 @@ check_partition(struct run *run, rd_kafka_t *rk, const struct topic_db *t, int32
     struct ax_err *err)
 {
 	rd_kafka_topic_partition_list_t *parts = NULL;
-	struct ledger_src ls = { NULL, 0 };
+	struct ledger_src ls = { NULL, 0, false, { 0 } };
 	struct log_src lg;
-	struct ax_verify_source lsrc = { ledger_src_next, &ls }, gsrc = { log_src_next, &lg };
+	struct ax_verify_source lsrc = { ledger_src_next, &ls, ledger_src_hash },
+	                        gsrc = { log_src_next, &lg, log_src_hash };
 	struct ax_verify_log_result res;
 	int64_t low = 0, high = 0, next = stored_next_offset(t, partition);
 	rd_kafka_resp_err_t e;
@@ -914,6 +948,8 @@ check_partition(struct run *run, rd_kafka_t *rk, const struct topic_db *t, int32
 	lg.next_offset = next;
 	lg.timeout_ms = run->o->kafka_timeout_ms;
 	lg.log_end = -1;
+	if ((rc = ax_sha256_new(&lg.sha, err)) != AX_OK)
+		goto out;
 	if (next <= low || high <= low) {
 		lg.done = 1;
 		lg.log_end = high;
@@ -934,10 +970,12 @@ check_partition(struct run *run, rd_kafka_t *rk, const struct topic_db *t, int32
 		goto out;
 	run->sum->log_partitions++;
 	run->sum->log_offsets += res.log_offsets;
+	run->sum->log_payloads += res.payload_checked;
 	if (res.broken)
 		run->sum->log_broken++;
 out:
 	ledger_src_drain(&ls);
+	ax_sha256_free(lg.sha);
 	if (assigned)
 		rd_kafka_assign(rk, NULL);
 	if (parts != NULL)

@@ -171,10 +171,14 @@ struct ax_verify_counts ax_verify_ledger_counts(const struct ax_verify_ledger *v
 /*
  * A pull source of offsets in increasing order: returns 1 with *offset (and *seq for the
  * ledger side, 0 for the log) set, 0 at the end, < 0 (err) when the peer failed.
+ * payload_hash (may be NULL): the SHA-256 that goes with the offset next last returned (the
+ * ledger's payload_hash, or the hash of the log's message bytes), borrowed until the next
+ * call of next; NULL when unknown (a ledger entry written before db/0024).
  */
 struct ax_verify_source {
 	int (*next)(void *arg, int64_t *offset, int64_t *seq, struct ax_err *err);
 	void *arg;
+	const uint8_t *(*payload_hash)(void *arg);
 };
 
 /* What the merge of one partition found. */
@@ -183,13 +187,17 @@ struct ax_verify_log_result {
 	int64_t matched;         /* offsets with exactly one ledger entry */
 	int64_t missing_entries; /* log offsets without a ledger entry */
 	int64_t stray_entries;   /* ledger entries whose offset is not in the log (or twice) */
+	int64_t payload_checked; /* matched offsets whose payload hashes both sides gave */
+	int64_t payload_differs; /* of those, the ledger's payload_hash is not the message's */
 	bool broken;             /* a failure was reported */
 };
 
 /*
  * Merge the ledger entries of (topic, partition) (by offset) with the offsets in its log
  * (from log_start, below next_offset; log_end is where the log ended, -1 if not reached) and
- * report the first failure through report. next_offset < 0 means none is stored. AX_OK
+ * report the first failure through report. Where both sources give a payload hash for a matched
+ * offset, they must be equal (the ledger's payload_hash is the SHA-256 of the message at its
+ * offset). next_offset < 0 means none is stored. AX_OK
  * (failures are in *out), or < 0 when a source failed.
  */
 int ax_verify_log_partition(const char *topic, int32_t partition, int64_t log_start,
@@ -221,6 +229,7 @@ struct ax_verify_summary {
 	bool kafka_checked;
 	int64_t log_partitions;   /* partitions cross-checked */
 	int64_t log_offsets;      /* offsets read from the log */
+	int64_t log_payloads;     /* of those, payload hashes compared with the ledger's */
 	int64_t log_broken;       /* partitions whose cross-check failed */
 	int log_topics_absent;    /* of PREFIX.control and PREFIX.commands, not in the broker */
 	int64_t log_topics_other; /* ledger topics other than those two: not cross-checked */

@@ -425,7 +425,22 @@ ax_verify_log_partition(const char *topic, int32_t partition, int64_t log_start,
 	out->log_offsets += have_k;
 	while (have_l || have_k) {
 		if (have_l && have_k && lo == ko) {
+			const uint8_t *lh =
+			    ledger->payload_hash ? ledger->payload_hash(ledger->arg) : NULL;
+			const uint8_t *kh = log->payload_hash ? log->payload_hash(log->arg) : NULL;
+
 			out->matched++;
+			if (lh != NULL && kh != NULL) {
+				out->payload_checked++;
+				if (memcmp(lh, kh, AX_HASH_LEN) != 0) {
+					out->payload_differs++;
+					log_broken(out, topic, partition, lo, report, arg,
+					    "ledger entry %" PRId64
+					    " has a payload_hash that is not "
+					    "the SHA-256 of the message at offset %" PRId64,
+					    ls, lo);
+				}
+			}
 			last_matched = lo;
 			last_seq = ls;
 			if ((have_l = ledger->next(ledger->arg, &lo, &ls, err)) < 0 ||

@@ -14,7 +14,8 @@
 #    read from that topic (before: empty except for quarantines).
 # The ledger keeps both new fields (db/0024), outside its hash: the chains verify, the audit
 # topic's own check (axiom audit --verify) holds, and a replay gives the same database, the
-# ledger's new columns included in its digest.
+# ledger's new columns included in its digest. axiom verify compares every entry's
+# payload_hash with the SHA-256 of the message at its offset, and names one altered.
 # On the code before this test (commit 762fa3e) it fails the key, kind, reason_detail and
 # payload_hash checks.
 source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
@@ -169,4 +170,24 @@ grep -i different "$TMP/replay.out" | head -n 5
 check "the replay keeps the same payload hashes and details" \
 	"$(admin "SELECT md5(string_agg(encode(payload_hash, 'hex') || coalesce(reason_detail, ''), ',' ORDER BY topic, kafka_partition, seq)) FROM axiom.ledger")" \
 	"$(admin "SELECT md5(string_agg(encode(payload_hash, 'hex') || coalesce(reason_detail, ''), ',' ORDER BY topic, kafka_partition, seq)) FROM axiom.ledger" "${DB}_r")"
+
+# axiom verify (as the auditor) compares every ledger entry's payload_hash with the SHA-256 of
+# the message at its offset, and names an entry whose hash was altered
+verify() {
+	timeout 120 "$AX" verify --dsn "$AXIOM_PG_AUDITOR_DSN dbname=$DB" --prefix "$P" \
+		>"$TMP/verify.out" 2>&1
+}
+verify
+check "axiom verify passes" 0 $?
+check "axiom verify compares the payload hash of every ledger entry" "$n" \
+	"$(sed -n 's/^kafka log .*, \([0-9]*\) payload hashes compared.*/\1/p' "$TMP/verify.out")"
+admin "BEGIN; ALTER TABLE axiom.ledger DISABLE TRIGGER USER;
+	UPDATE axiom.ledger SET payload_hash = sha256('forged'::bytea)
+	 WHERE topic = '$P.commands' AND kafka_partition = 1 AND seq = 2;
+	ALTER TABLE axiom.ledger ENABLE ALWAYS TRIGGER append_only_row,
+	    ENABLE ALWAYS TRIGGER append_only_truncate; COMMIT" >/dev/null
+verify
+check "axiom verify fails on an altered payload hash" 1 $?
+check "... and names the entry" 1 "$(grep -c "$P.commands partition 1 .*ledger entry 2 has a payload_hash that is not the SHA-256 of the message at offset 1" "$TMP/verify.out")"
+grep -m 2 'payload_hash' "$TMP/verify.out" | sed 's/^/# /'
 finish

@@ -404,6 +404,7 @@ struct arr {
 	const int64_t *v;
 	const int64_t *seq;
 	int n, i;
+	const uint8_t (*hash)[AX_HASH_LEN]; /* per item, NULL: none; an all-zero one: unknown */
 };
 
 static int
@@ -418,6 +419,18 @@ arr_next(void *arg, int64_t *offset, int64_t *seq, struct ax_err *err)
 	*seq = a->seq ? a->seq[a->i] : 0;
 	a->i++;
 	return 1;
+}
+
+/* The payload hash of the item arr_next returned last. */
+static const uint8_t *
+arr_hash(void *arg)
+{
+	static const uint8_t unknown[AX_HASH_LEN];
+	struct arr *a = arg;
+
+	if (a->hash == NULL || a->i == 0 || memcmp(a->hash[a->i - 1], unknown, AX_HASH_LEN) == 0)
+		return NULL;
+	return a->hash[a->i - 1];
 }
 
 static struct ax_verify_failure last;
@@ -436,8 +449,8 @@ static struct ax_verify_log_result
 merge(const int64_t *l, int nl, const int64_t *k, int nk, int64_t start, int64_t next, int64_t end)
 {
 	static const int64_t seqs[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
-	struct arr la = { l, seqs, nl, 0 }, ka = { k, NULL, nk, 0 };
-	struct ax_verify_source ls = { arr_next, &la }, ks = { arr_next, &ka };
+	struct arr la = { l, seqs, nl, 0, NULL }, ka = { k, NULL, nk, 0, NULL };
+	struct ax_verify_source ls = { arr_next, &la, NULL }, ks = { arr_next, &ka, NULL };
 	struct ax_verify_log_result res;
 	struct ax_err err;
 
@@ -458,6 +471,33 @@ START_TEST(test_log_offsets_with_transaction_gaps_match_their_ledger_entries)
 	ck_assert(!r.broken);
 	ck_assert_int_eq(r.matched, 5);
 	ck_assert_int_eq(r.log_offsets, 5);
+}
+END_TEST
+
+START_TEST(test_a_payload_hash_that_is_not_the_message_hash_is_named)
+{
+	static const int64_t offs[] = { 0, 1, 3 }, seqs[] = { 1, 2, 3 };
+	/* entry 1 predates db/0024 (unknown), entry 2 agrees, entry 3 differs */
+	static const uint8_t lh[3][AX_HASH_LEN] = { { 0 }, { 7, 7 }, { 9 } },
+	                     kh[3][AX_HASH_LEN] = { { 5 }, { 7, 7 }, { 8 } };
+	struct arr la = { offs, seqs, 3, 0, lh }, ka = { offs, NULL, 3, 0, kh };
+	struct ax_verify_source ls = { arr_next, &la, arr_hash }, ks = { arr_next, &ka, arr_hash };
+	struct ax_verify_log_result res;
+	int64_t end = 4;
+	struct ax_err err;
+
+	reports = 0;
+	ck_assert_int_eq(ax_verify_log_partition(
+	                     "t.commands", 0, 0, 4, &ls, &ks, &end, collect, NULL, &res, &err),
+	    AX_OK);
+	ck_assert(res.broken);
+	ck_assert_int_eq(reports, 1);
+	ck_assert_int_eq(res.matched, 3);
+	ck_assert_int_eq(res.payload_checked, 2);
+	ck_assert_int_eq(res.payload_differs, 1);
+	ck_assert_int_eq(last.position, 3);
+	ck_assert_str_eq(last.problem,
+	    "ledger entry 3 has a payload_hash that is not the SHA-256 of the message at offset 3");
 }
 END_TEST
 
@@ -541,6 +581,7 @@ main(void)
 	tcase_add_test(tl, test_offsets_that_do_not_increase_are_refused_even_with_valid_hashes);
 	tcase_add_test(tk, test_log_offsets_with_transaction_gaps_match_their_ledger_entries);
 	tcase_add_test(tk, test_a_log_offset_without_entry_and_an_entry_without_offset_are_named);
+	tcase_add_test(tk, test_a_payload_hash_that_is_not_the_message_hash_is_named);
 	suite_add_tcase(s, tr);
 	suite_add_tcase(s, tl);
 	suite_add_tcase(s, tk);
