@@ -320,7 +320,8 @@ misrouted_detail(char *out, size_t cap, const struct ax_batch_ctx *ctx, const rd
 		snprintf(out, cap,
 		    "the message key is not the lineage id %s as 36-character lower-case text", id);
 	else
-		snprintf(out, cap, "the key's partition is %d of %d (murmur2), not %d",
+		snprintf(out, cap,
+		    "murmur2 of the key gives partition %d of %d; the message is on partition %d",
 		    (int)ax_partition_of_key(m->key, m->key_len, ctx->partitions),
 		    (int)ctx->partitions, (int)ctx->partition);
 }

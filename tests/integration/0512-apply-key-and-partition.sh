@@ -3,9 +3,10 @@
 # topic (docs/producers.md section 3, consumers/ax_batch.h invariant 7): after the scenario,
 # a CreateRecord whose key is its lineage id in upper case is quarantined key_not_lineage, one
 # with the right key on another partition than murmur2 gives is quarantined wrong_partition,
-# and the second, published again correctly with the same command id, is accepted (a
-# quarantine does not use the command id up). A replay into an empty database gives the same
-# ledger (the check depends on the log alone).
+# each with a reason_detail that says what was wrong (db/0024), and the second, published
+# again correctly with the same command id, is accepted (a quarantine does not use the
+# command id up). A replay into an empty database gives the same ledger (the check depends
+# on the log alone).
 source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
 CODEC=${AXIOM_TEST_BIN_DIR:?run through ctest}/codec/codec_tool
 NPARTS=3
@@ -41,6 +42,11 @@ q() { admin "SELECT decision || ':' || coalesce(reason_code, '') FROM axiom.ledg
 check "a key in upper case is quarantined key_not_lineage" "quarantined:key_not_lineage" "$(q "$p1")"
 check "a message on another partition than murmur2 of its key is quarantined wrong_partition" \
 	"quarantined:wrong_partition" "$(q "$wrong")"
+d() { admin "SELECT reason_detail FROM axiom.ledger WHERE topic = '$P.commands' AND kafka_partition = $1 ORDER BY seq DESC LIMIT 1"; }
+check "... its reason_detail names the lineage id the key should be" 1 \
+	"$(d "$p1" | grep -c "the message key is not the lineage id $L1 as 36-character lower-case text")"
+check "... and the other's names both partitions" 1 \
+	"$(d "$wrong" | grep -c "murmur2 of the key gives partition $p2 of $NPARTS; the message is on partition $wrong")"
 check "no record for either" 0 \
 	"$(admin "SELECT count(*) FROM axiom.records WHERE id IN ('$L1', '$L2')")"
 
