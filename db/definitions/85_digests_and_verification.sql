@@ -212,9 +212,10 @@ AS $function$
 	  FROM axiom.grants g
 $function$;
 
--- Row count and the SHA-256 of each row of axiom.ledger (every column canonically encoded),
--- concatenated in the order of (topic, partition, seq). Input of table_digests (invariants 1 to
--- 3).
+-- Row count and the SHA-256 of each row of axiom.ledger (every column canonically encoded,
+-- payload_hash and reason_detail of db/0024 included although the entry hash does not cover
+-- them), concatenated in the order of (topic, partition, seq). Input of table_digests
+-- (invariants 1 to 3).
 CREATE OR REPLACE FUNCTION axiom.digest_rows_ledger(OUT row_count bigint, OUT hashes bytea)
  RETURNS record
  LANGUAGE sql
