@@ -29,6 +29,7 @@
 #include "ax_hex.h"
 #include "ax_kafka.h"
 #include "ax_log.h"
+#include "ax_logend.h"
 #include "ax_metrics.h"
 #include "ax_pg.h"
 #include "ax_pqueue.h"
@@ -125,6 +126,31 @@ resume_drained(struct applier *app)
 			set_paused(app, app->w[i], false);
 }
 
+/*
+ * The log end of w's partition and its lag for a read_committed reader (ax_logend.h: markers
+ * and aborted records after the last applied message are no lag); end and lag -1 when the
+ * broker did not answer (main thread). While messages wait in w's queue the partition lags
+ * anyway: the lag is then counted from the stored next offset, without reading the log.
+ */
+static void
+writer_log_end(struct applier *app, struct writer *w, struct ax_logend_state *st)
+{
+	int64_t next = atomic_load(&w->next_offset);
+	struct ax_err err;
+
+	if (ax_pqueue_len(w->q) > 0 &&
+	    rd_kafka_query_watermark_offsets(app->consumer, w->topic, w->partition, &st->low,
+	        &st->end, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		st->position = next > st->low ? next : st->low;
+		st->lag = st->end > st->position ? st->end - st->position : 0;
+		return;
+	}
+	if (ax_logend_read(app->logend, w->topic, w->partition, next, 2000, st, &err) != AX_OK) {
+		st->low = 0;
+		st->end = st->lag = -1;
+	}
+}
+
 /* The gauges of every partition this instance holds, at most once a second (main thread). */
 static void
 update_metrics(struct applier *app)
@@ -137,13 +163,13 @@ update_metrics(struct applier *app)
 	app->metrics_at = t;
 	for (i = 0; i < app->nw; i++) {
 		struct writer *w = app->w[i];
-		int64_t low = 0, high = -1, next = atomic_load(&w->next_offset);
-		int64_t done = atomic_load(&w->relay_done);
+		int64_t next = atomic_load(&w->next_offset), done = atomic_load(&w->relay_done);
+		struct ax_logend_state st;
 
-		rd_kafka_get_watermark_offsets(app->consumer, w->topic, w->partition, &low, &high);
+		writer_log_end(app, w, &st);
 		if (next < 0)
-			next = low;
-		ax_metrics_partition(app->metrics, w->topic, w->partition, next, high,
+			next = st.low;
+		ax_metrics_partition(app->metrics, w->topic, w->partition, next, st.end, st.lag,
 		    atomic_load(&w->waiting) != 0, done >= 0 && next > done ? next - done : 0);
 	}
 }
@@ -156,21 +182,22 @@ report_progress(struct applier *app, bool force)
 
 	for (i = 0; i < app->nw; i++) {
 		struct writer *w = app->w[i];
-		int64_t low = 0, high = 0, next = atomic_load(&w->next_offset);
+		int64_t next = atomic_load(&w->next_offset);
 		double dt = t - w->last_report_s;
+		struct ax_logend_state st;
 
 		if (!force && dt * 1000 < app->o->progress_ms)
 			continue;
-		rd_kafka_get_watermark_offsets(app->consumer, w->topic, w->partition, &low, &high);
+		writer_log_end(app, w, &st);
 		if (next < 0)
-			next = low;
+			next = st.low;
 		ax_log(AX_LOG_INFO, "progress",
 		    "topic=%s partition=%d state=%s next_offset=%lld log_end=%lld lag=%lld "
 		    "rate_per_s=%.0f accepted=%llu rejected=%llu quarantined=%llu "
 		    "duplicates=%llu%s",
 		    w->topic, (int)w->partition,
 		    ax_applier_writer_state_names[atomic_load(&w->state)], (long long)next,
-		    (long long)high, (long long)(high > next ? high - next : 0),
+		    (long long)st.end, (long long)st.lag,
 		    dt > 0 ? (double)(next - w->last_offset_reported) / dt : 0.0,
 		    (unsigned long long)atomic_load(&w->accepted),
 		    (unsigned long long)atomic_load(&w->rejected),
@@ -374,6 +401,8 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 		goto out;
 	if ((rc = consumer_new(&app, err)) != AX_OK)
 		goto out;
+	if ((rc = ax_logend_new(&app.logend, o->brokers, AX_KAFKA_APPLIER, err)) != AX_OK)
+		goto out;
 	if ((rc = count_partitions(&app, err)) != AX_OK)
 		goto out;
 	check_topic_configs(&app);
@@ -479,6 +508,7 @@ out:
 		rd_kafka_topic_partition_list_destroy(subs);
 	if (app.consumer != NULL)
 		rd_kafka_destroy(app.consumer);
+	ax_logend_free(app.logend);
 	ax_relay_free(app.relay);
 	ax_checkpoint_key_free(app.ckey);
 	PQfinish(app.pg);

@@ -22,6 +22,7 @@
 #include "ax_applier_int.h"
 #include "ax_clock.h"
 #include "ax_log.h"
+#include "ax_logend.h"
 #include "ax_relay.h"
 
 /* The most rows axiom_api.ledger_entries returns in one call (db/0008). */
@@ -188,7 +189,8 @@ audit_topic_reached_heads(struct applier *app)
 	return true;
 }
 
-/* The stored next offset of every partition of both topics is its log end. */
+/* The stored next offset of every partition of both topics is at its log end, as a
+ * read_committed reader sees it (ax_logend.h). */
 static bool
 offsets_at_log_end(struct applier *app)
 {
@@ -217,17 +219,20 @@ offsets_at_log_end(struct applier *app)
 		}
 		for (p = 0; p < app->partitions[t] && done; p++) {
 			struct writer *w = ax_applier_writer_find(app, topics[t], p);
-			int64_t low, high, next = strtoll(PQgetvalue(res, p, 0), NULL, 10);
+			int64_t next = strtoll(PQgetvalue(res, p, 0), NULL, 10);
+			struct ax_logend_state st;
+			struct ax_err err;
 
 			if (w != NULL && atomic_load(&w->state) == W_FAILED)
 				continue;
-			if (rd_kafka_query_watermark_offsets(app->consumer, topics[t], p, &low,
-			        &high, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-				done = false;
-			else if (next < high && !(high == low && next <= low))
+			/* the end a read_committed reader can reach: markers and aborted records
+			 * after the last applied message are never received (ax_logend.h) */
+			if (ax_logend_read(app->logend, topics[t], p, next, 5000, &st, &err) !=
+			        AX_OK ||
+			    st.lag > 0)
 				done = false;
 			else
-				ends += high;
+				ends += st.end;
 		}
 		PQclear(res);
 		if (!done)
@@ -246,6 +251,8 @@ offsets_at_log_end(struct applier *app)
  * the group still waited for a dead member, which had committed entries and not relayed
  * them, waits until the group drops that member and this run relays them. A partition that
  * failed here is skipped: it will not catch up, and the exit code says so.
+ * The log ends are those a read_committed reader reaches (issue 14): the transaction
+ * markers and aborted records after a partition's last applied message never arrive.
  */
 bool
 ax_applier_caught_up(struct applier *app)

@@ -101,6 +101,8 @@ struct applier {
 	bool audit_ok;            /* the last answer of audit_topic_reached_heads */
 	int64_t log_ends;         /* sum of the log ends offsets_at_log_end saw last */
 	int64_t audited_log_ends; /* log_ends when audit_ok was answered */
+	/* main thread: the log ends and lags as a read_committed reader sees them */
+	struct ax_logend *logend;
 };
 
 /* ax_applier_writer.c, main thread */

@@ -48,7 +48,7 @@ struct reason {
 struct series {
 	char topic[AX_TOPIC_NAME_MAX];
 	int32_t partition;
-	int64_t next_offset, log_end, relay_backlog;
+	int64_t next_offset, log_end, lag, relay_backlog; /* lag < 0: log_end - next_offset */
 	bool waiting, gauges_known;
 	uint64_t claims_lost;
 	struct reason reasons[AX_METRICS_REASONS_MAX];
@@ -107,6 +107,7 @@ series_of(struct ax_metrics *m, const char *topic, int32_t partition)
 	snprintf(s->topic, sizeof(s->topic), "%s", topic);
 	s->partition = partition;
 	s->log_end = -1;
+	s->lag = -1;
 	m->s[m->ns++] = s;
 	return s;
 }
@@ -177,7 +178,7 @@ ax_metrics_batch(
 
 void
 ax_metrics_partition(struct ax_metrics *m, const char *topic, int32_t partition,
-    int64_t next_offset, int64_t log_end, bool waiting, int64_t relay_backlog)
+    int64_t next_offset, int64_t log_end, int64_t lag, bool waiting, int64_t relay_backlog)
 {
 	struct series *s;
 
@@ -186,8 +187,10 @@ ax_metrics_partition(struct ax_metrics *m, const char *topic, int32_t partition,
 	pthread_mutex_lock(&m->mu);
 	if ((s = series_of(m, topic, partition)) != NULL) {
 		s->next_offset = next_offset;
-		if (log_end >= 0)
+		if (log_end >= 0) {
 			s->log_end = log_end;
+			s->lag = lag;
+		}
 		s->waiting = waiting;
 		s->relay_backlog = relay_backlog;
 		s->gauges_known = true;
@@ -252,7 +255,9 @@ put_gauges(FILE *f, struct ax_metrics *m, const char *name, const char *help, in
 			continue;
 		v = which == 0   ? s->next_offset
 		    : which == 1 ? s->log_end
-		    : which == 2 ? (s->log_end > s->next_offset ? s->log_end - s->next_offset : 0)
+		    : which == 2 ? (s->lag >= 0                      ? s->lag
+		                       : s->log_end > s->next_offset ? s->log_end - s->next_offset
+		                                                     : 0)
 		    : which == 3 ? (int64_t)s->waiting
 		                 : s->relay_backlog;
 		fputs(name, f);
@@ -305,8 +310,15 @@ ax_metrics_render(struct ax_metrics *m, char **out, size_t *len, struct ax_err *
 	pthread_mutex_lock(&m->mu);
 	put_gauges(f, m, "axiom_applier_next_offset",
 	    "The next offset to apply: committed up to here (exclusive).", 0);
-	put_gauges(f, m, "axiom_applier_log_end", "The partition's log end offset, last seen.", 1);
-	put_gauges(f, m, "axiom_applier_lag", "Offsets in the log not applied yet.", 2);
+	put_gauges(f, m, "axiom_applier_log_end",
+	    "The partition's log end offset for a read_committed reader (the last stable offset), "
+	    "last seen.",
+	    1);
+	put_gauges(f, m, "axiom_applier_lag",
+	    "Offsets in the log not applied yet, from the first one a read_committed reader still "
+	    "receives: transaction markers and aborted records after the last applied message do "
+	    "not count.",
+	    2);
 	put_gauges(f, m, "axiom_applier_waiting_for_control",
 	    "1 while the partition waits for the control watermark to reach its next command.", 3);
 	put_gauges(f, m, "axiom_applier_relay_backlog",

@@ -3,8 +3,9 @@
  * 0.0.4), served over HTTP by libmicrohttpd (`axiom apply --metrics HOST:PORT`).
  *
  * What is kept, per (topic, partition) of the partitions this instance applies or applied:
- *   gauges      next_offset, log_end, lag, waiting_for_control (0/1), relay_backlog (offsets
- *               committed but not yet published on the audit topic)
+ *   gauges      next_offset, log_end (for a read_committed reader), lag (ax_logend.h),
+ *               waiting_for_control (0/1), relay_backlog (offsets committed but not yet
+ *               published on the audit topic)
  *   counters    commands_total{decision, reason} (accepted; rejected and quarantined by
  *               reason code), claims_lost_total (the partition was claimed by another writer)
  *   histograms  batch_size (commands per committed batch), batch_seconds (the batch
@@ -56,9 +57,13 @@ void ax_metrics_outcome(struct ax_metrics *m, const char *topic, int32_t partiti
 void ax_metrics_batch(
     struct ax_metrics *m, const char *topic, int32_t partition, size_t commands, double seconds);
 
-/* The gauges of a partition as its owner sees them now (log_end < 0: not known). */
+/*
+ * The gauges of a partition as its owner sees them now: log_end < 0, not known (log_end and
+ * lag keep their last values); lag < 0, log_end - next_offset; else what ax_logend_read
+ * measured (0 when only transaction markers and aborted records follow next_offset).
+ */
 void ax_metrics_partition(struct ax_metrics *m, const char *topic, int32_t partition,
-    int64_t next_offset, int64_t log_end, bool waiting, int64_t relay_backlog);
+    int64_t next_offset, int64_t log_end, int64_t lag, bool waiting, int64_t relay_backlog);
 
 /* The partition was claimed by another writer (this one was fenced). */
 void ax_metrics_claim_lost(struct ax_metrics *m, const char *topic, int32_t partition);

@@ -23,6 +23,7 @@
 #include "ax_hex.h"
 #include "ax_kafka.h"
 #include "ax_log.h"
+#include "ax_logend.h"
 #include "ax_pg.h"
 #include "ax_topics.h"
 
@@ -156,19 +157,35 @@ list_partitions(
 	return AX_OK;
 }
 
-/* Re-read the log ends (they grow while upstream publishes); errors keep the old values. */
+/*
+ * Re-read the log ends (they grow while upstream publishes) and where a read_committed
+ * reader at each stored next offset stands (invariant 3); errors keep the old values.
+ */
 static void
-refresh_log_ends(struct ax_replay_report *rep, rd_kafka_t *rk)
+refresh_log_ends(struct ax_replay_report *rep, struct ax_logend *le)
 {
 	size_t i;
 
 	for (i = 0; i < rep->nparts; i++) {
-		int64_t low, high;
+		struct ax_replay_partition *x = &rep->parts[i];
+		struct ax_logend_state st;
+		struct ax_err err;
 
-		if (rd_kafka_query_watermark_offsets(rk, rep->parts[i].topic,
-		        rep->parts[i].partition, &low, &high, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
-			rep->parts[i].high = high;
+		if (ax_logend_read(le, x->topic, x->partition, x->next, 5000, &st, &err) == AX_OK) {
+			x->high = st.end;
+			x->position = st.position;
+		}
 	}
+}
+
+/* Where x's reader stands: its stored next offset, or past the markers and aborted records
+ * that follow it (a position read for an earlier next offset is below a later one). */
+static int64_t
+passed(const struct ax_replay_partition *x)
+{
+	int64_t at = x->next > x->position ? x->next : x->position;
+
+	return at < x->high ? at : x->high;
 }
 
 /* Read the target's stored next offsets into rep (invariant 4); sums them in rep->applied. */
@@ -195,7 +212,7 @@ read_offsets(struct ax_replay_report *rep, PGconn *conn, struct ax_err *err)
 		struct ax_replay_partition *x = &rep->parts[i];
 
 		rep->total += (uint64_t)(x->high - x->low);
-		rep->applied += (uint64_t)((x->next < x->high ? x->next : x->high) - x->low);
+		rep->applied += (uint64_t)(passed(x) - x->low);
 	}
 out:
 	PQclear(res);
@@ -307,12 +324,14 @@ ax_replay_run(const struct ax_replay_opts *o, volatile sig_atomic_t *stop,
 	pthread_t thread;
 	PGconn *conn = NULL;
 	rd_kafka_t *rk = NULL;
+	struct ax_logend *le = NULL;
 	uint8_t rnd[6];
 	char rnd_hex[2 * sizeof(rnd) + 1];
 	char group[96];
 	double t0, cpu0, last_change, last_draw = 0, last_ends, rate = 0, first_change = 0;
 	uint64_t last_applied = 0;
 	bool started = false, stalled = false;
+	const struct ax_replay_partition *behind = NULL; /* the first not at its end */
 	size_t i;
 	int rc;
 
@@ -326,6 +345,8 @@ ax_replay_run(const struct ax_replay_opts *o, volatile sig_atomic_t *stop,
 	    AX_OK)
 		goto out;
 	if ((rc = list_partitions(rep, rk, o->prefix, err)) != AX_OK)
+		goto out;
+	if ((rc = ax_logend_new(&le, o->brokers, AX_KAFKA_APPLIER, err)) != AX_OK)
 		goto out;
 	if (o->group != NULL) {
 		snprintf(group, sizeof(group), "%s", o->group);
@@ -377,7 +398,7 @@ ax_replay_run(const struct ax_replay_opts *o, volatile sig_atomic_t *stop,
 		if (*stop)
 			t->stop = 1;
 		if (now - last_ends >= 2.0) {
-			refresh_log_ends(rep, rk);
+			refresh_log_ends(rep, le);
 			last_ends = now;
 		}
 		if (read_offsets(rep, conn, err) != AX_OK) {
@@ -419,8 +440,10 @@ ax_replay_run(const struct ax_replay_opts *o, volatile sig_atomic_t *stop,
 	rep->cpu_s = cpu_s() - cpu0;
 	rep->peak_rss_kib = peak_rss_kib();
 
-	/* REPORTING */
-	refresh_log_ends(rep, rk);
+	/* REPORTING: the final next offsets, where a reader at them stands, then the sums */
+	if ((rc = read_offsets(rep, conn, err)) != AX_OK)
+		goto out;
+	refresh_log_ends(rep, le);
 	if ((rc = read_offsets(rep, conn, err)) != AX_OK)
 		goto out;
 	if ((rc = read_outcomes(rep, conn, err)) != AX_OK)
@@ -432,8 +455,11 @@ ax_replay_run(const struct ax_replay_opts *o, volatile sig_atomic_t *stop,
 		fputc('\n', stderr);
 	rep->complete = true;
 	for (i = 0; i < rep->nparts; i++)
-		if (rep->parts[i].next < rep->parts[i].high)
+		if (passed(&rep->parts[i]) < rep->parts[i].high) {
+			if (rep->complete)
+				behind = &rep->parts[i];
 			rep->complete = false;
+		}
 	if (t->rc != AX_OK) {
 		*err = t->err;
 		rc = t->rc;
@@ -441,22 +467,32 @@ ax_replay_run(const struct ax_replay_opts *o, volatile sig_atomic_t *stop,
 		rc = ax_err_set(
 		    err, AX_ERR, "the replay stalled: nothing was applied for %d s", o->stall_s);
 		ax_err_detail(err,
-		    "Applied %llu of %llu log messages. A data partition waits for "
-		    "the control watermark beyond the end of the control log, so the "
-		    "live applier has not decided those commands either.",
-		    (unsigned long long)rep->applied, (unsigned long long)rep->total);
+		    "Passed %llu of %llu log offsets; %s/%d stands at offset %lld of %lld.%s",
+		    (unsigned long long)rep->applied, (unsigned long long)rep->total,
+		    behind ? behind->topic : "?", behind ? (int)behind->partition : -1,
+		    behind ? (long long)passed(behind) : -1LL,
+		    behind ? (long long)behind->high : -1LL,
+		    behind != NULL && behind != &rep->parts[0] &&
+		            passed(&rep->parts[0]) >= rep->parts[0].high
+		        ? " The control partition is at its end, so that data partition waits for "
+		          "the control watermark beyond it: the live applier has not decided those "
+		          "commands either."
+		        : "");
 		ax_err_hint(err, "Let the live applier catch up (it produces the ticks), then "
 		                 "replay again into a new database.");
 	} else if (!rep->complete) {
 		rc = ax_err_set(err, AX_ERR, "the replay stopped before the log end");
-		ax_err_detail(err, "Applied %llu of %llu log messages.",
-		    (unsigned long long)rep->applied, (unsigned long long)rep->total);
+		ax_err_detail(err,
+		    "Passed %llu of %llu log offsets; %s/%d stands at offset %lld of %lld.",
+		    (unsigned long long)rep->applied, (unsigned long long)rep->total, behind->topic,
+		    (int)behind->partition, (long long)passed(behind), (long long)behind->high);
 	} else {
 		rc = AX_OK;
 	}
 out:
 	if (started) /* only when the loop above was left early: never, kept for safety */
 		pthread_join(thread, NULL);
+	ax_logend_free(le);
 	if (rk != NULL)
 		rd_kafka_destroy(rk);
 	PQfinish(conn);

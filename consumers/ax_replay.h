@@ -10,10 +10,13 @@
  *      applier took; it appends nothing to any topic (no ticks, no audit relay:
  *      opts.no_ticks and opts.no_relay);
  *  (3) a replay is complete only when every partition of PREFIX.control and PREFIX.commands
- *      is applied up to the log end measured when the applier stopped; a log that does not
- *      start at offset 0 (records deleted) cannot be rebuilt and is refused;
+ *      is applied up to the log end measured when the applier stopped, as a read_committed
+ *      reader reaches it (ax_logend.h: transaction markers and aborted records after the
+ *      last applied message are never received); a log that does not start at offset 0
+ *      (records deleted) cannot be rebuilt and is refused;
  *  (4) progress is observed from outside the applier: the main thread polls the target's
- *      partition_offsets (as the auditor) against the broker's log-end offsets.
+ *      partition_offsets (as the auditor) against the broker's log-end offsets (its own
+ *      struct ax_logend).
  * States of a replay: CHECKING (target, topics) -> APPLYING (applier thread runs, main
  * thread draws progress) -> REPORTING (ledger counts) -> done | failed | stalled.
  */
@@ -47,8 +50,10 @@ struct ax_replay_opts {
 struct ax_replay_partition {
 	char topic[200];
 	int32_t partition;
-	int64_t low, high; /* the log's first offset and its end when the replay stopped */
+	int64_t low, high; /* the log's first offset and its end (the last stable offset) */
 	int64_t next;      /* the target's stored next offset (low when none) */
+	int64_t position;  /* where a read_committed reader at next stood when high was read:
+	                    * beyond next when only markers and aborted records follow it */
 	uint64_t accepted, rejected, quarantined;
 };
 
@@ -56,7 +61,7 @@ struct ax_replay_report {
 	char group[96];
 	struct ax_replay_partition *parts; /* owned; ax_replay_report_free */
 	size_t nparts;
-	uint64_t total, applied; /* log messages in all partitions, and applied of them */
+	uint64_t total, applied; /* log offsets in all partitions, and those passed of them */
 	uint64_t accepted, rejected, quarantined;
 	double seconds;        /* from the applier's start to its stop */
 	double active_seconds; /* from the first to the last observed progress: without the

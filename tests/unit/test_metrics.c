@@ -92,7 +92,7 @@ START_TEST(test_gauges_say_lag_and_a_label_cannot_forge_a_series)
 	char *t;
 
 	ck_assert_int_eq(ax_metrics_new(&m, &err), AX_OK);
-	ax_metrics_partition(m, "a\"b\\c\nd", 2, 40, 50, true, 7);
+	ax_metrics_partition(m, "a\"b\\c\nd", 2, 40, 50, -1, true, 7);
 	t = render(m);
 	ck_assert_ptr_nonnull(
 	    strstr(t, "axiom_applier_lag{topic=\"a\\\"b\\\\c\\nd\",partition=\"2\"} 10\n"));
@@ -110,6 +110,32 @@ START_TEST(test_gauges_say_lag_and_a_label_cannot_forge_a_series)
 		    "stray line: %.*s", (int)(end - line), line);
 		line = end + 1;
 	}
+	free(t);
+	ax_metrics_free(m);
+}
+END_TEST
+
+/* Markers and aborted records after the last applied message are not lag (ax_logend.h): the
+ * measured lag is shown, not log_end - next_offset; an unknown log end keeps both. */
+START_TEST(test_measured_lag_wins_over_the_offset_difference)
+{
+	struct ax_metrics *m;
+	struct ax_err err;
+	char *t;
+
+	ck_assert_int_eq(ax_metrics_new(&m, &err), AX_OK);
+	ax_metrics_partition(m, "t", 0, 40, 42, 0, false, 0);
+	t = render(m);
+	ck_assert_ptr_nonnull(strstr(t, "axiom_applier_lag{topic=\"t\",partition=\"0\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(t, "axiom_applier_log_end{topic=\"t\",partition=\"0\"} 42\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(t, "axiom_applier_next_offset{topic=\"t\",partition=\"0\"} 40\n"));
+	free(t);
+	ax_metrics_partition(m, "t", 0, 40, 50, 7, false, 0);
+	ax_metrics_partition(m, "t", 0, 41, -1, -1, false, 0);
+	t = render(m);
+	ck_assert_ptr_nonnull(strstr(t, "axiom_applier_lag{topic=\"t\",partition=\"0\"} 7\n"));
+	ck_assert_ptr_nonnull(strstr(t, "axiom_applier_log_end{topic=\"t\",partition=\"0\"} 50\n"));
 	free(t);
 	ax_metrics_free(m);
 }
@@ -183,6 +209,7 @@ main(void)
 	tcase_add_test(tc, test_counters_are_kept_per_partition_decision_and_reason);
 	tcase_add_test(tc, test_histograms_are_cumulative_with_sum_and_count);
 	tcase_add_test(tc, test_gauges_say_lag_and_a_label_cannot_forge_a_series);
+	tcase_add_test(tc, test_measured_lag_wins_over_the_offset_difference);
 	tcase_add_test(tc, test_reasons_beyond_the_cap_fall_into_other);
 	tcase_add_test(tc, test_log_quote_escapes_quotes_backslashes_and_control_bytes);
 	tcase_add_test(tc, test_backoff_stays_within_bounds_and_resets);
