@@ -11,6 +11,8 @@
 #     attack of issue 12 finding 2);
 #   - nobody but the applier consumes with the applier's group or claims the relay's
 #     transactional id (it would fence the applier's audit producer);
+#   - the upstream principal claims transactional ids axiom-upstream-... (a transactional
+#     producer of commands) and no other; no other role claims those;
 #   - `axiom publish --as upstream` of a control command is refused by the broker;
 #   - the README's runbook for a new upstream system (`ops/stack principal NAME`, then
 #     `axiom topics grant upstream User:NAME`) gives it exactly the upstream's rights.
@@ -138,6 +140,15 @@ for role in upstream control analyst auditor; do
 	check "$role cannot claim the relay's transactional id" 1 "$DENIED" -- \
 		kadmin_as "$role" init-transactions "axiom-relay/$P.commands/0"
 done
+# -- an upstream system's transactional producer (docs/producers.md section 4)
+check "upstream claims a transactional id axiom-upstream-... (positive control)" 0 '' -- \
+	kadmin_as upstream init-transactions "axiom-upstream-$P"
+for role in control analyst auditor; do
+	check "$role cannot claim an upstream transactional id" 1 "$DENIED" -- \
+		kadmin_as "$role" init-transactions "axiom-upstream-$P"
+done
+check "upstream cannot claim a transactional id outside its prefix" 1 "$DENIED" -- \
+	kadmin_as upstream init-transactions "lims-$P"
 "$KADMIN" "$AXIOM_BROKERS" delete-groups "$G" >/dev/null 2>&1 || true
 
 printf '%d passed, %d failed\n' "$passes" "$fails"
