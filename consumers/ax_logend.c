@@ -31,11 +31,13 @@ int
 ax_logend_new(
     struct ax_logend **out, const char *brokers, enum ax_kafka_role role, struct ax_err *err)
 {
-	/* small fetches: a read wants the first message after an offset, or the end */
+	/* small, prompt fetches: a read wants the first message after an offset, or the end.
+	 * Not queued.min.messages=1: librdkafka 2.0.2 then backs a partition's fetcher off for a
+	 * second whenever its queue holds a message, and the next read of that partition waits
+	 * for it (measured) */
 	static const char *const kv[] = { "isolation.level", "read_committed",
 		"enable.partition.eof", "true", "enable.auto.commit", "false", "fetch.wait.max.ms",
-		"10", "fetch.message.max.bytes", "65536", "queued.min.messages", "1",
-		"queued.max.messages.kbytes", "1024", NULL };
+		"1", "fetch.message.max.bytes", "65536", "fetch.error.backoff.ms", "10", NULL };
 	struct ax_logend *le;
 	int rc;
 
