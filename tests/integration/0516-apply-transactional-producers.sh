@@ -13,13 +13,15 @@
 #   - committed commands are applied exactly once, the stored next offset of every partition
 #     is the offset after its last applied message (what exactly-once resumes from);
 #   - the metrics gauge axiom_applier_lag reaches 0 on a running applier, also after one
-#     more aborted and one more committed transaction arrive while it runs;
+#     more aborted and one more committed transaction arrive while it runs, and its
+#     progress lines say lag=0 where next_offset stays below log_end;
 #   - `axiom replay` rebuilds a database equal to the live one, and `axiom verify` (the
 #     Kafka cross-check: every committed message has its ledger entry) passes.
 # Before the fix (issue 14, item 2) the applier measured caught-up and lag against the log
-# end: `axiom apply --until-caught-up` ran into this test's timeout (exit 124), the lag
-# gauge stayed at the number of markers and aborted records, and `axiom replay` stalled
-# and blamed the control watermark.
+# end, and this test failed 4 checks: `axiom apply --until-caught-up` ran into the timeout
+# (exit 124 after 60 s), the lag gauges of the three command partitions stayed at 3, 1 and
+# 2 (then 3, 3 and 1) for good, and `axiom replay` stopped with "the replay stalled: nothing
+# was applied for 60 s", blaming a control watermark beyond the end of the control log.
 source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
 TXN=${AXIOM_TEST_BIN_DIR:?run through ctest}/txn_produce
 HOLD_BACK=3
@@ -133,6 +135,12 @@ check "metrics: the lag returns to 0 after an aborted and a committed transactio
 grep '^axiom_applier_lag{' "$TMP/metrics.txt" | sed 's/^/# /'
 kill -TERM "${APPLIER_PIDS[0]}" && wait "${APPLIER_PIDS[0]}"
 check "the running applier stops cleanly" 0 $?
+# its last progress lines (written at the stop) say the same as the gauge
+grep 'event=progress' "$TMP/apply2.log" | tail -n 4 >"$TMP/progress.txt"
+check "progress: the last line of each partition says lag=0" 4 "$(grep -c ' lag=0 ' "$TMP/progress.txt")"
+check "progress: and next_offset is below log_end on some (markers, aborted records)" 1 \
+	"$(awk '{for (i = 1; i <= NF; i++) {split($i, kv, "="); v[kv[1]] = kv[2]}
+		if (v["next_offset"] + 0 < v["log_end"] + 0) n++} END {print (n > 0)}' "$TMP/progress.txt")"
 committed_checks "at the end" $COMMITTED
 audit_checks
 
