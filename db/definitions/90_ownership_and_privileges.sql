@@ -21,7 +21,7 @@
 --   column privileges they need: INSERT where rows are appended, UPDATE only on lifecycle
 --   columns, SELECT on context_key (the MAC key).
 -- PUBLIC holds nothing here. Test 0107-db-allow-list keeps the resulting allow-list of every
--- login (tests/integration/allow-list/) and 0101-db-privileges checks the runtime role.
+-- login (tests/data/allow-list/) and 0101-db-privileges checks the runtime role.
 -- Default privileges and the revocation of pg_catalog functions from PUBLIC (advisory locks,
 -- large objects, notify, ...) are not here: migrations 0001 and 0020 made them, once.
 --

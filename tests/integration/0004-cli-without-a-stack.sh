@@ -4,7 +4,7 @@
 # every failure within a bounded time.
 set -uo pipefail
 AX=${AXIOM_BIN:?AXIOM_BIN is not set (run through ctest)}
-source "$(dirname "${BASH_SOURCE[0]}")/cli-check-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/cli-check-lib.sh"
 CHECK_TIMEOUT_S=60 CHECK_MAX_S=45 # each refusal comes quickly, without a stack
 dead=(env -u AXIOM_PG_ADMIN_DSN -u AXIOM_PG_DSN AXIOM_BROKERS=127.0.0.1:9
 	AXIOM_PG_ADMIN_DSN="host=127.0.0.1 port=9 dbname=axiom user=axiom_admin connect_timeout=3"

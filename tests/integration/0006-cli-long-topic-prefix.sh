@@ -7,7 +7,7 @@
 set -uo pipefail
 AX=${AXIOM_BIN:?AXIOM_BIN is not set (run through ctest)}
 : "${AXIOM_BROKERS:?AXIOM_BROKERS is not set (run through tests/with-stack)}"
-source "$(dirname "${BASH_SOURCE[0]}")/cli-check-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/cli-check-lib.sh"
 # 60 characters: legal (at most 64), but PREFIX.commands is longer than 63
 prefix="it0006-$(date +%s)-$$-"
 prefix+=$(printf 'x%.0s' $(seq $((60 - ${#prefix}))))

@@ -23,7 +23,7 @@ ROOT=${AXIOM_ROOT:?run through ctest}
 : "${AXIOM_BROKERS:?run through tests/with-stack}"
 : "${AXIOM_KAFKA_ADMIN_CONFIG:?run through tests/with-stack}"
 KADMIN=${AXIOM_TEST_BIN_DIR:-$(dirname "$AX")/../tests}/kafka_admin
-source "$(dirname "${BASH_SOURCE[0]}")/kafka-lib.sh" # kc: kcat as a principal
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/kafka-lib.sh" # kc: kcat as a principal
 P="it0007-$$-$(date +%s)"
 G="g-$P"
 NEWP="lims-$P" # a new upstream system's principal

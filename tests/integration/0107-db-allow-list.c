@@ -2,13 +2,13 @@
  * 0107-db-allow-list - roles layer (nothing for PUBLIC), db/0020: everything each login can
  * do in the project's database, read from the catalog (through PUBLIC as well as its own
  * grants and role memberships), is on an allow-list kept in the repository
- * (tests/integration/allow-list/<login>.txt); no login other than the applier's can take a
+ * (tests/data/allow-list/<login>.txt); no login other than the applier's can take a
  * lock the applier takes, or write a large object, a notification or a WAL message; and a
  * batch through the real entry point commits while both readers hold open transactions that
  * did everything they still may.
  *
  * Regenerate the lists (after a migration changes what a login holds), then review the diff:
- *   AXIOM_ALLOWLIST_WRITE=tests/integration/allow-list tests/with-stack \
+ *   AXIOM_ALLOWLIST_WRITE=tests/data/allow-list tests/with-stack \
  *       build/tests/it_0107_db_allow_list
  * (from the repository's root; AXIOM_ROOT defaults to the current folder).
  */
@@ -151,7 +151,7 @@ static const char HEADER[] =
     "#    PostgreSQL shows every login); any other privilege on them is listed.\n"
     "#\n"
     "# Regenerate, from the repository's root with the stack up, and review the diff:\n"
-    "#   AXIOM_ALLOWLIST_WRITE=tests/integration/allow-list tests/with-stack \\\n"
+    "#   AXIOM_ALLOWLIST_WRITE=tests/data/allow-list tests/with-stack \\\n"
     "#       build/tests/it_0107_db_allow_list\n";
 
 struct lines {
@@ -235,7 +235,7 @@ list_path(char *path, size_t cap, const char *dir, const char *login)
 		snprintf(path, cap, "%s/%s.txt", dir, login);
 	else
 		snprintf(
-		    path, cap, "%s/tests/integration/allow-list/%s.txt", root ? root : ".", login);
+		    path, cap, "%s/tests/data/allow-list/%s.txt", root ? root : ".", login);
 }
 
 /* The allow-list of login (comments and blank lines skipped), sorted. */
@@ -353,7 +353,7 @@ START_TEST(test_each_login_holds_nothing_beyond_its_allow_list)
 	/* the list goes to stdout: Check's messages are limited to a few kilobytes */
 	if (extra > 0)
 		printf(
-		    "held but not on the allow-list (tests/integration/allow-list/):\n%s", report);
+		    "held but not on the allow-list (tests/data/allow-list/):\n%s", report);
 	ck_assert_msg(extra == 0,
 	    "%zu privileges held but not on the allow-list (listed above); if a migration meant "
 	    "to grant them, regenerate the lists (header of the list files) and have the diff "

@@ -3,7 +3,7 @@
 # present of the schema: a database built from scratch, one upgraded from the oldest migration
 # state (0001 alone) and one upgraded from the last release without definition files (every
 # migration, no db/definitions/) end with identical functions (pg_get_functiondef), owners,
-# policies, triggers, RLS flags and privileges (tests/integration/definitions-snapshot.sql).
+# policies, triggers, RLS flags and privileges (tests/lib/definitions-snapshot.sql).
 # Then, on the scratch database: a re-run applies nothing; a changed definition file applies
 # every file again, each application recorded, and the changed text is what the database
 # runs; a dry run lists the files without applying them; a failing file is rolled back whole
@@ -17,7 +17,7 @@ S=axiom_it_0108_scratch
 U=axiom_it_0108_oldest
 R=axiom_it_0108_release
 TMP=$(mktemp -d)
-SNAP="$AXIOM_ROOT/tests/integration/definitions-snapshot.sql"
+SNAP="$AXIOM_ROOT/tests/lib/definitions-snapshot.sql"
 pass=0
 
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$AXIOM_PG_ADMIN_DSN dbname=$1" -c "$2"; }

@@ -22,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT # so that the clean-up runs when ctest times the test out
-source "$(dirname "${BASH_SOURCE[0]}")/cli-check-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/cli-check-lib.sh"
 good='{"command_id":"0b6c1c52-8a3e-4d59-9d0c-3f7f2c1a0001","actor":"a","issued_at":1,"reason":"r","payload":{"Tick":{"requested_by_partition":1}}}'
 
 "$AX" publish --example >"$tmp/examples.jsonl"

@@ -10,7 +10,7 @@
 # (read_committed), decoded, its chains verified and compared with the database's ledger.
 # A virtualenv that cannot be made (offline, python3-venv missing) fails the test, unless
 # AXIOM_ALLOW_SKIP=1 (exit 77, skipped), as tests/codec/interop.sh does.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 venv=${AXIOM_TEST_BIN_DIR:?run through ctest}/python-client-venv
 
 check "the client's schemas are the contract's (producers/python/axiom_client/schemas)" "" \

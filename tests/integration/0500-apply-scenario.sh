@@ -9,7 +9,7 @@
 # under kill -9).
 # Clean-up (apply-fault-lib.sh, trap EXIT): the database, the consumer group and the topics.
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh" # check, admin, new_db, clean-up
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh" # check, admin, new_db, clean-up
 tag="$$-$(date +%s)"
 P="it0500-$tag"
 DB="axiom_it_0500_${tag//-/_}"

@@ -13,7 +13,7 @@
 # kill instants; the verdicts do not depend on them. Each restart first waits for the group
 # to expire the killed member (session timeout, about 10 s): that wait, not the applier,
 # makes most of this test's duration.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 MID_KILLS=20 MAX_KILLS=30
 
 fault_setup 0501 6 6000

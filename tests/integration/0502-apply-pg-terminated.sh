@@ -7,7 +7,7 @@
 # commit's fate being unknown), finish on its own with exit 0, and leave exactly one ledger
 # entry per offset, valid chains, stored offsets at the log end, no duplicate, and each
 # ledger entry once on the audit topic.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 ROUNDS=6
 
 fault_setup 0502 6 2000

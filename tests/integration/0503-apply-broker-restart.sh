@@ -13,7 +13,7 @@
 # this test had published the rest.)
 # The broker is started again whatever happens (trap), since other tests share it; under
 # ctest the stack's resource lock keeps the other integration tests away meanwhile.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 DOWN_SECONDS=4
 
 broker_up() { "$ROOT/ops/stack" up >"$TMP/stack-up.log" 2>&1; }

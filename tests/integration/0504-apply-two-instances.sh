@@ -9,7 +9,7 @@
 # partitions, from the offsets B stored). No command is applied twice (no duplicate
 # refused, one ledger entry per offset), none is lost (every offset has its entry, stored
 # offsets at the log end), chains valid, each ledger entry once on the audit topic.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 
 HOLD_BACK=4000
 fault_setup 0504 6 3000

@@ -16,7 +16,7 @@
 #    lose its next compare-and-set, roll back and stop with event=partition_failed
 #    why=fenced sqlstate=AX409, leave the moved offset as it is, while every other
 #    partition finishes; B exits 1 (a partition failed).
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 
 fault_setup 0505 6 2000
 total=$DATA_CMDS

@@ -15,7 +15,7 @@
 # approved and applied within one batch, twice in a row; a change applied after a refused
 # new version; a change proposed twice under one id; conflicting edits; a change whose
 # proposal was refused. With --batch 200 they share batches, with --batch 1 they do not.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 
 fault_setup 0506 6 1000
 python3 - "$TMP/traps.jsonl" "$tag" <<'PY'

@@ -20,7 +20,7 @@
 # not, and its partition would then stand still until B was restarted. Without one
 # transactional id per ledger on the relay, outcomes A had handed to its producer before
 # the freeze would reach the audit topic twice (both seen with the mechanism removed).
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 
 HOLD_BACK=600
 fault_setup 0507 3 1500

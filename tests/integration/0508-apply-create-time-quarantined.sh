@@ -16,7 +16,7 @@
 # (b) a data partition: a CreateTime message (also 9999) is quarantined at the partition's
 #     last known event time, and the LogAppendTime commands after it are applied at once
 #     (the partition does not freeze waiting for a watermark it can never reach).
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 
 Y9999_MS=253402300799000
 KEEP_CONFIGS=(retention.ms=-1 cleanup.policy=delete)

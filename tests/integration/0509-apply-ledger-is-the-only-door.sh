@@ -7,7 +7,7 @@
 # `axiom verify` fails on a row whose ledger reference is forged, on ledger event times
 # that go back within a partition, and (with --signatures) on a signature it cannot
 # re-verify, where it used to say "every chain is valid".
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 
 fault_setup 0509 2 3
 apply_fg "$TMP/apply.log" --instance it0509

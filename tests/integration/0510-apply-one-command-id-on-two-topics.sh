@@ -8,7 +8,7 @@
 # the same decisions (each command accepted once in its own ledger) and equal digests.
 # Before db/0018, X's control command was a duplicate live and accepted in the replay, and
 # its data command the opposite: the rebuilt database lacked the record.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 
 fault_setup 0510 3 3
 

@@ -13,7 +13,7 @@
 #   (e) alice creates a lineage whose id is in use: a visible one and one of a facility she
 #       cannot see get the same answer                        -> not_found_or_denied, twice
 # Each of these was accepted (or answered already_exists) before db/0018.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 
 fault_setup 0511 3 5
 

@@ -7,7 +7,7 @@
 # again correctly with the same command id, is accepted (a quarantine does not use the
 # command id up). A replay into an empty database gives the same ledger (the check depends
 # on the log alone).
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 CODEC=${AXIOM_TEST_BIN_DIR:?run through ctest}/codec/codec_tool
 NPARTS=3
 fault_setup 0512 $NPARTS 2

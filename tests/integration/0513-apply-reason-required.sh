@@ -5,7 +5,7 @@
 # version of the scenario has its command's reason in session_events.reason, beside the
 # version it made (new_record_id); a LifecycleTransition with a blank reason is refused too;
 # a record type without a domain is refused with its own reason (db/0023).
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 fault_setup 0513 3 2
 apply_fg "$TMP/apply1.log"
 check "apply the scenario" 0 $?

@@ -9,7 +9,7 @@
 # Every command is accepted, and a replay into an empty database makes the same decisions.
 # Before db/0022 the control commands after the first were refused not_found_or_denied (they
 # shared the first one's instant), and so was the record.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 
 fault_setup 0514 3 3
 python3 - "$TMP/same-instant.jsonl" "$tag" <<'PY'

@@ -10,7 +10,7 @@
 # entries, and only then exit 0: the audit topic carries every ledger entry exactly once,
 # and `axiom verify` (its audit cross-check stage) agrees; before B ran, verify named the
 # gap.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 
 fault_setup 0512 3 300
 ledger_count() { admin "SELECT count(*) FROM axiom.ledger"; }

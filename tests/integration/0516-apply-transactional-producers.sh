@@ -22,7 +22,7 @@
 # (exit 124 after 60 s), the lag gauges of the three command partitions stayed at 3, 1 and
 # 2 (then 3, 3 and 1) for good, and `axiom replay` stopped with "the replay stalled: nothing
 # was applied for 60 s", blaming a control watermark beyond the end of the control log.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 TXN=${AXIOM_TEST_BIN_DIR:?run through ctest}/txn_produce
 HOLD_BACK=3
 fault_setup 0516 3 2

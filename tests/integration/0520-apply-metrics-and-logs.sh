@@ -7,7 +7,7 @@
 # drops the applier's connections while more commands arrive: every line the applier writes
 # is still a structured line (the server's FATAL as event=pg_notice, never a bare line; no
 # raw tab or other control byte), and the writers retry within the bound of ax_backoff.h.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 
 HOLD_BACK=20 fault_setup 0520 3 40
 applier_bg it0520 "$TMP/apply.log" --metrics 127.0.0.1:0 --batch 20 --progress 1

@@ -21,7 +21,7 @@
 # no key naming its ledger entry, no kind, no tick recognisable and each counted as a command
 # accepted with a reason, every reason_detail empty, every payload hash but the quarantines'
 # empty, access refusals and quarantines without a detail, and verify compares no payload.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 NPARTS=2
 fault_setup 0521 $NPARTS 2
 

@@ -9,7 +9,7 @@
 # passing every later check with zero checkpoints.
 # Clean-up (apply-fault-lib.sh, trap EXIT): the database, the consumer group and the topics.
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh" # check, check_le, admin, new_db, clean-up
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh" # check, check_le, admin, new_db, clean-up
 tag="$$-$(date +%s)"
 P="it0530-$tag"
 DB="axiom_it_0530_${tag//-/_}"

@@ -10,7 +10,7 @@
 # --verify` passes on the untouched copy and fails (exit 1) on each forgery, naming the
 # ledger, the seq and the problem; finally a duplicate appended to the real audit topic
 # itself is found too.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh" # check, admin, new_db, clean-up
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh" # check, admin, new_db, clean-up
 tag="$$-$(date +%s)"
 P="it0531-$tag"
 DB="axiom_it_0531_${tag//-/_}"

@@ -2,7 +2,7 @@
 # 0600-esign-end-to-end - e-signatures through the real broker, applier and PostgreSQL
 # (issue 6, db/0009_esign.sql, consumers/ax_sign.c, `axiom sign`). Factors are registered on
 # the control topic; Sign commands come from `axiom sign` (software authenticator) and, for
-# the OIDC and password factors, from tests/integration/esign_helper.py (an identity provider
+# the OIDC and password factors, from tests/lib/esign_helper.py (an identity provider
 # and a signing gateway). Each factor is accepted with a valid proof and refused with its own
 # reason: signature counter regression (a clone), wrong challenge (a signature moved to another version), wrong origin, wrong type,
 # wrong rpId, tampered or trailing authenticatorData, clientDataJSON not strict or with a
@@ -22,7 +22,7 @@ RB="axiom_it_0600_rebuilt_${tag//-/_}"
 TMP=$(mktemp -d)
 fails=0 passes=0
 KADMIN=${AXIOM_TEST_BIN_DIR:-$(dirname "$AX")/../tests}/kafka_admin
-HELPER="$ROOT/tests/integration/esign_helper.py"
+HELPER="$ROOT/tests/lib/esign_helper.py"
 admin() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$AXIOM_PG_ADMIN_DSN dbname=$DB" -c "$1"; }
 cleanup() {
 	for db in "$DB" "$RB"; do

@@ -22,7 +22,7 @@ fails=0 passes=0
 sql() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$AXIOM_PG_ADMIN_DSN dbname=$1" -c "$2"; }
 # the throwaway topics and groups go with kafka_admin (tests/tools) when it is built
 KADMIN=${AXIOM_TEST_BIN_DIR:-$(dirname "$AX")/../tests}/kafka_admin
-source "$(dirname "${BASH_SOURCE[0]}")/kafka-lib.sh" # kc: kcat as a principal
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/kafka-lib.sh" # kc: kcat as a principal
 cleanup() {
 	for db in "$A" "$B"; do
 		psql -X -q "$AXIOM_PG_ADMIN_DSN" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1

@@ -11,7 +11,7 @@ set -uo pipefail
 AX=${AXIOM_BIN:?run through ctest}
 ROOT=${AXIOM_ROOT:?run through ctest}
 : "${AXIOM_PG_ADMIN_DSN:?run through tests/with-stack}"
-source "$(dirname "${BASH_SOURCE[0]}")/kafka-lib.sh" # kc: kcat as a principal
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/kafka-lib.sh" # kc: kcat as a principal
 TMP=$(mktemp -d)
 fails=0 passes=0
 cleanup() { rm -rf "$TMP"; }

@@ -13,7 +13,7 @@
 #   (d) the audit report of the period holds refused and quarantined commands;
 #   (e) a version changed behind the API (superuser, triggers disabled) shows as changed and
 #       is named; a forgery that recomputes its record_hash is caught by its ledger entry.
-source "$(dirname "${BASH_SOURCE[0]}")/apply-fault-lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 
 OUT=${AXIOM_TEST_BIN_DIR:?run through ctest}/report-0800
 rm -rf "$OUT" && mkdir -p "$OUT"
