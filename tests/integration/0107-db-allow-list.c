@@ -234,8 +234,7 @@ list_path(char *path, size_t cap, const char *dir, const char *login)
 	if (dir != NULL)
 		snprintf(path, cap, "%s/%s.txt", dir, login);
 	else
-		snprintf(
-		    path, cap, "%s/tests/data/allow-list/%s.txt", root ? root : ".", login);
+		snprintf(path, cap, "%s/tests/data/allow-list/%s.txt", root ? root : ".", login);
 }
 
 /* The allow-list of login (comments and blank lines skipped), sorted. */
@@ -352,8 +351,7 @@ START_TEST(test_each_login_holds_nothing_beyond_its_allow_list)
 	}
 	/* the list goes to stdout: Check's messages are limited to a few kilobytes */
 	if (extra > 0)
-		printf(
-		    "held but not on the allow-list (tests/data/allow-list/):\n%s", report);
+		printf("held but not on the allow-list (tests/data/allow-list/):\n%s", report);
 	ck_assert_msg(extra == 0,
 	    "%zu privileges held but not on the allow-list (listed above); if a migration meant "
 	    "to grant them, regenerate the lists (header of the list files) and have the diff "
