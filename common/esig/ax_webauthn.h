@@ -13,7 +13,9 @@
  *      -> crossOrigin absent or false, no topOrigin
  *   -> authenticatorData: exactly 37 bytes, AT and ED clear, BS only with BE
  *      -> rpIdHash == SHA-256(rpId) -> UP set -> UV set if the policy requires it
- *   -> fido_assert_verify (UP and UV requested as FIDO_OPT_TRUE where required)
+ *   -> signature over authenticatorData || SHA-256(clientDataJSON) with the registered key
+ *      (what fido_assert_verify checks besides the flags, rpIdHash and extensions above;
+ *      done with OpenSSL directly on the key parsed at registration)
  *   -> signCount: a counter that does not grow (unless both are 0) is refused last, as
  *      AX_WA_SIGN_COUNT_REGRESSED, after every other check passed, with the new count.
  *
@@ -68,7 +70,8 @@ enum ax_webauthn_reason {
 	AX_WA_USER_NOT_PRESENT,      /* webauthn_user_not_present */
 	AX_WA_USER_NOT_VERIFIED,     /* webauthn_user_not_verified */
 	AX_WA_BAD_SIGNATURE,         /* webauthn_bad_signature */
-	AX_WA_VERIFY_FAILED,         /* webauthn_verify_failed (libfido2 refused otherwise) */
+	AX_WA_VERIFY_FAILED,         /* webauthn_verify_failed (libfido2's other refusals; no
+	                              * longer produced, the name stays reserved) */
 	AX_WA_SIGN_COUNT_REGRESSED,  /* webauthn_sign_count_regressed */
 	AX_WA_REASON_COUNT
 };
