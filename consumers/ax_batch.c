@@ -42,6 +42,7 @@ struct ax_batch_ctx {
 	int64_t et_us;               /* the last known event time as committed (invariant 6) */
 	ax_batch_observe_fn observe; /* each committed outcome, for the metrics */
 	void *observe_arg;
+	struct ax_sign_cache *sign; /* this writer's parsed FIDO2 keys (consumers/ax_sign.h) */
 };
 
 void
@@ -147,6 +148,8 @@ ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const 
 		goto fail;
 	if ((rc = ax_sha256_new(&ctx->sha, err)) != AX_OK)
 		goto fail;
+	if ((rc = ax_sign_cache_new(&ctx->sign, AX_SIGN_KEY_CACHE_CAP, err)) != AX_OK)
+		goto fail;
 	if ((rc = connect_session(ctx, true, err)) != AX_OK)
 		goto fail;
 	*out = ctx;
@@ -164,6 +167,7 @@ ax_batch_ctx_free(struct ax_batch_ctx *ctx)
 	PQfinish(ctx->conn);
 	ax_decoder_free(ctx->dec);
 	ax_sha256_free(ctx->sha);
+	ax_sign_cache_free(ctx->sign);
 	free(ctx->dsn);
 	free(ctx);
 }
@@ -714,7 +718,8 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 		}
 		for (i = 0; i < sent; i++)
 			js[i] = els[i].json;
-		rc = ax_sign_complete_batch(ctx->conn, js, sent, &cut, &sign_wait_us, err);
+		rc = ax_sign_complete_batch_cached(
+		    ctx->conn, ctx->sign, js, sent, &cut, &sign_wait_us, err);
 		free(js);
 		if (rc != AX_OK)
 			goto out;

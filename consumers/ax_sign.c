@@ -95,20 +95,89 @@ rp_id_of(char *out, size_t cap, const char *origin)
 	out[end - h] = '\0';
 }
 
-/* Verify the WebAuthn proof of in against the FIDO2 factor of ctx; a refusal goes into d. */
+struct ax_sign_cache {
+	struct ax_webauthn_key_cache *keys;
+	struct ax_webauthn_verifier *v; /* the verifier for origin; NULL before the first */
+	char origin[256];
+};
+
+int
+ax_sign_cache_new(struct ax_sign_cache **out, size_t key_capacity, struct ax_err *err)
+{
+	struct ax_sign_cache *c = calloc(1, sizeof(*c));
+	int rc;
+
+	*out = NULL;
+	if (c == NULL)
+		return ax_err_set(err, AX_ERR, "out of memory for a signing cache");
+	if ((rc = ax_webauthn_key_cache_new(&c->keys, key_capacity, err)) != AX_OK) {
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return AX_OK;
+}
+
+void
+ax_sign_cache_free(struct ax_sign_cache *c)
+{
+	if (c == NULL)
+		return;
+	ax_webauthn_key_cache_free(c->keys);
+	ax_webauthn_verifier_free(c->v);
+	free(c);
+}
+
+/* The verifier for origin (rpId rp, UV left to the database) into *v: cache's when it was
+ * made for the same origin (or made and kept there now), else a new one in *owned. */
+static int
+fido2_verifier(const struct ax_webauthn_verifier **v, struct ax_webauthn_verifier **owned,
+    struct ax_sign_cache *cache, const char *origin, const char *rp, struct ax_err *err)
+{
+	struct ax_webauthn_verifier *nv = NULL;
+	struct ax_webauthn_policy pol;
+	const char *origins[1] = { origin };
+	int rc;
+
+	*v = NULL;
+	*owned = NULL;
+	if (cache != NULL && cache->v != NULL && strcmp(cache->origin, origin) == 0) {
+		*v = cache->v;
+		return AX_OK;
+	}
+	memset(&pol, 0, sizeof(pol));
+	pol.rp_id = rp;
+	pol.origins = origins;
+	pol.n_origins = 1;
+	pol.require_uv = false; /* UV is a session decision: the database takes it (11.200) */
+	if ((rc = ax_webauthn_verifier_new(&nv, &pol, err)) != AX_OK)
+		return rc;
+	if (cache != NULL && strlen(origin) < sizeof(cache->origin)) {
+		ax_webauthn_verifier_free(cache->v);
+		cache->v = nv;
+		snprintf(cache->origin, sizeof(cache->origin), "%s", origin);
+	} else {
+		*owned = nv;
+	}
+	*v = nv;
+	return AX_OK;
+}
+
+/* Verify the WebAuthn proof of in against the FIDO2 factor of ctx, with cache's keys and
+ * verifier when cache is not NULL; a refusal goes into d. */
 static int
 verify_fido2(struct ax_sign_decision *d, const struct ax_sign_input *in,
-    const struct ax_sign_context *ctx, struct ax_err *err)
+    const struct ax_sign_context *ctx, struct ax_sign_cache *cache, struct ax_err *err)
 {
-	struct ax_webauthn_key *key = NULL;
-	struct ax_webauthn_verifier *v = NULL;
-	struct ax_webauthn_policy pol;
+	struct ax_webauthn_key *owned_key = NULL;
+	struct ax_webauthn_verifier *owned_v = NULL;
+	const struct ax_webauthn_key *key = NULL;
+	const struct ax_webauthn_verifier *v = NULL;
 	struct ax_webauthn_cred cred;
 	struct ax_webauthn_assertion a;
 	struct ax_webauthn_result res;
 	struct ax_err verr;
 	const char *origin = ctx->origin[0] ? ctx->origin : AX_SIGN_DEFAULT_ORIGIN;
-	const char *origins[1];
 	char rp[256];
 	enum ax_pk_format fmt;
 	int rc = AX_OK, vr;
@@ -125,23 +194,26 @@ verify_fido2(struct ax_sign_decision *d, const struct ax_sign_input *in,
 		fmt = AX_PK_RAW;
 	else
 		fmt = AX_PK_DER;
-	if (ax_webauthn_key_new(
-	        &key, ctx->cose_alg, fmt, ctx->public_key, ctx->public_key_len, &verr) != AX_OK) {
+	vr = cache != NULL ? ax_webauthn_key_cache_get(&key, cache->keys, ctx->cose_alg, fmt,
+	                         ctx->public_key, ctx->public_key_len, &verr)
+	                   : ax_webauthn_key_new(&owned_key, ctx->cose_alg, fmt, ctx->public_key,
+	                         ctx->public_key_len, &verr);
+	if (vr == AX_EINVAL) {
 		refuse(d, "factor_key_invalid", verr.msg);
 		goto out;
+	} else if (vr != AX_OK) { /* out of memory: no decision, the batch fails */
+		*err = verr;
+		rc = vr;
+		goto out;
 	}
+	if (owned_key != NULL)
+		key = owned_key;
 	rp_id_of(rp, sizeof(rp), origin);
 	if (rp[0] == '\0') {
 		refuse(d, "factor_key_invalid", "the registered origin is not https://host");
 		goto out;
 	}
-	origins[0] = origin;
-	memset(&pol, 0, sizeof(pol));
-	pol.rp_id = rp;
-	pol.origins = origins;
-	pol.n_origins = 1;
-	pol.require_uv = false; /* UV is a session decision: the database takes it (11.200) */
-	if ((rc = ax_webauthn_verifier_new(&v, &pol, err)) != AX_OK)
+	if ((rc = fido2_verifier(&v, &owned_v, cache, origin, rp, err)) != AX_OK)
 		goto out;
 	memset(&cred, 0, sizeof(cred));
 	cred.id = ctx->credential_id;
@@ -174,8 +246,8 @@ verify_fido2(struct ax_sign_decision *d, const struct ax_sign_input *in,
 		rc = vr;
 	}
 out:
-	ax_webauthn_verifier_free(v);
-	ax_webauthn_key_free(key);
+	ax_webauthn_verifier_free(owned_v);
+	ax_webauthn_key_free(owned_key);
 	return rc;
 }
 
@@ -287,6 +359,13 @@ int
 ax_sign_verify(struct ax_sign_decision *d, const struct ax_sign_input *in,
     const struct ax_sign_context *ctx, struct ax_err *err)
 {
+	return ax_sign_verify_cached(d, in, ctx, NULL, err);
+}
+
+int
+ax_sign_verify_cached(struct ax_sign_decision *d, const struct ax_sign_input *in,
+    const struct ax_sign_context *ctx, struct ax_sign_cache *cache, struct ax_err *err)
+{
 	struct ax_intent intent;
 	struct ax_err ierr;
 	bool factor_proof =
@@ -316,7 +395,7 @@ ax_sign_verify(struct ax_sign_decision *d, const struct ax_sign_input *in,
 			refuse(d, "factor_unknown",
 			    "the factor id names no factor registered before the event time");
 		else if (strcmp(ctx->factor_type, "fido2") == 0)
-			rc = verify_fido2(d, in, ctx, err);
+			rc = verify_fido2(d, in, ctx, cache, err);
 		else if (strcmp(ctx->factor_type, "password") == 0)
 			rc = verify_password(d, in, ctx, err);
 		else
@@ -564,9 +643,10 @@ finish_element(json_t *e, const struct ax_sign_input *in, const struct ax_sign_d
 	return json_object_get(e, "proofs") == NULL ? -1 : 0;
 }
 
-/* Verify element e with its context; complete it. */
+/* Verify element e with its context (and cache, or NULL); complete it. */
 static int
-complete_one(json_t *e, const struct ax_sign_context *ctx, struct ax_err *err)
+complete_one(
+    json_t *e, const struct ax_sign_context *ctx, struct ax_sign_cache *cache, struct ax_err *err)
 {
 	struct ax_sign_input in;
 	struct ax_sign_decision d;
@@ -603,7 +683,7 @@ complete_one(json_t *e, const struct ax_sign_context *ctx, struct ax_err *err)
 		rc = ax_err_set(err, AX_ERR, "a Sign element lost its fields");
 		goto out;
 	}
-	if ((rc = ax_sign_verify(&d, &in, ctx, err)) != AX_OK)
+	if ((rc = ax_sign_verify_cached(&d, &in, ctx, cache, err)) != AX_OK)
 		goto out;
 	if (finish_element(e, &in, &d) != 0)
 		rc = ax_err_set(err, AX_ERR, "out of memory");
@@ -619,6 +699,13 @@ out:
 int
 ax_sign_complete_batch(
     PGconn *conn, json_t *const *els, size_t n, size_t *cut, int64_t *cut_et_us, struct ax_err *err)
+{
+	return ax_sign_complete_batch_cached(conn, NULL, els, n, cut, cut_et_us, err);
+}
+
+int
+ax_sign_complete_batch_cached(PGconn *conn, struct ax_sign_cache *cache, json_t *const *els,
+    size_t n, size_t *cut, int64_t *cut_et_us, struct ax_err *err)
 {
 	struct pending *pend = NULL;
 	size_t np = 0, i;
@@ -655,7 +742,7 @@ ax_sign_complete_batch(
 			*cut_et_us = et + 1;
 			break;
 		}
-		if ((rc = complete_one(e, &pend[i].ctx, err)) != AX_OK)
+		if ((rc = complete_one(e, &pend[i].ctx, cache, err)) != AX_OK)
 			goto out;
 	}
 out:

@@ -24,7 +24,10 @@
  *      oidc_expired, attest_stale, factor_unknown, ...) and stores it as the outcome's reason
  *      code; decisions that depend on earlier outcomes (nonce once, session, signature
  *      counter) are taken by the database in log order, never here.
- * @locality: a writer thread; no globals.
+ * A writer keeps a struct ax_sign_cache (its parsed WebAuthn keys, by their exact registered
+ * bytes, and its verifier for the last origin) across batches; it changes no decision: a
+ * verification with the cache decides exactly as one without it (test_sign_cache).
+ * @locality: a writer thread; no globals; a cache belongs to one thread.
  */
 #ifndef AX_SIGN_H
 #define AX_SIGN_H
@@ -47,6 +50,7 @@
 #define AX_SIGN_ATTEST_AGE_US     (5LL * 60 * 1000000)
 #define AX_SIGN_ATTEST_SKEW_US    (60LL * 1000000)
 #define AX_SIGN_ATTEST_PROOF_LEN  (8 + 64) /* be64 attested-at (us) || Ed25519 signature */
+#define AX_SIGN_KEY_CACHE_CAP     256      /* parsed FIDO2 keys kept per writer */
 
 /* Factor type bits of a decision. */
 #define AX_SIGN_FIDO2    0x1u
@@ -101,6 +105,15 @@ struct ax_sign_decision {
 	char detail[256];
 };
 
+/* What a writer keeps between verifications (see above). */
+struct ax_sign_cache;
+
+/* Create a cache of at most key_capacity parsed keys. */
+int ax_sign_cache_new(struct ax_sign_cache **out, size_t key_capacity, struct ax_err *err);
+
+/* Release c; NULL is a no-op. */
+void ax_sign_cache_free(struct ax_sign_cache *c);
+
 /* Release what ctx owns and zero it; safe on a zeroed context. */
 void ax_sign_context_clear(struct ax_sign_context *ctx);
 
@@ -114,6 +127,11 @@ void ax_sign_token_issuer(char *iss, size_t cap, const char *token);
 int ax_sign_verify(struct ax_sign_decision *d, const struct ax_sign_input *in,
     const struct ax_sign_context *ctx, struct ax_err *err);
 
+/* ax_sign_verify with the keys and verifier of cache (NULL: parse everything again, as
+ * ax_sign_verify does); the same decision either way. */
+int ax_sign_verify_cached(struct ax_sign_decision *d, const struct ax_sign_input *in,
+    const struct ax_sign_context *ctx, struct ax_sign_cache *cache, struct ax_err *err);
+
 /* Fill element e (op sign_record) from the Sign command m at event time et_us. */
 int ax_sign_element(json_t *e, const struct ax_message *m, int64_t et_us, struct ax_err *err);
 
@@ -123,5 +141,9 @@ int ax_sign_element(json_t *e, const struct ax_message *m, int64_t et_us, struct
  * connection broke. */
 int ax_sign_complete_batch(PGconn *conn, json_t *const *els, size_t n, size_t *cut,
     int64_t *cut_et_us, struct ax_err *err);
+
+/* ax_sign_complete_batch verifying with cache (NULL: none), the writer's. */
+int ax_sign_complete_batch_cached(PGconn *conn, struct ax_sign_cache *cache, json_t *const *els,
+    size_t n, size_t *cut, int64_t *cut_et_us, struct ax_err *err);
 
 #endif

@@ -125,10 +125,10 @@ problem(struct ax_sign_reverify_report *rep, const char *sig_id, const char *wha
 
 static const char *const meanings[] = { "authorship", "review", "approval", "responsibility" };
 
-/* Re-verify row r of res (see the query in ax_sign_reverify). */
+/* Re-verify row r of res (see the query in ax_sign_reverify), with the run's cache. */
 static int
-reverify_one(
-    PGconn *conn, PGresult *res, int r, struct ax_sign_reverify_report *rep, struct ax_err *err)
+reverify_one(PGconn *conn, PGresult *res, int r, struct ax_sign_cache *cache,
+    struct ax_sign_reverify_report *rep, struct ax_err *err)
 {
 	const char *sig_id = PQgetvalue(res, r, 0);
 	struct ax_sign_context ctx;
@@ -178,7 +178,7 @@ reverify_one(
 	ax_sign_token_issuer(iss, sizeof(iss), token);
 	if ((rc = context(conn, &ctx, PQgetvalue(res, r, 11), factor, iss, err)) != AX_OK)
 		goto out;
-	if ((rc = ax_sign_verify(&d, &in, &ctx, err)) != AX_OK)
+	if ((rc = ax_sign_verify_cached(&d, &in, &ctx, cache, err)) != AX_OK)
 		goto out;
 	snprintf(types, sizeof(types), "%s%s%s", d.verified & AX_SIGN_FIDO2 ? "fido2," : "",
 	    d.verified & AX_SIGN_OIDC ? "oidc," : "",
@@ -206,10 +206,13 @@ out:
 int
 ax_sign_reverify(PGconn *conn, struct ax_sign_reverify_report *rep, struct ax_err *err)
 {
-	PGresult *res;
+	struct ax_sign_cache *cache = NULL; /* keys met again are not parsed again */
+	PGresult *res = NULL;
 	int rc = AX_OK, r;
 
 	memset(rep, 0, sizeof(*rep));
+	if ((rc = ax_sign_cache_new(&cache, AX_SIGN_KEY_CACHE_CAP, err)) != AX_OK)
+		return rc;
 	res = PQexec(conn,
 	    "SELECT s.signature_id, s.signer, s.id, s.version, encode(s.record_hash, 'hex'), "
 	    "  s.meaning, encode(s.intent_hash, 'hex'), encode(s.proofs, 'hex'), "
@@ -223,10 +226,11 @@ ax_sign_reverify(PGconn *conn, struct ax_sign_reverify_report *rep, struct ax_er
 	}
 	for (r = 0; r < PQntuples(res); r++) {
 		rep->checked++;
-		if ((rc = reverify_one(conn, res, r, rep, err)) != AX_OK)
+		if ((rc = reverify_one(conn, res, r, cache, rep, err)) != AX_OK)
 			goto out;
 	}
 out:
 	PQclear(res);
+	ax_sign_cache_free(cache);
 	return rc;
 }

@@ -13,7 +13,9 @@
  *      -> crossOrigin absent or false, no topOrigin
  *   -> authenticatorData: exactly 37 bytes, AT and ED clear, BS only with BE
  *      -> rpIdHash == SHA-256(rpId) -> UP set -> UV set if the policy requires it
- *   -> fido_assert_verify (UP and UV requested as FIDO_OPT_TRUE where required)
+ *   -> signature over authenticatorData || SHA-256(clientDataJSON) with the registered key
+ *      (what fido_assert_verify checks besides the flags, rpIdHash and extensions above;
+ *      done with OpenSSL directly on the key parsed at registration)
  *   -> signCount: a counter that does not grow (unless both are 0) is refused last, as
  *      AX_WA_SIGN_COUNT_REGRESSED, after every other check passed, with the new count.
  *
@@ -68,7 +70,8 @@ enum ax_webauthn_reason {
 	AX_WA_USER_NOT_PRESENT,      /* webauthn_user_not_present */
 	AX_WA_USER_NOT_VERIFIED,     /* webauthn_user_not_verified */
 	AX_WA_BAD_SIGNATURE,         /* webauthn_bad_signature */
-	AX_WA_VERIFY_FAILED,         /* webauthn_verify_failed (libfido2 refused otherwise) */
+	AX_WA_VERIFY_FAILED,         /* webauthn_verify_failed (libfido2's other refusals; no
+	                              * longer produced, the name stays reserved) */
 	AX_WA_SIGN_COUNT_REGRESSED,  /* webauthn_sign_count_regressed */
 	AX_WA_REASON_COUNT
 };
@@ -133,6 +136,40 @@ void ax_webauthn_key_free(struct ax_webauthn_key *key);
 
 /* The COSE algorithm key was registered with. */
 int ax_webauthn_key_alg(const struct ax_webauthn_key *key);
+
+/*
+ * A bounded cache of parsed keys (ax_webauthn_cache.c), so that a verifier that sees the
+ * same registered key again does not parse and check it again.
+ * Invariants: (1) an entry is served only for the very bytes it was parsed from: the same
+ * COSE algorithm, format, length and every byte (compared in full; the hash only filters),
+ * so a credential id whose key changed gets its new key, never the old one; (2) it holds at
+ * most capacity keys; a new key beyond that evicts the least recently used; (3) a key that
+ * does not parse is not cached (each lookup refuses it again, with the same error).
+ * @locality: the thread that owns the cache (the applier: one per writer thread); no lock.
+ */
+struct ax_webauthn_key_cache;
+
+struct ax_webauthn_key_cache_stats {
+	size_t entries, capacity;
+	unsigned long long hits, misses, evictions;
+};
+
+/* Create an empty cache for at most capacity (1 to 65536) keys. */
+int ax_webauthn_key_cache_new(
+    struct ax_webauthn_key_cache **out, size_t capacity, struct ax_err *err);
+
+/* Release c and every key in it; NULL is a no-op. */
+void ax_webauthn_key_cache_free(struct ax_webauthn_key_cache *c);
+
+/* The key of (cose_alg, fmt, bytes) as ax_webauthn_key_new parses it, from c or parsed and
+ * added to c. *out is borrowed from c: valid until the next call on c or its release. Errors
+ * are those of ax_webauthn_key_new. */
+int ax_webauthn_key_cache_get(const struct ax_webauthn_key **out, struct ax_webauthn_key_cache *c,
+    int cose_alg, enum ax_pk_format fmt, const uint8_t *bytes, size_t len, struct ax_err *err);
+
+/* The counters of c. */
+void ax_webauthn_key_cache_stats(
+    struct ax_webauthn_key_cache_stats *out, const struct ax_webauthn_key_cache *c);
 
 /* Create a verifier for policy (copied: rpId, its hash and the origin allow-list). */
 int ax_webauthn_verifier_new(

@@ -1,7 +1,8 @@
 /*
  * ax_sigbench.h - signature verification rate, measured in-process for `axiom bench` and
- * tests/bench/bench_webauthn: WebAuthn assertion verifications (ax_webauthn_verify: strict
- * clientDataJSON, every relying-party check, libfido2's signature check) against raw ECDSA
+ * tests/bench/bench_webauthn: WebAuthn assertion verifications as a writer runs them (the key
+ * from its ax_webauthn_key_cache, then ax_webauthn_verify: strict clientDataJSON, every
+ * relying-party check, the signature) against raw ECDSA
  * P-256 / SHA-256 verifies (OpenSSL EVP_DigestVerify over the same signed bytes, what
  * `openssl speed ecdsap256` measures), in the same run on one thread.
  */
