@@ -3,13 +3,14 @@
  *
  * bench_run calls the phases in order on one context (struct bench_ctx, bench_int.h): SETUP
  * here, CONTROL, THROUGHPUT, LATENCY (bench_phases.c), CEILING (bench_ceiling.c), REPLAY,
- * VERIFY, SIGNATURES (bench_phases.c), then CLEANUP here, which undoes whatever SETUP made
+ * VERIFY, SCALE, SIGNATURES (bench_phases.c), then CLEANUP here, which undoes whatever SETUP made
  * however far the run got. The table, the JSON and the plot are bench_report.c's.
  *
  * Threads: the main thread drives the phases and publishes; one listener thread owns the
  * LISTEN connection and appends a sample per committed command (under its mu); the ceiling
  * runs its loaders on as many threads as there are partitions. Children: `axiom apply`
- * (twice) and `axiom verify`, spawned from o->self, their logs in the work folder.
+ * (seeding the signable records, throughput, latency, SCALE) and `axiom verify`, spawned
+ * from o->self, their logs in the work folder.
  */
 #include "bench.h"
 
@@ -210,8 +211,9 @@ setup(struct bench_ctx *c, struct ax_err *err)
 	 * control principal's idempotent producer get its producer id on a fresh broker */
 	if ((rc = ax_producer_new(&c->pb.p, cfg->brokers, AX_KAFKA_CONTROL, 60000, err)) != AX_OK)
 		return rc;
-	if (bench_gen_init(&c->g, c->o->partitions, c->o->change_pct) != 0)
-		return ax_err_set(err, AX_ERR, "out of memory");
+	if (bench_gen_init(
+	        &c->g, c->o->partitions, c->o->change_pct, c->o->sign_pct, c->o->refuse_pct) != 0)
+		return ax_err_set(err, AX_ERR, "could not set up the command mix (out of memory?)");
 	c->gen_made = true;
 	return AX_OK;
 }
@@ -275,6 +277,8 @@ bench_defaults(struct bench_opts *o)
 	o->batch_max = 200;
 	o->batch_ms = 0;
 	o->change_pct = 20;
+	o->sign_pct = 5;
+	o->refuse_pct = 2;
 	o->rate_fraction = 0.5;
 	o->replay = true;
 	o->verify = true;
@@ -294,7 +298,7 @@ bench_run(const struct bench_opts *o, struct bench_result *r, FILE *log, struct 
 	/* the phases in order (bench.h); the first that fails ends the run, CLEANUP follows */
 	static int (*const phases[])(struct bench_ctx *, struct ax_err *) = { setup,
 		bench_seed_control, bench_throughput, bench_latency, bench_ceiling, bench_replay,
-		bench_verify, bench_signatures };
+		bench_verify, bench_scale, bench_signatures };
 	struct bench_ctx *c = calloc(1, sizeof(*c));
 	size_t i;
 	int rc = AX_OK;

@@ -19,9 +19,11 @@
  *      no foreign key, no trigger, no RLS) with COPY, one transaction per batch of the same
  *      size, on as many connections as the applier had partitions;
  *  (4) no timed assertion anywhere: the bench reports, it does not judge.
- * Phases, in order: SETUP -> CONTROL -> THROUGHPUT (backlog, then `apply --until-caught-up`)
- * -> LATENCY (paced publishing at a fraction of the measured rate while the applier runs)
- * -> CEILING -> REPLAY -> VERIFY -> SIGNATURES -> CLEANUP, each a function of one context
+ * Phases, in order: SETUP -> CONTROL (control commands, then the signable records, applied)
+ * -> THROUGHPUT (backlog, then `apply --until-caught-up`) -> LATENCY (paced publishing at a
+ * fraction of the measured rate while the applier runs) -> CEILING -> REPLAY -> VERIFY ->
+ * SCALE (--verify-versions: the database grown to N versions, then verified) -> SIGNATURES
+ * -> CLEANUP, each a function of one context
  * (cli/bench_int.h names the file of each); then the caller's REPORT (bench_print,
  * bench_write_json, bench_write_plot).
  */
@@ -45,6 +47,8 @@ struct bench_opts {
 	int partitions;              /* of PREFIX.commands */
 	int batch_max, batch_ms;     /* applier batches, and the ceiling's batch size */
 	int change_pct;              /* share of change-request steps in the data mix */
+	int sign_pct, refuse_pct;    /* shares of Sign commands and refusals (0, 0: basic mix) */
+	long verify_versions;        /* SCALE: grow the database to this many versions, 0: no */
 	double rate_fraction;        /* paced rate = this x the measured apply rate */
 	bool replay, verify, keep;
 	const char *json_path, *plot_path; /* NULL: not written */
@@ -61,6 +65,25 @@ struct bench_sample {
  * listener's NOTIFY): it has a commit second but no latency (event_us is 0). */
 #define BENCH_COUNTED 3
 
+/* CPU of one phase that applies commands: the applier's and the PostgreSQL server's. */
+struct bench_cpu {
+	long commands;    /* commands (data and control) the phase applied */
+	double applier_s; /* the applier's user + system time (a child's wait4, or this process) */
+	double pg_s;      /* every process of the server: live backends and the reaped ones */
+};
+
+/* One `axiom verify` run as the bench reads it from its JSON. */
+struct bench_verify_fig {
+	long versions;     /* record versions in the database */
+	double seconds;    /* wall time of the child, start to exit */
+	double rate;       /* versions / seconds */
+	int exit;          /* its exit code */
+	double records_s;  /* its record chain stage */
+	double database_s; /* every stage that reads PostgreSQL only */
+	double kafka_s;    /* the stages that read the broker */
+	long kafka_items;  /* log offsets and audit outcomes read */
+};
+
 struct bench_result {
 	char tag[32], machine[256];
 	int nproc;
@@ -71,7 +94,17 @@ struct bench_result {
 	double publish_rate, apply_rate, apply_seconds;
 	double applier_cpu_s; /* the applier child, over the throughput phase */
 	double pg_cpu_s;      /* the whole PostgreSQL server (every database) over the same phase */
-	long applier_rss_kib; /* peak over both applier runs */
+	long applier_rss_kib; /* the throughput phase's applier */
+	long latency_rss_kib; /* the latency phase's applier */
+	struct bench_cpu cpu_throughput, cpu_latency, cpu_replay;
+	/* the throughput phase's outcomes, from the ledger, and what the mix meant to refuse */
+	long accepted, rejected, quarantined, signatures_stored;
+	long mix_signs, mix_refusals;
+	struct {
+		char code[48];
+		long n;
+	} reasons[8]; /* the rejections by reason code, most frequent first */
+	int nreasons;
 	/* latency phase */
 	double paced_rate, achieved_rate;
 	long latency_n;
@@ -83,11 +116,15 @@ struct bench_result {
 	double replay_rate, replay_seconds;
 	long replay_messages;
 	bool replay_equal;
-	double verify_rate, verify_seconds;
+	struct bench_verify_fig verify;
+	double synthetic_rate; /* ax_verify_bench_records: the C checker alone, one core */
+	/* SCALE (--verify-versions) */
+	long scale_commands;
+	double scale_apply_rate;
+	struct bench_cpu cpu_scale;
+	struct bench_verify_fig scale_verify;
 	/* in-process: WebAuthn verifications and raw ECDSA P-256 verifies per second */
 	double sig_rate, sig_raw_rate;
-	long verify_versions;
-	int verify_exit;
 	/* the timeline */
 	struct bench_sample *samples;
 	size_t nsamples;

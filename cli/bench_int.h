@@ -4,7 +4,7 @@
  * contract (invariants, phases) is bench.h.
  *
  *   bench.c           the run: the phases in order, SETUP and CLEANUP, small helpers
- *   bench_phases.c    CONTROL, THROUGHPUT, LATENCY, REPLAY, VERIFY, SIGNATURES
+ *   bench_phases.c    CONTROL, THROUGHPUT, LATENCY, REPLAY, VERIFY, SCALE, SIGNATURES
  *   bench_ceiling.c   CEILING (invariant 3)
  *   bench_workload.c  the command mix and publishing it
  *   bench_observe.c   the machine, the commit listener (invariant 2), the children
@@ -24,23 +24,41 @@
 #include <sys/types.h>
 
 #include "ax_publish.h"
+#include "ax_softauth.h"
 #include "ax_topics.h"
 #include "bench.h"
 
-#define LINE_MAX_BYTES 1024
+/* a command line: a Sign command carries its proofs (about 1.5 KB) */
+#define LINE_MAX_BYTES 8192
 /* commands of the latency phase's warm-up, not measured */
 #define WARMUP_COMMANDS 60
 
+/* signable lineages per partition: created before the throughput phase (bench_seed_signable) */
+#define SIGNABLE_PER_PARTITION 4
+
 /*
- * Deterministic data commands, all of which the applier accepts: SOP lineages created then
- * versioned directly (gate none), and specification lineages changed through propose ->
- * submit -> review -> approve -> apply (gate review_approve), interleaved. Per lineage the
- * commands come in order, and a lineage stays on one partition, so every base version holds.
+ * Deterministic data commands: SOP lineages created then versioned directly (gate none), and
+ * specification lineages changed through propose -> submit -> review -> approve -> apply
+ * (gate review_approve), interleaved; in the realistic mix (the default) also e-signatures of
+ * the signable lineages' version 1 (software authenticators of alice, authorship, and carol,
+ * approval, registered on the control topic) and refusals: a create by dave, enrolled
+ * without a grant, and a new version on a stale base version. Per lineage the commands come
+ * in order, and a lineage stays on one partition, so every base version the generator counts
+ * on holds; a refusal changes no lineage's state.
  */
 struct bench_gen {
-	long seq;        /* command ids */
-	int change_pct;  /* share of change steps */
-	long acc;        /* Bresenham accumulator of the mix */
+	long seq;       /* command ids */
+	int change_pct; /* share of change steps among the non-signature, non-refusal commands */
+	int sign_pct;   /* share of Sign commands (0: none) */
+	int refuse_pct; /* share of commands the applier must refuse (0: none) */
+	long acc;       /* Bresenham accumulator of the mix */
+	long acc_sign, acc_refuse;
+	long signs, refusals;          /* Sign commands and refusals generated so far */
+	struct ax_softauth *signer[2]; /* alice (authorship), carol (approval) */
+	int nsignable;                 /* signable lineages, their version 1 hashes below */
+	uint8_t (*signable_hash)[32];
+	bool signable_ready; /* their hashes are known: Sign commands may be generated */
+	int next_signable;
 	int nsop, nspec; /* lineages */
 	long *sop_ver;   /* current version of each SOP lineage, 0: not created */
 	long *spec_ver;  /* current version of each specification lineage */
@@ -109,20 +127,32 @@ int bench_throughput(struct bench_ctx *c, struct ax_err *err);
 int bench_latency(struct bench_ctx *c, struct ax_err *err);
 int bench_replay(struct bench_ctx *c, struct ax_err *err);
 int bench_verify(struct bench_ctx *c, struct ax_err *err);
+int bench_scale(struct bench_ctx *c, struct ax_err *err);
 int bench_signatures(struct bench_ctx *c, struct ax_err *err);
 
 /* bench_ceiling.c: the CEILING phase (invariant 3) */
 int bench_ceiling(struct bench_ctx *c, struct ax_err *err);
 
 /* bench_workload.c */
-/* Set up the generator for partitions partitions and the mix; -1 when out of memory. */
-int bench_gen_init(struct bench_gen *g, int partitions, int change_pct);
+/* Set up the generator for partitions partitions and the mix (sign_pct and refuse_pct 0:
+ * the basic mix, every command accepted); -1 when out of memory or no key could be made. */
+int bench_gen_init(
+    struct bench_gen *g, int partitions, int change_pct, int sign_pct, int refuse_pct);
 /* Release what g holds. */
 void bench_gen_free(struct bench_gen *g);
-/* The control commands of phase k (1: scopes, types, people; 2: grants); NULL at the end. */
+/* The control commands of phase k (1: scopes, types, people; 2: grants and, with signatures,
+ * the signers' factors); NULL at the end. */
 const char *bench_gen_control(struct bench_gen *g, int phase, int i, char *buf, size_t cap);
-/* The next data command as a JSON line in buf. */
-const char *bench_gen_data(struct bench_gen *g, char *buf, size_t cap);
+/* The i-th signable lineage's CreateRecord (0 .. nsignable - 1) as a JSON line in buf. */
+const char *bench_gen_signable(struct bench_gen *g, int i, char *buf, size_t cap);
+/* The i-th signable lineage's id as text (36 characters and a NUL). */
+void bench_gen_signable_id(char out[37], int i);
+/* The next data command as a JSON line in buf; AX_OK, or why it could not be signed. */
+int bench_gen_data(struct bench_gen *g, char *buf, size_t cap, struct ax_err *err);
+/* Generate the next data command and queue it on its topic. */
+int bench_publish_data(struct bench_gen *g, struct bench_pub *pb, struct ax_err *err);
+/* Generate a new version of the next SOP lineage (SCALE's long lineages) and queue it. */
+int bench_publish_version(struct bench_gen *g, struct bench_pub *pb, struct ax_err *err);
 /* Encode one JSON command line and queue it on its topic. */
 int bench_publish_line(struct bench_pub *pb, const char *line, struct ax_err *err);
 /* Wait for every delivery; AX_ERR when one failed. */
@@ -131,8 +161,8 @@ int bench_publish_wait(struct bench_pub *pb, struct ax_err *err);
 /* bench_observe.c */
 /* The CPU, its count, the memory and the load average, into r. */
 void bench_describe_machine(struct bench_result *r);
-/* CPU seconds of process pid and of its reaped children (the postmaster reaps backends). */
-double bench_proc_cpu_s(long pid);
+/* CPU seconds of the whole server under postmaster pm (every child, live or reaped). */
+double bench_pg_cpu_s(long pm);
 /* The postmaster's pid: the parent of this connection's backend (a local server only). */
 long bench_postmaster_pid(PGconn *conn);
 /* The listener thread: wait on the LISTEN socket, record every notification, until stop. */
@@ -148,7 +178,8 @@ int bench_spawn(
 void bench_reap(pid_t pid, int *code, struct rusage *ru);
 /* Like bench_reap, while sampling the committed data commands (bench_observe.c). */
 void bench_reap_sampling(pid_t pid, int *code, struct rusage *ru, PGconn *conn,
-    const char *commands_topic, long want, double *first, double *last, struct bench_listener *lis);
+    const char *commands_topic, long base, long want, double *first, double *last,
+    struct bench_listener *lis);
 /* User plus system CPU seconds of ru. */
 double bench_ru_cpu(const struct rusage *ru);
 

@@ -7,6 +7,7 @@
 /* wait4() (the resource use of one child) is a BSD/Linux call, outside POSIX */
 #define _DEFAULT_SOURCE
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -60,9 +61,12 @@ bench_describe_machine(struct bench_result *r)
 	}
 }
 
-/* CPU seconds of process pid and of its reaped children (the postmaster reaps backends). */
-double
-bench_proc_cpu_s(long pid)
+/*
+ * The clock ticks of /proc/PID/stat: *own (utime + stime), *reaped (cutime + cstime) and the
+ * parent's pid; false when the process is gone or the line is not as expected.
+ */
+static bool
+proc_stat(long pid, long *ppid, unsigned long long *own, unsigned long long *reaped)
 {
 	char path[64], buf[2048], *p;
 	unsigned long long ut = 0, st = 0;
@@ -72,19 +76,52 @@ bench_proc_cpu_s(long pid)
 
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	if ((fp = fopen(path, "r")) == NULL)
-		return -1;
+		return false;
 	n = fread(buf, 1, sizeof(buf) - 1, fp);
 	fclose(fp);
 	buf[n] = '\0';
 	if ((p = strrchr(buf, ')')) == NULL)
-		return -1;
+		return false;
 	/* after ") ": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
 	 * utime(14) stime cutime cstime */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld", &ut,
-	        &st, &cut, &cst) != 4)
+	if (sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld", ppid,
+	        &ut, &st, &cut, &cst) != 5)
+		return false;
+	*own = ut + st;
+	*reaped = (unsigned long long)cut + (unsigned long long)cst;
+	return true;
+}
+
+/*
+ * CPU seconds of the whole server under the postmaster pm: its own, its reaped children's
+ * and those of every child still running (backends, walwriter, checkpointer, autovacuum).
+ * The difference of two readings is the server's CPU in between, whether a backend exited
+ * meanwhile or not.
+ */
+double
+bench_pg_cpu_s(long pm)
+{
+	unsigned long long own, reaped, total;
+	struct dirent *de;
+	long ppid;
+	DIR *d;
+
+	if (!proc_stat(pm, &ppid, &own, &reaped))
 		return -1;
-	return (double)(ut + st + (unsigned long long)cut + (unsigned long long)cst) /
-	       (double)sysconf(_SC_CLK_TCK);
+	total = own + reaped;
+	if ((d = opendir("/proc")) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			char *end;
+			long pid = strtol(de->d_name, &end, 10);
+
+			if (*end != '\0' || pid <= 0 || pid == pm)
+				continue;
+			if (proc_stat(pid, &ppid, &own, &reaped) && ppid == pm)
+				total += own;
+		}
+		closedir(d);
+	}
+	return (double)total / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* The postmaster's pid: the parent of this connection's backend (a local server only). */
@@ -238,12 +275,14 @@ bench_reap(pid_t pid, int *code, struct rusage *ru)
 
 /*
  * Like bench_reap, while sampling every 50 ms how many data commands are committed (the stored next
- * offsets of the command topic): the times the first and the last of want were seen go to
- * *first and *last (negative when never). No trigger and no listener load the database.
+ * offsets of the command topic, less base, those committed before): the times the first and
+ * the last of want were seen go to *first and *last (negative when never). No trigger and no
+ * listener load the database; the samples go to lis's timeline unless lis is NULL.
  */
 void
 bench_reap_sampling(pid_t pid, int *code, struct rusage *ru, PGconn *conn,
-    const char *commands_topic, long want, double *first, double *last, struct bench_listener *lis)
+    const char *commands_topic, long base, long want, double *first, double *last,
+    struct bench_listener *lis)
 {
 	const char *params[1] = { commands_topic };
 	long seen = 0;
@@ -264,13 +303,13 @@ bench_reap_sampling(pid_t pid, int *code, struct rusage *ru, PGconn *conn,
 		    "WHERE topic = $1",
 		    1, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-			long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+			long n = strtol(PQgetvalue(res, 0, 0), NULL, 10) - base;
 
 			if (n > 0 && *first < 0)
 				*first = ax_mono_s();
 			if (n >= want && *last < 0)
 				*last = ax_mono_s();
-			if (n > seen) /* the timeline's commits per second of this phase */
+			if (n > seen && lis != NULL) /* the timeline's commits per second */
 				listener_append(
 				    lis, ax_wall_us(), 0, BENCH_COUNTED, (size_t)(n - seen));
 			seen = n > seen ? n : seen;

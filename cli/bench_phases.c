@@ -1,24 +1,212 @@
 /*
  * bench_phases.c - the measuring phases of `axiom bench` after SETUP, each a function of the
  * run's context (bench_int.h), in the order bench_run calls them: CONTROL, THROUGHPUT,
- * LATENCY, (CEILING: bench_ceiling.c), REPLAY, VERIFY, SIGNATURES. Each fills its part of
- * the result and says one or two progress lines; none judges a figure (bench.h, invariant 4).
+ * LATENCY, (CEILING: bench_ceiling.c), REPLAY, VERIFY, SCALE, SIGNATURES. Each fills its part
+ * of the result and says one or two progress lines; none judges a figure (bench.h,
+ * invariant 4). Every phase that applies commands measures the applier's CPU and the
+ * PostgreSQL server's over the phase (struct bench_cpu).
  *
  * Threads: the caller's. The phases share the listener (its phase says to which phase a
  * commit counts: 0 warm-up, 1 throughput, 2 latency) and the children they spawn are reaped
  * before the phase returns, whatever happened.
  */
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ax_clock.h"
+#include "ax_hex.h"
 #include "ax_log.h"
 #include "ax_pg.h"
 #include "ax_replay.h"
 #include "ax_sigbench.h"
+#include "ax_verify.h"
 #include "bench_int.h"
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+/* The PostgreSQL server's CPU seconds so far (-1: not a local server). */
+static double
+pg_cpu_now(const struct bench_ctx *c)
+{
+	return c->pm > 0 ? bench_pg_cpu_s(c->pm) : -1;
+}
+
+/* Close the server's side of cpu opened at pg0 (the postmaster first reaps what exited). */
+static void
+pg_cpu_close(const struct bench_ctx *c, struct bench_cpu *cpu, double pg0)
+{
+	ax_sleep_s(0.3);
+	if (pg0 >= 0)
+		cpu->pg_s = pg_cpu_now(c) - pg0;
+}
+
+/* The commands committed on the command topic so far (the sum of its stored next offsets). */
+static int
+committed_offsets(struct bench_ctx *c, long *out, struct ax_err *err)
+{
+	const char *params[1] = { c->pb.commands };
+	PGresult *res = PQexecParams(c->admin_bench,
+	    "SELECT coalesce(sum(next_offset), 0) FROM axiom.partition_offsets WHERE topic = $1", 1,
+	    NULL, params, NULL, NULL, 0);
+	int rc = AX_OK;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		rc = ax_pg_err(err, c->admin_bench, res, "could not read the stored offsets");
+	else
+		*out = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return rc;
+}
+
+/* The command topic's ledger entries by decision (the rejections by reason into r when it is
+ * not NULL), and the stored signatures. */
+struct outcomes {
+	long accepted, rejected, quarantined, signatures;
+};
+
+/* Read the outcomes of the command topic so far from the ledger (as the admin). */
+static int
+read_outcomes(struct bench_ctx *c, struct outcomes *out, struct bench_result *r, struct ax_err *err)
+{
+	const char *params[1] = { c->pb.commands };
+	PGresult *res;
+	int rc = AX_OK, i;
+
+	memset(out, 0, sizeof(*out));
+	res = PQexecParams(c->admin_bench,
+	    "SELECT decision, coalesce(reason_code, ''), count(*), "
+	    "(SELECT count(*) FROM axiom.signatures) FROM axiom.ledger WHERE topic = $1 "
+	    "GROUP BY 1, 2 ORDER BY 1, 3 DESC",
+	    1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = ax_pg_err(err, c->admin_bench, res, "could not count the outcomes");
+		PQclear(res);
+		return rc;
+	}
+	for (i = 0; i < PQntuples(res); i++) {
+		const char *d = PQgetvalue(res, i, 0);
+		long n = strtol(PQgetvalue(res, i, 2), NULL, 10);
+
+		out->signatures = strtol(PQgetvalue(res, i, 3), NULL, 10);
+		if (strcmp(d, "accepted") == 0)
+			out->accepted += n;
+		else if (strcmp(d, "quarantined") == 0)
+			out->quarantined += n;
+		else {
+			out->rejected += n;
+			if (r != NULL &&
+			    r->nreasons < (int)(sizeof(r->reasons) / sizeof(r->reasons[0]))) {
+				snprintf(r->reasons[r->nreasons].code, sizeof(r->reasons[0].code),
+				    "%s", PQgetvalue(res, i, 1));
+				r->reasons[r->nreasons++].n = n;
+			}
+		}
+	}
+	PQclear(res);
+	return AX_OK;
+}
+
+/*
+ * `axiom apply --until-caught-up` as a child (instance instance), reaped while its commits
+ * are sampled: from base committed commands up to base + want. *first and *last as
+ * bench_reap_sampling; the applier's CPU and the server's into cpu. lis: the timeline, or NULL.
+ */
+static int
+apply_backlog(struct bench_ctx *c, const char *instance, const char *log_name, long base, long want,
+    double *first, double *last, struct bench_cpu *cpu, struct rusage *ru,
+    struct bench_listener *lis, struct ax_err *err)
+{
+	char path_err[256];
+	char *const argv[] = { (char *)c->o->self, "apply", "--until-caught-up", "--prefix",
+		c->prefix, "--group", c->group, "--instance", (char *)instance, "--dsn", c->user_db,
+		"--brokers", (char *)c->cfg->brokers, "--batch", c->batch, "--batch-ms",
+		c->batch_ms, "--progress", "0", NULL };
+	double pg0;
+	pid_t pid;
+	int rc, code;
+
+	snprintf(path_err, sizeof(path_err), "%s/%s", c->workdir, log_name);
+	/* the commit listener's NOTIFY serializes commits (PostgreSQL takes one lock for every
+	 * notifying commit): off while a backlog is applied, which samples the stored offsets */
+	if ((rc = ax_pg_exec(c->admin_bench,
+	         "ALTER TABLE axiom.ledger DISABLE TRIGGER bench_commit",
+	         "could not pause the commit listener's trigger", err)) != AX_OK)
+		return rc;
+	pg0 = pg_cpu_now(c);
+	if ((rc = bench_spawn(&pid, argv, NULL, path_err, err)) != AX_OK)
+		return rc;
+	bench_reap_sampling(
+	    pid, &code, ru, c->admin_bench, c->pb.commands, base, want, first, last, lis);
+	pg_cpu_close(c, cpu, pg0);
+	cpu->applier_s = bench_ru_cpu(ru);
+	cpu->commands = want;
+	if ((rc = ax_pg_exec(c->admin_bench,
+	         "ALTER TABLE axiom.ledger ENABLE ALWAYS TRIGGER bench_commit",
+	         "could not resume the commit listener's trigger", err)) != AX_OK)
+		return rc;
+	if (code != 0) {
+		rc = ax_err_set(err, AX_ERR, "the applier exited with code %d", code);
+		ax_err_detail(err, "See %s.", path_err);
+		return rc;
+	}
+	if (*last < 0)
+		return ax_err_set(err, AX_ERR,
+		    "the applier stopped before all %ld commands were committed", want);
+	return AX_OK;
+}
+
+/*
+ * The signable records (the realistic mix signs their version 1): published, applied, and
+ * their record hashes read back into the generator, which may then make Sign commands.
+ */
+static int
+seed_signable(struct bench_ctx *c, struct ax_err *err)
+{
+	struct bench_gen *g = &c->g;
+	struct bench_cpu cpu;
+	struct rusage ru;
+	char line[LINE_MAX_BYTES], id[37];
+	double first, last;
+	int i, rc;
+
+	for (i = 0; i < g->nsignable; i++)
+		if ((rc = bench_publish_line(
+		         &c->pb, bench_gen_signable(g, i, line, sizeof(line)), err)) != AX_OK)
+			return rc;
+	if ((rc = bench_publish_wait(&c->pb, err)) != AX_OK)
+		return rc;
+	bench_say(c->log, "control: %d signable records published; applying them", g->nsignable);
+	memset(&cpu, 0, sizeof(cpu));
+	if ((rc = apply_backlog(c, "bench-seed", "apply-seed.log", 0, g->nsignable, &first, &last,
+	         &cpu, &ru, NULL, err)) != AX_OK)
+		return rc;
+	for (i = 0; i < g->nsignable; i++) {
+		const char *params[1] = { id };
+		PGresult *res;
+		size_t len = 0;
+
+		bench_gen_signable_id(id, i);
+		res = PQexecParams(c->admin_bench,
+		    "SELECT encode(record_hash, 'hex') FROM axiom.records WHERE id = $1 AND "
+		    "version = 1",
+		    1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+		    ax_hex_decode_upto(
+		        g->signable_hash[i], AX_HASH_LEN, &len, PQgetvalue(res, 0, 0)) != 0 ||
+		    len != AX_HASH_LEN) {
+			rc = ax_err_set(err, AX_ERR, "signable record %s was not applied", id);
+			ax_err_detail(err, "See %s/apply-seed.log.", c->workdir);
+			PQclear(res);
+			return rc;
+		}
+		PQclear(res);
+	}
+	g->signable_ready = true;
+	return AX_OK;
+}
 
 /* ---- CONTROL ------------------------------------------------------------------------------ */
 
@@ -38,78 +226,64 @@ bench_seed_control(struct bench_ctx *c, struct ax_err *err)
 			return rc;
 		ax_sleep_s(0.02);
 	}
-	return AX_OK;
+	return c->g.nsignable > 0 ? seed_signable(c, err) : AX_OK;
 }
 
 /* ---- THROUGHPUT --------------------------------------------------------------------------- */
 
-/* The backlog first, then `axiom apply --until-caught-up` until it has applied all of it. */
+/* The backlog first, then `axiom apply --until-caught-up` until it has applied all of it;
+ * then the outcomes from the ledger. */
 int
 bench_throughput(struct bench_ctx *c, struct ax_err *err)
 {
 	const struct bench_opts *o = c->o;
 	struct bench_result *r = c->r;
-	char line[LINE_MAX_BYTES], path_err[256];
-	char *const argv[] = { (char *)o->self, "apply", "--until-caught-up", "--prefix", c->prefix,
-		"--group", c->group, "--instance", "bench-apply", "--dsn", c->user_db, "--brokers",
-		(char *)c->cfg->brokers, "--batch", c->batch, "--batch-ms", c->batch_ms,
-		"--progress", "0", NULL };
-	double t, tpub, tfirst = -1, tlast = -1, pg_cpu0;
+	struct outcomes before, after;
+	double t, tpub, tfirst = -1, tlast = -1;
+	long i, base = 0, signs = c->g.signs, refusals = c->g.refusals;
 	struct rusage ru;
-	pid_t pid;
-	long i;
-	int rc, code;
+	int rc;
 
+	if ((rc = committed_offsets(c, &base, err)) != AX_OK ||
+	    (rc = read_outcomes(c, &before, NULL, err)) != AX_OK)
+		return rc;
 	atomic_store(&c->lis.phase, 1);
 	tpub = ax_mono_s();
 	for (i = 0; i < o->commands; i++)
-		if ((rc = bench_publish_line(
-		         &c->pb, bench_gen_data(&c->g, line, sizeof(line)), err)) != AX_OK)
+		if ((rc = bench_publish_data(&c->g, &c->pb, err)) != AX_OK)
 			return rc;
 	if ((rc = bench_publish_wait(&c->pb, err)) != AX_OK)
 		return rc;
 	r->publish_rate = (double)o->commands / (ax_mono_s() - tpub);
+	r->mix_signs = c->g.signs - signs;
+	r->mix_refusals = c->g.refusals - refusals;
 	bench_say(c->log,
-	    "throughput: %ld data commands published (%.0f/s); applying with %d partitions",
-	    o->commands, r->publish_rate, o->partitions);
-	snprintf(path_err, sizeof(path_err), "%s/apply-throughput.log", c->workdir);
-	/* the commit listener's NOTIFY serializes commits (PostgreSQL takes one lock for every
-	 * notifying commit): off for this phase, which samples the stored offsets instead */
-	if ((rc = ax_pg_exec(c->admin_bench,
-	         "ALTER TABLE axiom.ledger DISABLE TRIGGER bench_commit",
-	         "could not pause the commit listener's trigger", err)) != AX_OK)
-		return rc;
-	pg_cpu0 = c->pm > 0 ? bench_proc_cpu_s(c->pm) : -1;
+	    "throughput: %ld data commands published (%.0f/s; %ld signatures, %ld to be "
+	    "refused); applying with %d partitions",
+	    o->commands, r->publish_rate, r->mix_signs, r->mix_refusals, o->partitions);
 	t = ax_mono_s();
-	if ((rc = bench_spawn(&pid, argv, NULL, path_err, err)) != AX_OK)
+	if ((rc = apply_backlog(c, "bench-apply", "apply-throughput.log", base, o->commands,
+	         &tfirst, &tlast, &r->cpu_throughput, &ru, &c->lis, err)) != AX_OK)
 		return rc;
-	bench_reap_sampling(
-	    pid, &code, &ru, c->admin_bench, c->pb.commands, o->commands, &tfirst, &tlast, &c->lis);
 	r->apply_seconds = ax_mono_s() - t;
-	if ((rc = ax_pg_exec(c->admin_bench,
-	         "ALTER TABLE axiom.ledger ENABLE ALWAYS TRIGGER bench_commit",
-	         "could not resume the commit listener's trigger", err)) != AX_OK)
-		return rc;
-	if (code != 0) {
-		rc = ax_err_set(err, AX_ERR, "the applier exited with code %d", code);
-		ax_err_detail(err, "See %s.", path_err);
-		return rc;
-	}
-	r->applier_cpu_s = bench_ru_cpu(&ru);
+	r->applier_cpu_s = r->cpu_throughput.applier_s;
+	r->pg_cpu_s = r->cpu_throughput.pg_s;
 	r->applier_rss_kib = ru.ru_maxrss;
-	ax_sleep_s(0.3); /* the postmaster reaps the applier's backends */
-	if (pg_cpu0 >= 0)
-		r->pg_cpu_s = bench_proc_cpu_s(c->pm) - pg_cpu0;
-	if (tlast < 0)
-		return ax_err_set(err, AX_ERR,
-		    "the applier stopped before all %ld commands were committed", o->commands);
 	r->applied = o->commands;
 	r->apply_rate = tlast > tfirst ? (double)o->commands / (tlast - tfirst)
 	                               : (double)o->commands / r->apply_seconds;
+	if ((rc = read_outcomes(c, &after, r, err)) != AX_OK)
+		return rc;
+	r->accepted = after.accepted - before.accepted;
+	r->rejected = after.rejected - before.rejected;
+	r->quarantined = after.quarantined - before.quarantined;
+	r->signatures_stored = after.signatures - before.signatures;
 	bench_say(c->log,
 	    "throughput: %.0f commands/s from the first to the last commit (%.1f s with the "
-	    "group join and the idle tail), applier CPU %.2f s, peak RSS %.1f MiB",
-	    r->apply_rate, r->apply_seconds, r->applier_cpu_s, (double)r->applier_rss_kib / 1024);
+	    "group join and the idle tail), applier CPU %.2f s, peak RSS %.1f MiB; %ld accepted "
+	    "(%ld signatures stored), %ld rejected",
+	    r->apply_rate, r->apply_seconds, r->applier_cpu_s, (double)r->applier_rss_kib / 1024,
+	    r->accepted, r->signatures_stored, r->rejected);
 	return AX_OK;
 }
 
@@ -142,15 +316,13 @@ percentile(const double *sorted, size_t n, double p)
 static int
 publish_paced(struct bench_ctx *c, long n, double rate, struct ax_err *err)
 {
-	char line[LINE_MAX_BYTES];
 	double start = ax_mono_s();
 	int rc = AX_OK;
 	long i;
 
 	for (i = 0; i < n; i++) {
 		ax_sleep_s(start + (double)i / rate - ax_mono_s());
-		if ((rc = bench_publish_line(
-		         &c->pb, bench_gen_data(&c->g, line, sizeof(line)), err)) != AX_OK)
+		if ((rc = bench_publish_data(&c->g, &c->pb, err)) != AX_OK)
 			break;
 		ax_producer_poll(c->pb.p, 0);
 	}
@@ -200,7 +372,7 @@ bench_latency(struct bench_ctx *c, struct ax_err *err)
 		"--instance", "bench-apply", "--dsn", c->user_db, "--brokers",
 		(char *)c->cfg->brokers, "--batch", c->batch, "--batch-ms", c->batch_ms,
 		"--progress", "0", NULL };
-	double rate = o->rate_fraction * r->apply_rate, start;
+	double rate = o->rate_fraction * r->apply_rate, start, pg0;
 	struct rusage ru;
 	pid_t pid;
 	int rc, code;
@@ -209,6 +381,7 @@ bench_latency(struct bench_ctx *c, struct ax_err *err)
 	if (rate < 10)
 		rate = 10;
 	r->paced_rate = rate;
+	pg0 = pg_cpu_now(c);
 	if ((rc = bench_spawn(&pid, argv, NULL, path_err, err)) != AX_OK)
 		return rc;
 	atomic_store(&c->lis.phase, 0);
@@ -236,8 +409,10 @@ bench_latency(struct bench_ctx *c, struct ax_err *err)
 	r->achieved_rate = (double)c->latency_n / (ax_mono_s() - start);
 	kill(pid, SIGTERM);
 	bench_reap(pid, &code, &ru);
-	if (ru.ru_maxrss > r->applier_rss_kib)
-		r->applier_rss_kib = ru.ru_maxrss;
+	pg_cpu_close(c, &r->cpu_latency, pg0);
+	r->cpu_latency.applier_s = bench_ru_cpu(&ru);
+	r->cpu_latency.commands = WARMUP_COMMANDS + c->latency_n;
+	r->latency_rss_kib = ru.ru_maxrss;
 	if (rc != AX_OK)
 		return rc;
 	if ((rc = latency_percentiles(c, err)) != AX_OK)
@@ -284,6 +459,8 @@ bench_replay(struct bench_ctx *c, struct ax_err *err)
 	struct ax_replay_opts ro;
 	struct ax_replay_report rep;
 	volatile sig_atomic_t never = 0;
+	struct rusage ru0, ru1;
+	double pg0;
 	int rc;
 
 	if (!o->replay)
@@ -303,7 +480,13 @@ bench_replay(struct bench_ctx *c, struct ax_err *err)
 	ro.batch_ms = o->batch_ms;
 	bench_say(c->log, "replay: rebuilding %s from %s.*", c->db2, c->prefix);
 	ax_log_set_level(AX_LOG_WARN); /* the applier runs in this process here */
+	pg0 = pg_cpu_now(c);
+	getrusage(RUSAGE_SELF, &ru0);
 	rc = ax_replay_run(&ro, &never, &rep, err);
+	getrusage(RUSAGE_SELF, &ru1);
+	pg_cpu_close(c, &r->cpu_replay, pg0);
+	r->cpu_replay.applier_s = bench_ru_cpu(&ru1) - bench_ru_cpu(&ru0);
+	r->cpu_replay.commands = (long)rep.applied;
 	ax_log_set_level(AX_LOG_INFO);
 	r->replay_messages = (long)rep.applied;
 	r->replay_seconds = rep.active_seconds > 0 ? rep.active_seconds : rep.seconds;
@@ -319,37 +502,119 @@ bench_replay(struct bench_ctx *c, struct ax_err *err)
 
 /* ---- VERIFY ------------------------------------------------------------------------------- */
 
-/* `axiom verify` as the auditor, chains and the Kafka cross-check; its exit code is a figure
- * (unless --no-verify). */
-int
-bench_verify(struct bench_ctx *c, struct ax_err *err)
+/* A number of the JSON object o at key.sub (0 when absent). */
+static double
+json_num(json_t *o, const char *key, const char *sub)
 {
-	struct bench_result *r = c->r;
+	return json_number_value(json_object_get(json_object_get(o, key), sub));
+}
+
+/*
+ * `axiom verify --json` as the auditor, chains and the Kafka cross-check, as a child: its
+ * wall time and exit code, and from its JSON the time of its database and Kafka stages. name
+ * names its output files in the work folder.
+ */
+static int
+run_verify(struct bench_ctx *c, const char *name, struct bench_verify_fig *f, struct ax_err *err)
+{
 	char *const argv[] = { (char *)c->o->self, "verify", "--dsn", c->auditor_db, "--brokers",
 		(char *)c->cfg->brokers, "--prefix", c->prefix, "--json", NULL };
 	char v[32], path_out[256], path_err[256];
 	struct rusage ru;
+	json_error_t jerr;
+	json_t *j;
 	double t;
 	pid_t pid;
-	int rc, code;
+	int rc;
 
-	if (!c->o->verify)
-		return AX_OK;
-	snprintf(path_out, sizeof(path_out), "%s/verify.json", c->workdir);
-	snprintf(path_err, sizeof(path_err), "%s/verify.log", c->workdir);
+	snprintf(path_out, sizeof(path_out), "%s/%s.json", c->workdir, name);
+	snprintf(path_err, sizeof(path_err), "%s/%s.log", c->workdir, name);
+	memset(f, 0, sizeof(*f));
 	if (ax_pg_query_value(
 	        c->admin_bench, "SELECT count(*) FROM axiom.records", v, sizeof(v), err) == AX_OK)
-		r->verify_versions = strtol(v, NULL, 10);
+		f->versions = strtol(v, NULL, 10);
 	t = ax_mono_s();
 	if ((rc = bench_spawn(&pid, argv, path_out, path_err, err)) != AX_OK)
 		return rc;
-	bench_reap(pid, &code, &ru);
-	r->verify_seconds = ax_mono_s() - t;
-	r->verify_exit = code;
-	r->verify_rate = r->verify_seconds > 0 ? (double)r->verify_versions / r->verify_seconds : 0;
-	bench_say(c->log, "verify: exit %d, %ld record versions in %.2f s", code,
-	    r->verify_versions, r->verify_seconds);
+	bench_reap(pid, &f->exit, &ru);
+	f->seconds = ax_mono_s() - t;
+	f->rate = f->seconds > 0 ? (double)f->versions / f->seconds : 0;
+	if ((j = json_load_file(path_out, 0, &jerr)) != NULL) {
+		f->records_s = json_num(j, "records", "seconds");
+		f->database_s = json_num(j, "stages", "database_seconds");
+		f->kafka_s = json_num(j, "stages", "kafka_seconds");
+		f->kafka_items =
+		    (long)(json_num(j, "kafka", "offsets") + json_num(j, "audit", "outcomes"));
+		json_decref(j);
+	}
+	bench_say(c->log,
+	    "verify: exit %d, %ld record versions in %.2f s (database stages %.2f s, Kafka "
+	    "stages %.2f s)",
+	    f->exit, f->versions, f->seconds, f->database_s, f->kafka_s);
 	return AX_OK;
+}
+
+/* The verifier at the bench's size, and the C checker's synthetic rate as the reference
+ * (unless --no-verify). */
+int
+bench_verify(struct bench_ctx *c, struct ax_err *err)
+{
+	double seconds;
+	int rc;
+
+	if (!c->o->verify)
+		return AX_OK;
+	if ((rc = ax_verify_bench_records(1000000, 256, &c->r->synthetic_rate, &seconds, err)) !=
+	    AX_OK)
+		return rc;
+	bench_say(c->log, "verify: the C checker alone, synthetic rows: %.0f versions/s",
+	    c->r->synthetic_rate);
+	return run_verify(c, "verify", &c->r->verify, err);
+}
+
+/* ---- SCALE -------------------------------------------------------------------------------- */
+
+/*
+ * --verify-versions N: new versions of the SOP lineages (long lineages), through the
+ * applier, until the database holds at least N record versions, then `axiom verify` at that
+ * size.
+ */
+int
+bench_scale(struct bench_ctx *c, struct ax_err *err)
+{
+	struct bench_result *r = c->r;
+	double tfirst = -1, tlast = -1;
+	char v[32];
+	long have = 0, base = 0, i;
+	struct rusage ru;
+	int rc;
+
+	if (c->o->verify_versions <= 0)
+		return AX_OK;
+	if ((rc = ax_pg_query_value(
+	         c->admin_bench, "SELECT count(*) FROM axiom.records", v, sizeof(v), err)) != AX_OK)
+		return rc;
+	have = strtol(v, NULL, 10);
+	r->scale_commands = c->o->verify_versions > have ? c->o->verify_versions - have : 0;
+	if ((rc = committed_offsets(c, &base, err)) != AX_OK)
+		return rc;
+	bench_say(c->log, "scale: %ld record versions; publishing %ld new versions", have,
+	    r->scale_commands);
+	for (i = 0; i < r->scale_commands; i++)
+		if ((rc = bench_publish_version(&c->g, &c->pb, err)) != AX_OK)
+			return rc;
+	if ((rc = bench_publish_wait(&c->pb, err)) != AX_OK)
+		return rc;
+	if (r->scale_commands > 0) {
+		if ((rc = apply_backlog(c, "bench-scale", "apply-scale.log", base,
+		         r->scale_commands, &tfirst, &tlast, &r->cpu_scale, &ru, NULL, err)) !=
+		    AX_OK)
+			return rc;
+		r->scale_apply_rate =
+		    tlast > tfirst ? (double)r->scale_commands / (tlast - tfirst) : 0;
+		bench_say(c->log, "scale: applied at %.0f commands/s", r->scale_apply_rate);
+	}
+	return run_verify(c, "verify-scale", &r->scale_verify, err);
 }
 
 /* ---- SIGNATURES --------------------------------------------------------------------------- */

@@ -17,87 +17,223 @@
 
 extern char **environ;
 
+/* Microseconds of cpu_s per command of n (0 when none). */
+static double
+us_per(double cpu_s, long n)
+{
+	return n > 0 && cpu_s >= 0 ? cpu_s * 1e6 / (double)n : 0.0;
+}
+
+/* x / y, 0 when y is 0. */
+static double
+ratio(double x, double y)
+{
+	return y > 0 ? x / y : 0.0;
+}
+
+/* One row of the table: label, value with prec decimals. */
+static void
+row(FILE *fp, const char *label, double value, int prec)
+{
+	fprintf(fp, "%-46s %14.*f\n", label, prec, value);
+}
+
+/* The two CPU rows of a phase that applied commands. */
+static void
+cpu_rows(FILE *fp, const struct bench_cpu *cpu)
+{
+	row(fp, "applier CPU per command (us)", us_per(cpu->applier_s, cpu->commands), 0);
+	row(fp, "PostgreSQL CPU per command (us, whole server)", us_per(cpu->pg_s, cpu->commands),
+	    0);
+}
+
+/* The rows of one verify run, against the synthetic reference rate. */
+static void
+verify_rows(FILE *fp, const struct bench_verify_fig *f, double synthetic)
+{
+	fprintf(fp, "%-46s %14ld  (exit %d)\n", "record versions", f->versions, f->exit);
+	row(fp, "axiom verify, end to end (versions/s)", f->rate, 0);
+	row(fp, "database stages (s)", f->database_s, 3);
+	row(fp, "database stages (versions/s)", ratio((double)f->versions, f->database_s), 0);
+	row(fp, "  of which record chains (versions/s)", ratio((double)f->versions, f->records_s),
+	    0);
+	row(fp, "Kafka cross-check stages (s)", f->kafka_s, 3);
+	row(fp, "Kafka cross-check (offsets+outcomes/s)", ratio((double)f->kafka_items, f->kafka_s),
+	    0);
+	row(fp, "C checker alone, synthetic (versions/s)", synthetic, 0);
+	row(fp, "database stages / synthetic",
+	    ratio(ratio((double)f->versions, f->database_s), synthetic), 3);
+}
+
 void
 bench_print(FILE *fp, const struct bench_opts *o, const struct bench_result *r)
 {
-	fprintf(fp,
-	    "axiom bench: %ld data commands (%d%% change-request steps, the rest new "
-	    "versions), %d partitions, batches of %d\n",
-	    o->commands, o->change_pct, o->partitions, o->batch_max);
-	fprintf(fp, "machine: %s, %d CPUs, %ld MiB, load average %.2f at the start\n\n", r->machine,
+	if (o->sign_pct > 0 || o->refuse_pct > 0)
+		fprintf(fp,
+		    "axiom bench: %ld data commands (realistic mix: %d%% e-signatures, %d%% to be "
+		    "refused; of the rest %d%% change-request steps, the rest new versions), %d "
+		    "partitions, batches of %d\n",
+		    o->commands, o->sign_pct, o->refuse_pct, o->change_pct, o->partitions,
+		    o->batch_max);
+	else
+		fprintf(fp,
+		    "axiom bench: %ld data commands (basic mix: %d%% change-request steps, the "
+		    "rest "
+		    "new versions), %d partitions, batches of %d\n",
+		    o->commands, o->change_pct, o->partitions, o->batch_max);
+	fprintf(fp, "machine: %s, %d CPUs, %ld MiB, load average %.2f at the start\n", r->machine,
 	    r->nproc, r->mem_total_mib, r->loadavg_start);
-	fprintf(fp, "%-44s %14s\n", "measure", "value");
-	fprintf(fp, "%-44s %14.0f\n", "publish rate (commands/s)", r->publish_rate);
-	fprintf(fp, "%-44s %14.0f\n", "apply rate, all checks on (commands/s)", r->apply_rate);
-	fprintf(fp, "%-44s %14.0f\n", "ceiling: raw COPY, same rows (commands/s)", r->ceiling_rate);
-	fprintf(fp, "%-44s %14.4f\n", "apply / ceiling", r->ratio);
-	fprintf(fp, "%-44s %14.0f\n", "latency phase: publish rate (commands/s)", r->paced_rate);
-	fprintf(fp, "%-44s %14.0f\n", "latency phase: achieved commit rate (/s)", r->achieved_rate);
-	fprintf(fp, "%-44s %14.1f\n", "latency append->commit p50 (ms)", r->p50_ms);
-	fprintf(fp, "%-44s %14.1f\n", "latency append->commit p95 (ms)", r->p95_ms);
-	fprintf(fp, "%-44s %14.1f\n", "latency append->commit p99 (ms)", r->p99_ms);
-	fprintf(fp, "%-44s %14.1f\n", "latency append->commit max (ms)", r->max_ms);
-	fprintf(fp, "%-44s %14.3f\n", "applier CPU s per 1,000 commands",
-	    r->applied > 0 ? r->applier_cpu_s * 1000.0 / (double)r->applied : 0.0);
-	fprintf(fp, "%-44s %14.3f\n", "PostgreSQL CPU s per 1,000 (whole server)",
-	    r->applied > 0 ? r->pg_cpu_s * 1000.0 / (double)r->applied : 0.0);
+
+	fprintf(fp, "\n-- throughput: a backlog, axiom apply --until-caught-up\n");
+	row(fp, "publish rate (commands/s)", r->publish_rate, 0);
+	row(fp, "apply rate, all checks on (commands/s)", r->apply_rate, 0);
 	fprintf(
-	    fp, "%-44s %14.1f\n", "applier peak RSS (MiB)", (double)r->applier_rss_kib / 1024.0);
-	if (o->replay)
-		fprintf(fp, "%-44s %14.0f  (%s)\n", "replay rate (messages/s)", r->replay_rate,
+	    fp, "%-46s %6ld / %6ld\n", "accepted / rejected (ledger)", r->accepted, r->rejected);
+	if (r->quarantined > 0)
+		fprintf(fp, "%-46s %14ld\n", "quarantined (ledger)", r->quarantined);
+	fprintf(fp, "%-46s %14ld\n", "refusals the mix meant", r->mix_refusals);
+	for (int i = 0; i < r->nreasons; i++)
+		fprintf(fp, "  rejected: %-35s %14ld\n", r->reasons[i].code, r->reasons[i].n);
+	fprintf(fp, "%-46s %6ld / %6ld\n", "e-signatures stored / published", r->signatures_stored,
+	    r->mix_signs);
+	cpu_rows(fp, &r->cpu_throughput);
+	row(fp, "applier peak RSS (MiB)", (double)r->applier_rss_kib / 1024.0, 1);
+
+	fprintf(fp, "\n-- latency: paced publishing, the applier running\n");
+	row(fp, "latency phase: publish rate (commands/s)", r->paced_rate, 0);
+	row(fp, "latency phase: achieved commit rate (/s)", r->achieved_rate, 0);
+	row(fp, "latency append->commit p50 (ms)", r->p50_ms, 1);
+	row(fp, "latency append->commit p95 (ms)", r->p95_ms, 1);
+	row(fp, "latency append->commit p99 (ms)", r->p99_ms, 1);
+	row(fp, "latency append->commit max (ms)", r->max_ms, 1);
+	cpu_rows(fp, &r->cpu_latency);
+	row(fp, "applier peak RSS (MiB)", (double)r->latency_rss_kib / 1024.0, 1);
+
+	fprintf(fp, "\n-- ceiling: the same rows, raw COPY\n");
+	row(fp, "ceiling: raw COPY, same rows (commands/s)", r->ceiling_rate, 0);
+	row(fp, "apply / ceiling", r->ratio, 4);
+
+	if (o->replay) {
+		fprintf(fp, "\n-- replay: axiom replay into an empty database\n");
+		fprintf(fp, "%-46s %14.0f  (%s)\n", "replay rate (messages/s)", r->replay_rate,
 		    r->replay_equal ? "rebuilt = live" : "rebuilt DIFFERS from live");
-	if (o->verify)
-		fprintf(fp, "%-44s %14.0f  (exit %d)\n", "axiom verify (record versions/s)",
-		    r->verify_rate, r->verify_exit);
-	fprintf(fp, "%-44s %14.0f\n", "WebAuthn signature verifications/s", r->sig_rate);
-	fprintf(
-	    fp, "%-44s %14.0f\n", "raw ECDSA P-256 verifies/s (openssl speed)", r->sig_raw_rate);
-	fprintf(fp, "%-44s %14.2f\n", "signatures / raw ECDSA",
-	    r->sig_raw_rate > 0 ? r->sig_rate / r->sig_raw_rate : 0.0);
+		cpu_rows(fp, &r->cpu_replay);
+	}
+	if (o->verify) {
+		fprintf(fp, "\n-- verify: axiom verify as the auditor\n");
+		verify_rows(fp, &r->verify, r->synthetic_rate);
+	}
+	if (o->verify_versions > 0) {
+		fprintf(fp, "\n-- scale: the database grown to %ld versions, then verified\n",
+		    o->verify_versions);
+		fprintf(fp, "%-46s %14ld\n", "new versions applied", r->scale_commands);
+		row(fp, "apply rate (commands/s)", r->scale_apply_rate, 0);
+		cpu_rows(fp, &r->cpu_scale);
+		verify_rows(fp, &r->scale_verify, r->synthetic_rate);
+	}
+
+	fprintf(fp, "\n-- signatures: in this process, one thread\n");
+	row(fp, "WebAuthn signature verifications/s", r->sig_rate, 0);
+	row(fp, "raw ECDSA P-256 verifies/s (openssl speed)", r->sig_raw_rate, 0);
+	row(fp, "signatures / raw ECDSA", ratio(r->sig_rate, r->sig_raw_rate), 2);
+}
+
+/* The CPU keys of a phase that applied commands, into its object o. */
+static void
+json_cpu(json_t *o, const struct bench_cpu *cpu)
+{
+	json_object_set_new(o, "applied_commands", json_integer(cpu->commands));
+	json_object_set_new(
+	    o, "applier_cpu_us_per_command", json_real(us_per(cpu->applier_s, cpu->commands)));
+	json_object_set_new(
+	    o, "postgres_cpu_us_per_command", json_real(us_per(cpu->pg_s, cpu->commands)));
+}
+
+/* One verify run as a JSON object. */
+static json_t *
+json_verify(const struct bench_verify_fig *f, double synthetic)
+{
+	double db_rate = ratio((double)f->versions, f->database_s);
+
+	return json_pack("{s:I, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f, s:f}", "versions",
+	    (json_int_t)f->versions, "exit", f->exit, "seconds", f->seconds, "versions_per_s",
+	    f->rate, "database_seconds", f->database_s, "database_versions_per_s", db_rate,
+	    "record_chains_seconds", f->records_s, "kafka_seconds", f->kafka_s, "kafka_items_per_s",
+	    ratio((double)f->kafka_items, f->kafka_s), "kafka_items", (json_int_t)f->kafka_items,
+	    "synthetic_versions_per_s", synthetic, "database_to_synthetic",
+	    ratio(db_rate, synthetic));
 }
 
 int
 bench_write_json(
     const char *path, const struct bench_opts *o, const struct bench_result *r, struct ax_err *err)
 {
-	json_t *j = json_pack("{s:s, s:{s:s, s:i, s:I}, s:{s:I, s:I, s:i, s:i, s:i, s:i, s:f}, "
-	                      "s:{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I}, "
-	                      "s:{s:f, s:f, s:I, s:f, s:f, s:f, s:f, s:f}, "
-	                      "s:{s:f, s:I, s:I, s:f}}",
-	    "tag", r->tag, "machine", "cpu", r->machine, "nproc", r->nproc, "mem_total_mib",
-	    (json_int_t)r->mem_total_mib, "options", "commands", (json_int_t)o->commands,
-	    "latency_commands", (json_int_t)r->latency_n, "partitions", o->partitions, "batch",
-	    o->batch_max, "batch_ms", o->batch_ms, "change_pct", o->change_pct, "rate_fraction",
-	    o->rate_fraction, "throughput", "publish_per_s", r->publish_rate, "apply_per_s",
-	    r->apply_rate, "apply_seconds_with_startup", r->apply_seconds, "applier_cpu_s",
-	    r->applier_cpu_s, "applier_cpu_s_per_1000",
-	    r->applied > 0 ? r->applier_cpu_s * 1000.0 / (double)r->applied : 0.0,
-	    "postgres_cpu_s_per_1000",
-	    r->applied > 0 ? r->pg_cpu_s * 1000.0 / (double)r->applied : 0.0,
-	    "applier_peak_rss_mib", (double)r->applier_rss_kib / 1024.0, "ceiling_per_s",
-	    r->ceiling_rate, "ceiling_commands", (json_int_t)r->ceiling_commands, "latency",
-	    "paced_per_s", r->paced_rate, "achieved_per_s", r->achieved_rate, "n",
-	    (json_int_t)r->latency_n, "p50_ms", r->p50_ms, "p95_ms", r->p95_ms, "p99_ms", r->p99_ms,
-	    "max_ms", r->max_ms, "apply_to_ceiling", r->ratio, "replay_verify", "replay_per_s",
-	    r->replay_rate, "replay_messages", (json_int_t)r->replay_messages, "verify_versions",
-	    (json_int_t)r->verify_versions, "verify_versions_per_s", r->verify_rate);
+	json_t *j = json_object(), *t, *l, *reasons;
 	int rc = AX_OK;
 
 	if (j == NULL)
 		return ax_err_set(err, AX_ERR, "out of memory building the JSON report");
-	json_object_set_new(json_object_get(j, "replay_verify"), "replay_equal",
-	    o->replay ? json_boolean(r->replay_equal) : json_null());
+	reasons = json_object();
+	for (int i = 0; i < r->nreasons; i++)
+		json_object_set_new(reasons, r->reasons[i].code, json_integer(r->reasons[i].n));
+	json_object_set_new(j, "tag", json_string(r->tag));
+	json_object_set_new(j, "machine",
+	    json_pack("{s:s, s:i, s:I, s:f}", "cpu", r->machine, "nproc", r->nproc, "mem_total_mib",
+	        (json_int_t)r->mem_total_mib, "loadavg_start", r->loadavg_start));
+	json_object_set_new(j, "options",
+	    json_pack("{s:s, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:I}", "mix",
+	        o->sign_pct > 0 || o->refuse_pct > 0 ? "realistic" : "basic", "commands",
+	        (json_int_t)o->commands, "latency_commands", (json_int_t)r->latency_n, "partitions",
+	        o->partitions, "batch", o->batch_max, "batch_ms", o->batch_ms, "change_pct",
+	        o->change_pct, "signature_pct", o->sign_pct, "refusal_pct", o->refuse_pct,
+	        "rate_fraction", o->rate_fraction, "verify_versions",
+	        (json_int_t)o->verify_versions));
+	t = json_pack("{s:f, s:f, s:f, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:f, s:f}",
+	    "publish_per_s", r->publish_rate, "apply_per_s", r->apply_rate,
+	    "apply_seconds_with_startup", r->apply_seconds, "accepted", (json_int_t)r->accepted,
+	    "rejected", (json_int_t)r->rejected, "quarantined", (json_int_t)r->quarantined,
+	    "rejected_by_reason", reasons, "mix_refusals", (json_int_t)r->mix_refusals,
+	    "mix_signatures", (json_int_t)r->mix_signs, "signatures_stored",
+	    (json_int_t)r->signatures_stored, "applier_cpu_s", r->applier_cpu_s,
+	    "applier_peak_rss_mib", (double)r->applier_rss_kib / 1024.0);
+	json_cpu(t, &r->cpu_throughput);
+	json_object_set_new(j, "throughput", t);
+	l = json_pack("{s:f, s:f, s:I, s:f, s:f, s:f, s:f, s:f}", "paced_per_s", r->paced_rate,
+	    "achieved_per_s", r->achieved_rate, "n", (json_int_t)r->latency_n, "p50_ms", r->p50_ms,
+	    "p95_ms", r->p95_ms, "p99_ms", r->p99_ms, "max_ms", r->max_ms, "applier_peak_rss_mib",
+	    (double)r->latency_rss_kib / 1024.0);
+	json_cpu(l, &r->cpu_latency);
+	json_object_set_new(j, "latency", l);
+	json_object_set_new(j, "ceiling",
+	    json_pack("{s:f, s:I, s:I, s:f, s:f}", "per_s", r->ceiling_rate, "commands",
+	        (json_int_t)r->ceiling_commands, "rows", (json_int_t)r->ceiling_rows, "seconds",
+	        r->ceiling_seconds, "apply_to_ceiling", r->ratio));
+	if (o->replay) {
+		json_t *rp = json_pack("{s:f, s:I, s:b}", "per_s", r->replay_rate, "messages",
+		    (json_int_t)r->replay_messages, "equal", r->replay_equal);
+
+		json_cpu(rp, &r->cpu_replay);
+		json_object_set_new(j, "replay", rp);
+	} else
+		json_object_set_new(j, "replay", json_null());
 	json_object_set_new(
-	    json_object_get(j, "replay_verify"), "verify_exit", json_integer(r->verify_exit));
+	    j, "verify", o->verify ? json_verify(&r->verify, r->synthetic_rate) : json_null());
+	if (o->verify_versions > 0) {
+		json_t *sc = json_pack("{s:I, s:I, s:f}", "target_versions",
+		    (json_int_t)o->verify_versions, "new_versions", (json_int_t)r->scale_commands,
+		    "apply_per_s", r->scale_apply_rate);
+
+		json_cpu(sc, &r->cpu_scale);
+		json_object_set_new(sc, "verify", json_verify(&r->scale_verify, r->synthetic_rate));
+		json_object_set_new(j, "scale", sc);
+	} else
+		json_object_set_new(j, "scale", json_null());
 	json_object_set_new(j, "signatures",
 	    json_pack("{s:f, s:f, s:f}", "webauthn_verifications_per_s", r->sig_rate,
 	        "raw_ecdsa_p256_verifies_per_s", r->sig_raw_rate, "ratio",
-	        r->sig_raw_rate > 0 ? r->sig_rate / r->sig_raw_rate : 0.0));
-	json_object_set_new(
-	    json_object_get(j, "machine"), "loadavg_start", json_real(r->loadavg_start));
-	if (json_dump_file(j, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+	        ratio(r->sig_rate, r->sig_raw_rate)));
+	if (json_dump_file(j, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
 		rc = ax_err_set(err, AX_ERR, "could not write %s: %s", path, strerror(errno));
-	}
 	json_decref(j);
 	return rc;
 }

@@ -17,17 +17,21 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: axiom bench [--commands N] [--latency-commands N] [--partitions P]\n"
 	    "                   [--batch N] [--batch-ms MS] [--changes PCT] [--rate-fraction F]\n"
-	    "                   [--json FILE] [--plot FILE.png] [--no-replay] [--no-verify]\n"
-	    "                   [--keep] [--dir DIR]\n"
+	    "                   [--mix realistic|basic] [--signatures PCT] [--refusals PCT]\n"
+	    "                   [--verify-versions N] [--json FILE] [--plot FILE.png]\n"
+	    "                   [--no-replay] [--no-verify] [--keep] [--dir DIR]\n"
 	    "\n"
 	    "Measures Axiom end to end on the local stack, in throwaway objects (a database\n"
 	    "axiom_bench_<tag>, topics bench-<tag>.*, removed at the end unless --keep):\n"
-	    "  1. throughput: publishes N data commands (new versions of SOPs, and change "
-	    "requests\n"
-	    "     through propose, submit, review, approve and apply; all of them accepted), then\n"
-	    "     runs `axiom apply --until-caught-up` with P partitions as a child process and\n"
-	    "     reports commands per second from the first to the last commit, the applier's\n"
-	    "     CPU seconds per 1,000 commands (and PostgreSQL's), and its peak RSS;\n"
+	    "  1. throughput: publishes N data commands (new versions of SOPs, change requests\n"
+	    "     through propose, submit, review, approve and apply, and in the realistic mix\n"
+	    "     e-signatures made with software authenticators and commands the applier must\n"
+	    "     refuse: a create without a grant, a new version on a stale base), then runs\n"
+	    "     `axiom apply --until-caught-up` with P partitions as a child process and\n"
+	    "     reports commands per second from the first to the last commit, the accepted\n"
+	    "     and rejected counts from the ledger, the applier's and PostgreSQL's CPU\n"
+	    "     microseconds per command (also for the latency and replay phases), and the\n"
+	    "     applier's peak RSS;\n"
 	    "  2. latency: with the applier running, publishes commands at F x that rate and\n"
 	    "     reports p50, p95, p99 of append -> commit: the broker's LogAppendTime (the\n"
 	    "     ledger's event_time) to the instant the commit is visible (a NOTIFY from a\n"
@@ -37,10 +41,14 @@ usage(FILE *fp)
 	    "     of the same size on P connections; prints apply / ceiling;\n"
 	    "  4. replay: `axiom replay` into a second database (messages per second, and whether\n"
 	    "     the digests equal the live database's);\n"
-	    "  5. verify: `axiom verify` as the auditor (record versions per second).\n"
-	    "  6. signatures: WebAuthn verifications per second as the applier runs them, against\n"
-	    "     raw ECDSA P-256 verifies in the same run (the bench mix has no Sign commands).\n"
-	    "The bench reports; it asserts no figure.\n"
+	    "  5. verify: `axiom verify` as the auditor (record versions per second; its database\n"
+	    "     and Kafka stages apart), against the C checker's rate on synthetic rows;\n"
+	    "  6. scale (--verify-versions N): new versions through the applier until the\n"
+	    "     database holds N record versions, then `axiom verify` at that size;\n"
+	    "  7. signatures: WebAuthn verifications per second as the applier runs them, against\n"
+	    "     raw ECDSA P-256 verifies in the same run.\n"
+	    "The bench reports; it asserts no figure.\n");
+	fprintf(fp,
 	    "\n"
 	    "options:\n"
 	    "  -n, --commands N          data commands of the throughput phase (default 20000)\n"
@@ -52,6 +60,12 @@ usage(FILE *fp)
 	    "                            commands (default 0)\n"
 	    "  -c, --changes PCT         share of change-request steps in the mix (default 20)\n"
 	    "  -f, --rate-fraction F     paced rate as a fraction of the apply rate (default 0.5)\n"
+	    "  -m, --mix MIX             realistic (default: with signatures and refusals) or\n"
+	    "                            basic (the earlier mix, every command accepted)\n"
+	    "  -s, --signatures PCT      share of Sign commands in the realistic mix (default 5)\n"
+	    "  -r, --refusals PCT        share of commands to be refused (default 2)\n"
+	    "  -v, --verify-versions N   grow the database to N record versions through the\n"
+	    "                            applier, then verify it (default: no)\n"
 	    "  -j, --json FILE           also write every figure as one JSON object\n"
 	    "  -p, --plot FILE.png       also plot throughput and latency per second (gnuplot)\n"
 	    "      --no-replay           skip the replay phase\n"
@@ -82,6 +96,10 @@ cmd_bench(int argc, char **argv, const struct ax_config *cfg)
 		{ "batch-ms", required_argument, NULL, 't' },
 		{ "changes", required_argument, NULL, 'c' },
 		{ "rate-fraction", required_argument, NULL, 'f' },
+		{ "mix", required_argument, NULL, 'm' },
+		{ "signatures", required_argument, NULL, 's' },
+		{ "refusals", required_argument, NULL, 'r' },
+		{ "verify-versions", required_argument, NULL, 'v' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "plot", required_argument, NULL, 'p' },
 		{ "no-replay", no_argument, NULL, 'R' },
@@ -101,12 +119,13 @@ cmd_bench(int argc, char **argv, const struct ax_config *cfg)
 	ssize_t n;
 	long v;
 	size_t i;
+	bool basic = false;
 	int c, rc;
 
 	bench_defaults(&o);
 	o.cfg = cfg;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:l:P:B:t:c:f:j:p:kD:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:l:P:B:t:c:f:m:s:r:v:j:p:kD:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (cli_parse_long(optarg, 1, 10000000, &o.commands) != 0)
@@ -146,6 +165,28 @@ cmd_bench(int argc, char **argv, const struct ax_config *cfg)
 				return cli_usage_error(
 				    prog, "--rate-fraction takes a number in (0, 10]");
 			break;
+		case 'm':
+			if (strcmp(optarg, "basic") != 0 && strcmp(optarg, "realistic") != 0)
+				return cli_usage_error(prog, "--mix takes realistic or basic");
+			basic = strcmp(optarg, "basic") == 0;
+			break;
+		case 's':
+			if (cli_parse_long(optarg, 0, 50, &v) != 0)
+				return cli_usage_error(
+				    prog, "--signatures takes a percentage, 0 to 50");
+			o.sign_pct = (int)v;
+			break;
+		case 'r':
+			if (cli_parse_long(optarg, 0, 50, &v) != 0)
+				return cli_usage_error(
+				    prog, "--refusals takes a percentage, 0 to 50");
+			o.refuse_pct = (int)v;
+			break;
+		case 'v':
+			if (cli_parse_long(optarg, 1, 100000000, &o.verify_versions) != 0)
+				return cli_usage_error(
+				    prog, "--verify-versions takes 1 to 100000000");
+			break;
 		case 'j':
 			o.json_path = optarg;
 			break;
@@ -173,6 +214,8 @@ cmd_bench(int argc, char **argv, const struct ax_config *cfg)
 	}
 	if (optind < argc)
 		return cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+	if (basic)
+		o.sign_pct = o.refuse_pct = 0;
 	ax_err_clear(&err);
 	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 		if (ax_config_require(cfg, need[i], &err) != AX_OK)

@@ -204,6 +204,10 @@ print_text(const struct ax_verify_summary *s)
 		    s->audit_ledgers, s->audit_outcomes, s->audit_broken, s->audit_seconds);
 	else
 		printf("audit topic    not checked (--no-kafka or --no-audit)\n");
+	printf("stages         database %.3f s (%.0f versions/s), Kafka %.3f s (%.0f offsets and "
+	       "outcomes/s)\n",
+	    s->database_seconds, per_s(s->records.rows, s->database_seconds), s->kafka_part_seconds,
+	    per_s(s->log_offsets + s->audit_outcomes, s->kafka_part_seconds));
 	if (s->kafka_checked && s->log_topics_other > 0)
 		printf("               the ledger also has %" PRId64 " topic%s outside the prefix, "
 		       "not cross-checked (their chains were checked)\n",
@@ -254,6 +258,11 @@ print_json(const struct ax_verify_summary *s, json_t *failures)
 	    json_pack("{s:b, s:I, s:I, s:I, s:f}", "checked", s->audit_checked, "ledgers",
 	        (json_int_t)s->audit_ledgers, "outcomes", (json_int_t)s->audit_outcomes, "broken",
 	        (json_int_t)s->audit_broken, "seconds", s->audit_seconds));
+	json_object_set_new(o, "stages",
+	    json_pack("{s:f, s:f, s:f, s:f}", "database_seconds", s->database_seconds,
+	        "database_versions_per_second", per_s(s->records.rows, s->database_seconds),
+	        "kafka_seconds", s->kafka_part_seconds, "kafka_offsets_per_second",
+	        per_s(s->log_offsets + s->audit_outcomes, s->kafka_part_seconds)));
 	json_object_set(o, "failures", failures);
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (text != NULL)

@@ -244,7 +244,10 @@ struct ax_verify_summary {
 	int64_t audit_outcomes;    /* outcomes of those ledgers read from the audit topic */
 	int64_t audit_broken;      /* ledgers whose outcomes are not each entry exactly once */
 	double audit_seconds;
-	char role[64]; /* the database role the run used */
+	double
+	    database_seconds; /* every stage that reads PostgreSQL only (records .. signatures) */
+	double kafka_part_seconds; /* the stages that read the broker (kafka log, audit topic) */
+	char role[64];             /* the database role the run used */
 };
 
 /*

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# 0721-bench-smoke - a small `axiom bench` run end to end (issue 7 item 4): every phase runs
-# (throughput, paced latency, ceiling, replay, verify), and the three outputs exist and are
-# well-formed: the human table on stdout, the JSON file with every figure, the PNG plot.
+# 0721-bench-smoke - a small `axiom bench` run end to end (issue 7 item 4, issue 16): every
+# phase runs (throughput with the realistic mix, paced latency, ceiling, replay, verify, and
+# verify at a given size), and the three outputs exist and are well-formed: the human table
+# on stdout, the JSON file with every figure in its phase's object, the PNG plot. The mix's
+# refusals are decided as refusals by the applier: the ledger's rejected count is the mix's.
 # No threshold on any figure: the bench reports, the test only checks that it does; the
 # throwaway databases and topics are gone afterwards. "Gone" is read from a listing that
 # worked: psql must answer, and kcat must exit 0 with the broker's metadata (at least one
@@ -27,7 +29,7 @@ check() { # NAME WANT GOT
 }
 
 (cd "$ROOT" && TMPDIR="$TMP" timeout 240 "$AX" bench --commands 600 --latency-commands 150 \
-	--partitions 2 --batch 100 --json "$TMP/bench.json" --plot "$TMP/bench.png" \
+	--partitions 2 --batch 100 --verify-versions 1200 --json "$TMP/bench.json" --plot "$TMP/bench.png" \
 	>"$TMP/out" 2>"$TMP/err")
 rc=$?
 check "bench exits 0" 0 "$rc"
@@ -35,7 +37,10 @@ check "bench exits 0" 0 "$rc"
 check "the table has the apply rate" 1 "$(grep -c '^apply rate, all checks on (commands/s) *[0-9]' "$TMP/out")"
 check "the table has the ceiling and the ratio" 2 "$(grep -c '^ceiling: raw COPY\|^apply / ceiling *[0-9]' "$TMP/out")"
 check "the table has p50, p95, p99" 3 "$(grep -c '^latency append->commit p[059]* (ms) *[0-9]' "$TMP/out")"
-check "the table has CPU per 1,000 and RSS" 2 "$(grep -c '^applier CPU s per 1,000\|^applier peak RSS' "$TMP/out")"
+check "the table has the CPU per command of each applying phase" 8 "$(grep -c '^applier CPU per command (us) *[0-9]\|^PostgreSQL CPU per command (us, whole server) *[0-9]' "$TMP/out")"
+check "the table has the peak RSS of both applier runs" 2 "$(grep -c '^applier peak RSS (MiB) *[0-9]' "$TMP/out")"
+check "the table has accepted and rejected counts" 1 "$(grep -c '^accepted / rejected (ledger) *[0-9]* / *[0-9]' "$TMP/out")"
+check "the table has verify's database and Kafka stages against the synthetic rate" 2 "$(grep -c '^database stages / synthetic *[0-9]' "$TMP/out")"
 check "the table names the machine" 1 "$(grep -c '^machine: .* CPUs, [0-9]* MiB, load average' "$TMP/out")"
 check "the table reports signature verifications against raw ECDSA" 1 "$(grep -cE '^signatures / raw ECDSA +[0-9]+\.[0-9]+$' "$TMP/out")"
 check "the replay equals the live database" 1 "$(grep -c 'rebuilt = live' "$TMP/out")"
@@ -44,14 +49,26 @@ check "the replay equals the live database" 1 "$(grep -c 'rebuilt = live' "$TMP/
 python3 - "$TMP/bench.json" >"$TMP/json.check" 2>&1 <<'EOF'
 import json, sys
 j = json.load(open(sys.argv[1]))
-t, l, rv = j["throughput"], j["latency"], j["replay_verify"]
-need = [t["apply_per_s"], t["ceiling_per_s"], t["publish_per_s"], t["applier_cpu_s_per_1000"],
-        t["applier_peak_rss_mib"], l["p50_ms"], l["p95_ms"], l["p99_ms"], l["apply_to_ceiling"],
-        rv["replay_per_s"], rv["verify_versions_per_s"]]
+t, l, c, rp, v, sc = j["throughput"], j["latency"], j["ceiling"], j["replay"], j["verify"], j["scale"]
+need = [t["apply_per_s"], t["publish_per_s"], t["applier_cpu_us_per_command"],
+        t["postgres_cpu_us_per_command"], t["applier_peak_rss_mib"],
+        l["p50_ms"], l["p95_ms"], l["p99_ms"], l["applier_cpu_us_per_command"],
+        l["postgres_cpu_us_per_command"], c["per_s"], c["apply_to_ceiling"],
+        rp["per_s"], rp["applier_cpu_us_per_command"], rp["postgres_cpu_us_per_command"],
+        v["versions_per_s"], v["database_versions_per_s"], v["kafka_items_per_s"],
+        v["synthetic_versions_per_s"], v["database_to_synthetic"],
+        sc["apply_per_s"], sc["verify"]["database_versions_per_s"]]
 assert all(isinstance(x, (int, float)) and x > 0 for x in need), need
+assert "apply_to_ceiling" not in l and "ceiling_per_s" not in t, "figures outside their phase"
 assert l["p50_ms"] <= l["p95_ms"] <= l["p99_ms"] <= l["max_ms"]
-assert j["options"]["commands"] == 600 and l["n"] == 150
-assert rv["replay_equal"] is True and rv["verify_exit"] == 0, rv
+assert j["options"]["commands"] == 600 and l["n"] == 150 and j["options"]["mix"] == "realistic"
+# the refusals the mix meant are the ledger's rejections, each command decided once
+assert t["mix_refusals"] > 0 and t["rejected"] == t["mix_refusals"], t
+assert t["accepted"] + t["rejected"] == 600 and t["quarantined"] == 0, t
+assert sum(t["rejected_by_reason"].values()) == t["rejected"], t
+assert t["mix_signatures"] > 0 and t["signatures_stored"] == t["mix_signatures"], t
+assert rp["equal"] is True and v["exit"] == 0, (rp, v)
+assert sc["verify"]["versions"] >= 1200 and sc["verify"]["exit"] == 0, sc
 assert j["machine"]["nproc"] >= 1 and j["machine"]["cpu"]
 print("json ok")
 EOF
