@@ -1,7 +1,10 @@
 /*
  * test_sign.c - the applier's e-signature decision (consumers/ax_sign.h) and the signer's
  * Sign command (common/tools/ax_signer.h), without a broker or a database: the registry context
- * is built in memory as axiom_api.signing_context would return it.
+ * is built in memory as axiom_api.signing_context would return it. A writer's signing cache
+ * (struct ax_sign_cache): ax_sign_verify_cached decides exactly as ax_sign_verify, whatever
+ * the cache holds: the same key again, another key under the same factor and credential id,
+ * another origin, a key that does not parse.
  */
 #include <check.h>
 #include <jansson.h>
@@ -20,6 +23,7 @@
 
 struct fx {
 	struct ax_softauth *sa;
+	struct ax_sign_cache *cache; /* the cache tests' writer cache (capacity 2) */
 	struct ax_sign_context ctx;
 	struct ax_signer_request req;
 	struct ax_sign_input in;
@@ -80,11 +84,13 @@ setup(void)
 	F.in.signature_len = F.a.sig_len;
 	F.in.id_token = "";
 	F.in.event_time_us = ET_US;
+	ck_assert_int_eq(ax_sign_cache_new(&F.cache, 2, &err), AX_OK);
 }
 
 static void
 teardown(void)
 {
+	ax_sign_cache_free(F.cache);
 	ax_sign_context_clear(&F.ctx);
 	ax_softauth_free(F.sa);
 }
@@ -289,6 +295,112 @@ START_TEST(test_verifications_per_second_are_reported)
 }
 END_TEST
 
+/* Decide on F.in and F.ctx without a cache and with F.cache; both decisions must be
+ * equal in every field; returns the one with the cache. */
+static struct ax_sign_decision
+decide_both(void)
+{
+	struct ax_sign_decision plain, cached;
+	struct ax_err err;
+
+	ck_assert_int_eq(ax_sign_verify(&plain, &F.in, &F.ctx, &err), AX_OK);
+	ck_assert_int_eq(ax_sign_verify_cached(&cached, &F.in, &F.ctx, F.cache, &err), AX_OK);
+	ck_assert_str_eq(cached.refusal, plain.refusal);
+	ck_assert_str_eq(cached.detail, plain.detail);
+	ck_assert_uint_eq(cached.verified, plain.verified);
+	ck_assert_int_eq(cached.user_verified, plain.user_verified);
+	ck_assert_int_eq(cached.has_sign_count, plain.has_sign_count);
+	ck_assert_uint_eq(cached.sign_count, plain.sign_count);
+	ck_assert_uint_eq(cached.n_factor_ids, plain.n_factor_ids);
+	ck_assert_mem_eq(cached.intent_hash, plain.intent_hash, AX_HASH_LEN);
+	return cached;
+}
+
+/* Register the key of authenticator sa for F's factor and credential id (a key replaced in
+ * the registry). */
+static void
+register_key_of(struct ax_softauth *sa)
+{
+	ax_softauth_cose_key(sa, F.cose);
+	memcpy(F.ctx.public_key, F.cose, sizeof(F.cose));
+}
+
+START_TEST(test_the_cached_decision_is_the_uncached_one_again_and_again)
+{
+	struct ax_sign_decision d;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		d = decide_both();
+		ck_assert_str_eq(d.refusal, "");
+		ck_assert_uint_eq(d.verified, AX_SIGN_FIDO2);
+	}
+	F.a.sig[F.a.sig_len - 1] ^= 1;
+	d = decide_both();
+	ck_assert_str_eq(d.refusal, "webauthn_bad_signature");
+}
+END_TEST
+
+START_TEST(test_a_replaced_key_under_the_same_credential_is_not_served_from_the_cache)
+{
+	struct ax_softauth *other = NULL;
+	struct ax_sign_decision d;
+	struct ax_err err;
+
+	d = decide_both(); /* A's key cached, A's assertion accepted */
+	ck_assert_str_eq(d.refusal, "");
+	ck_assert_int_eq(ax_softauth_new(&other, &err), AX_OK);
+	register_key_of(other); /* same factor, same credential id, key B */
+	d = decide_both();      /* A's assertion against B */
+	ck_assert_str_eq(d.refusal, "webauthn_bad_signature");
+	ck_assert_uint_eq(d.verified, 0);
+	/* B signs; A's key comes back: refused against A, accepted against B */
+	ck_assert_int_eq(
+	    ax_softauth_sign(other, F.a.sig, sizeof(F.a.sig), &F.a.sig_len, F.a.auth_data,
+	        sizeof(F.a.auth_data), F.a.client_data_json, F.a.client_data_json_len, &err),
+	    AX_OK);
+	F.in.signature_len = F.a.sig_len;
+	d = decide_both();
+	ck_assert_str_eq(d.refusal, "");
+	register_key_of(F.sa);
+	d = decide_both();
+	ck_assert_str_eq(d.refusal, "webauthn_bad_signature");
+	ax_softauth_free(other);
+}
+END_TEST
+
+START_TEST(test_another_origin_gets_its_own_verifier)
+{
+	struct ax_sign_decision d;
+
+	d = decide_both(); /* the default origin's verifier kept */
+	ck_assert_str_eq(d.refusal, "");
+	snprintf(F.ctx.origin, sizeof(F.ctx.origin), "https://other.example");
+	d = decide_both();
+	ck_assert_str_eq(d.refusal, "webauthn_wrong_origin");
+	F.ctx.origin[0] = '\0';
+	d = decide_both();
+	ck_assert_str_eq(d.refusal, "");
+	snprintf(F.ctx.origin, sizeof(F.ctx.origin), "http://axiom.local");
+	d = decide_both();
+	ck_assert_str_eq(d.refusal, "factor_key_invalid");
+}
+END_TEST
+
+START_TEST(test_a_key_that_does_not_parse_is_refused_with_or_without_the_cache)
+{
+	struct ax_sign_decision d;
+
+	F.ctx.public_key[76] ^= 1; /* off the curve */
+	d = decide_both();
+	ck_assert_str_eq(d.refusal, "factor_key_invalid");
+	F.ctx.public_key[76] ^= 1;
+	d = decide_both();
+	ck_assert_str_eq(d.refusal, "");
+	ax_sign_cache_free(NULL);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -308,6 +420,11 @@ main(void)
 	tcase_add_test(tc, test_password_attestation_is_verified_and_its_age_checked);
 	tcase_add_test(tc, test_the_signer_line_is_a_sign_command_of_the_contract);
 	tcase_add_test(tc, test_the_rp_id_is_the_host_of_an_https_origin_and_nothing_else);
+	tcase_add_test(tc, test_the_cached_decision_is_the_uncached_one_again_and_again);
+	tcase_add_test(
+	    tc, test_a_replaced_key_under_the_same_credential_is_not_served_from_the_cache);
+	tcase_add_test(tc, test_another_origin_gets_its_own_verifier);
+	tcase_add_test(tc, test_a_key_that_does_not_parse_is_refused_with_or_without_the_cache);
 	tcase_add_test(tc, test_verifications_per_second_are_reported);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
