@@ -163,7 +163,7 @@ cmd_audit(int argc, char **argv, const struct ax_config *cfg)
 	};
 	static const char *const kv[] = { "group.id", "axiom-audit-reader", "enable.auto.commit",
 		"false", "enable.partition.eof", "true", "isolation.level", "read_committed",
-		NULL };
+		AX_KAFKA_READ_TO_END_SETTINGS, NULL };
 	const char *prog = "axiom audit", *brokers = cfg->brokers, *prefix = cfg->topic_prefix;
 	const struct rd_kafka_metadata *md = NULL;
 	struct ax_codec *codec = NULL;

@@ -133,7 +133,7 @@ read_tail(struct ax_relay_cursor *c, struct ax_err *err)
 {
 	static const char *const kv[] = { "enable.partition.eof", "true", "group.id",
 		"axiom-relay-tail", "enable.auto.commit", "false", "isolation.level",
-		"read_committed", NULL };
+		"read_committed", AX_KAFKA_READ_TO_END_SETTINGS, NULL };
 	/* the end of the log itself: a read-committed client would be told the last stable
 	 * offset, which the other ledger's open transaction may hold below our own last
 	 * outcomes */

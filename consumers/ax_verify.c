@@ -37,18 +37,10 @@
 #include "ax_pg.h"
 #include "ax_sign_reverify.h"
 
-#define PG_EPOCH_US  INT64_C(946684800000000) /* 2000-01-01 - 1970-01-01, in us */
-#define COPY_ROW_MAX ((size_t)AX_CANON_MAX_FIELD * 2u + (1u << 20))
-#define LOG_POLL_MS  200
-/*
- * The cross-checks read each partition once, from its start to its end, one partition after
- * the other: a fetch that waits for data (fetch.wait.max.ms, 500 ms by default) or backs off
- * after the end (fetch.error.backoff.ms, 500 ms) cost about 0.4 to 0.8 s per partition
- * whatever its size (measured: 8.6 s for 13 partitions of 71 messages in all). Short waits
- * cost a few more fetch requests while a partition is read, nothing else.
- */
-#define VERIFY_FETCH_SETTINGS "fetch.wait.max.ms", "10", "fetch.error.backoff.ms", "10"
-#define MAX_LOG_TOPICS        2
+#define PG_EPOCH_US    INT64_C(946684800000000) /* 2000-01-01 - 1970-01-01, in us */
+#define COPY_ROW_MAX   ((size_t)AX_CANON_MAX_FIELD * 2u + (1u << 20))
+#define LOG_POLL_MS    200
+#define MAX_LOG_TOPICS 2
 
 /* The state one run shares between its stages. */
 struct run {
@@ -1035,7 +1027,7 @@ stage_kafka(struct run *run, struct ax_err *err)
 		"enable.auto.offset.store", "false", "enable.partition.eof", "true",
 		"isolation.level", "read_committed", "auto.offset.reset", "error",
 		"allow.auto.create.topics", "false", "client.id", "axiom-verify",
-		VERIFY_FETCH_SETTINGS, NULL };
+		AX_KAFKA_READ_TO_END_SETTINGS, NULL };
 	struct topic_db topics[MAX_LOG_TOPICS];
 	struct ax_kafka_cluster cl;
 	rd_kafka_t *rk = NULL;
@@ -1305,7 +1297,7 @@ stage_audit(struct run *run, struct ax_err *err)
 	static const char *const kv[] = { "group.id", "axiom-verify", "enable.auto.commit", "false",
 		"enable.auto.offset.store", "false", "enable.partition.eof", "true",
 		"isolation.level", "read_committed", "allow.auto.create.topics", "false",
-		"client.id", "axiom-verify", VERIFY_FETCH_SETTINGS, NULL };
+		"client.id", "axiom-verify", AX_KAFKA_READ_TO_END_SETTINGS, NULL };
 	char names[2][AX_TOPIC_NAME_MAX], audit[AX_TOPIC_NAME_MAX];
 	const char *const np[2] = { names[0], names[1] };
 	const char *params[2] = { names[0], names[1] };

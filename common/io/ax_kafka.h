@@ -27,6 +27,15 @@
 
 #define AX_KAFKA_TIMEOUT_MS 10000 /* default bound of one admin or metadata call */
 
+/*
+ * Settings (key, value pairs for ax_kafka_new's kv) of a reader that reads partitions once
+ * from a start to their end, one after the other (axiom verify, axiom audit, the relay's
+ * tail): librdkafka's default fetch wait and backoff after the end (500 ms each) cost 0.4 to
+ * 0.8 s per partition whatever its size (axiom verify: 8.6 s for 13 partitions of 71
+ * messages). Short waits cost a few more fetch requests while a partition is read.
+ */
+#define AX_KAFKA_READ_TO_END_SETTINGS "fetch.wait.max.ms", "10", "fetch.error.backoff.ms", "10"
+
 /* The principal a client acts as; see invariant (1) and (2). */
 enum ax_kafka_role {
 	AX_KAFKA_ADMIN,    /* topics, configs, ACLs: `axiom topics`, `axiom doctor` */
