@@ -28,10 +28,15 @@ static const char BOOTSTRAP_SQL[] =
     "REVOKE ALL ON axiom_meta.migrations FROM PUBLIC;"
     "CREATE TABLE IF NOT EXISTS axiom_meta.definitions ("
     " application bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " run bigint NOT NULL DEFAULT txid_current(),"
+    " after_migration integer NOT NULL,"
     " name text NOT NULL,"
     " sha256 bytea NOT NULL CHECK (octet_length(sha256) = 32),"
     " applied_at timestamptz NOT NULL DEFAULT statement_timestamp(),"
     " applied_by text NOT NULL DEFAULT session_user);"
+    "ALTER TABLE axiom_meta.definitions"
+    " ADD COLUMN IF NOT EXISTS run bigint NOT NULL DEFAULT txid_current(),"
+    " ADD COLUMN IF NOT EXISTS after_migration integer NOT NULL DEFAULT 0;"
     "REVOKE ALL ON axiom_meta.definitions FROM PUBLIC;"
     "CREATE OR REPLACE FUNCTION axiom_meta.refuse_change_of_history() RETURNS trigger"
     " LANGUAGE plpgsql SET search_path = pg_catalog AS $$ BEGIN"
@@ -40,7 +45,12 @@ static const char BOOTSTRAP_SQL[] =
     "REVOKE ALL ON FUNCTION axiom_meta.refuse_change_of_history() FROM PUBLIC;"
     "CREATE OR REPLACE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE"
     " ON axiom_meta.definitions FOR EACH STATEMENT"
-    " EXECUTE FUNCTION axiom_meta.refuse_change_of_history();";
+    " EXECUTE FUNCTION axiom_meta.refuse_change_of_history();"
+    "ALTER TABLE axiom_meta.definitions ENABLE ALWAYS TRIGGER append_only;"
+    "CREATE OR REPLACE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE"
+    " ON axiom_meta.migrations FOR EACH STATEMENT"
+    " EXECUTE FUNCTION axiom_meta.refuse_change_of_history();"
+    "ALTER TABLE axiom_meta.migrations ENABLE ALWAYS TRIGGER append_only;";
 
 struct mfile {
 	int number;
@@ -171,8 +181,19 @@ load_dir(
 		goto out;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (!parse_name(de->d_name, digits, &number))
+		if (!parse_name(de->d_name, digits, &number)) {
+			size_t len = strlen(de->d_name);
+
+			if (len >= 4 && strcmp(de->d_name + len - 4, ".sql") == 0) {
+				rc = ax_err_set(err, AX_EINVAL, "%s in %s is not named %s_name.sql",
+				    de->d_name, dir, digits == 4 ? "NNNN" : "NN");
+				ax_err_hint(err,
+				    "A file the migrator would skip is refused instead: "
+				    "lower case, digits, underscores.");
+				goto out;
+			}
 			continue;
+		}
 		if (count == AX_MIGRATE_MAX_FILES) {
 			rc = ax_err_set(err, AX_EINVAL, "more than %d migrations in %s",
 			    AX_MIGRATE_MAX_FILES, dir);
@@ -336,9 +357,12 @@ run_file(PGconn *conn, const struct mfile *f, const char *kind, struct ax_err *e
 	return ax_pg_exec(conn, "RESET ROLE", "could not reset the role", err);
 }
 
-/* Record f in table (axiom_meta.migrations with its number, or axiom_meta.definitions). */
+/*
+ * Record f: in axiom_meta.migrations with its number (with_number), or in
+ * axiom_meta.definitions as applied after migration number f_after.
+ */
 static int
-record_file(PGconn *conn, const struct mfile *f, int with_number, struct ax_err *err)
+record_file(PGconn *conn, const struct mfile *f, int with_number, int after, struct ax_err *err)
 {
 	const char *params[3];
 	int lengths[3] = { 0, 0, 32 }, formats[3] = { 0, 0, 1 };
@@ -346,17 +370,19 @@ record_file(PGconn *conn, const struct mfile *f, int with_number, struct ax_err 
 	char number[16], what[192];
 	int rc = AX_OK;
 
-	snprintf(number, sizeof(number), "%d", f->number);
+	snprintf(number, sizeof(number), "%d", with_number ? f->number : after);
 	params[0] = number;
 	params[1] = f->name;
 	params[2] = (const char *)f->sha256;
-	res = with_number ? PQexecParams(conn,
-	                        "INSERT INTO axiom_meta.migrations (number, name, sha256) "
-	                        "VALUES ($1, $2, $3)",
-	                        3, NULL, params, lengths, formats, 0)
-	                  : PQexecParams(conn,
-	                        "INSERT INTO axiom_meta.definitions (name, sha256) VALUES ($1, $2)",
-	                        2, NULL, params + 1, lengths + 1, formats + 1, 0);
+	res = with_number
+	          ? PQexecParams(conn,
+	                "INSERT INTO axiom_meta.migrations (number, name, sha256) "
+	                "VALUES ($1, $2, $3)",
+	                3, NULL, params, lengths, formats, 0)
+	          : PQexecParams(conn,
+	                "INSERT INTO axiom_meta.definitions (after_migration, name, sha256) "
+	                "VALUES ($1, $2, $3)",
+	                3, NULL, params, lengths, formats, 0);
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
 		snprintf(what, sizeof(what), "could not record %s", f->name);
 		rc = ax_pg_err(err, conn, res, what);
@@ -375,7 +401,7 @@ apply_one(PGconn *conn, const struct mfile *f, struct ax_err *err)
 	if ((rc = ax_pg_exec(conn, "BEGIN", "could not begin a transaction", err)) != AX_OK)
 		return rc;
 	if ((rc = run_file(conn, f, "migration", err)) != AX_OK ||
-	    (rc = record_file(conn, f, 1, err)) != AX_OK) {
+	    (rc = record_file(conn, f, 1, 0, err)) != AX_OK) {
 		PQclear(PQexec(conn, "ROLLBACK"));
 		return rc;
 	}
@@ -384,51 +410,77 @@ apply_one(PGconn *conn, const struct mfile *f, struct ax_err *err)
 }
 
 /*
- * Mark defs[].applied where the last recorded application of a file has its checksum; *stale
- * is set when any file differs or was never applied.
+ * Whether the definition files must be applied again (*stale): unless the last recorded run
+ * applied exactly these files (names and SHA-256) after the last migration, last_migration.
+ * A run that failed recorded nothing, so the files are applied again by the next run even when
+ * none of them changed (a migration committed before them may have dropped what they define).
  */
 static int
-check_definitions(PGconn *conn, struct mfile *defs, size_t n, int *stale, struct ax_err *err)
+check_definitions(PGconn *conn, const struct mfile *defs, size_t n, int last_migration, int *stale,
+    struct ax_err *err)
 {
 	PGresult *res;
 	size_t i;
-	int row, rc = AX_OK;
+	int row, rc = AX_OK, found;
 
-	*stale = 0;
+	*stale = 1;
 	res = PQexecParams(conn,
-	    "SELECT DISTINCT ON (name) name, sha256 FROM axiom_meta.definitions "
-	    "ORDER BY name, application DESC",
+	    "SELECT name, sha256, after_migration FROM axiom_meta.definitions "
+	    "WHERE run = (SELECT run FROM axiom_meta.definitions ORDER BY application DESC LIMIT "
+	    "1)",
 	    0, NULL, NULL, NULL, NULL, 1);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = ax_pg_err(err, conn, res, "could not read the applied definition files");
 		goto out;
 	}
+	if ((size_t)PQntuples(res) != n)
+		goto out;
 	for (i = 0; i < n; i++) {
-		for (row = 0; row < PQntuples(res); row++)
-			if (strcmp(PQgetvalue(res, row, 0), defs[i].name) == 0 &&
-			    PQgetlength(res, row, 1) == 32 &&
-			    memcmp(PQgetvalue(res, row, 1), defs[i].sha256, 32) == 0)
-				defs[i].applied = 1;
-		if (!defs[i].applied)
-			*stale = 1;
+		found = 0;
+		for (row = 0; row < PQntuples(res) && !found; row++) {
+			const uint8_t *a = (const uint8_t *)PQgetvalue(res, row, 2);
+
+			found = strcmp(PQgetvalue(res, row, 0), defs[i].name) == 0 &&
+			        PQgetlength(res, row, 1) == 32 &&
+			        memcmp(PQgetvalue(res, row, 1), defs[i].sha256, 32) == 0 &&
+			        PQgetlength(res, row, 2) == 4 &&
+			        (int)((uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
+			              (uint32_t)a[2] << 8 | (uint32_t)a[3]) == last_migration;
+		}
+		if (!found)
+			goto out;
 	}
+	*stale = 0;
 out:
 	PQclear(res);
 	return rc;
 }
 
-/* Apply every definition file in order in one transaction, recording each application. */
+/*
+ * Apply every definition file in order in one transaction, recording each application. The
+ * files take table locks (ownership, RLS flags): a bounded wait names what holds them rather
+ * than queueing a running applier behind the migrator.
+ */
 static int
-apply_definitions(PGconn *conn, const struct mfile *defs, size_t n, struct ax_err *err)
+apply_definitions(
+    PGconn *conn, const struct mfile *defs, size_t n, int last_migration, struct ax_err *err)
 {
 	size_t i;
 	int rc;
 
 	if ((rc = ax_pg_exec(conn, "BEGIN", "could not begin a transaction", err)) != AX_OK)
 		return rc;
+	if ((rc = ax_pg_exec(conn, "SET LOCAL lock_timeout = '30s'",
+	         "could not bound the lock wait", err)) != AX_OK) {
+		PQclear(PQexec(conn, "ROLLBACK"));
+		return rc;
+	}
 	for (i = 0; i < n; i++) {
 		if ((rc = run_file(conn, &defs[i], "definition file", err)) != AX_OK ||
-		    (rc = record_file(conn, &defs[i], 0, err)) != AX_OK) {
+		    (rc = record_file(conn, &defs[i], 0, last_migration, err)) != AX_OK) {
+			if (strcmp(err->sqlstate, "55P03") == 0) /* lock_not_available */
+				ax_err_hint(err, "Stop the appliers of this database, then migrate "
+				                 "again: the definition files lock every table.");
 			PQclear(PQexec(conn, "ROLLBACK"));
 			return rc;
 		}
@@ -514,11 +566,12 @@ ax_migrate_run(PGconn *conn, const char *dir, int dry_run, struct ax_migrate_rep
 	}
 	if (ndefs == 0)
 		goto out;
-	if ((rc = check_definitions(conn, defs, ndefs, &stale, err)) != AX_OK)
+	if ((rc = check_definitions(conn, defs, ndefs, files[n - 1].number, &stale, err)) != AX_OK)
 		goto out;
 	/* invariant (6): all of them again when one changed or a migration ran */
 	stale = stale || rep->applied > 0 || rep->pending > 0;
-	if (stale && !dry_run && (rc = apply_definitions(conn, defs, ndefs, err)) != AX_OK)
+	if (stale && !dry_run &&
+	    (rc = apply_definitions(conn, defs, ndefs, files[n - 1].number, err)) != AX_OK)
 		goto out;
 	for (i = 0; i < ndefs; i++) {
 		enum ax_migrate_state st = !stale    ? AX_MIGRATE_ALREADY_APPLIED

@@ -19,13 +19,18 @@
  *  (4) a file runs as axiom_owner (SET LOCAL ROLE) unless its first line is exactly
  *      AX_MIGRATE_RUN_AS_ADMIN; a file must not end or open transactions itself;
  *  (5) one migrator at a time per database (a session advisory lock);
- *  (6) after the migrations, when any definition file's SHA-256 differs from its last
- *      recorded application, or was never applied, or a migration was applied by this run,
- *      every definition file is applied again in name order, all in one transaction, each
- *      application recorded in axiom_meta.definitions (name, SHA-256, when, by whom; a table
- *      that refuses UPDATE, DELETE and TRUNCATE), so a database's function history stays
- *      auditable and a table recreated by a migration gets its triggers, policies and grants
- *      back; a file that drops an object needs a migration instead (the files only define).
+ *  (6) after the migrations, the definition files are applied again, all of them, in name
+ *      order, in one transaction, unless the last recorded run applied exactly these files
+ *      (names and SHA-256) after the last migration: so a changed, added or removed file, a
+ *      migration applied since, or a run whose definitions step failed after its migrations
+ *      committed all lead to a new application, and a table a migration recreated gets its
+ *      triggers, policies and grants back. Each application is recorded in
+ *      axiom_meta.definitions (run, after_migration, name, SHA-256, when, by whom); that table
+ *      and axiom_meta.migrations refuse UPDATE, DELETE and TRUNCATE (ENABLE ALWAYS: also
+ *      under session_replication_role = replica), a guard against accidents, not against the
+ *      superuser that owns them. A file that drops an object needs a migration instead (the
+ *      files only define). The definitions step waits at most 30 s for a table lock.
+ *      A *.sql file whose name does not follow the pattern is refused, never skipped.
  *      Rule (4) applies to definition files too; they declare run-as=admin because they
  *      replace functions owned by axiom_definer.
  * The state machine of one file: pending -> (BEGIN, SET ROLE, run, RESET ROLE, record,

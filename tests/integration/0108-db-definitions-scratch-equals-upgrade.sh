@@ -7,7 +7,10 @@
 # Then, on the scratch database: a re-run applies nothing; a changed definition file applies
 # every file again, each application recorded, and the changed text is what the database
 # runs; a dry run lists the files without applying them; a failing file is rolled back whole
-# and named with its line; the record of applications refuses UPDATE, DELETE and TRUNCATE.
+# and named with its line; a later migration that drops a trigger, a policy and a grant gets
+# them back from the definitions; a definitions step that failed after its migration committed
+# is redone by the next run although no file changed; a misnamed file is refused; the records
+# of applications refuse UPDATE, DELETE and TRUNCATE.
 set -euo pipefail
 
 : "${AXIOM_BIN:?run through ctest (AXIOM_BIN)}" "${AXIOM_ROOT:?run through ctest (AXIOM_ROOT)}"
@@ -116,12 +119,49 @@ if sql $S "SELECT pg_get_functiondef('axiom.tier_rank(text)'::regprocedure)" | g
 fi
 ok "a failing definition file is named with its line and nothing of the run stays"
 
+# --- a migration after the definitions: what it drops, the definitions bring back ---
+cp -r "$TMP/changed" "$TMP/later"
+cat >"$TMP/later/0990_drops_what_definitions_define.sql" <<'SQL'
+-- a later migration that recreates objects the definition files own (as a table rewrite would)
+DROP TRIGGER append_only_row ON axiom.ledger;
+DROP POLICY definer_all ON axiom.ledger;
+REVOKE SELECT ON axiom.ledger FROM axiom_auditor;
+SQL
+before=$(snapshot $S)
+out=$(migrate $S "$TMP/later")
+grep -q "applied 1 migration .* and $ndefs definition files" <<<"$out" || fail "later migration: $out"
+[[ $(snapshot $S) == "$before" ]] || fail "the definitions did not restore what a later migration dropped"
+ok "a migration after the definitions drops a trigger, a policy and a grant: the definitions restore them"
+
+# --- a definitions step that fails after its migration committed is redone by the next run ---
+cp -r "$TMP/later" "$TMP/failing"
+printf 'DROP TRIGGER append_only_row ON axiom.ledger;\n' >"$TMP/failing/0991_drops_again.sql"
+printf '\nSELEC 2;\n' >>"$TMP/failing/definitions/85_digests_and_verification.sql"
+if out=$(migrate $S "$TMP/failing" 2>&1); then fail "a broken definition file was applied: $out"; fi
+[[ $(sql $S "SELECT count(*) FROM pg_trigger WHERE tgname = 'append_only_row' AND tgrelid = 'axiom.ledger'::regclass") == 0 ]] ||
+	fail "the migration of the failed run did not commit (the case needs it)"
+cp "$TMP/later/definitions/85_digests_and_verification.sql" "$TMP/failing/definitions/"
+out=$(migrate $S "$TMP/failing")
+grep -q "applied 0 migrations .* and $ndefs definition files" <<<"$out" ||
+	fail "after a failed definitions step, unchanged files were not applied again: $out"
+[[ $(snapshot $S) == "$before" ]] || fail "the re-run did not restore the trigger"
+ok "a definitions step that failed after its migration committed is applied again by the next run"
+
+# --- a misnamed file is refused, not skipped ---
+cp -r "$TMP/later" "$TMP/misnamed"
+cp "$TMP/misnamed/definitions/40_authorization.sql" "$TMP/misnamed/definitions/41-authorization.sql"
+if out=$(migrate $S "$TMP/misnamed" 2>&1); then fail "a misnamed definition file was skipped: $out"; fi
+grep -q "41-authorization.sql in .* is not named NN_name.sql" <<<"$out" || fail "misnamed: $out"
+ok "a misnamed .sql file is refused, not skipped"
+
 # --- the record is append-only ---
+rows=$(defs_rows $S)
 for stmt in "UPDATE axiom_meta.definitions SET sha256 = sha256" "DELETE FROM axiom_meta.definitions" \
-	"TRUNCATE axiom_meta.definitions"; do
+	"TRUNCATE axiom_meta.definitions" "DELETE FROM axiom_meta.migrations" \
+	"SET session_replication_role = replica; DELETE FROM axiom_meta.definitions"; do
 	if sql $S "$stmt" 2>/dev/null; then fail "admin could: $stmt"; fi
 done
-[[ $(defs_rows $S) == $((2 * ndefs)) ]] || fail "the record changed"
-ok "axiom_meta.definitions refuses UPDATE, DELETE and TRUNCATE, even from the admin login"
+[[ $(defs_rows $S) == "$rows" ]] || fail "the record changed"
+ok "axiom_meta.definitions and .migrations refuse UPDATE, DELETE and TRUNCATE, also as a replica"
 
 echo "0108: $pass checks passed"
