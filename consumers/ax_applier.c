@@ -131,24 +131,36 @@ resume_drained(struct applier *app)
  * and aborted records after the last applied message are no lag); end and lag -1 when the
  * broker did not answer (main thread). While messages wait in w's queue the partition lags
  * anyway: the lag is then counted from the stored next offset, without reading the log.
+ * These reads block the poll loop: each is bounded by LOG_END_TIMEOUT_MS, and after one goes
+ * unanswered no other is tried for LOG_END_RETRY_S, so a broker that is down costs the poll
+ * loop one timeout per LOG_END_RETRY_S, not one per partition per pass.
  */
+#define LOG_END_TIMEOUT_MS 1000
+#define LOG_END_RETRY_S    3.0
 static void
 writer_log_end(struct applier *app, struct writer *w, struct ax_logend_state *st)
 {
 	int64_t next = atomic_load(&w->next_offset);
 	struct ax_err err;
 
-	if (ax_pqueue_len(w->q) > 0 &&
-	    rd_kafka_query_watermark_offsets(app->consumer, w->topic, w->partition, &st->low,
-	        &st->end, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		st->position = next > st->low ? next : st->low;
-		st->lag = st->end > st->position ? st->end - st->position : 0;
+	st->low = 0;
+	st->end = st->lag = -1;
+	if (ax_mono_s() < app->logend_retry_at)
+		return;
+	if (ax_pqueue_len(w->q) > 0) {
+		if (rd_kafka_query_watermark_offsets(app->consumer, w->topic, w->partition,
+		        &st->low, &st->end, LOG_END_TIMEOUT_MS) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			st->position = next > st->low ? next : st->low;
+			st->lag = st->end > st->position ? st->end - st->position : 0;
+			return;
+		}
+	} else if (ax_logend_read(app->logend, w->topic, w->partition, next, LOG_END_TIMEOUT_MS, st,
+	               &err) == AX_OK) {
 		return;
 	}
-	if (ax_logend_read(app->logend, w->topic, w->partition, next, 2000, st, &err) != AX_OK) {
-		st->low = 0;
-		st->end = st->lag = -1;
-	}
+	st->low = 0;
+	st->end = st->lag = -1;
+	app->logend_retry_at = ax_mono_s() + LOG_END_RETRY_S;
 }
 
 /* The gauges of every partition this instance holds, at most once a second (main thread). */

@@ -87,6 +87,7 @@ struct applier {
 	_Atomic int control_running; /* this instance's control writer is running */
 	struct ax_metrics *metrics;  /* --metrics; NULL for none */
 	double metrics_at;           /* main thread: when the gauges were last updated */
+	double logend_retry_at; /* main thread: no log-end read before then (broker unanswered) */
 	int failed_partitions;
 	bool startup_failed;
 	struct ax_err startup_err;

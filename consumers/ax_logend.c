@@ -34,10 +34,13 @@ ax_logend_new(
 	/* small, prompt fetches: a read wants the first message after an offset, or the end.
 	 * Not queued.min.messages=1: librdkafka 2.0.2 then backs a partition's fetcher off for a
 	 * second whenever its queue holds a message, and the next read of that partition waits
-	 * for it (measured) */
+	 * for it (measured). auto.offset.reset=error: an offset retention removed between the
+	 * offsets query and the fetch must fail the read, never reset it silently to the end and
+	 * report a false end of partition */
 	static const char *const kv[] = { "isolation.level", "read_committed",
 		"enable.partition.eof", "true", "enable.auto.commit", "false", "fetch.wait.max.ms",
-		"1", "fetch.message.max.bytes", "65536", "fetch.error.backoff.ms", "10", NULL };
+		"1", "fetch.message.max.bytes", "65536", "fetch.error.backoff.ms", "10",
+		"auto.offset.reset", "error", NULL };
 	struct ax_logend *le;
 	int rc;
 
