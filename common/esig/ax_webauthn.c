@@ -108,6 +108,28 @@ ax_webauthn_key_alg(const struct ax_webauthn_key *key)
 	return key->alg;
 }
 
+/*
+ * Whether OpenSSL's error queue says it ran out of memory rather than refused the bytes it was
+ * given; clears the queue. Such a failure must fail the batch (retried), never become a stored
+ * refusal that a replay would not reproduce. Only that reason counts: a reason some input can
+ * provoke (unsupported, fetch failed for an unknown key type) would make a hostile key fail
+ * its partition's batches for ever instead of being refused.
+ */
+static bool
+openssl_failed_itself(void)
+{
+	unsigned long e;
+	bool itself = false;
+
+	while ((e = ERR_get_error()) != 0) {
+		int reason = ERR_GET_REASON(e);
+
+		if (reason == ERR_GET_REASON(ERR_R_MALLOC_FAILURE))
+			itself = true;
+	}
+	return itself;
+}
+
 /* Parse a DER or PEM SubjectPublicKeyInfo into *out (owned); AX_EINVAL if malformed. */
 static int
 key_parse_spki(
@@ -133,7 +155,9 @@ key_parse_spki(
 		}
 		*out = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
 	}
-	if (*out == NULL)
+	if (*out == NULL && openssl_failed_itself())
+		rc = ax_err_set(err, AX_ERR, "could not read a public key: OpenSSL failed");
+	else if (*out == NULL)
 		rc = ax_err_set(err, AX_EINVAL, "invalid public key: not a %s SubjectPublicKeyInfo",
 		    fmt == AX_PK_DER ? "DER" : "PEM");
 out:
@@ -158,9 +182,13 @@ key_from_point(EVP_PKEY **out, const uint8_t point[65])
 	    OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0);
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, 65);
 	params[2] = OSSL_PARAM_construct_end();
+	/* whatever the point, these fail only when OpenSSL cannot work (memory, no provider) */
 	if ((kctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(kctx) != 1 ||
-	    EVP_PKEY_fromdata(kctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1)
+	    EVP_PKEY_fromdata_init(kctx) != 1) {
+		rc = AX_ERR;
+		goto out;
+	}
+	if (EVP_PKEY_fromdata(kctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1)
 		goto out;
 	if ((cctx = EVP_PKEY_CTX_new_from_pkey(NULL, *out, NULL)) == NULL ||
 	    EVP_PKEY_public_check_quick(cctx) != 1)
@@ -221,6 +249,7 @@ ax_webauthn_key_new(struct ax_webauthn_key **out, int cose_alg, enum ax_pk_forma
 	int rc = AX_OK, r = AX_EINVAL;
 
 	*out = NULL;
+	ERR_clear_error(); /* only this parse's reasons decide refusal or failure */
 	if (cose_alg != AX_COSE_ALG_ES256 && cose_alg != AX_COSE_ALG_EDDSA)
 		return ax_err_set(err, AX_EINVAL, "unsupported COSE algorithm %d", cose_alg);
 	if ((key = calloc(1, sizeof(*key))) == NULL) {
@@ -274,8 +303,11 @@ ax_webauthn_key_new(struct ax_webauthn_key **out, int cose_alg, enum ax_pk_forma
 		rc = ax_err_set(err, AX_EINVAL, "unknown public key format %d", (int)fmt);
 		goto out;
 	}
+	if (r == AX_ERR || (r != AX_OK && openssl_failed_itself())) {
+		rc = ax_err_set(err, AX_ERR, "could not parse a public key: OpenSSL failed");
+		goto out;
+	}
 	if (r != AX_OK) {
-		ERR_clear_error();
 		rc = ax_err_set(err, AX_EINVAL, "invalid %s public key",
 		    cose_alg == AX_COSE_ALG_ES256 ? "ES256 (P-256)" : "EdDSA (Ed25519)");
 		ax_err_detail(err, "The key is malformed, not on the curve, or of another type.");
@@ -512,6 +544,14 @@ check_signature(struct ax_webauthn_result *result, const struct ax_webauthn_veri
 	EVP_MD_CTX *ctx = NULL;
 	int r, rc = AX_OK;
 
+	/* check 12 admits exactly 37 bytes; should it ever admit extensions, the signed message
+	 * must grow with them: refuse here rather than sign over a prefix */
+	if (a->auth_data_len != AX_WA_AUTH_DATA_LEN)
+		return ax_err_set(err, AX_ERR,
+		    "authenticatorData of %zu bytes reached the signature "
+		    "check",
+		    (size_t)a->auth_data_len);
+	ERR_clear_error(); /* only this verification's reasons decide refusal or failure */
 	memcpy(msg, a->auth_data, AX_WA_AUTH_DATA_LEN);
 	if (EVP_Digest(a->client_data_json, a->client_data_json_len, msg + AX_WA_AUTH_DATA_LEN,
 	        NULL, v->sha256, NULL) != 1) {
@@ -525,6 +565,10 @@ check_signature(struct ax_webauthn_result *result, const struct ax_webauthn_veri
 		goto out;
 	}
 	r = EVP_DigestVerify(ctx, a->sig, a->sig_len, msg, sizeof(msg));
+	if (r != 1 && openssl_failed_itself()) {
+		rc = ax_err_set(err, AX_ERR, "could not verify a signature: OpenSSL failed");
+		goto out;
+	}
 	if (r != 1) {
 		rc = refuse(result, AX_WA_BAD_SIGNATURE, err,
 		    "The signature does not verify over authenticatorData and the clientDataJSON "
