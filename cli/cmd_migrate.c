@@ -4,6 +4,7 @@
  */
 #include <getopt.h>
 #include <libpq-fe.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: axiom migrate [--dsn DSN] [--dir DIR] [--dry-run]\n"
+	    "       axiom migrate --revision-line FILE\n"
 	    "\n"
 	    "Applies the migrations DIR/NNNN_name.sql that the database has not seen yet, in\n"
 	    "number order, each in its own transaction, and records each one's name and SHA-256\n"
@@ -26,6 +28,8 @@ usage(FILE *fp)
 	    "  - if a migration that was already applied has changed (other SHA-256), is missing\n"
 	    "    or was renamed, nothing is applied and the command fails: restore the file and\n"
 	    "    put the change in a new, higher-numbered migration;\n"
+	    "    only comments may be rewritten, when DIR/comment-revisions.txt lists the file\n"
+	    "    (--revision-line) and its statements are unchanged;\n"
 	    "  - a failed migration is rolled back whole; the error names the file and line.\n"
 	    "\n"
 	    "Then the definition files DIR/definitions/NN_concern.sql: the current text of every\n"
@@ -49,6 +53,10 @@ usage(FILE *fp)
 	    "other')\n"
 	    "  -D, --dir DIR   the migrations folder (default: db, relative to the current\n"
 	    "                  folder: run from the project root)\n"
+	    "      --revision-line FILE\n"
+	    "                  print the line of DIR/comment-revisions.txt for a released\n"
+	    "                  migration FILE, BEFORE rewriting its comments: databases that\n"
+	    "                  applied it stay accepted as long as only comments change\n"
 	    "  -n, --dry-run   check the applied migrations and list what would be applied\n"
 	    "                  (migrations and definition files)\n"
 	    "  -h, --help      this text\n"
@@ -74,6 +82,41 @@ progress(void *arg, const char *name, enum ax_migrate_state state, const uint8_t
 	printf("%s  %-44s sha256:%s...\n", word, name, head);
 }
 
+/* --revision-line FILE: the line of AX_MIGRATE_REVISIONS for FILE as it is now. */
+static int
+revision_line(const char *prog, const char *path)
+{
+	static uint8_t sql[AX_MIGRATE_MAX_BYTES + 1];
+	uint8_t full[32], st[32];
+	char full_hex[65], st_hex[65];
+	const char *base = strrchr(path, '/');
+	struct ax_err err;
+	FILE *fp;
+	size_t n;
+
+	ax_err_clear(&err);
+	if ((fp = fopen(path, "rb")) == NULL) {
+		ax_err_set(&err, AX_EINVAL, "could not open %s", path);
+		return cli_fail(prog, &err);
+	}
+	n = fread(sql, 1, sizeof(sql), fp);
+	fclose(fp);
+	if (n > AX_MIGRATE_MAX_BYTES) {
+		ax_err_set(
+		    &err, AX_EINVAL, "%s is larger than %d bytes", path, AX_MIGRATE_MAX_BYTES);
+		return cli_fail(prog, &err);
+	}
+	if (EVP_Digest(sql, n, full, NULL, EVP_sha256(), NULL) != 1 ||
+	    ax_migrate_statements_sha256(sql, n, st, &err) != AX_OK) {
+		ax_err_set(&err, AX_ERR, "could not hash %s", path);
+		return cli_fail(prog, &err);
+	}
+	ax_hex_encode(full_hex, full, 32);
+	ax_hex_encode(st_hex, st, 32);
+	printf("%s %s %s\n", base != NULL ? base + 1 : path, full_hex, st_hex);
+	return EXIT_SUCCESS;
+}
+
 int
 cmd_migrate(int argc, char **argv, const struct ax_config *cfg)
 {
@@ -81,6 +124,7 @@ cmd_migrate(int argc, char **argv, const struct ax_config *cfg)
 		{ "dsn", required_argument, NULL, 'd' },
 		{ "dir", required_argument, NULL, 'D' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "revision-line", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -104,6 +148,8 @@ cmd_migrate(int argc, char **argv, const struct ax_config *cfg)
 		case 'n':
 			dry_run = 1;
 			break;
+		case 'R':
+			return revision_line(prog, optarg);
 		case 'h':
 			usage(stdout);
 			return EXIT_SUCCESS;

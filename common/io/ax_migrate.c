@@ -229,6 +229,122 @@ out:
 	return rc;
 }
 
+int
+ax_migrate_statements_sha256(const uint8_t *sql, size_t len, uint8_t out[32], struct ax_err *err)
+{
+	char *buf = malloc(len + 1), tag[64] = "";
+	size_t i = 0, n = 0, taglen = 0;
+	unsigned int mdlen = 0;
+	int depth, space = 0, rc = AX_OK;
+
+	if (buf == NULL)
+		return ax_err_set(err, AX_ERR, "out of memory hashing a migration's statements");
+	while (i < len) {
+		uint8_t c = sql[i];
+
+		if (c == '-' && i + 1 < len && sql[i + 1] == '-') { /* line comment */
+			while (i < len && sql[i] != '\n')
+				i++;
+			space = 1;
+			continue;
+		}
+		if (c == '/' && i + 1 < len && sql[i + 1] == '*') { /* block comment, nested */
+			for (depth = 0; i < len;) {
+				if (sql[i] == '/' && i + 1 < len && sql[i + 1] == '*') {
+					depth++;
+					i += 2;
+				} else if (sql[i] == '*' && i + 1 < len && sql[i + 1] == '/') {
+					i += 2;
+					if (--depth == 0)
+						break;
+				} else {
+					i++;
+				}
+			}
+			space = 1;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+			space = 1;
+			i++;
+			continue;
+		}
+		if (space && n > 0)
+			buf[n++] = ' ';
+		space = 0;
+		if (c == '\'' || c == '"') { /* literal or quoted identifier, copied whole */
+			buf[n++] = (char)sql[i++];
+			while (i < len) {
+				buf[n++] = (char)sql[i];
+				if (sql[i++] == c) {
+					if (i < len && sql[i] == c) { /* doubled quote */
+						buf[n++] = (char)sql[i++];
+						continue;
+					}
+					break;
+				}
+			}
+			continue;
+		}
+		if (c == '$') { /* a dollar-quote tag opens or closes a body: copied as is */
+			size_t j = i + 1;
+
+			while (j < len && (sql[j] == '_' || (sql[j] >= 'a' && sql[j] <= 'z') ||
+			                      (sql[j] >= 'A' && sql[j] <= 'Z') ||
+			                      (j > i + 1 && sql[j] >= '0' && sql[j] <= '9')))
+				j++;
+			if (j < len && sql[j] == '$' && j + 1 - i < sizeof(tag)) {
+				if (taglen == 0) {
+					taglen = j + 1 - i;
+					memcpy(tag, sql + i, taglen);
+				} else if (j + 1 - i == taglen &&
+				           memcmp(tag, sql + i, taglen) == 0) {
+					taglen = 0;
+				}
+				memcpy(buf + n, sql + i, j + 1 - i);
+				n += j + 1 - i;
+				i = j + 1;
+				continue;
+			}
+		}
+		buf[n++] = (char)sql[i++];
+	}
+	if (EVP_Digest(buf, n, out, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		rc = ax_err_set(err, AX_ERR, "could not compute a SHA-256");
+	free(buf);
+	return rc;
+}
+
+/*
+ * Whether f, applied with SHA-256 applied[32], is listed in dir's AX_MIGRATE_REVISIONS as a
+ * revision of its comments only, and its statements still have the listed digest. A line is
+ * "NNNN_name.sql <SHA-256 applied, hex> <SHA-256 of the statements, hex>"; # starts a comment.
+ */
+static int
+comments_revised(
+    const struct mfile *f, const uint8_t applied[32], const char *dir, struct ax_err *err)
+{
+	char path[4096], line[512], name[AX_MIGRATE_NAME_MAX], old_hex[65], st_hex[65];
+	uint8_t old[32], st[32], have[32];
+	FILE *fp;
+	int ok = 0;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, AX_MIGRATE_REVISIONS) >=
+	        sizeof(path) ||
+	    (fp = fopen(path, "r")) == NULL)
+		return 0;
+	while (!ok && fgets(line, sizeof(line), fp) != NULL) {
+		if (line[0] == '#' || sscanf(line, "%95s %64s %64s", name, old_hex, st_hex) != 3 ||
+		    strcmp(name, f->name) != 0 || ax_hex_decode(old, old_hex, 32) != 0 ||
+		    ax_hex_decode(st, st_hex, 32) != 0 || memcmp(old, applied, 32) != 0)
+			continue;
+		ok = ax_migrate_statements_sha256(f->sql, f->len, have, err) == AX_OK &&
+		     memcmp(have, st, 32) == 0;
+	}
+	fclose(fp);
+	return ok;
+}
+
 /* Compare the applied rows with the files; mark files[].applied. */
 static int
 check_applied(PGconn *conn, struct mfile *files, size_t n, const char *dir, struct ax_err *err)
@@ -268,7 +384,9 @@ check_applied(PGconn *conn, struct mfile *files, size_t n, const char *dir, stru
 			ax_err_hint(err, "Migrations are forward-only: restore the file's name.");
 			goto out;
 		}
-		if (PQgetlength(res, row, 2) != 32 || memcmp(sha, files[i].sha256, 32) != 0) {
+		if (PQgetlength(res, row, 2) != 32 ||
+		    (memcmp(sha, files[i].sha256, 32) != 0 &&
+		        !comments_revised(&files[i], sha, dir, err))) {
 			ax_hex_encode(
 			    want, PQgetlength(res, row, 2) == 32 ? sha : files[i].sha256, 32);
 			ax_hex_encode(have, files[i].sha256, 32);

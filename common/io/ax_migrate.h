@@ -15,6 +15,11 @@
  *  (2) before anything is applied, every applied migration is checked against its file: a
  *      changed file (other SHA-256), a missing file, a renamed file, a duplicate number or a
  *      pending file numbered below the last applied one stops the run (nothing is applied);
+ *      One exception, for comments only: a released migration whose comments were rewritten
+ *      (a file's comments must cite the project's own files) is accepted when
+ *      AX_MIGRATE_REVISIONS lists it with the SHA-256 it was applied with and the SHA-256 of
+ *      its statements (ax_migrate_statements_sha256), and the file's statements still have
+ *      that digest: what ran is provably what the file says, only its comments changed;
  *  (3) re-running with nothing pending applies nothing and changes nothing;
  *  (4) a file runs as axiom_owner (SET LOCAL ROLE) unless its first line is exactly
  *      AX_MIGRATE_RUN_AS_ADMIN; a file must not end or open transactions itself;
@@ -49,7 +54,8 @@
 #define AX_MIGRATE_MAX_FILES       1000
 #define AX_MIGRATE_MAX_BYTES       (4 * 1024 * 1024) /* per file */
 #define AX_MIGRATE_NAME_MAX        96
-#define AX_MIGRATE_DEFINITIONS_DIR "definitions" /* subfolder of the migrations folder */
+#define AX_MIGRATE_DEFINITIONS_DIR "definitions"           /* subfolder of the migrations folder */
+#define AX_MIGRATE_REVISIONS       "comment-revisions.txt" /* in the migrations folder */
 
 /* What happened to one file; passed to the progress callback. */
 enum ax_migrate_state {
@@ -73,6 +79,16 @@ struct ax_migrate_report {
  */
 typedef void (*ax_migrate_progress_fn)(
     void *arg, const char *name, enum ax_migrate_state state, const uint8_t sha256[32]);
+
+/*
+ * The SHA-256 of sql's statements: the text without its comments (-- to the end of the line,
+ * and nested block comments, also inside dollar-quoted bodies), every run of white space
+ * outside string literals and quoted identifiers made one space, leading and trailing space
+ * dropped. Two files with the same statements digest run the same SQL (whitespace inside a
+ * dollar-quoted body aside). AX_ERR only when out of memory.
+ */
+int ax_migrate_statements_sha256(
+    const uint8_t *sql, size_t len, uint8_t out[32], struct ax_err *err);
 
 /*
  * Bring the database behind conn (an admin connection) up to the files in dir; with

@@ -4,7 +4,8 @@
 # changed, went missing, or a new file numbered below the last applied one stops the run with
 # nothing applied; a failing migration is rolled back whole and named with its line; objects
 # a later migration adds as axiom_owner give PUBLIC nothing; a second database of the same
-# cluster (roles already there) migrates too.
+# cluster (roles already there) migrates too; a released file whose comments only were
+# rewritten is accepted when db/comment-revisions.txt lists it, one with a new statement is not.
 set -euo pipefail
 
 : "${AXIOM_BIN:?run through ctest (AXIOM_BIN)}" "${AXIOM_ROOT:?run through ctest (AXIOM_ROOT)}"
@@ -68,6 +69,18 @@ grep -q "migration 0003_canonical_encoding.sql was changed after it was applied"
 	fail "changed file: $out"
 [[ $(sql $DB "SELECT to_regclass('axiom.later_table') IS NULL") == t ]] || fail "applied despite a changed file"
 ok "a changed applied migration stops the run before anything is applied"
+
+cp -r "$AXIOM_ROOT/db" "$TMP/rev"
+line=$("$AXIOM_BIN" migrate --revision-line "$TMP/rev/0003_canonical_encoding.sql")
+printf '%s\n' "$line" >>"$TMP/rev/comment-revisions.txt"
+sed -i '1s/^/-- a comment rewritten after the file was applied\n/' "$TMP/rev/0003_canonical_encoding.sql"
+out=$(migrate $DB "$TMP/rev") || fail "a listed comment revision was refused: $out"
+grep -q "up to date" <<<"$out" || fail "comment revision: $out"
+printf 'SELECT 1;\n' >>"$TMP/rev/0003_canonical_encoding.sql"
+if out=$(migrate $DB "$TMP/rev" 2>&1); then fail "a listed file with a new statement was accepted"; fi
+grep -q "migration 0003_canonical_encoding.sql was changed after it was applied" <<<"$out" ||
+	fail "statement change under a revision line: $out"
+ok "rewritten comments are accepted when comment-revisions.txt lists the file; a new statement is not"
 
 cp "$AXIOM_ROOT/db/0003_canonical_encoding.sql" "$TMP/db/"
 out=$(migrate $DB "$TMP/db")
