@@ -1,6 +1,6 @@
 -- axiom-migrate: run-as=admin
 --
--- 0001_roles_and_schemas - the five roles of design.md section 4, the two schemas, and the
+-- 0001_roles_and_schemas - the five roles of docs/security-layers.md, the two schemas, and the
 -- removal of everything PUBLIC would otherwise get.
 --
 -- Layer: 1 (execute-only application role) and the ground every other layer stands on.

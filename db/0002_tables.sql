@@ -1,4 +1,4 @@
--- 0002_tables - the regulated tables (design.md sections 4 to 8), owned by axiom_owner.
+-- 0002_tables - the regulated tables (docs/security-layers.md and docs/esignatures.md), owned by axiom_owner.
 --
 -- Layer: 5 (SCD Type 2 versioning) by the shape of the tables; privileges, triggers and RLS
 -- come in 0004 and 0005. Conventions:
@@ -11,7 +11,7 @@
 
 -- Configuration ---------------------------------------------------------------------------
 
--- The ordered access levels (design.md section 6); a higher rank includes the lower ones.
+-- The ordered access levels (docs/security-layers.md); a higher rank includes the lower ones.
 CREATE TABLE axiom.access_tiers (
 	tier text PRIMARY KEY CHECK (tier ~ '^[a-z][a-z_]{0,31}$'),
 	rank integer NOT NULL UNIQUE CHECK (rank > 0)
@@ -76,7 +76,7 @@ CREATE TABLE axiom.grants (
 CREATE INDEX grants_user_scope ON axiom.grants (user_id, facility_id, domain_id);
 CREATE INDEX grants_source ON axiom.grants (source_grant_id) WHERE source_grant_id IS NOT NULL;
 
--- Record types and their review gate (design.md section 7):
+-- Record types and their review gate (docs/security-layers.md):
 --   none            versions are created directly (new_version); no change request needed
 --   approve         draft -> submitted -> approved -> applied
 --   review_approve  draft -> submitted -> reviewed -> approved -> applied
@@ -117,7 +117,7 @@ CREATE TABLE axiom.records (
 	CHECK ((version = 1) = (previous_record_hash IS NULL))
 );
 
--- Change management (design.md section 7) -------------------------------------------------
+-- Change management (docs/security-layers.md) -------------------------------------------------
 
 CREATE TABLE axiom.change_requests (
 	change_id uuid PRIMARY KEY,
@@ -153,7 +153,7 @@ CREATE TABLE axiom.change_request_steps (
 	domain_id text NOT NULL
 );
 
--- Electronic signatures (design.md section 8) ---------------------------------------------
+-- Electronic signatures (docs/esignatures.md) ---------------------------------------------
 
 CREATE TABLE axiom.signatures (
 	signature_id uuid PRIMARY KEY,
@@ -190,7 +190,7 @@ CREATE TABLE axiom.session_events (
 	domain_id text
 );
 
--- Per-partition ledger and offsets (design.md sections 5 and 9) ---------------------------
+-- Per-partition ledger and offsets (docs/canonical-encoding.md and docs/architecture.md) ---------------------------
 
 CREATE TABLE axiom.ledger (
 	topic text NOT NULL,

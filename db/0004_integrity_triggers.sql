@@ -146,7 +146,7 @@ CREATE TRIGGER link_record_version BEFORE INSERT ON axiom.records
     FOR EACH ROW EXECUTE FUNCTION axiom.link_record_version();
 ALTER TABLE axiom.records ENABLE ALWAYS TRIGGER link_record_version;
 
--- Privileges of the function owner: exactly what the API needs (design.md section 4) -------
+-- Privileges of the function owner: exactly what the API needs (docs/security-layers.md) -------
 -- INSERT on append-only tables, UPDATE only on lifecycle columns, never DELETE or TRUNCATE.
 
 GRANT USAGE ON SCHEMA axiom TO axiom_definer;

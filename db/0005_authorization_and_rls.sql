@@ -1,4 +1,4 @@
--- 0005_authorization_and_rls - who may act where and when (design.md section 6), and row-level
+-- 0005_authorization_and_rls - who may act where and when (docs/security-layers.md), and row-level
 -- security with FORCE on every table as an independent layer.
 --
 -- Layers: 2 (function-layer authorization: the helpers the API calls) and 3 (RLS).
@@ -19,7 +19,7 @@
 -- every table, function, operator and type in them is schema-qualified, so no search_path a
 -- caller sets can redirect a name.
 
--- Validity of a grant at event time t (design.md section 6: a control event at c governs
+-- Validity of a grant at event time t (docs/security-layers.md: a control event at c governs
 -- commands at T > c; expiry is exclusive; a revocation at c still allows T = c).
 CREATE FUNCTION axiom.grant_valid_at(g axiom.grants, t timestamptz) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE

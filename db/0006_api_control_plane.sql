@@ -2,7 +2,7 @@
 -- control-plane API: people, facilities, domains, record types, grants and delegations.
 --
 -- Layers: 1 (only these functions are executable by axiom_user), 2 (function-layer
--- authorization at the command's event time) and the delegation rules of design.md section 6.
+-- authorization at the command's event time) and the delegation rules of docs/security-layers.md.
 --
 -- Every API function: is SECURITY DEFINER, owned by axiom_definer (the DO block at the end of
 -- 0007 hands them over), pins search_path = pg_catalog, pg_temp (every name below is
@@ -338,7 +338,7 @@ BEGIN
 END
 $$;
 
--- Delegations (design.md section 6) ----------------------------------------------------------
+-- Delegations (docs/security-layers.md) ----------------------------------------------------------
 
 -- Delegate the actor's own direct grant p_source_grant_id to p_delegatee until p_expires_at.
 -- Layer 2 and the delegation rules, each refusal with its own reason code:

@@ -4,7 +4,7 @@
 --
 -- Layers: 1 and 2 (as 0006), 5 (new versions only through these functions, gap-free),
 -- 6 (the caller's record_hash must equal the one the database computes), and the change
--- management rules of design.md section 7. Read 0006's header for the conventions.
+-- management rules of docs/security-layers.md. Read 0006's header for the conventions.
 --
 -- Minimum access levels: create, new version, propose, submit, apply: author; review,
 -- reject: reviewer; approve, lifecycle transition: manager; sign: author (approval: manager).
@@ -273,7 +273,7 @@ END
 $$;
 
 -- Move change p_change_id one step: submit, review, approve or reject (p_step). Layer 2 and
--- design.md section 7: only the author submits; the author never reviews, approves or
+-- docs/security-layers.md: only the author submits; the author never reviews, approves or
 -- rejects their own change; review needs the reviewer level, approve the manager level,
 -- reject the reviewer level; the record type's gate decides whether review is required.
 -- Refusals: not_author, author_cannot_<step>, not_submitted, review_required,
@@ -337,7 +337,7 @@ $$;
 GRANT EXECUTE ON FUNCTION axiom.change_transition(text, text, timestamptz, uuid, uuid, text)
     TO axiom_definer;
 
--- Submit a change (its author). Layer 2 and change management (design.md section 7); see
+-- Submit a change (its author). Layer 2 and change management (docs/security-layers.md); see
 -- axiom.change_transition.
 CREATE FUNCTION axiom_api.submit_change(p_actor text, p_event_time timestamptz,
     p_command_id uuid, p_change_id uuid, p_reason text) RETURNS axiom_api.outcome
@@ -363,7 +363,7 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$ SELECT axiom.change_transition('reject', p_actor, p_event_time, p_command_id, p_change_id, p_reason) $$;
 
 -- Apply approved change p_change_id as the next version p_record_id of its lineage.
--- Layers 2 (author), 5 and 6, design.md section 7: not_approved unless approved; stale_base
+-- Layers 2 (author), 5 and 6, docs/security-layers.md: not_approved unless approved; stale_base
 -- when the head is no longer the version the change was based on; hash_mismatch.
 CREATE FUNCTION axiom_api.apply_change(p_actor text, p_event_time timestamptz,
     p_command_id uuid, p_change_id uuid, p_record_id uuid, p_record_hash bytea, p_reason text)
@@ -428,7 +428,7 @@ $$;
 
 -- Signatures ------------------------------------------------------------------------------
 
--- Record the actor's own signature over version p_record_id (design.md section 8): the
+-- Record the actor's own signature over version p_record_id (docs/esignatures.md): the
 -- signer is always p_actor (a delegation never lets anyone sign for another person); the
 -- printed name comes from the enrollment. The proofs were verified by the applier against
 -- p_intent_hash; they are kept raw for offline re-verification. Layers 2 and 3.
@@ -477,7 +477,7 @@ BEGIN
 END
 $$;
 
--- Ledger and offsets (design.md sections 5 and 9) ---------------------------------------------
+-- Ledger and offsets (docs/canonical-encoding.md and docs/architecture.md) ---------------------------------------------
 
 -- Extend the ledger chain of (p_topic, p_partition) with the outcome of the command at
 -- p_offset; the database computes seq, previous_entry_hash and entry_hash. Offsets must
@@ -517,7 +517,7 @@ END
 $$;
 
 -- Store the next offset of (p_topic, p_partition) if the stored one is still p_expected (NULL:
--- no offset stored yet): the fencing compare-and-set of design.md section 9. A zombie
+-- no offset stored yet): the fencing compare-and-set of docs/architecture.md. A zombie
 -- applier gets offset_conflict and must roll back. p_actor names the applier instance.
 -- Layer 1 (the offsets are reachable only through this function); not a regulated record.
 CREATE FUNCTION axiom_api.store_next_offset(p_actor text, p_topic text, p_partition integer,

@@ -1,6 +1,6 @@
 -- 0008_applier - what the applier needs beyond the per-command API: the control watermark,
 -- the registry of applied command ids, and one entry point that applies a partition's batch
--- atomically (design.md sections 6 and 9).
+-- atomically (docs/security-layers.md and docs/architecture.md).
 --
 -- Layers: 2 (every command still goes through the per-command functions and their checks),
 -- 4 (applied_commands is append-only), 6 (every outcome, duplicates and ticks included,
@@ -93,7 +93,7 @@ AS $$
 $$;
 
 -- What the applier needs to compute the record_hash of the next version of lineage p_id in C
--- (design.md section 5: the hash is computed twice, by the applier and by the database): the
+-- (docs/canonical-encoding.md: the hash is computed twice, by the applier and by the database): the
 -- head as p_actor sees it at p_event_time (layer 3: nothing when the actor may not see it).
 -- Read-only; writes no audit row.
 CREATE FUNCTION axiom_api.lineage_head(p_actor text, p_event_time timestamptz, p_id uuid)

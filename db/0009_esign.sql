@@ -1,6 +1,6 @@
 -- axiom-migrate: run-as=admin
 --
--- 0009_esign - electronic signatures end to end (design.md section 8, issue 6): the registry
+-- 0009_esign - electronic signatures end to end (docs/esignatures.md, issue 6): the registry
 -- of signing factors (FIDO2 credentials, password-attestor keys, OIDC issuers), signing
 -- policies per (record type, meaning), the consumed intent nonces, the evidence of every
 -- accepted signature, and sign_record that enforces them.
@@ -146,7 +146,7 @@ GRANT SELECT ON axiom.signing_factors, axiom.signing_policies, axiom.signing_non
 
 -- Control plane ----------------------------------------------------------------------------
 
--- Register signing factor p_factor_id (design.md section 3). Layer 2: administrators only;
+-- Register signing factor p_factor_id (docs/esignatures.md). Layer 2: administrators only;
 -- a FIDO2 credential names its owner, who must be enrolled. Refuses a factor id or a FIDO2
 -- credential id registered before (already_exists) and fields that do not fit the type.
 CREATE FUNCTION axiom_api.register_factor(p_actor text, p_event_time timestamptz,
@@ -301,7 +301,7 @@ $$;
 -- Data plane -------------------------------------------------------------------------------
 
 -- Record p_actor's own signature over version p_version of lineage p_id (or the version
--- p_record_id, for the 0007 form), design.md section 8. Layers 2 (author level, manager for
+-- p_record_id, for the 0007 form), docs/esignatures.md. Layers 2 (author level, manager for
 -- approval; the signer is always the actor: a delegation never lets anyone sign for another
 -- person) and 3 (a hidden record is not_found_or_denied). In order: the record and the
 -- signed record hash (a signature moved to another version names another hash or intent),

@@ -1,6 +1,6 @@
 -- 0011_digests - deterministic per-table digests: one SHA-256 per table of schema axiom, so
 -- that a database rebuilt by `axiom replay` can be compared with the live one table by table
--- (design.md sections 1 and 5: "a rebuild is itself a verification").
+-- (docs/replay.md and docs/canonical-encoding.md: "a rebuild is itself a verification").
 --
 -- Layer: 6 (cryptographic chains: the digests are a read-only check). Runs as axiom_auditor,
 -- invoker's rights, no superuser; the auditor already reads every table (0005) except the

@@ -1,4 +1,4 @@
--- 0012_checkpoints - signed checkpoints of the partition ledgers (design.md section 5).
+-- 0012_checkpoints - signed checkpoints of the partition ledgers (docs/canonical-encoding.md).
 --
 -- Layer: 6 (cryptographic chains), anchored outside the database: the applier signs every
 -- AX_CHECKPOINT_EVERY-th ledger entry with its Ed25519 key (consumers/ax_checkpoint.h for the

@@ -1,7 +1,7 @@
 -- axiom-migrate: run-as=admin
 --
 -- 0017_partition_claims - a writer that took over a partition is no longer fenced by the
--- writer it replaced (design.md section 9: a zombie is refused, its successor carries on).
+-- writer it replaced (docs/architecture.md: a zombie is refused, its successor carries on).
 --
 -- Layer: 1 (the claims are reachable only through the API); exactly-once. Nothing about who
 -- may do what, or about any decision, outcome, record or ledger entry, changes here.
