@@ -4,7 +4,6 @@
  */
 #include <getopt.h>
 #include <libpq-fe.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,34 +85,13 @@ progress(void *arg, const char *name, enum ax_migrate_state state, const uint8_t
 static int
 revision_line(const char *prog, const char *path)
 {
-	static uint8_t sql[AX_MIGRATE_MAX_BYTES + 1];
-	uint8_t full[32], st[32];
-	char full_hex[65], st_hex[65];
-	const char *base = strrchr(path, '/');
+	char line[AX_MIGRATE_NAME_MAX + 2 * 65 + 8];
 	struct ax_err err;
-	FILE *fp;
-	size_t n;
 
 	ax_err_clear(&err);
-	if ((fp = fopen(path, "rb")) == NULL) {
-		ax_err_set(&err, AX_EINVAL, "could not open %s", path);
+	if (ax_migrate_revision_line(path, line, sizeof(line), &err) != AX_OK)
 		return cli_fail(prog, &err);
-	}
-	n = fread(sql, 1, sizeof(sql), fp);
-	fclose(fp);
-	if (n > AX_MIGRATE_MAX_BYTES) {
-		ax_err_set(
-		    &err, AX_EINVAL, "%s is larger than %d bytes", path, AX_MIGRATE_MAX_BYTES);
-		return cli_fail(prog, &err);
-	}
-	if (EVP_Digest(sql, n, full, NULL, EVP_sha256(), NULL) != 1 ||
-	    ax_migrate_statements_sha256(sql, n, st, &err) != AX_OK) {
-		ax_err_set(&err, AX_ERR, "could not hash %s", path);
-		return cli_fail(prog, &err);
-	}
-	ax_hex_encode(full_hex, full, 32);
-	ax_hex_encode(st_hex, st, 32);
-	printf("%s %s %s\n", base != NULL ? base + 1 : path, full_hex, st_hex);
+	printf("%s\n", line);
 	return EXIT_SUCCESS;
 }
 

@@ -315,6 +315,28 @@ ax_migrate_statements_sha256(const uint8_t *sql, size_t len, uint8_t out[32], st
 	return rc;
 }
 
+int
+ax_migrate_revision_line(const char *path, char *out, size_t cap, struct ax_err *err)
+{
+	struct mfile f;
+	uint8_t st[32];
+	char full_hex[65], st_hex[65];
+	const char *base = strrchr(path, '/');
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	if ((rc = read_file(&f, path, err)) == AX_OK &&
+	    (rc = ax_migrate_statements_sha256(f.sql, f.len, st, err)) == AX_OK) {
+		ax_hex_encode(full_hex, f.sha256, 32);
+		ax_hex_encode(st_hex, st, 32);
+		if ((size_t)snprintf(out, cap, "%s %s %s", base != NULL ? base + 1 : path, full_hex,
+		        st_hex) >= cap)
+			rc = ax_err_set(err, AX_EINVAL, "the name of %s is too long", path);
+	}
+	free(f.sql);
+	return rc;
+}
+
 /*
  * Whether f, applied with SHA-256 applied[32], is listed in dir's AX_MIGRATE_REVISIONS as a
  * revision of its comments only, and its statements still have the listed digest. A line is

@@ -91,6 +91,12 @@ int ax_migrate_statements_sha256(
     const uint8_t *sql, size_t len, uint8_t out[32], struct ax_err *err);
 
 /*
+ * The line of AX_MIGRATE_REVISIONS for the migration at path as it is now (name, SHA-256,
+ * statements SHA-256), into out (cap bytes); written before its comments are rewritten.
+ */
+int ax_migrate_revision_line(const char *path, char *out, size_t cap, struct ax_err *err);
+
+/*
  * Bring the database behind conn (an admin connection) up to the files in dir; with
  * dry_run, only check and report what would be applied. AX_ECONFLICT when an applied
  * migration's file changed or went missing, AX_EINVAL for a malformed folder, the adapter's
