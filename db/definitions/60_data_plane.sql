@@ -19,8 +19,11 @@
 -- not_found_or_denied). The axiom_api functions here are SECURITY DEFINER, owned by
 -- axiom_definer and reached only through the batch entry point (80_batch_entry_point.sql),
 -- except the two reads lineage_head and change_content, which the applier's login executes.
+-- apply_version_run decides a run of create_record and new_version commands as one set, with
+-- the same checks, rows and outcomes as those two functions (test 0109).
 -- Tests: 0102-db-rls, 0103-canonical-encoding-in-sql, 0105-db-change-management,
--- 0511-apply-separation-of-duties, 0513-apply-reason-required.
+-- 0109-db-set-based-equals-per-command, 0511-apply-separation-of-duties,
+-- 0513-apply-reason-required.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
@@ -255,6 +258,133 @@ BEGIN
 	END IF;
 	RETURN axiom.finish('apply_change', p_actor, p_event_time, p_command_id, o, p_reason,
 	    p_change_id, head.record_id, p_record_id, c.facility_id, c.domain_id);
+END
+$function$;
+
+-- Decide and apply the run p_cmds of create_record and new_version commands as one set, every
+-- layer on, and return the outcomes of its accepted prefix: the commands before the first one
+-- that the per-command function (create_record, new_version) would not accept. The caller
+-- (partition_commands, 80_batch_entry_point.sql) gives only commands it would dispatch, in
+-- log order, each on a lineage and with a record id and command id of its own within the run,
+-- and decides the first refused one through the per-command function, which then gives its
+-- exact refusal; so no accepted command depends on another of the run, and each gets the
+-- decision, record, audit-trail row and outcome the per-command path gives it. Command i of
+-- the run takes ledger entry p_seq + i - 1 as its ledger reference.
+-- How: axiom.batch_scope names each command's lineage, actor and event time, so the row policy
+-- definer_batch_scope (L3) lets each lineage be read and written only as its own command's
+-- actor sees it; one statement reads the heads (locked), checks what the
+-- per-command functions check (actor enrolled and active, fields, reason, record type, the
+-- author level in the lineage's facility and domain at the event time, gate, status, previous
+-- hash, the record hash the database computes, a lineage id not in use) and inserts the
+-- accepted prefix's versions (the insert trigger links and hashes each, L5 and L6) and audit
+-- rows (L4). An id in use by a row the actor cannot see shows only as the insert's key
+-- conflict: the statement is then rolled back (one subtransaction per run) and the run cut
+-- before that command. Executable by axiom_definer only.
+CREATE OR REPLACE FUNCTION axiom.apply_version_run(p_topic text, p_partition integer, p_seq bigint, p_cmds jsonb[])
+ RETURNS axiom_api.outcome[]
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+ SET enable_bitmapscan TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
+AS $function$
+DECLARE
+	n integer := coalesce(cardinality(p_cmds), 0);
+	conflict_at integer;
+	outs axiom_api.outcome[] := '{}';
+	author_rank integer := axiom.tier_rank('author');
+BEGIN
+	WHILE n > 0 LOOP
+		DELETE FROM axiom.batch_scope;
+		INSERT INTO axiom.batch_scope (id, actor, event_time)
+		SELECT (x->>'id')::uuid, x->>'actor', (x->>'event_time')::timestamptz
+		  FROM unnest(p_cmds[1:n]) AS x;
+		BEGIN
+			WITH c AS (
+			    SELECT u.i::integer AS i, u.x->>'op' AS op, u.x->>'actor' AS actor,
+			           (u.x->>'event_time')::timestamptz AS et,
+			           (u.x->>'command_id')::uuid AS cmd, (u.x->>'record_id')::uuid AS record_id,
+			           (u.x->>'id')::uuid AS id, u.x->>'record_type' AS record_type,
+			           u.x->>'facility_id' AS facility_id, u.x->>'title' AS title,
+			           decode(u.x->>'content', 'hex') AS content,
+			           decode(u.x->>'record_hash', 'hex') AS claimed,
+			           decode(u.x->>'previous_record_hash', 'hex') AS previous_claimed,
+			           u.x->>'reason' AS reason
+			      FROM unnest(p_cmds[1:n]) WITH ORDINALITY AS u(x, i)),
+			v AS (
+			    SELECT c.*, h.record_id AS head_id, h.record_hash AS head_hash,
+			           h.status AS head_status, t.record_type AS type_found, t.gate,
+			           CASE WHEN c.op = 'create_record' THEN 1 ELSE h.version + 1 END AS version,
+			           CASE WHEN c.op = 'create_record' THEN c.record_type ELSE h.record_type END
+			               AS v_type,
+			           CASE WHEN c.op = 'create_record' THEN c.facility_id ELSE h.facility_id END
+			               AS v_facility,
+			           CASE WHEN c.op = 'create_record' THEN t.domain_id ELSE h.domain_id END
+			               AS v_domain
+			      FROM c
+			      LEFT JOIN LATERAL (SELECT r.record_id, r.version, r.record_hash, r.record_type,
+			                                r.facility_id, r.domain_id, r.status
+			                           FROM axiom.records r
+			                          WHERE c.op = 'new_version' AND r.id = c.id
+			                          ORDER BY r.version DESC LIMIT 1 FOR UPDATE) h ON true
+			      LEFT JOIN axiom.record_types t ON t.record_type = CASE WHEN c.op = 'create_record'
+			          THEN c.record_type ELSE h.record_type END),
+			d AS (
+			    SELECT v.*, (v.actor IS NOT NULL AND v.et IS NOT NULL AND isfinite(v.et)
+			           AND axiom.user_active_at(v.actor, v.et)
+			           AND v.record_id IS NOT NULL AND v.id IS NOT NULL AND v.title IS NOT NULL
+			           AND v.content IS NOT NULL AND coalesce(btrim(v.reason), '') <> ''
+			           AND v.type_found IS NOT NULL
+			           AND (v.op = 'create_record' OR (v.head_id IS NOT NULL
+			               AND NOT coalesce(v.gate <> 'none', false)
+			               AND v.head_status IS DISTINCT FROM 'retired'
+			               AND v.previous_claimed IS NOT DISTINCT FROM v.head_hash))
+			           AND axiom.tier_rank_at(v.actor, v.v_facility, v.v_domain, v.et) >= author_rank
+			           AND v.claimed IS NOT DISTINCT FROM axiom.expected_hash(v.record_id, v.id,
+			               v.version, v.head_id, v.head_hash, v.v_type, v.v_facility, v.v_domain,
+			               v.title, v.content, v.actor, v.et, NULL)
+			           AND (v.op = 'new_version'
+			               OR NOT EXISTS (SELECT 1 FROM axiom.records x WHERE x.id = v.id)))
+			           AS accept
+			      FROM v),
+			p AS (
+			    SELECT d.* FROM d
+			     WHERE d.i < coalesce((SELECT min(y.i) FROM d y WHERE y.accept IS NOT TRUE), n + 1)),
+			ins AS (
+			    INSERT INTO axiom.records (record_id, id, version, previous_record_id,
+			        previous_record_hash, record_hash, record_type, facility_id, domain_id, title,
+			        content, created_by, created_at, change_id, ledger_topic, ledger_partition,
+			        ledger_seq)
+			    SELECT p.record_id, p.id, p.version, p.head_id, p.head_hash, NULL, p.v_type,
+			           p.v_facility, p.v_domain, p.title, p.content, p.actor, p.et, NULL, p_topic,
+			           p_partition, p_seq + p.i - 1
+			      FROM p ORDER BY p.i
+			    ON CONFLICT DO NOTHING
+			    RETURNING records.record_id, records.record_hash),
+			ev AS (
+			    INSERT INTO axiom.session_events (actor, event_time, operation, decision,
+			        reason_code, reason, command_id, object_id, old_record_id, new_record_id,
+			        facility_id, domain_id, ledger_topic, ledger_partition, ledger_seq)
+			    SELECT p.actor, p.et, p.op, 'accepted', NULL, p.reason, p.cmd, p.id, p.head_id,
+			           p.record_id, p.v_facility, p.v_domain, p_topic, p_partition, p_seq + p.i - 1
+			      FROM p ORDER BY p.i)
+			SELECT (SELECT min(p.i) FROM p WHERE NOT EXISTS (SELECT 1 FROM ins
+			            WHERE ins.record_id = p.record_id)),
+			       ARRAY(SELECT axiom.accepted(format('created version %s', p.version), p.id,
+			                p.version, ins.record_hash)
+			               FROM p JOIN ins ON ins.record_id = p.record_id ORDER BY p.i)
+			  INTO conflict_at, outs;
+			IF conflict_at IS NOT NULL THEN
+				-- an id in use by a row the actor cannot see: redo without that command
+				n := conflict_at - 1;
+				RAISE EXCEPTION USING ERRCODE = 'AX412';
+			END IF;
+			n := 0;
+		EXCEPTION WHEN SQLSTATE 'AX412' THEN
+			outs := '{}';
+		END;
+	END LOOP;
+	DELETE FROM axiom.batch_scope; -- no row of it outlives the run (0025)
+	RETURN outs;
 END
 $function$;
 

@@ -10,7 +10,10 @@
 -- hands the commands to axiom.partition_commands, which, per command, sets the ledger reference
 -- settings, decides (duplicate, tick, or dispatch_command to the per-command function of
 -- 50_control_plane.sql, 60_data_plane.sql or 70_esignatures.sql) and appends the ledger entry
--- whose hash chains the partition (canonical encoding v1, layer L6). All of it commits in the
+-- whose hash chains the partition (canonical encoding v1, layer L6); a run of new records and
+-- new versions on distinct lineages is decided as one set instead (version_run, and
+-- apply_version_run in 60_data_plane.sql), with exactly the outcomes, rows and entries the
+-- per-command functions give (test 0109) and every layer on. All of it commits in the
 -- caller's one transaction with the new offset, so each command is applied exactly once. The
 -- functions beside it serve the applier: claim_partition (on assignment), the reads
 -- next_offset, partition_event_time, control_watermark and ledger_entries, and
@@ -30,8 +33,12 @@
 --      is a rejected duplicate_command, chained in the ledger like any other outcome;
 --  (6) within a partition, ledger offsets increase and ledger event times never decrease
 --      (event_time_regressed stops the partition);
---  (7) every regulated row inserted by a command names that command's ledger entry.
--- Tests: 0106-db-tamper-detection, 0500-0515 (0505-apply-zombie-fenced, 0507-apply-stale-owner,
+--  (7) every regulated row inserted by a command names that command's ledger entry;
+--  (8) deciding commands as a set changes nothing a command gets: a run decided by version_run
+--      gets the outcomes, rows and ledger entries the per-command functions give it, in the
+--      same order, and axiom.batch_scope, the run's row-policy scope, holds rows only while
+--      apply_version_run runs (never committed).
+-- Tests: 0106-db-tamper-detection, 0109-db-set-based-equals-per-command, 0500-0515 (0505-apply-zombie-fenced, 0507-apply-stale-owner,
 -- 0509-apply-ledger-is-the-only-door, 0510-apply-one-command-id-on-two-topics).
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
@@ -127,6 +134,61 @@ BEGIN
 	ELSE axiom.rejected('invalid_command',
 	    format('unknown operation %s', coalesce(c->>'op', '(none)')))
 	END;
+END
+$function$;
+
+-- The run of commands of p_cmds from p_from on (at most p_cap) that apply_version_run
+-- (60_data_plane.sql) decides as one set, and its outcomes: candidates is the number of
+-- commands taken, outs the outcomes of the accepted prefix (partition_commands decides the
+-- command after it one by one). A command is taken while it is a create_record or new_version
+-- that partition_commands would dispatch and that would get the next ledger entry: an offset
+-- after the previous one (after p_last_off, the ledger's last, for the first), an event time
+-- before the control watermark p_w and not before the previous one (p_last_et for the first),
+-- well-formed command, lineage and record ids, none of which another command of the run
+-- uses, and a command id this ledger has not applied (invariant 5). p_seq is the ledger seq of
+-- command p_from. Executable by axiom_definer only.
+CREATE OR REPLACE FUNCTION axiom.version_run(p_topic text, p_partition integer, p_w timestamp with time zone, p_cmds jsonb[], p_from integer, p_cap integer, p_seq bigint, p_last_off bigint, p_last_et timestamp with time zone, OUT outs axiom_api.outcome[], OUT candidates integer)
+ RETURNS record
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	uuid_re constant text :=
+	    '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+	j integer := p_from;
+	x jsonb;
+	off bigint := p_last_off;
+	et timestamptz := p_last_et;
+	x_et timestamptz;
+	lineages uuid[] := '{}';
+	record_ids uuid[] := '{}';
+	command_ids uuid[] := '{}';
+	dup integer;
+BEGIN
+	WHILE j <= cardinality(p_cmds) AND j < p_from + p_cap LOOP
+		x := p_cmds[j];
+		EXIT WHEN x->>'op' IS NULL OR x->>'op' NOT IN ('create_record', 'new_version')
+		    OR coalesce(x->>'offset', '') !~ '^[0-9]{1,18}$'
+		    OR coalesce(x->>'command_id', '') !~ uuid_re OR coalesce(x->>'id', '') !~ uuid_re
+		    OR coalesce(x->>'record_id', '') !~ uuid_re OR x->>'event_time' IS NULL;
+		EXIT WHEN off IS NOT NULL AND (x->>'offset')::bigint <= off;
+		x_et := (x->>'event_time')::timestamptz; -- the cast partition_commands makes
+		EXIT WHEN x_et >= p_w OR x_et < et;
+		EXIT WHEN (x->>'id')::uuid = ANY (lineages) OR (x->>'record_id')::uuid = ANY (record_ids)
+		    OR (x->>'command_id')::uuid = ANY (command_ids);
+		lineages := lineages || (x->>'id')::uuid;
+		record_ids := record_ids || (x->>'record_id')::uuid;
+		command_ids := command_ids || (x->>'command_id')::uuid;
+		off := (x->>'offset')::bigint;
+		et := x_et;
+		j := j + 1;
+	END LOOP;
+	SELECT min(u.i) INTO dup FROM unnest(command_ids) WITH ORDINALITY AS u(id, i)
+	 WHERE EXISTS (SELECT 1 FROM axiom.applied_commands a WHERE a.topic = p_topic
+	     AND a.kafka_partition = p_partition AND a.command_id = u.id);
+	candidates := coalesce(dup - 1, j - p_from);
+	outs := CASE WHEN candidates > 0 THEN axiom.apply_version_run(p_topic, p_partition, p_seq,
+	    p_cmds[p_from:p_from + candidates - 1]) ELSE '{}' END;
 END
 $function$;
 
@@ -229,7 +291,12 @@ $function$;
 -- ledger's last (invariant 6); set axiom.ledger_topic, axiom.ledger_partition and
 -- axiom.ledger_seq to the entry the command will get, which every row it inserts takes as its
 -- ledger reference (invariant 7); decide: duplicate_command when this ledger applied the
--- command id before (invariant 5), accepted for a tick, else dispatch_command; append the
+-- command id before (invariant 5), accepted for a tick, else dispatch_command, or, for a
+-- create_record or new_version on the normal path of a data batch, version_run: the run of
+-- commands from this one that it decides as one set, whose accepted prefix gets its entries
+-- and applied_commands rows in one insert each (the command that cut the run is then
+-- dispatched alone, and a run after a cut may be at most twice the accepted prefix, so a
+-- producer of refusals costs at most twice the set's work); append the
 -- ledger entry (seq, offset, command id, actor, event time, decision, reason code, record
 -- hash, previous entry hash, entry_hash = SHA-256 of canon_ledger_v1) when the offset is after
 -- the ledger's last; record the command id in applied_commands. The ledger settings are
@@ -245,8 +312,8 @@ CREATE OR REPLACE FUNCTION axiom.partition_commands(p_topic text, p_partition in
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 DECLARE
+	cmds jsonb[] := ARRAY(SELECT jsonb_array_elements(p_commands));
 	c jsonb;
-	n bigint;
 	off bigint;
 	et timestamptz;
 	cmd uuid;
@@ -267,6 +334,27 @@ DECLARE
 	last_et timestamptz;
 	h bytea;
 	res axiom.batch_outcome;
+	-- the set-based run (version_run): its outcomes, the commands it took, the longest run to
+	-- try next, and the command it refused (dispatched alone, not tried again as a run)
+	run_outs axiom_api.outcome[];
+	run_candidates integer;
+	run_refused integer := 0;
+	run_cap integer := 64;
+	k integer;
+	x jsonb;
+	ro axiom_api.outcome;
+	zero constant bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
+	-- the run's ledger entries, inserted in one statement
+	e_seq bigint[];
+	e_off bigint[];
+	e_cmd uuid[];
+	e_actor text[];
+	e_et timestamptz[];
+	e_record_hash bytea[];
+	e_previous bytea[];
+	e_hash bytea[];
+	e_payload bytea[];
+	n integer := 1;
 BEGIN
 	IF NOT p_trap THEN
 		-- append_ledger_entry's lock, once for the batch
@@ -278,7 +366,8 @@ BEGIN
 	 ORDER BY l.seq DESC LIMIT 1;
 	PERFORM set_config('axiom.ledger_topic', p_topic, true),
 	    set_config('axiom.ledger_partition', p_partition::text, true);
-	FOR c, n IN SELECT e, i FROM jsonb_array_elements(p_commands) WITH ORDINALITY AS x(e, i) LOOP
+	WHILE n <= coalesce(cardinality(cmds), 0) LOOP
+		c := cmds[n];
 		off := (c->>'offset')::bigint;
 		et := (c->>'event_time')::timestamptz;
 		IF off IS NULL OR et IS NULL OR (next_off IS NOT NULL AND off < next_off) THEN
@@ -335,6 +424,62 @@ BEGIN
 			-- apply_batch's parsing, without its trap: a malformed field raises
 			l_et := (c->>'event_time')::timestamptz;
 			l_cmd := (c->>'command_id')::uuid;
+			IF n <> run_refused AND NOT p_control
+			    AND c->>'op' IN ('create_record', 'new_version') THEN
+				-- decide this command and the run that follows it as one set
+				SELECT vr.outs, vr.candidates INTO run_outs, run_candidates
+				  FROM axiom.version_run(p_topic, p_partition, p_w, cmds, n, run_cap,
+				      coalesce(last_seq, 0) + 1, last_off, last_et) vr;
+				k := cardinality(run_outs);
+				-- a refusal cuts the run: try shorter runs after one, longer after none
+				run_cap := CASE WHEN k < run_candidates THEN greatest(2, 2 * k)
+				    ELSE least(64, 2 * run_cap) END;
+				run_refused := CASE WHEN k < run_candidates THEN n + k ELSE 0 END;
+				IF k > 0 THEN
+					-- the run's entries: every command accepted, each with the next entry
+					-- (version_run took only such commands), chained as below, one insert
+					e_seq := '{}'; e_off := '{}'; e_cmd := '{}'; e_actor := '{}'; e_et := '{}';
+					e_record_hash := '{}'; e_previous := '{}'; e_hash := '{}'; e_payload := '{}';
+					FOR j IN 1..k LOOP
+						x := cmds[n + j - 1];
+						ro := run_outs[j];
+						off := (x->>'offset')::bigint;
+						et := (x->>'event_time')::timestamptz;
+						h := sha256(axiom.canon_ledger_v1(p_topic, p_partition,
+						    coalesce(last_seq, 0) + 1, off, (x->>'command_id')::uuid, x->>'actor',
+						    et, 'accepted', NULL, ro.record_hash, coalesce(last_hash, zero)));
+						e_seq := e_seq || (coalesce(last_seq, 0) + 1);
+						e_off := e_off || off;
+						e_cmd := e_cmd || (x->>'command_id')::uuid;
+						e_actor := e_actor || (x->>'actor');
+						e_et := e_et || et;
+						e_record_hash := e_record_hash || ro.record_hash;
+						e_previous := e_previous || coalesce(last_hash, zero);
+						e_hash := e_hash || h;
+						e_payload := e_payload || CASE WHEN x->>'payload_sha256' ~ '^[0-9a-f]{64}$'
+						    THEN decode(x->>'payload_sha256', 'hex') END;
+						last_hash := h;
+						last_seq := coalesce(last_seq, 0) + 1;
+						last_off := off;
+						last_et := et;
+						res := ROW(n + j - 1, off, et, ro.decision, ro.reason_code, ro.message,
+						    ro.object_id, ro.version, ro.record_hash);
+						RETURN NEXT res;
+					END LOOP;
+					INSERT INTO axiom.ledger (topic, kafka_partition, seq, kafka_offset,
+					    command_id, actor, event_time, decision, reason_code, record_hash,
+					    previous_entry_hash, entry_hash, payload_hash, reason_detail)
+					SELECT p_topic, p_partition, u.seq, u.off, u.cmd, u.actor, u.et, 'accepted',
+					       NULL, u.rh, u.prev, u.h, u.pay, NULL
+					  FROM unnest(e_seq, e_off, e_cmd, e_actor, e_et, e_record_hash, e_previous,
+					      e_hash, e_payload) AS u(seq, off, cmd, actor, et, rh, prev, h, pay);
+					INSERT INTO axiom.applied_commands
+					SELECT u.cmd, p_topic, p_partition, u.off FROM unnest(e_cmd, e_off) AS u(cmd, off);
+					next_off := last_off + 1;
+					n := n + k;
+					CONTINUE;
+				END IF;
+			END IF;
 			o := axiom.dispatch_command(c, l_actor, l_et, l_cmd, p_topic, p_partition);
 			l_reason := o.reason_code;
 			l_hash := o.record_hash;
@@ -369,6 +514,7 @@ BEGIN
 		    CASE WHEN c->>'op' = 'tick' AND o.decision = 'accepted' THEN 'tick' ELSE o.reason_code END,
 		    o.message, o.object_id, o.version, o.record_hash);
 		RETURN NEXT res;
+		n := n + 1;
 	END LOOP;
 	-- nothing after the batch's commands may claim one of their entries
 	PERFORM set_config('axiom.ledger_topic', '', true),

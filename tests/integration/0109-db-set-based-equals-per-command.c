@@ -1,0 +1,448 @@
+/*
+ * 0109-db-set-based-equals-per-command - a batch of new records and new versions decided as
+ * one set (axiom.version_run and axiom.apply_version_run, db/definitions/60 and 80) gives
+ * exactly what the per-command functions give: the same outcome for every command (decision,
+ * reason code, message, object, version, record hash) and the same rows in every table (the
+ * table digests), ledger included, whatever the refusals in the middle of a run.
+ *
+ * The batch goes once through axiom.partition_batch (the set-based path) and once, from the
+ * same state, through partition_commands' per-command path (p_trap: every command alone,
+ * through create_record or new_version), each in a transaction that is rolled back. Its
+ * commands cover every refusal of the two functions and the cases a set could get wrong:
+ * a lineage twice in one batch (its second version chains on the first), a stale previous
+ * hash, a hash mismatch, a lineage and a record id in use by rows the actor cannot see (the
+ * insert's key conflict), an actor below the author level, an actor acting through a
+ * delegation, a grant that expires between two commands of one run, a change-controlled and a
+ * retired lineage, a blank reason, an unknown record type, a republished command id, and a
+ * malformed command (the batch's second try). Also: the set path was taken (function call
+ * counts), axiom.batch_scope is empty after each batch, and no login may write it.
+ *
+ * Cast (ax_dbtest.h): alice author F1/QC, bob reviewer F1/QC, carol manager F1/QC, dave
+ * manager F2/QC, gina author F1/MICRO.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ax_dbtest.h"
+
+#define TOPIC  "it0109.commands"
+#define LID(n) "00000000-0000-4000-9000-0000000001" n /* lineages */
+#define RID(n) "00000000-0000-4000-9000-0000000002" n /* record ids */
+#define CID(n) "00000000-0000-4000-9000-0000000003" n /* command ids */
+
+static char batch[65536];
+static size_t batch_len;
+static int batch_n;
+
+static void
+setup(void)
+{
+	dbt_setup("0109");
+	dbt_seed();
+	batch_len = 0;
+	batch_n = 0;
+	/* counts the calls of apply_version_run (apply) */
+	dbt_exec(T.api, "RESET ROLE; SET track_functions = 'all'; SET ROLE axiom_definer");
+	/* data commands are decided below the control watermark */
+	dbt_exec(
+	    T.admin, "UPDATE axiom.control_watermark SET event_time = '2027-01-01 00:00:00+00'");
+	/* lineages before the batch: alice's notes L01-L04, an SOP (change-controlled), a note
+	 * to retire, dave's note in F2 (hidden from alice) */
+	ck_assert_str_eq(dbt_create("alice", "2026-01-01 01:00:00+00", RID("01"), LID("01"), "note",
+	                     "F1", "L01"),
+	    "accepted");
+	ck_assert_str_eq(dbt_create("alice", "2026-01-01 01:00:01+00", RID("02"), LID("02"), "note",
+	                     "F1", "L02"),
+	    "accepted");
+	ck_assert_str_eq(dbt_create("alice", "2026-01-01 01:00:02+00", RID("03"), LID("03"), "note",
+	                     "F1", "L03"),
+	    "accepted");
+	ck_assert_str_eq(dbt_create("alice", "2026-01-01 01:00:03+00", RID("04"), LID("04"), "note",
+	                     "F1", "L04"),
+	    "accepted");
+	ck_assert_str_eq(
+	    dbt_create("alice", "2026-01-01 01:00:04+00", RID("05"), LID("05"), "sop", "F1", "SOP"),
+	    "accepted");
+	ck_assert_str_eq(dbt_create("alice", "2026-01-01 01:00:05+00", RID("06"), LID("06"), "note",
+	                     "F1", "retired"),
+	    "accepted");
+	ck_assert_str_eq(dbt_create("dave", "2026-01-01 01:00:06+00", RID("07"), LID("07"), "note",
+	                     "F2", "hidden"),
+	    "accepted");
+	ck_assert_str_eq(dbt_call(T.api, "axiom_api.transition_record('carol', '2026-01-01 "
+	                                 "01:00:07+00', NULL, '" LID("06") "', 1, 'retired', "
+	                                                                   "'obsolete')"),
+	    "accepted");
+	/* dave (manager in F2) acts in F1 through carol's delegation; gina holds an author
+	 * grant in F1/QC that expires inside the batch */
+	ck_assert_str_eq(dbt_call(T.api, "axiom_api.delegate('carol', '2026-01-01 01:00:08+00', "
+	                                 "NULL, gen_random_uuid(), "
+	                                 "'00000000-0000-4000-8000-0000000000c1', 'dave', "
+	                                 "'horizontal', '2026-02-01 00:00:00+00', 'cover')"),
+	    "accepted");
+	ck_assert_str_eq(
+	    dbt_call(T.api, "axiom_api.grant_access('axiom-system', '2026-01-01 "
+	                    "01:00:09+00', NULL, gen_random_uuid(), 'gina', 'F1', 'QC', "
+	                    "'author', '2026-01-02 00:00:14+00', 'short')"),
+	    "accepted");
+}
+
+static void
+teardown(void)
+{
+	dbt_teardown();
+}
+
+/* The event time of the batch's command number i: 2026-01-02 00:00:00 + i seconds. */
+static const char *
+et_of(int i)
+{
+	static char et[64];
+
+	snprintf(et, sizeof(et), "2026-01-02 00:00:%02d+00", i);
+	return et;
+}
+
+/* The record hash the database computes for these columns (hex), '' for no version. */
+static const char *
+hash_of(const char *rid, const char *id, const char *version, const char *prev_id,
+    const char *prev_hash, const char *type, const char *facility, const char *domain,
+    const char *title, const char *actor, const char *et)
+{
+	static char h[80];
+
+	snprintf(h, sizeof(h), "%s",
+	    dbt_value(T.admin,
+	        "SELECT encode(axiom.expected_hash('%s', '%s', %s, %s, %s, '%s', '%s', '%s', '%s', "
+	        "'\\x00'::bytea, '%s', '%s', NULL), 'hex')",
+	        rid, id, version, prev_id, prev_hash, type, facility, domain, title, actor, et));
+	return h;
+}
+
+/* Append command number batch_n (offset batch_n, event time et_of(batch_n)) to the batch. */
+static void
+add(const char *cmd, const char *actor, const char *op, const char *rest)
+{
+	char payload[72];
+
+	snprintf(payload, sizeof(payload), "%064d", batch_n);
+	batch_len += (size_t)snprintf(batch + batch_len, sizeof(batch) - batch_len,
+	    "%s{\"offset\": %d, \"event_time\": \"%s\", \"command_id\": \"%s\", \"actor\": \"%s\", "
+	    "\"op\": \"%s\", \"payload_sha256\": \"%s\", %s}",
+	    batch_n ? ", " : "[", batch_n, et_of(batch_n), cmd, actor, op, payload, rest);
+	batch_n++;
+	ck_assert_int_lt(batch_len, sizeof(batch) - 2);
+}
+
+/* create_record of lineage id (record rid) as actor; hash NULL: the database's own. */
+static void
+create(const char *cmd, const char *actor, const char *rid, const char *id, const char *type,
+    const char *facility, const char *reason, const char *hash)
+{
+	char rest[1024];
+	const char *domain = strcmp(type, "plate") == 0 ? "MICRO" : "QC";
+
+	if (!hash)
+		hash = hash_of(rid, id, "1", "NULL", "NULL", type, facility, domain, "t", actor,
+		    et_of(batch_n));
+	snprintf(rest, sizeof(rest),
+	    "\"record_id\": \"%s\", \"id\": \"%s\", \"record_type\": \"%s\", \"facility_id\": "
+	    "\"%s\", \"title\": \"t\", \"content\": \"00\", \"record_hash\": \"%s\", \"reason\": "
+	    "\"%s\"",
+	    rid, id, type, facility, hash, reason);
+	add(cmd, actor, "create_record", rest);
+}
+
+/* new_version of lineage id on head (head_rid, version, hash hex) as actor; returns the new
+ * version's hash (hex) as the database computes it. */
+static const char *
+version(const char *cmd, const char *actor, const char *rid, const char *id, const char *head_rid,
+    int head_version, const char *head_hash, const char *claimed_prev)
+{
+	static char h[80];
+	char rest[1024], v[16], prev_id[64], prev_hash[96];
+
+	snprintf(v, sizeof(v), "%d", head_version + 1);
+	snprintf(prev_id, sizeof(prev_id), "'%s'", head_rid);
+	snprintf(prev_hash, sizeof(prev_hash), "decode('%s', 'hex')", head_hash);
+	snprintf(h, sizeof(h), "%s",
+	    hash_of(
+	        rid, id, v, prev_id, prev_hash, "note", "F1", "QC", "t", actor, et_of(batch_n)));
+	snprintf(rest, sizeof(rest),
+	    "\"record_id\": \"%s\", \"id\": \"%s\", \"previous_record_hash\": \"%s\", \"title\": "
+	    "\"t\", \"content\": \"00\", \"record_hash\": \"%s\", \"reason\": \"revise\"",
+	    rid, id, claimed_prev ? claimed_prev : head_hash, h);
+	add(cmd, actor, "new_version", rest);
+	return h;
+}
+
+/* The hex hash of lineage id's head. */
+static const char *
+head_hash(const char *id)
+{
+	static char h[80];
+
+	snprintf(h, sizeof(h), "%s",
+	    dbt_value(T.admin,
+	        "SELECT encode(record_hash, 'hex') FROM axiom.records WHERE id = '%s' "
+	        "ORDER BY version DESC LIMIT 1",
+	        id));
+	return h;
+}
+
+/* The first column of the first row of sql run on T.api with $1 = the batch (malloc'd). */
+static char *
+query_batch(const char *sql)
+{
+	const char *params[1] = { batch };
+	PGresult *res = PQexecParams(T.api, sql, 1, NULL, params, NULL, NULL, 0);
+	char *v;
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1,
+	    "%s\nfailed: %s", sql, PQresultErrorMessage(res));
+	v = strdup(PQgetvalue(res, 0, 0));
+	ck_assert_ptr_nonnull(v);
+	PQclear(res);
+	return v;
+}
+
+/* The calls of apply_version_run this session counted so far (track_functions). */
+static int
+calls_of_apply_version_run(void)
+{
+	return atoi(dbt_value(T.api, "SELECT coalesce((SELECT calls FROM "
+	                             "pg_stat_xact_user_functions WHERE funcname = "
+	                             "'apply_version_run'), 0)"));
+}
+
+/* What one way of applying the batch gave: every outcome (one line each, then the reason
+ * codes, "accepted" for none), the table digests, and the calls of apply_version_run. */
+struct result {
+	char *outcomes;
+	const char *reasons;
+	char *digests;
+	int runs;
+};
+
+/*
+ * Apply the batch on T.api (axiom_definer) in a transaction rolled back afterwards: through
+ * partition_batch when set, else through partition_commands' per-command path with the next
+ * offset stored as partition_batch stores it.
+ */
+static void
+apply(int set, struct result *r)
+{
+	const char *from = set ? "axiom.partition_batch('it', '" TOPIC "', 0, false, NULL, $1)"
+	                       : "axiom.partition_commands('" TOPIC "', 0, false, NULL, "
+	                         "'2027-01-01', $1, true)";
+	char sql[1024];
+	int runs_before;
+
+	dbt_exec(T.api, "BEGIN");
+	runs_before = calls_of_apply_version_run();
+	snprintf(sql, sizeof(sql),
+	    "WITH o AS (SELECT * FROM %s) SELECT string_agg(concat_ws('|', o.ordinal, "
+	    "o.kafka_offset, o.decision, coalesce(o.reason_code, '-'), o.message, "
+	    "coalesce(o.object_id::text, '-'), coalesce(o.version::text, '-'), "
+	    "coalesce(encode(o.record_hash, 'hex'), '-')), E'\\n' ORDER BY o.ordinal) || E'\\n' "
+	    "|| string_agg(coalesce(o.reason_code, o.decision), ',' ORDER BY o.ordinal) FROM o",
+	    from);
+	r->outcomes = query_batch(sql);
+	r->reasons = strrchr(r->outcomes, '\n') + 1;
+	if (!set)
+		dbt_value(T.api,
+		    "SELECT decision FROM axiom_api.store_next_offset('it', '" TOPIC
+		    "', 0, NULL, %d)",
+		    batch_n);
+	dbt_exec(T.api, "RESET ROLE");
+	r->digests = query_batch("SELECT string_agg(table_name || ' ' || row_count || ' ' || "
+	                         "coalesce(encode(digest, 'hex'), status), E'\\n' ORDER BY "
+	                         "table_name) || left($1, 0) FROM axiom_api.table_digests()");
+	r->runs = calls_of_apply_version_run() - runs_before;
+	/* no row of the batch scope outlives a batch */
+	ck_assert_str_eq(dbt_value(T.api, "SELECT count(*) FROM axiom.batch_scope"), "0");
+	dbt_exec(T.api, "ROLLBACK");
+	dbt_exec(T.api, "SET ROLE axiom_definer");
+}
+
+static void
+result_free(struct result *r)
+{
+	free(r->outcomes);
+	free(r->digests);
+}
+
+/* The two ways gave the same outcomes and tables; the set path was taken, and only there. */
+static void
+assert_same(struct result *set, struct result *one)
+{
+	ck_assert_str_eq(set->outcomes, one->outcomes);
+	ck_assert_str_eq(set->digests, one->digests);
+	ck_assert_int_gt(set->runs, 0);
+	ck_assert_int_eq(one->runs, 0);
+}
+
+/* Close the batch's JSON array. */
+static void
+close_batch(void)
+{
+	batch[batch_len++] = ']';
+	batch[batch_len] = '\0';
+}
+
+START_TEST(test_set_equals_per_command_with_refusals_inside_runs)
+{
+	struct result set, one;
+	char h01[80], h02[80], h04[80], v1[80];
+
+	snprintf(h01, sizeof(h01), "%s", head_hash(LID("01")));
+	snprintf(h02, sizeof(h02), "%s", head_hash(LID("02")));
+	snprintf(h04, sizeof(h04), "%s", head_hash(LID("04")));
+	/* 0, 1: accepted */
+	snprintf(v1, sizeof(v1), "%s",
+	    version(CID("00"), "alice", RID("10"), LID("01"), RID("01"), 1, h01, NULL));
+	version(CID("01"), "alice", RID("11"), LID("02"), RID("02"), 1, h02, NULL);
+	/* 2: a new lineage; 3: stale previous hash; 4: accepted */
+	create(CID("02"), "alice", RID("12"), LID("12"), "note", "F1", "new", NULL);
+	version(CID("03"), "alice", RID("13"), LID("03"), RID("03"), 1, h01, h01);
+	version(CID("04"), "alice", RID("14"), LID("04"), RID("04"), 1, h04, NULL);
+	/* 5: lineage id in use by dave's hidden note; 6: a version of the hidden note */
+	create(CID("05"), "alice", RID("15"), LID("07"), "note", "F1", "clash", NULL);
+	version(CID("06"), "alice", RID("16"), LID("07"), RID("07"), 1, h01, NULL);
+	/* 7: hash mismatch; 8: frank, a technician, below the author level */
+	create(CID("07"), "alice", RID("17"), LID("17"), "note", "F1", "new", h01);
+	create(CID("08"), "frank", RID("18"), LID("18"), "note", "F1", "new", NULL);
+	/* 9: lineage L01 again, on the version command 0 made */
+	version(CID("09"), "alice", RID("19"), LID("01"), RID("10"), 2, v1, NULL);
+	/* 10: change-controlled SOP; 11: blank reason; 12: dave through the delegation */
+	version(CID("10"), "alice", RID("20"), LID("05"), RID("05"), 1, head_hash(LID("05")), NULL);
+	create(CID("11"), "alice", RID("21"), LID("21"), "note", "F1", " ", NULL);
+	create(CID("12"), "dave", RID("22"), LID("22"), "note", "F1", "delegated", NULL);
+	/* 13: gina before her grant expires (00:00:14), 14: at its expiry, 15: after */
+	create(CID("13"), "gina", RID("23"), LID("23"), "note", "F1", "in time", NULL);
+	create(CID("14"), "gina", RID("24"), LID("24"), "note", "F1", "at expiry", NULL);
+	create(CID("15"), "gina", RID("25"), LID("25"), "note", "F1", "late", NULL);
+	/* 16: a record id in use (L01's first version) */
+	create(CID("16"), "alice", RID("01"), LID("26"), "note", "F1", "reuse", NULL);
+	/* 17: command 0's id again; 18: the retired note; 19: dave in F2 */
+	create(CID("00"), "alice", RID("27"), LID("27"), "note", "F1", "again", NULL);
+	version(CID("18"), "alice", RID("28"), LID("06"), RID("06"), 1, head_hash(LID("06")), NULL);
+	create(CID("19"), "dave", RID("29"), LID("29"), "note", "F2", "plant 2", NULL);
+	/* 20: an unknown record type; 21-23: accepted */
+	create(CID("20"), "alice", RID("30"), LID("30"), "nosuch", "F1", "new", h01);
+	create(CID("21"), "alice", RID("31"), LID("31"), "note", "F1", "new", NULL);
+	create(CID("22"), "alice", RID("32"), LID("32"), "note", "F1", "new", NULL);
+	create(CID("23"), "gina", RID("33"), LID("33"), "plate", "F1", "micro", NULL);
+	close_batch();
+
+	apply(1, &set);
+	apply(0, &one);
+	ck_assert_str_eq(set.reasons,
+	    "accepted,accepted,accepted,stale_previous_hash,accepted,not_found_or_denied,"
+	    "not_found_or_denied,hash_mismatch,insufficient_access_level,accepted,"
+	    "change_control_required,reason_required,accepted,accepted,not_found_or_denied,"
+	    "not_found_or_denied,not_found_or_denied,duplicate_command,record_retired,accepted,"
+	    "not_found_or_denied,accepted,accepted,accepted");
+	assert_same(&set, &one);
+	result_free(&set);
+	result_free(&one);
+}
+END_TEST
+
+START_TEST(test_one_run_for_a_batch_of_distinct_lineages)
+{
+	struct result set, one;
+	char rid[64], id[64], cmd[64];
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		snprintf(rid, sizeof(rid), "00000000-0000-4000-9000-0000000004%02d", i);
+		snprintf(id, sizeof(id), "00000000-0000-4000-9000-0000000005%02d", i);
+		snprintf(cmd, sizeof(cmd), "00000000-0000-4000-9000-0000000006%02d", i);
+		create(cmd, i % 2 ? "alice" : "carol", rid, id, "note", "F1", "bulk", NULL);
+	}
+	close_batch();
+	apply(1, &set);
+	apply(0, &one);
+	/* 40 commands on 40 lineages: one run, every command accepted */
+	ck_assert_int_eq(set.runs, 1);
+	ck_assert_ptr_null(strstr(set.reasons, "_"));
+	assert_same(&set, &one);
+	result_free(&set);
+	result_free(&one);
+}
+END_TEST
+
+START_TEST(test_a_malformed_command_in_a_run_takes_the_second_try)
+{
+	struct result set, one;
+	char bad[1024];
+
+	create(CID("40"), "alice", RID("40"), LID("40"), "note", "F1", "new", NULL);
+	create(CID("41"), "alice", RID("41"), LID("41"), "note", "F1", "new", NULL);
+	/* content that is not hex: a data_exception inside the set */
+	snprintf(bad, sizeof(bad),
+	    "\"record_id\": \"%s\", \"id\": \"%s\", \"record_type\": \"note\", \"facility_id\": "
+	    "\"F1\", \"title\": \"t\", \"content\": \"zz\", \"record_hash\": \"00\", \"reason\": "
+	    "\"bad\"",
+	    RID("42"), LID("42"));
+	add(CID("42"), "alice", "create_record", bad);
+	create(CID("43"), "alice", RID("43"), LID("43"), "note", "F1", "new", NULL);
+	close_batch();
+	apply(1, &set);
+	apply(0, &one);
+	ck_assert_str_eq(set.reasons, "accepted,accepted,invalid_command,accepted");
+	/* the second try is the per-command path itself: the set path ran before it raised */
+	ck_assert_str_eq(set.outcomes, one.outcomes);
+	ck_assert_str_eq(set.digests, one.digests);
+	result_free(&set);
+	result_free(&one);
+}
+END_TEST
+
+START_TEST(test_no_login_writes_the_batch_scope)
+{
+	static const char *const logins[] = { "user", "analytics", "auditor" };
+	PGconn *conns[3] = { T.user, T.analytics, T.auditor };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		PGresult *res = PQexec(conns[i], "INSERT INTO axiom.batch_scope VALUES ('" LID(
+		                                     "07") "', 'alice', '2026-01-02 00:00:00+00')");
+
+		ck_assert_msg(PQresultStatus(res) == PGRES_FATAL_ERROR,
+		    "%s could write axiom.batch_scope", logins[i]);
+		PQclear(res);
+	}
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("0109-db-set-based-equals-per-command");
+	TCase *tc = tcase_create("set");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_set_equals_per_command_with_refusals_inside_runs);
+	tcase_add_test(tc, test_one_run_for_a_batch_of_distinct_lineages);
+	tcase_add_test(tc, test_a_malformed_command_in_a_run_takes_the_second_try);
+	tcase_add_test(tc, test_no_login_writes_the_batch_scope);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
