@@ -269,7 +269,7 @@ $function$;
 -- and decides the first refused one through the per-command function, which then gives its
 -- exact refusal; so no accepted command depends on another of the run, and each gets the
 -- decision, record, audit-trail row and outcome the per-command path gives it. Command i of
--- the run takes ledger entry p_seq + i - 1 as its ledger reference.
+-- the run takes ledger entry p_seqs[i] as its ledger reference.
 -- How: axiom.batch_scope names each command's lineage, actor and event time, so the row policy
 -- definer_batch_scope (L3) lets each lineage be read and written only as its own command's
 -- actor sees it; one statement reads the heads (locked), checks what the
@@ -280,7 +280,7 @@ $function$;
 -- rows (L4). An id in use by a row the actor cannot see shows only as the insert's key
 -- conflict: the statement is then rolled back (one subtransaction per run) and the run cut
 -- before that command. Executable by axiom_definer only.
-CREATE OR REPLACE FUNCTION axiom.apply_version_run(p_topic text, p_partition integer, p_seq bigint, p_cmds jsonb[])
+CREATE OR REPLACE FUNCTION axiom.apply_version_run(p_topic text, p_partition integer, p_seqs bigint[], p_cmds jsonb[])
  RETURNS axiom_api.outcome[]
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', 'pg_temp'
@@ -356,7 +356,7 @@ BEGIN
 			        ledger_seq)
 			    SELECT p.record_id, p.id, p.version, p.head_id, p.head_hash, NULL, p.v_type,
 			           p.v_facility, p.v_domain, p.title, p.content, p.actor, p.et, NULL, p_topic,
-			           p_partition, p_seq + p.i - 1
+			           p_partition, p_seqs[p.i]
 			      FROM p ORDER BY p.i
 			    ON CONFLICT DO NOTHING
 			    RETURNING records.record_id, records.record_hash),
@@ -365,7 +365,7 @@ BEGIN
 			        reason_code, reason, command_id, object_id, old_record_id, new_record_id,
 			        facility_id, domain_id, ledger_topic, ledger_partition, ledger_seq)
 			    SELECT p.actor, p.et, p.op, 'accepted', NULL, p.reason, p.cmd, p.id, p.head_id,
-			           p.record_id, p.v_facility, p.v_domain, p_topic, p_partition, p_seq + p.i - 1
+			           p.record_id, p.v_facility, p.v_domain, p_topic, p_partition, p_seqs[p.i]
 			      FROM p ORDER BY p.i)
 			SELECT (SELECT min(p.i) FROM p WHERE NOT EXISTS (SELECT 1 FROM ins
 			            WHERE ins.record_id = p.record_id)),

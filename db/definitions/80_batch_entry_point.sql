@@ -137,17 +137,22 @@ BEGIN
 END
 $function$;
 
--- The run of commands of p_cmds from p_from on (at most p_cap) that apply_version_run
--- (60_data_plane.sql) decides as one set, and its outcomes: candidates is the number of
--- commands taken, outs the outcomes of the accepted prefix (partition_commands decides the
--- command after it one by one). A command is taken while it is a create_record or new_version
--- that partition_commands would dispatch and that would get the next ledger entry: an offset
--- after the previous one (after p_last_off, the ledger's last, for the first), an event time
--- before the control watermark p_w and not before the previous one (p_last_et for the first),
--- well-formed command, lineage and record ids, none of which another command of the run
--- uses, and a command id this ledger has not applied (invariant 5). p_seq is the ledger seq of
--- command p_from. Executable by axiom_definer only.
-CREATE OR REPLACE FUNCTION axiom.version_run(p_topic text, p_partition integer, p_w timestamp with time zone, p_cmds jsonb[], p_from integer, p_cap integer, p_seq bigint, p_last_off bigint, p_last_et timestamp with time zone, OUT outs axiom_api.outcome[], OUT candidates integer)
+-- The run of create_record and new_version commands of p_cmds from p_from on (p_from itself
+-- one, at most p_cap of them) that apply_version_run (60_data_plane.sql) decides as one set
+-- before the commands the run steps over, and its outcomes: ordinals are the members' places
+-- in p_cmds, candidates their number, outs the outcomes of the accepted prefix of them
+-- (partition_commands decides the member after it one by one). Deciding a member before a
+-- command that precedes it in the log changes nothing only when neither can see the other,
+-- so the run steps over a command only when it is a change step that touches no record
+-- (submit, review, approve, reject), a propose_change, transition_record or sign_record, whose
+-- lineage and record id no later member may then use, a tick or a quarantine; no member may
+-- reuse a command id of the window, a lineage or a record id of another member. Every command
+-- of the window must get the next ledger entry (the seq of command j is p_seq + j - p_from):
+-- an offset after the previous one (after p_last_off, the ledger's last, for the first) and an
+-- event time before the control watermark p_w and not before the previous one (p_last_et for
+-- the first); a command id this ledger applied before, in an earlier batch or earlier in
+-- this one (p_applied), ends the run before that member (invariant 5). Executable by axiom_definer only.
+CREATE OR REPLACE FUNCTION axiom.version_run(p_topic text, p_partition integer, p_w timestamp with time zone, p_cmds jsonb[], p_from integer, p_cap integer, p_seq bigint, p_last_off bigint, p_last_et timestamp with time zone, p_applied uuid[], OUT outs axiom_api.outcome[], OUT ordinals integer[], OUT candidates integer)
  RETURNS record
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', 'pg_temp'
@@ -157,38 +162,72 @@ DECLARE
 	    '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 	j integer := p_from;
 	x jsonb;
+	op text;
 	off bigint := p_last_off;
 	et timestamptz := p_last_et;
 	x_et timestamptz;
+	-- what members use, and what the commands stepped over may see or use
 	lineages uuid[] := '{}';
 	record_ids uuid[] := '{}';
 	command_ids uuid[] := '{}';
+	seen_lineages uuid[] := '{}';
+	seen_records uuid[] := '{}';
+	member_cmds uuid[] := '{}';
 	dup integer;
 BEGIN
-	WHILE j <= cardinality(p_cmds) AND j < p_from + p_cap LOOP
+	ordinals := '{}';
+	WHILE j <= cardinality(p_cmds) AND cardinality(ordinals) < p_cap LOOP
 		x := p_cmds[j];
-		EXIT WHEN x->>'op' IS NULL OR x->>'op' NOT IN ('create_record', 'new_version')
-		    OR coalesce(x->>'offset', '') !~ '^[0-9]{1,18}$'
-		    OR coalesce(x->>'command_id', '') !~ uuid_re OR coalesce(x->>'id', '') !~ uuid_re
-		    OR coalesce(x->>'record_id', '') !~ uuid_re OR x->>'event_time' IS NULL;
-		EXIT WHEN off IS NOT NULL AND (x->>'offset')::bigint <= off;
+		op := x->>'op';
+		EXIT WHEN coalesce(x->>'offset', '') !~ '^[0-9]{1,18}$' OR x->>'event_time' IS NULL
+		    OR (off IS NOT NULL AND (x->>'offset')::bigint <= off);
 		x_et := (x->>'event_time')::timestamptz; -- the cast partition_commands makes
 		EXIT WHEN x_et >= p_w OR x_et < et;
-		EXIT WHEN (x->>'id')::uuid = ANY (lineages) OR (x->>'record_id')::uuid = ANY (record_ids)
-		    OR (x->>'command_id')::uuid = ANY (command_ids);
-		lineages := lineages || (x->>'id')::uuid;
-		record_ids := record_ids || (x->>'record_id')::uuid;
-		command_ids := command_ids || (x->>'command_id')::uuid;
+		-- a command id of the window used again is a duplicate, decided in log order
+		EXIT WHEN x->>'command_id' ~ uuid_re AND (x->>'command_id')::uuid = ANY (command_ids);
+		IF op IN ('create_record', 'new_version') THEN
+			EXIT WHEN coalesce(x->>'command_id', '') !~ uuid_re OR coalesce(x->>'id', '') !~ uuid_re
+			    OR coalesce(x->>'record_id', '') !~ uuid_re;
+			EXIT WHEN (x->>'id')::uuid = ANY (lineages)
+			    OR (x->>'record_id')::uuid = ANY (record_ids)
+			    OR (x->>'id')::uuid = ANY (seen_lineages)
+			    OR (x->>'record_id')::uuid = ANY (seen_records);
+			ordinals := ordinals || j;
+			lineages := lineages || (x->>'id')::uuid;
+			record_ids := record_ids || (x->>'record_id')::uuid;
+			member_cmds := member_cmds || (x->>'command_id')::uuid;
+		ELSIF op IN ('submit_change', 'review_change', 'approve_change', 'reject_change',
+		    'propose_change', 'transition_record', 'sign_record', 'tick', 'quarantine') THEN
+			-- stepped over: what it reads or writes of records is out of the later members'
+			-- reach (its lineage and record id; a change step reads no record)
+			-- (a malformed id makes that command raise, and the batch takes its second try)
+			IF x->>'id' ~ uuid_re THEN
+				seen_lineages := seen_lineages || (x->>'id')::uuid;
+			END IF;
+			IF x->>'record_id' ~ uuid_re THEN
+				seen_records := seen_records || (x->>'record_id')::uuid;
+			END IF;
+		ELSE
+			EXIT;
+		END IF;
+		IF x->>'command_id' ~ uuid_re THEN
+			command_ids := command_ids || (x->>'command_id')::uuid;
+		END IF;
 		off := (x->>'offset')::bigint;
 		et := x_et;
 		j := j + 1;
 	END LOOP;
-	SELECT min(u.i) INTO dup FROM unnest(command_ids) WITH ORDINALITY AS u(id, i)
-	 WHERE EXISTS (SELECT 1 FROM axiom.applied_commands a WHERE a.topic = p_topic
-	     AND a.kafka_partition = p_partition AND a.command_id = u.id);
-	candidates := coalesce(dup - 1, j - p_from);
-	outs := CASE WHEN candidates > 0 THEN axiom.apply_version_run(p_topic, p_partition, p_seq,
-	    p_cmds[p_from:p_from + candidates - 1]) ELSE '{}' END;
+	-- the first member whose command id this ledger applied before (in an earlier batch, or
+	-- earlier in this one: p_applied): the run ends before it
+	SELECT min(u.i) INTO dup FROM unnest(member_cmds) WITH ORDINALITY AS u(id, i)
+	 WHERE u.id = ANY (p_applied)
+	    OR EXISTS (SELECT 1 FROM axiom.applied_commands a WHERE a.topic = p_topic
+	       AND a.kafka_partition = p_partition AND a.command_id = u.id);
+	candidates := coalesce(dup - 1, cardinality(ordinals));
+	ordinals := ordinals[1:candidates];
+	outs := CASE WHEN candidates > 0 THEN axiom.apply_version_run(p_topic, p_partition,
+	    ARRAY(SELECT p_seq + o - p_from FROM unnest(ordinals) AS o),
+	    ARRAY(SELECT p_cmds[o] FROM unnest(ordinals) AS o)) ELSE '{}' END;
 END
 $function$;
 
@@ -291,21 +330,22 @@ $function$;
 -- ledger's last (invariant 6); set axiom.ledger_topic, axiom.ledger_partition and
 -- axiom.ledger_seq to the entry the command will get, which every row it inserts takes as its
 -- ledger reference (invariant 7); decide: duplicate_command when this ledger applied the
--- command id before (invariant 5), accepted for a tick, else dispatch_command, or, for a
--- create_record or new_version on the normal path of a data batch, version_run: the run of
--- commands from this one that it decides as one set, whose accepted prefix gets its entries
--- and applied_commands rows in one insert each (the command that cut the run is then
--- dispatched alone, and a run after a cut may be at most twice the accepted prefix, so a
--- producer of refusals costs at most twice the set's work); append the
+-- command id before, in an earlier batch or earlier in this one (invariant 5), accepted for a
+-- tick, else dispatch_command, or, for a create_record or new_version on the normal path of a
+-- data batch, the outcome version_run decided for it: the run of such commands from this one
+-- on, stepping over the commands that cannot see them, decided as one set (invariant 8); the
+-- member that cut a run is then dispatched alone, and a run after a cut may be at most twice
+-- the accepted prefix, so a producer of refusals costs at most twice the set's work. Then the
 -- ledger entry (seq, offset, command id, actor, event time, decision, reason code, record
 -- hash, previous entry hash, entry_hash = SHA-256 of canon_ledger_v1) when the offset is after
--- the ledger's last; record the command id in applied_commands. The ledger settings are
--- cleared at the end. p_trap false, the normal path: the partition's ledger lock (the
--- advisory lock append_ledger_entry takes) once for the batch and no per-command
--- subtransaction, so a malformed field raises out of the batch. p_trap true, partition_batch's
+-- the ledger's last, and the command id for applied_commands. p_trap false, the normal path:
+-- the partition's ledger lock (the advisory lock append_ledger_entry takes) once for the
+-- batch, no per-command subtransaction, so a malformed field raises out of the batch, and the
+-- batch's entries and applied command ids inserted in one statement each after the last
+-- command (no function of a command reads either table). p_trap true, partition_batch's
 -- second try: each command goes through apply_batch, whose per-command trap turns a malformed
--- command into invalid_command, and each entry through append_ledger_entry. Executable by
--- axiom_definer only.
+-- command into invalid_command, and each entry through append_ledger_entry. The ledger
+-- settings are cleared at the end. Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.partition_commands(p_topic text, p_partition integer, p_control boolean, p_expected bigint, p_w timestamp with time zone, p_commands jsonb, p_trap boolean)
  RETURNS SETOF axiom.batch_outcome
  LANGUAGE plpgsql
@@ -334,27 +374,34 @@ DECLARE
 	last_et timestamptz;
 	h bytea;
 	res axiom.batch_outcome;
-	-- the set-based run (version_run): its outcomes, the commands it took, the longest run to
-	-- try next, and the command it refused (dispatched alone, not tried again as a run)
+	zero constant bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
+	-- the outcomes set runs (version_run) decided, by place in the batch; the last run's
+	-- outcomes and members; the member it refused (dispatched alone, not tried again as a
+	-- run); the longest run to try next
+	pre axiom_api.outcome[] := '{}';
 	run_outs axiom_api.outcome[];
+	run_ords integer[];
 	run_candidates integer;
 	run_refused integer := 0;
 	run_cap integer := 64;
 	k integer;
-	x jsonb;
-	ro axiom_api.outcome;
-	zero constant bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
-	-- the run's ledger entries, inserted in one statement
-	e_seq bigint[];
-	e_off bigint[];
-	e_cmd uuid[];
-	e_actor text[];
-	e_et timestamptz[];
-	e_record_hash bytea[];
-	e_previous bytea[];
-	e_hash bytea[];
-	e_payload bytea[];
-	n integer := 1;
+	-- the batch's ledger entries and applied command ids (the normal path inserts them in
+	-- one statement each at the end; no function of a command reads either table)
+	e_seq bigint[] := '{}';
+	e_off bigint[] := '{}';
+	e_cmd uuid[] := '{}';
+	e_actor text[] := '{}';
+	e_et timestamptz[] := '{}';
+	e_decision text[] := '{}';
+	e_reason text[] := '{}';
+	e_record_hash bytea[] := '{}';
+	e_previous bytea[] := '{}';
+	e_hash bytea[] := '{}';
+	e_payload bytea[] := '{}';
+	e_detail text[] := '{}';
+	a_cmd uuid[] := '{}';
+	a_off bigint[] := '{}';
+	dup_at text;
 BEGIN
 	IF NOT p_trap THEN
 		-- append_ledger_entry's lock, once for the batch
@@ -366,7 +413,7 @@ BEGIN
 	 ORDER BY l.seq DESC LIMIT 1;
 	PERFORM set_config('axiom.ledger_topic', p_topic, true),
 	    set_config('axiom.ledger_partition', p_partition::text, true);
-	WHILE n <= coalesce(cardinality(cmds), 0) LOOP
+	FOR n IN 1..coalesce(cardinality(cmds), 0) LOOP
 		c := cmds[n];
 		off := (c->>'offset')::bigint;
 		et := (c->>'event_time')::timestamptz;
@@ -396,14 +443,24 @@ BEGIN
 		-- decided a refusal
 		l_payload := CASE WHEN c->>'payload_sha256' ~ '^[0-9a-f]{64}$'
 		    THEN decode(c->>'payload_sha256', 'hex') END;
-		IF cmd IS NOT NULL AND EXISTS (SELECT 1 FROM axiom.applied_commands a
-		    WHERE a.topic = p_topic AND a.kafka_partition = p_partition
-		      AND a.command_id = cmd) THEN
+		dup_at := NULL;
+		IF cmd IS NOT NULL THEN
+			dup_at := (SELECT p_topic || '/' || p_partition || '@' || u.applied_off
+			             FROM unnest(a_cmd, a_off) AS u(applied_cmd, applied_off)
+			            WHERE u.applied_cmd = cmd LIMIT 1);
+			IF dup_at IS NULL THEN
+				dup_at := (SELECT a.topic || '/' || a.kafka_partition || '@' || a.kafka_offset
+				             FROM axiom.applied_commands a WHERE a.topic = p_topic
+				              AND a.kafka_partition = p_partition AND a.command_id = cmd);
+			END IF;
+		END IF;
+		IF dup_at IS NOT NULL AND (pre[n]).decision IS NOT NULL THEN
+			-- version_run takes no duplicate (invariant 8): never store a run's rows under one
+			RAISE EXCEPTION 'set run decided command % of %/% at offset %, a duplicate', n,
+			    p_topic, p_partition, off USING ERRCODE = 'internal_error';
+		ELSIF dup_at IS NOT NULL THEN
 			o := axiom.rejected('duplicate_command', format(
-			    'command %s was already applied (%s)', cmd,
-			    (SELECT a.topic || '/' || a.kafka_partition || '@' || a.kafka_offset
-			       FROM axiom.applied_commands a WHERE a.topic = p_topic
-			        AND a.kafka_partition = p_partition AND a.command_id = cmd)));
+			    'command %s was already applied (%s)', cmd, dup_at));
 			l_reason := o.reason_code;
 			IF p_trap THEN
 				PERFORM axiom_api.append_ledger_entry(l_actor, et, p_topic, p_partition, off,
@@ -424,63 +481,27 @@ BEGIN
 			-- apply_batch's parsing, without its trap: a malformed field raises
 			l_et := (c->>'event_time')::timestamptz;
 			l_cmd := (c->>'command_id')::uuid;
-			IF n <> run_refused AND NOT p_control
+			IF (pre[n]).decision IS NULL AND n <> run_refused AND NOT p_control
 			    AND c->>'op' IN ('create_record', 'new_version') THEN
 				-- decide this command and the run that follows it as one set
-				SELECT vr.outs, vr.candidates INTO run_outs, run_candidates
+				SELECT vr.outs, vr.ordinals, vr.candidates
+				  INTO run_outs, run_ords, run_candidates
 				  FROM axiom.version_run(p_topic, p_partition, p_w, cmds, n, run_cap,
-				      coalesce(last_seq, 0) + 1, last_off, last_et) vr;
+				      coalesce(last_seq, 0) + 1, last_off, last_et, a_cmd) vr;
 				k := cardinality(run_outs);
+				FOR j IN 1..k LOOP
+					pre[run_ords[j]] := run_outs[j];
+				END LOOP;
+				run_refused := CASE WHEN k < run_candidates THEN run_ords[k + 1] ELSE 0 END;
 				-- a refusal cuts the run: try shorter runs after one, longer after none
 				run_cap := CASE WHEN k < run_candidates THEN greatest(2, 2 * k)
 				    ELSE least(64, 2 * run_cap) END;
-				run_refused := CASE WHEN k < run_candidates THEN n + k ELSE 0 END;
-				IF k > 0 THEN
-					-- the run's entries: every command accepted, each with the next entry
-					-- (version_run took only such commands), chained as below, one insert
-					e_seq := '{}'; e_off := '{}'; e_cmd := '{}'; e_actor := '{}'; e_et := '{}';
-					e_record_hash := '{}'; e_previous := '{}'; e_hash := '{}'; e_payload := '{}';
-					FOR j IN 1..k LOOP
-						x := cmds[n + j - 1];
-						ro := run_outs[j];
-						off := (x->>'offset')::bigint;
-						et := (x->>'event_time')::timestamptz;
-						h := sha256(axiom.canon_ledger_v1(p_topic, p_partition,
-						    coalesce(last_seq, 0) + 1, off, (x->>'command_id')::uuid, x->>'actor',
-						    et, 'accepted', NULL, ro.record_hash, coalesce(last_hash, zero)));
-						e_seq := e_seq || (coalesce(last_seq, 0) + 1);
-						e_off := e_off || off;
-						e_cmd := e_cmd || (x->>'command_id')::uuid;
-						e_actor := e_actor || (x->>'actor');
-						e_et := e_et || et;
-						e_record_hash := e_record_hash || ro.record_hash;
-						e_previous := e_previous || coalesce(last_hash, zero);
-						e_hash := e_hash || h;
-						e_payload := e_payload || CASE WHEN x->>'payload_sha256' ~ '^[0-9a-f]{64}$'
-						    THEN decode(x->>'payload_sha256', 'hex') END;
-						last_hash := h;
-						last_seq := coalesce(last_seq, 0) + 1;
-						last_off := off;
-						last_et := et;
-						res := ROW(n + j - 1, off, et, ro.decision, ro.reason_code, ro.message,
-						    ro.object_id, ro.version, ro.record_hash);
-						RETURN NEXT res;
-					END LOOP;
-					INSERT INTO axiom.ledger (topic, kafka_partition, seq, kafka_offset,
-					    command_id, actor, event_time, decision, reason_code, record_hash,
-					    previous_entry_hash, entry_hash, payload_hash, reason_detail)
-					SELECT p_topic, p_partition, u.seq, u.off, u.cmd, u.actor, u.et, 'accepted',
-					       NULL, u.rh, u.prev, u.h, u.pay, NULL
-					  FROM unnest(e_seq, e_off, e_cmd, e_actor, e_et, e_record_hash, e_previous,
-					      e_hash, e_payload) AS u(seq, off, cmd, actor, et, rh, prev, h, pay);
-					INSERT INTO axiom.applied_commands
-					SELECT u.cmd, p_topic, p_partition, u.off FROM unnest(e_cmd, e_off) AS u(cmd, off);
-					next_off := last_off + 1;
-					n := n + k;
-					CONTINUE;
-				END IF;
 			END IF;
-			o := axiom.dispatch_command(c, l_actor, l_et, l_cmd, p_topic, p_partition);
+			IF (pre[n]).decision IS NOT NULL THEN
+				o := pre[n];
+			ELSE
+				o := axiom.dispatch_command(c, l_actor, l_et, l_cmd, p_topic, p_partition);
+			END IF;
 			l_reason := o.reason_code;
 			l_hash := o.record_hash;
 		END IF;
@@ -491,15 +512,20 @@ BEGIN
 		IF off >= 0 AND (last_seq IS NULL OR off > last_off) THEN
 			IF NOT p_trap THEN
 				h := sha256(axiom.canon_ledger_v1(p_topic, p_partition, coalesce(last_seq, 0) + 1,
-				    off, l_cmd, l_actor, l_et, o.decision, l_reason, l_hash, coalesce(last_hash,
-				    '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)));
-				INSERT INTO axiom.ledger (topic, kafka_partition, seq, kafka_offset, command_id,
-				    actor, event_time, decision, reason_code, record_hash, previous_entry_hash,
-				    entry_hash, payload_hash, reason_detail)
-				VALUES (p_topic, p_partition, coalesce(last_seq, 0) + 1,
-				    off, l_cmd, l_actor, l_et, o.decision, l_reason, l_hash, coalesce(last_hash,
-				    '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea), h,
-				    l_payload, l_detail);
+				    off, l_cmd, l_actor, l_et, o.decision, l_reason, l_hash,
+				    coalesce(last_hash, zero)));
+				e_seq := e_seq || (coalesce(last_seq, 0) + 1);
+				e_off := e_off || off;
+				e_cmd := e_cmd || l_cmd;
+				e_actor := e_actor || l_actor;
+				e_et := e_et || l_et;
+				e_decision := e_decision || o.decision;
+				e_reason := e_reason || l_reason;
+				e_record_hash := e_record_hash || l_hash;
+				e_previous := e_previous || coalesce(last_hash, zero);
+				e_hash := e_hash || h;
+				e_payload := e_payload || l_payload;
+				e_detail := e_detail || l_detail;
 				last_hash := h;
 			END IF;
 			last_seq := coalesce(last_seq, 0) + 1;
@@ -507,15 +533,25 @@ BEGIN
 			last_et := et;
 		END IF;
 		IF cmd IS NOT NULL AND o.reason_code IS DISTINCT FROM 'duplicate_command' THEN
-			INSERT INTO axiom.applied_commands VALUES (cmd, p_topic, p_partition, off);
+			a_cmd := a_cmd || cmd;
+			a_off := a_off || off;
 		END IF;
 		next_off := off + 1;
 		res := ROW(n, off, et, o.decision,
 		    CASE WHEN c->>'op' = 'tick' AND o.decision = 'accepted' THEN 'tick' ELSE o.reason_code END,
 		    o.message, o.object_id, o.version, o.record_hash);
 		RETURN NEXT res;
-		n := n + 1;
 	END LOOP;
+	INSERT INTO axiom.ledger (topic, kafka_partition, seq, kafka_offset, command_id, actor,
+	    event_time, decision, reason_code, record_hash, previous_entry_hash, entry_hash,
+	    payload_hash, reason_detail)
+	SELECT p_topic, p_partition, u.s, u.o, u.c, u.a, u.t, u.d, u.rc, u.rh, u.pr, u.eh, u.ph, u.rd
+	  FROM unnest(e_seq, e_off, e_cmd, e_actor, e_et, e_decision, e_reason, e_record_hash,
+	      e_previous, e_hash, e_payload, e_detail) AS u(s, o, c, a, t, d, rc, rh, pr, eh, ph, rd)
+	 ORDER BY u.s;
+	INSERT INTO axiom.applied_commands
+	SELECT u.applied_cmd, p_topic, p_partition, u.applied_off
+	  FROM unnest(a_cmd, a_off) AS u(applied_cmd, applied_off);
 	-- nothing after the batch's commands may claim one of their entries
 	PERFORM set_config('axiom.ledger_topic', '', true),
 	    set_config('axiom.ledger_partition', '', true), set_config('axiom.ledger_seq', '', true);

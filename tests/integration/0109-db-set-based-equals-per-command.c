@@ -14,7 +14,10 @@
  * insert's key conflict), an actor below the author level, an actor acting through a
  * delegation, a grant that expires between two commands of one run, a change-controlled and a
  * retired lineage, a blank reason, an unknown record type, a republished command id, and a
- * malformed command (the batch's second try). Also: the set path was taken (function call
+ * malformed command (the batch's second try); and the commands a run steps over (change
+ * steps, a tick) keep their place in the log: a change proposed on a lineage before a new
+ * version of it sees the version before, a command id reused after a stepped-over command is
+ * the duplicate. Also: the set path was taken (function call
  * counts), axiom.batch_scope is empty after each batch, and no login may write it.
  *
  * Cast (ax_dbtest.h): alice author F1/QC, bob reviewer F1/QC, carol manager F1/QC, dave
@@ -402,6 +405,61 @@ START_TEST(test_a_malformed_command_in_a_run_takes_the_second_try)
 }
 END_TEST
 
+/* A command the run steps over: op with the JSON fields rest. */
+static void
+other(const char *cmd, const char *actor, const char *op, const char *rest)
+{
+	add(cmd, actor, op, rest);
+}
+
+START_TEST(test_commands_a_run_steps_over_keep_their_place_in_the_log)
+{
+	struct result set, one;
+	char h02[80];
+
+	snprintf(h02, sizeof(h02), "%s", head_hash(LID("02")));
+	create(CID("50"), "alice", RID("50"), LID("50"), "note", "F1", "new", NULL);
+	other(CID("51"), "alice", "propose_change",
+	    "\"change_id\": \"" CID("91") "\", \"id\": \"" LID(
+	        "05") "\", \"base_version\": 1, "
+	              "\"title\": \"t2\", \"content\": \"01\", \"reason\": \"tighten\"");
+	version(CID("52"), "alice", RID("52"), LID("01"), RID("01"), 1, head_hash(LID("01")), NULL);
+	other(CID("53"), "alice", "submit_change",
+	    "\"change_id\": \"" CID("91") "\", \"reason\": \"ready\"");
+	create(CID("54"), "alice", RID("54"), LID("54"), "note", "F1", "new", NULL);
+	other(CID("55"), "axiom-system", "tick", "\"x\": 0");
+	/* a change based on L02's version 1, then a new version of L02: the change must see
+	 * version 1 (the version comes after it in the log), so the run ends before that version */
+	other(CID("56"), "alice", "propose_change",
+	    "\"change_id\": \"" CID("92") "\", \"id\": \"" LID(
+	        "02") "\", \"base_version\": 1, "
+	              "\"title\": \"t3\", \"content\": \"02\", \"reason\": \"also\"");
+	version(CID("57"), "alice", RID("57"), LID("02"), RID("02"), 1, h02, NULL);
+	other(CID("58"), "carol", "approve_change",
+	    "\"change_id\": \"" CID("91") "\", \"reason\": \"fine\"");
+	/* the submit's command id again, in the next run: a duplicate (the submit came first) */
+	create(CID("53"), "alice", RID("59"), LID("59"), "note", "F1", "again", NULL);
+	create(CID("60"), "alice", RID("60"), LID("60"), "note", "F1", "new", NULL);
+	/* a reuse inside a run's window: the duplicate again */
+	other(CID("61"), "alice", "submit_change",
+	    "\"change_id\": \"" CID("92") "\", \"reason\": \"ready\"");
+	create(CID("61"), "alice", RID("62"), LID("62"), "note", "F1", "again", NULL);
+	create(CID("63"), "alice", RID("63"), LID("63"), "note", "F1", "new", NULL);
+	close_batch();
+	apply(1, &set);
+	apply(0, &one);
+	ck_assert_str_eq(set.reasons, "accepted,accepted,accepted,accepted,accepted,tick,accepted,"
+	                              "accepted,accepted,duplicate_command,accepted,accepted,"
+	                              "duplicate_command,accepted");
+	/* runs: 0, 2, 4 (over 1, 3, 5, 6; 7 is on 6's lineage); 7 (9 reuses 3's id, applied
+	 * earlier in the batch); 10 (its window ends at 12, which reuses 11's id); 13 */
+	ck_assert_int_eq(set.runs, 4);
+	assert_same(&set, &one);
+	result_free(&set);
+	result_free(&one);
+}
+END_TEST
+
 START_TEST(test_no_login_writes_the_batch_scope)
 {
 	static const char *const logins[] = { "user", "analytics", "auditor" };
@@ -430,6 +488,7 @@ suite(void)
 	tcase_add_test(tc, test_set_equals_per_command_with_refusals_inside_runs);
 	tcase_add_test(tc, test_one_run_for_a_batch_of_distinct_lineages);
 	tcase_add_test(tc, test_a_malformed_command_in_a_run_takes_the_second_try);
+	tcase_add_test(tc, test_commands_a_run_steps_over_keep_their_place_in_the_log);
 	tcase_add_test(tc, test_no_login_writes_the_batch_scope);
 	suite_add_tcase(s, tc);
 	return s;
