@@ -50,7 +50,7 @@ struct bench_opts {
 	const char *self;            /* path of the axiom binary (children: apply, verify) */
 	const char *db_dir;          /* migrations folder */
 	long commands;               /* data commands of the throughput phase */
-	long latency_commands;       /* data commands of the paced phase */
+	long latency_commands;       /* data commands of each paced run */
 	int partitions;              /* of PREFIX.commands */
 	int batch_max, batch_ms;     /* applier batches, and the ceiling's batch size */
 	int change_pct;              /* share of change-request steps in the data mix */

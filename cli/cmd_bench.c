@@ -54,7 +54,7 @@ usage(FILE *fp)
 	    "\n"
 	    "options:\n"
 	    "  -n, --commands N          data commands of the throughput phase (default 20000)\n"
-	    "  -l, --latency-commands N  data commands of the paced phase (default N/4, >= 200)\n"
+	    "  -l, --latency-commands N  data commands of each paced run (default N/4, >= 200)\n"
 	    "  -P, --partitions P        partitions of the command topic (default 6)\n"
 	    "  -B, --batch N             commands per applier transaction and per ceiling\n"
 	    "                            batch (default 200)\n"
