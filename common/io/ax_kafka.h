@@ -113,7 +113,9 @@ int ax_kafka_create_topics(rd_kafka_t *rk, const struct ax_topic_spec *specs, si
 /*
  * Grant principal (for example "User:lims-eu") the ACLs of role on the topics of specs[0..n)
  * and role's consumer groups (invariant 2); principal NULL: the role's own principal
- * "User:axiom-<role>". Idempotent. rk must act as the admin. AX_ERR with the broker's
+ * "User:axiom-<role>". Idempotent. rk must act as the admin. Returns once the broker
+ * answers DescribeAcls with every binding (its authorizer enforces them: a client may write
+ * at once), AX_EUNAVAIL when it does not within timeout_ms. AX_ERR with the broker's
  * reason when the broker refuses.
  */
 int ax_kafka_grant(rd_kafka_t *rk, const struct ax_topic_spec *specs, size_t n,
