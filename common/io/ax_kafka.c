@@ -178,6 +178,13 @@ ax_kafka_conf(rd_kafka_conf_t **out, const char *brokers, enum ax_kafka_role rol
 		"2000",
 		"topic.metadata.refresh.interval.ms",
 		"10000",
+		/* TCP_NODELAY: librdkafka 2.0.2 leaves Nagle on, and over TLS it writes a request
+		 * as several records (send calls); the broker acknowledges the first only after its
+		 * delayed-ACK timer (about 40 ms on Linux), so Nagle held the rest of each fetch
+		 * and produce request that long: a 40-50 ms floor under every hop of the applier's
+		 * pipeline (docs/benchmarks.md, "The 40 ms floor") */
+		"socket.nagle.disable",
+		"true",
 		NULL,
 	};
 	const char *debug = getenv("AXIOM_KAFKA_DEBUG");

@@ -70,9 +70,10 @@ struct ax_kafka_cluster {
 
 /*
  * The configuration of a client of role for brokers, with the settings Axiom always wants
- * (client.id, loopback-friendly timeouts and backoff; librdkafka's own log at log_level, 0
- * for none, unless AXIOM_KAFKA_DEBUG names librdkafka debug contexts: then those, on
- * stderr), then the role's settings file (AXIOM_KAFKA_<ROLE>_CONFIG, when set: the
+ * (client.id, loopback-friendly timeouts and backoff, TCP_NODELAY: a request written as
+ * several TLS records must not wait for the broker's delayed ACK; librdkafka's own log at
+ * log_level, 0 for none, unless AXIOM_KAFKA_DEBUG names librdkafka debug contexts: then
+ * those, on stderr), then the role's settings file (AXIOM_KAFKA_<ROLE>_CONFIG, when set: the
  * security protocol and credentials), then kv: NULL-terminated name/value pairs applied in
  * order. For clients that need callbacks on the conf; *out is owned by the caller
  * (rd_kafka_new, or rd_kafka_conf_destroy).
