@@ -21,7 +21,8 @@
  *  (4) no timed assertion anywhere: the bench reports, it does not judge.
  * Phases, in order: SETUP -> CONTROL (control commands, then the signable records, applied)
  * -> THROUGHPUT (backlog, then `apply --until-caught-up`) -> LATENCY (paced publishing at a
- * fraction of the measured rate while the applier runs) -> CEILING -> REPLAY -> VERIFY ->
+ * fraction of the measured rate while the applier runs; once per fraction with
+ * --rate-fractions) -> CEILING -> REPLAY -> VERIFY ->
  * SCALE (--verify-versions: the database grown to N versions, then verified) -> SIGNATURES
  * -> CLEANUP, each a function of one context
  * (cli/bench_int.h names the file of each); then the caller's REPORT (bench_print,
@@ -38,18 +39,29 @@
 #include "ax_config.h"
 #include "ax_err.h"
 
+/* The most fractions --rate-fractions takes. */
+#define BENCH_MAX_FRACTIONS 16
+
+/* The append -> commit p99 the sweep's crossing is read against (issue 16 item 5), in ms. */
+#define BENCH_P99_MARK_MS 50.0
+
 struct bench_opts {
 	const struct ax_config *cfg; /* brokers and the admin, runtime and auditor DSNs */
 	const char *self;            /* path of the axiom binary (children: apply, verify) */
 	const char *db_dir;          /* migrations folder */
 	long commands;               /* data commands of the throughput phase */
-	long latency_commands;       /* data commands of the paced phase */
+	long latency_commands;       /* data commands of each paced run */
 	int partitions;              /* of PREFIX.commands */
 	int batch_max, batch_ms;     /* applier batches, and the ceiling's batch size */
 	int change_pct;              /* share of change-request steps in the data mix */
 	int sign_pct, refuse_pct;    /* shares of Sign commands and refusals (0, 0: basic mix) */
 	long verify_versions;        /* SCALE: grow the database to this many versions, 0: no */
 	double rate_fraction;        /* paced rate = this x the measured apply rate */
+	/* further paced runs, each at its fraction of the apply rate (nfractions 0: only
+	 * rate_fraction's run); the latency phase runs these and rate_fraction, each once, in
+	 * ascending order */
+	double rate_fractions[BENCH_MAX_FRACTIONS];
+	int nfractions;
 	bool replay, verify, keep;
 	const char *json_path, *plot_path; /* NULL: not written */
 };
@@ -70,6 +82,16 @@ struct bench_cpu {
 	long commands;    /* commands (data and control) the phase applied */
 	double applier_s; /* the applier's user + system time (a child's wait4, or this process) */
 	double pg_s;      /* every process of the server: live backends and the reaped ones */
+};
+
+/* One paced run of the latency phase: its own applier child, warm-up and measured commands. */
+struct bench_latency_run {
+	double fraction;                  /* of the throughput phase's apply rate */
+	double paced_rate, achieved_rate; /* publish rate asked for, commits per second seen */
+	long n;                           /* measured commands (the warm-up not counted) */
+	double p50_ms, p95_ms, p99_ms, max_ms;
+	struct bench_cpu cpu; /* the applier child's and the server's, warm-up included */
+	long rss_kib;         /* the applier child's peak RSS */
 };
 
 /* One `axiom verify` run as the bench reads it from its JSON. */
@@ -95,7 +117,7 @@ struct bench_result {
 	double applier_cpu_s; /* the applier child, over the throughput phase */
 	double pg_cpu_s;      /* the whole PostgreSQL server (every database) over the same phase */
 	long applier_rss_kib; /* the throughput phase's applier */
-	long latency_rss_kib; /* the latency phase's applier */
+	long latency_rss_kib; /* the latency phase's applier (the run at o->rate_fraction) */
 	struct bench_cpu cpu_throughput, cpu_latency, cpu_replay;
 	/* the throughput phase's outcomes, from the ledger, and what the mix meant to refuse */
 	long accepted, rejected, quarantined, signatures_stored;
@@ -105,10 +127,13 @@ struct bench_result {
 		long n;
 	} reasons[8]; /* the rejections by reason code, most frequent first */
 	int nreasons;
-	/* latency phase */
+	/* latency phase: the run at o->rate_fraction (also in sweep) */
 	double paced_rate, achieved_rate;
 	long latency_n;
 	double p50_ms, p95_ms, p99_ms, max_ms;
+	/* every paced run, in ascending order of fraction (one when no --rate-fractions) */
+	struct bench_latency_run sweep[BENCH_MAX_FRACTIONS + 1];
+	int nsweep;
 	/* ceiling */
 	long ceiling_rows, ceiling_commands;
 	double ceiling_rate, ceiling_seconds, ratio;

@@ -97,7 +97,7 @@ struct bench_ctx {
 	const struct ax_config *cfg;
 	struct bench_result *r;
 	FILE *log;
-	long latency_n; /* data commands of the paced phase */
+	long latency_n; /* measured data commands of each paced run (the warm-up apart) */
 	/* names */
 	char db[96], db2[96], prefix[64], group[96], rgroup[96], workdir[128];
 	char admin_db[1024], user_db[1024], auditor_db[1024], auditor_db2[1024], user_db2[1024];

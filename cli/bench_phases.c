@@ -331,56 +331,71 @@ publish_paced(struct bench_ctx *c, long n, double rate, struct ax_err *err)
 	return rc;
 }
 
-/* The phase-2 samples' append -> commit latencies, sorted, into the result's percentiles. */
+/*
+ * The append -> commit latencies of the phase-2 samples from index from of the listener's
+ * samples on (at most f->n of them), sorted, into f's percentiles; f->n becomes the count.
+ */
 static int
-latency_percentiles(struct bench_ctx *c, struct ax_err *err)
+latency_percentiles(
+    struct bench_ctx *c, size_t from, struct bench_latency_run *f, struct ax_err *err)
 {
-	struct bench_result *r = c->r;
-	double *lat = malloc((size_t)c->latency_n * sizeof(double));
+	double *lat = malloc((size_t)(f->n > 0 ? f->n : 1) * sizeof(double));
 	size_t n = 0;
 
 	if (lat == NULL)
 		return ax_err_set(err, AX_ERR, "out of memory");
 	pthread_mutex_lock(&c->lis.mu);
-	for (size_t s = 0; s < c->lis.n && n < (size_t)c->latency_n; s++)
+	for (size_t s = from; s < c->lis.n && n < (size_t)f->n; s++)
 		if (c->lis.s[s].phase == 2)
 			lat[n++] = (double)(c->lis.s[s].recv_us - c->lis.s[s].event_us) / 1000.0;
 	pthread_mutex_unlock(&c->lis.mu);
 	qsort(lat, n, sizeof(double), cmp_double);
-	r->latency_n = (long)n;
-	r->p50_ms = percentile(lat, n, 0.50);
-	r->p95_ms = percentile(lat, n, 0.95);
-	r->p99_ms = percentile(lat, n, 0.99);
-	r->max_ms = n ? lat[n - 1] : 0;
+	f->n = (long)n;
+	f->p50_ms = percentile(lat, n, 0.50);
+	f->p95_ms = percentile(lat, n, 0.95);
+	f->p99_ms = percentile(lat, n, 0.99);
+	f->max_ms = n ? lat[n - 1] : 0;
 	free(lat);
 	return AX_OK;
 }
 
 /*
- * The applier runs; commands arrive at a steady fraction of the apply rate, after a warm-up
- * of WARMUP_COMMANDS at the same rate (so the group has joined and every writer's session
- * has run each statement once: PostgreSQL plans a function's statements on their first call
- * in a session), so that the phase measures the steady state.
+ * One paced run at fraction x the apply rate into f: a fresh applier child; commands arrive
+ * at that steady rate, after a warm-up of WARMUP_COMMANDS at the same rate (so the group has
+ * joined and every writer's session has run each statement once: PostgreSQL plans a
+ * function's statements on their first call in a session), so that the run measures the
+ * steady state. The listener's counts of phases 0 and 2 grow over the runs: each run waits
+ * for its own share above what it found, and reads the samples it appended.
  */
-int
-bench_latency(struct bench_ctx *c, struct ax_err *err)
+static int
+latency_run(struct bench_ctx *c, double fraction, struct bench_latency_run *f, struct ax_err *err)
 {
 	const struct bench_opts *o = c->o;
-	struct bench_result *r = c->r;
-	char path_err[256];
+	char path_err[256], name[64];
 	char *const argv[] = { (char *)o->self, "apply", "--prefix", c->prefix, "--group", c->group,
 		"--instance", "bench-apply", "--dsn", c->user_db, "--brokers",
 		(char *)c->cfg->brokers, "--batch", c->batch, "--batch-ms", c->batch_ms,
 		"--progress", "0", NULL };
-	double rate = o->rate_fraction * r->apply_rate, start, pg0;
+	double rate = fraction * c->r->apply_rate, start, pg0;
+	size_t seen0, seen2, from;
 	struct rusage ru;
 	pid_t pid;
 	int rc, code;
 
-	snprintf(path_err, sizeof(path_err), "%s/apply-latency.log", c->workdir);
+	/* apply-latency.log for the run at --rate-fraction, as without a sweep */
+	if (fraction == o->rate_fraction)
+		snprintf(name, sizeof(name), "apply-latency.log");
+	else
+		snprintf(name, sizeof(name), "apply-latency-%.3g.log", fraction);
+	snprintf(path_err, sizeof(path_err), "%s/%s", c->workdir, name);
+	memset(f, 0, sizeof(*f));
+	f->fraction = fraction;
 	if (rate < 10)
 		rate = 10;
-	r->paced_rate = rate;
+	f->paced_rate = rate;
+	f->n = c->latency_n;
+	seen0 = bench_listener_seen(&c->lis, 0);
+	seen2 = bench_listener_seen(&c->lis, 2);
 	pg0 = pg_cpu_now(c);
 	if ((rc = bench_spawn(&pid, argv, NULL, path_err, err)) != AX_OK)
 		return rc;
@@ -390,7 +405,7 @@ bench_latency(struct bench_ctx *c, struct ax_err *err)
 		bench_reap(pid, &code, &ru);
 		return rc;
 	}
-	if (!bench_listener_wait(&c->lis, 0, WARMUP_COMMANDS, 60)) {
+	if (!bench_listener_wait(&c->lis, 0, seen0 + WARMUP_COMMANDS, 60)) {
 		kill(pid, SIGTERM);
 		bench_reap(pid, &code, &ru);
 		rc = ax_err_set(err, AX_ERR, "the applier did not start within 60 s");
@@ -398,27 +413,79 @@ bench_latency(struct bench_ctx *c, struct ax_err *err)
 		return rc;
 	}
 	bench_say(c->log, "latency: %ld data commands at %.0f/s (%.2f x the apply rate)",
-	    c->latency_n, rate, o->rate_fraction);
+	    c->latency_n, rate, fraction);
+	pthread_mutex_lock(&c->lis.mu);
+	from = c->lis.n; /* the warm-up's commits are all in: what follows is this run's */
+	pthread_mutex_unlock(&c->lis.mu);
 	atomic_store(&c->lis.phase, 2);
 	start = ax_mono_s();
 	rc = publish_paced(c, c->latency_n, rate, err);
-	if (rc == AX_OK && !bench_listener_wait(&c->lis, 2, (size_t)c->latency_n,
-	                       120 + 3 * (double)c->latency_n / rate))
-		rc = ax_err_set(err, AX_ERR, "only %zu of %ld paced commands were committed",
-		    bench_listener_seen(&c->lis, 2), c->latency_n);
-	r->achieved_rate = (double)c->latency_n / (ax_mono_s() - start);
+	if (rc == AX_OK && !bench_listener_wait(&c->lis, 2, seen2 + (size_t)c->latency_n,
+	                       120 + 3 * (double)c->latency_n / rate)) {
+		rc = ax_err_set(err, AX_ERR,
+		    "only %zu of %ld paced commands were committed at %.2f x the apply rate",
+		    bench_listener_seen(&c->lis, 2) - seen2, c->latency_n, fraction);
+		ax_err_detail(err, "See %s.", path_err);
+	}
+	f->achieved_rate = (double)c->latency_n / (ax_mono_s() - start);
 	kill(pid, SIGTERM);
 	bench_reap(pid, &code, &ru);
-	pg_cpu_close(c, &r->cpu_latency, pg0);
-	r->cpu_latency.applier_s = bench_ru_cpu(&ru);
-	r->cpu_latency.commands = WARMUP_COMMANDS + c->latency_n;
-	r->latency_rss_kib = ru.ru_maxrss;
+	pg_cpu_close(c, &f->cpu, pg0);
+	f->cpu.applier_s = bench_ru_cpu(&ru);
+	f->cpu.commands = WARMUP_COMMANDS + c->latency_n;
+	f->rss_kib = ru.ru_maxrss;
 	if (rc != AX_OK)
 		return rc;
-	if ((rc = latency_percentiles(c, err)) != AX_OK)
+	if ((rc = latency_percentiles(c, from, f, err)) != AX_OK)
 		return rc;
 	bench_say(c->log, "latency: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms (append -> commit)",
-	    r->p50_ms, r->p95_ms, r->p99_ms);
+	    f->p50_ms, f->p95_ms, f->p99_ms);
+	return AX_OK;
+}
+
+/*
+ * One paced run (latency_run) per fraction: o->rate_fraction and, with --rate-fractions,
+ * each of o->rate_fractions, each once, in ascending order, into r->sweep; the run at
+ * o->rate_fraction also fills the phase's figures of r (paced_rate .. max_ms, cpu_latency,
+ * latency_rss_kib).
+ */
+int
+bench_latency(struct bench_ctx *c, struct ax_err *err)
+{
+	const struct bench_opts *o = c->o;
+	struct bench_result *r = c->r;
+	double fr[BENCH_MAX_FRACTIONS + 1];
+	int nfr = 0, i, j, rc;
+
+	fr[nfr++] = o->rate_fraction;
+	for (i = 0; i < o->nfractions && i < BENCH_MAX_FRACTIONS; i++) {
+		for (j = 0; j < nfr && fr[j] != o->rate_fractions[i]; j++)
+			;
+		if (j == nfr)
+			fr[nfr++] = o->rate_fractions[i];
+	}
+	qsort(fr, (size_t)nfr, sizeof(double), cmp_double);
+	if (nfr > 1)
+		bench_say(c->log, "latency: %d paced runs, %.2f to %.2f x the apply rate", nfr,
+		    fr[0], fr[nfr - 1]);
+	for (i = 0; i < nfr; i++) {
+		struct bench_latency_run *f = &r->sweep[i];
+
+		if ((rc = latency_run(c, fr[i], f, err)) != AX_OK)
+			return rc;
+		r->nsweep = i + 1;
+		if (fr[i] != o->rate_fraction)
+			continue;
+		r->paced_rate = f->paced_rate;
+		r->achieved_rate = f->achieved_rate;
+		r->latency_n = f->n;
+		r->p50_ms = f->p50_ms;
+		r->p95_ms = f->p95_ms;
+		r->p99_ms = f->p99_ms;
+		r->max_ms = f->max_ms;
+		r->cpu_latency = f->cpu;
+		r->latency_rss_kib = f->rss_kib;
+	}
 	return AX_OK;
 }
 

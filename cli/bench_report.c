@@ -1,9 +1,11 @@
 /*
  * bench_report.c - the three outputs of `axiom bench`: the human table, the JSON file and
- * the PNG plot of throughput and latency over the run (gnuplot); see bench.h.
+ * the PNG plot of throughput and latency over the run (gnuplot), with --rate-fractions also
+ * of latency against the fraction; see bench.h.
  *
  * Invariant: every figure printed is also in the JSON file, under the same meaning; the
- * plot is drawn from the samples alone (one point per second of the run).
+ * plot's timeline is drawn from the samples alone (one point per second of the run), its
+ * sweep panel from the paced runs' percentiles.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -45,6 +47,42 @@ cpu_rows(FILE *fp, const struct bench_cpu *cpu)
 	row(fp, "applier CPU per command (us)", us_per(cpu->applier_s, cpu->commands), 0);
 	row(fp, "PostgreSQL CPU per command (us, whole server)", us_per(cpu->pg_s, cpu->commands),
 	    0);
+}
+
+/* The index in r->sweep of the lowest fraction whose p99 is above BENCH_P99_MARK_MS, -1 when
+ * none is (the sweep is in ascending order of fraction). */
+static int
+p99_crossing(const struct bench_result *r)
+{
+	for (int i = 0; i < r->nsweep; i++)
+		if (r->sweep[i].p99_ms > BENCH_P99_MARK_MS)
+			return i;
+	return -1;
+}
+
+/* The latency sweep (--rate-fractions): a line per paced run, then the crossing. */
+static void
+sweep_rows(FILE *fp, const struct bench_result *r)
+{
+	int x = p99_crossing(r);
+
+	fprintf(fp, "\n-- latency sweep: a paced run per fraction of the apply rate\n");
+	fprintf(fp, "%8s %9s %9s %9s %9s %9s %9s %14s %14s\n", "fraction", "paced/s", "commits/s",
+	    "p50 ms", "p95 ms", "p99 ms", "max ms", "applier us/cmd", "PG us/cmd");
+	for (int i = 0; i < r->nsweep; i++) {
+		const struct bench_latency_run *f = &r->sweep[i];
+
+		fprintf(fp, "%8.2f %9.0f %9.0f %9.1f %9.1f %9.1f %9.1f %14.0f %14.0f\n",
+		    f->fraction, f->paced_rate, f->achieved_rate, f->p50_ms, f->p95_ms, f->p99_ms,
+		    f->max_ms, us_per(f->cpu.applier_s, f->cpu.commands),
+		    us_per(f->cpu.pg_s, f->cpu.commands));
+	}
+	if (x < 0)
+		fprintf(fp, "p99 above %.0f ms from fraction: none up to %.2f\n", BENCH_P99_MARK_MS,
+		    r->nsweep > 0 ? r->sweep[r->nsweep - 1].fraction : 0.0);
+	else
+		fprintf(fp, "p99 above %.0f ms from fraction: %.2f (p99 %.1f ms)\n",
+		    BENCH_P99_MARK_MS, r->sweep[x].fraction, r->sweep[x].p99_ms);
 }
 
 /* The rows of one verify run, against the synthetic reference rate. */
@@ -108,6 +146,8 @@ bench_print(FILE *fp, const struct bench_opts *o, const struct bench_result *r)
 	row(fp, "latency append->commit max (ms)", r->max_ms, 1);
 	cpu_rows(fp, &r->cpu_latency);
 	row(fp, "applier peak RSS (MiB)", (double)r->latency_rss_kib / 1024.0, 1);
+	if (o->nfractions > 0)
+		sweep_rows(fp, r);
 
 	fprintf(fp, "\n-- ceiling: the same rows, raw COPY\n");
 	row(fp, "ceiling: raw COPY, same rows (commands/s)", r->ceiling_rate, 0);
@@ -149,6 +189,26 @@ json_cpu(json_t *o, const struct bench_cpu *cpu)
 	    o, "postgres_cpu_us_per_command", json_real(us_per(cpu->pg_s, cpu->commands)));
 }
 
+/* The paced runs as a JSON array, in ascending order of fraction. */
+static json_t *
+json_sweep(const struct bench_result *r)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < r->nsweep; i++) {
+		const struct bench_latency_run *f = &r->sweep[i];
+		json_t *e = json_pack("{s:f, s:f, s:f, s:I, s:f, s:f, s:f, s:f, s:f}", "fraction",
+		    f->fraction, "paced_per_s", f->paced_rate, "achieved_per_s", f->achieved_rate,
+		    "n", (json_int_t)f->n, "p50_ms", f->p50_ms, "p95_ms", f->p95_ms, "p99_ms",
+		    f->p99_ms, "max_ms", f->max_ms, "applier_peak_rss_mib",
+		    (double)f->rss_kib / 1024.0);
+
+		json_cpu(e, &f->cpu);
+		json_array_append_new(a, e);
+	}
+	return a;
+}
+
 /* One verify run as a JSON object. */
 static json_t *
 json_verify(const struct bench_verify_fig *f, double synthetic)
@@ -168,14 +228,17 @@ int
 bench_write_json(
     const char *path, const struct bench_opts *o, const struct bench_result *r, struct ax_err *err)
 {
-	json_t *j = json_object(), *t, *l, *reasons;
-	int rc = AX_OK;
+	json_t *j = json_object(), *t, *l, *reasons, *fractions;
+	int rc = AX_OK, x;
 
 	if (j == NULL)
 		return ax_err_set(err, AX_ERR, "out of memory building the JSON report");
 	reasons = json_object();
 	for (int i = 0; i < r->nreasons; i++)
 		json_object_set_new(reasons, r->reasons[i].code, json_integer(r->reasons[i].n));
+	fractions = json_array();
+	for (int i = 0; i < r->nsweep; i++)
+		json_array_append_new(fractions, json_real(r->sweep[i].fraction));
 	json_object_set_new(j, "tag", json_string(r->tag));
 	json_object_set_new(j, "machine",
 	    json_pack("{s:s, s:i, s:I, s:f}", "cpu", r->machine, "nproc", r->nproc, "mem_total_mib",
@@ -188,6 +251,7 @@ bench_write_json(
 	        o->change_pct, "signature_pct", o->sign_pct, "refusal_pct", o->refuse_pct,
 	        "rate_fraction", o->rate_fraction, "verify_versions",
 	        (json_int_t)o->verify_versions));
+	json_object_set_new(json_object_get(j, "options"), "rate_fractions", fractions);
 	t = json_pack("{s:f, s:f, s:f, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:f, s:f}",
 	    "publish_per_s", r->publish_rate, "apply_per_s", r->apply_rate,
 	    "apply_seconds_with_startup", r->apply_seconds, "accepted", (json_int_t)r->accepted,
@@ -203,6 +267,10 @@ bench_write_json(
 	    "p95_ms", r->p95_ms, "p99_ms", r->p99_ms, "max_ms", r->max_ms, "applier_peak_rss_mib",
 	    (double)r->latency_rss_kib / 1024.0);
 	json_cpu(l, &r->cpu_latency);
+	json_object_set_new(l, "latency_sweep", json_sweep(r));
+	x = p99_crossing(r);
+	json_object_set_new(l, "p99_crosses_50ms_at_fraction",
+	    x < 0 ? json_null() : json_real(r->sweep[x].fraction));
 	json_object_set_new(j, "latency", l);
 	json_object_set_new(j, "ceiling",
 	    json_pack("{s:f, s:I, s:I, s:f, s:f}", "per_s", r->ceiling_rate, "commands",
@@ -300,27 +368,48 @@ out:
 	return rc;
 }
 
+/* The latency sweep, a line per paced run: fraction p50_ms p95_ms p99_ms. */
+static int
+write_sweep(const char *path, const struct bench_result *r, struct ax_err *err)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL)
+		return ax_err_set(err, AX_ERR, "could not write %s: %s", path, strerror(errno));
+	fprintf(fp, "# fraction p50_ms p95_ms p99_ms\n");
+	for (int i = 0; i < r->nsweep; i++)
+		fprintf(fp, "%.3f %.2f %.2f %.2f\n", r->sweep[i].fraction, r->sweep[i].p50_ms,
+		    r->sweep[i].p95_ms, r->sweep[i].p99_ms);
+	if (fclose(fp) != 0)
+		return ax_err_set(err, AX_ERR, "could not write %s: %s", path, strerror(errno));
+	return AX_OK;
+}
+
 int
 bench_write_plot(const char *path, const struct bench_result *r, struct ax_err *err)
 {
-	char dat[512], gp[512];
+	char dat[512], sdat[512], gp[512];
 	char *const argv[] = { "gnuplot", gp, NULL };
+	bool sweep = r->nsweep > 1; /* a third panel: latency against the fraction */
 	FILE *fp;
 	pid_t pid;
 	int rc, status = 0, e;
 
 	snprintf(dat, sizeof(dat), "%s.dat", path);
+	snprintf(sdat, sizeof(sdat), "%s.sweep.dat", path);
 	snprintf(gp, sizeof(gp), "%s.gp", path);
 	if ((rc = write_timeline(dat, r, err)) != AX_OK)
+		return rc;
+	if (sweep && (rc = write_sweep(sdat, r, err)) != AX_OK)
 		return rc;
 	if ((fp = fopen(gp, "w")) == NULL)
 		return ax_err_set(err, AX_ERR, "could not write %s: %s", gp, strerror(errno));
 	fprintf(fp,
-	    "set terminal pngcairo size 1000,700 font ',10' noenhanced\n"
+	    "set terminal pngcairo size 1000,%d font ',10' noenhanced\n"
 	    "set boxwidth 0.9 relative\n"
 	    "set style fill solid 0.5\n"
 	    "set output '%s'\n"
-	    "set multiplot layout 2,1 title 'axiom bench %s (%s, %d CPUs)'\n"
+	    "set multiplot layout %d,1 title 'axiom bench %s (%s, %d CPUs)'\n"
 	    "set grid\n"
 	    "set xlabel 'seconds since the first publish'\n"
 	    "set ylabel 'commits per second'\n"
@@ -333,9 +422,17 @@ bench_write_plot(const char *path, const struct bench_result *r, struct ax_err *
 	    "set yrange [*:*]\n"
 	    "set logscale y\n"
 	    "plot '%s' using 1:($5==2?$3:1/0) with linespoints title 'p50 (paced)', '' using "
-	    "1:($5==2?$4:1/0) with linespoints title 'p99 (paced)'\n"
-	    "unset multiplot\n",
-	    path, r->tag, r->machine, r->nproc, dat, dat);
+	    "1:($5==2?$4:1/0) with linespoints title 'p99 (paced)'\n",
+	    sweep ? 1050 : 700, path, sweep ? 3 : 2, r->tag, r->machine, r->nproc, dat, dat);
+	if (sweep)
+		fprintf(fp,
+		    "set xlabel 'paced rate / apply rate (one run each)'\n"
+		    "set xrange [0:*]\n"
+		    "plot '%s' using 1:2 with linespoints title 'p50', '' using 1:3 with "
+		    "linespoints title 'p95', '' using 1:4 with linespoints title 'p99', %g with "
+		    "lines dashtype 2 title '%.0f ms'\n",
+		    sdat, BENCH_P99_MARK_MS, BENCH_P99_MARK_MS);
+	fprintf(fp, "unset multiplot\n");
 	if (fclose(fp) != 0)
 		return ax_err_set(err, AX_ERR, "could not write %s: %s", gp, strerror(errno));
 	if ((e = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ)) != 0) {

@@ -16,7 +16,8 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: axiom bench [--commands N] [--latency-commands N] [--partitions P]\n"
-	    "                   [--batch N] [--batch-ms MS] [--changes PCT] [--rate-fraction F]\n"
+	    "                   [--batch N] [--batch-ms MS] [--changes PCT]\n"
+	    "                   [--rate-fraction F] [--rate-fractions F1,F2,...]\n"
 	    "                   [--mix realistic|basic] [--signatures PCT] [--refusals PCT]\n"
 	    "                   [--verify-versions N] [--json FILE] [--plot FILE.png]\n"
 	    "                   [--no-replay] [--no-verify] [--keep] [--dir DIR]\n"
@@ -35,7 +36,8 @@ usage(FILE *fp)
 	    "  2. latency: with the applier running, publishes commands at F x that rate and\n"
 	    "     reports p50, p95, p99 of append -> commit: the broker's LogAppendTime (the\n"
 	    "     ledger's event_time) to the instant the commit is visible (a NOTIFY from a\n"
-	    "     trigger installed in the benchmark database only);\n"
+	    "     trigger installed in the benchmark database only); with --rate-fractions, one\n"
+	    "     such run per fraction, then the lowest fraction whose p99 is above 50 ms;\n"
 	    "  3. ceiling: the very rows the applier wrote, COPY'd into tables of the same shape\n"
 	    "     (same columns and keys; no checks, triggers or RLS), one transaction per batch\n"
 	    "     of the same size on P connections; prints apply / ceiling;\n"
@@ -52,7 +54,7 @@ usage(FILE *fp)
 	    "\n"
 	    "options:\n"
 	    "  -n, --commands N          data commands of the throughput phase (default 20000)\n"
-	    "  -l, --latency-commands N  data commands of the paced phase (default N/4, >= 200)\n"
+	    "  -l, --latency-commands N  data commands of each paced run (default N/4, >= 200)\n"
 	    "  -P, --partitions P        partitions of the command topic (default 6)\n"
 	    "  -B, --batch N             commands per applier transaction and per ceiling\n"
 	    "                            batch (default 200)\n"
@@ -60,6 +62,12 @@ usage(FILE *fp)
 	    "                            commands (default 0)\n"
 	    "  -c, --changes PCT         share of change-request steps in the mix (default 20)\n"
 	    "  -f, --rate-fraction F     paced rate as a fraction of the apply rate (default 0.5)\n"
+	    "  -F, --rate-fractions LIST also a paced run at each fraction of the comma-\n"
+	    "                            separated LIST (at most 16, each in (0, 10]), in\n"
+	    "                            ascending order with F's, each with its own applier\n"
+	    "                            and warm-up, to read p99 against the load: e.g.\n"
+	    "                            0.1,0.2,0.3,0.4,0.5 (default: only F's run, which\n"
+	    "                            gives the latency figures either way)\n"
 	    "  -m, --mix MIX             realistic (default: with signatures and refusals) or\n"
 	    "                            basic (the earlier mix, every command accepted)\n"
 	    "  -s, --signatures PCT      share of Sign commands in the realistic mix (default 5)\n"
@@ -84,7 +92,62 @@ usage(FILE *fp)
 	    "            2 bad command line, 3 the broker or PostgreSQL is unreachable\n");
 }
 
-/* Parse s as a long in lo..hi into *out; -1 when it is not one. */
+/* Parse s as a rate fraction, a number in (0, 10], into *out; -1 when it is not one. */
+static int
+parse_fraction(const char *s, double *out)
+{
+	char *end = NULL;
+	double v = strtod(s, &end);
+
+	if (end == s || *end != '\0' || !(v > 0 && v <= 10))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Parse the comma-separated fractions of list into o (at most BENCH_MAX_FRACTIONS, each
+ * once); -1 with a message in msg when list is not one. */
+static int
+parse_fractions(const char *list, struct bench_opts *o, char *msg, size_t cap)
+{
+	char buf[512], *save = NULL, *tok;
+	double v;
+
+	if (strlen(list) >= sizeof(buf)) {
+		snprintf(msg, cap, "--rate-fractions is too long");
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", list);
+	o->nfractions = 0;
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		int i;
+
+		if (parse_fraction(tok, &v) != 0) {
+			snprintf(msg, cap,
+			    "--rate-fractions takes numbers in (0, 10] separated by commas, not "
+			    "'%s'",
+			    tok);
+			return -1;
+		}
+		for (i = 0; i < o->nfractions && o->rate_fractions[i] != v; i++)
+			;
+		if (i < o->nfractions)
+			continue;
+		if (o->nfractions == BENCH_MAX_FRACTIONS) {
+			snprintf(msg, cap, "--rate-fractions takes at most %d fractions",
+			    BENCH_MAX_FRACTIONS);
+			return -1;
+		}
+		o->rate_fractions[o->nfractions++] = v;
+	}
+	if (o->nfractions == 0) {
+		snprintf(
+		    msg, cap, "--rate-fractions takes at least one fraction, e.g. 0.1,0.3,0.5");
+		return -1;
+	}
+	return 0;
+}
+
 int
 cmd_bench(int argc, char **argv, const struct ax_config *cfg)
 {
@@ -96,6 +159,7 @@ cmd_bench(int argc, char **argv, const struct ax_config *cfg)
 		{ "batch-ms", required_argument, NULL, 't' },
 		{ "changes", required_argument, NULL, 'c' },
 		{ "rate-fraction", required_argument, NULL, 'f' },
+		{ "rate-fractions", required_argument, NULL, 'F' },
 		{ "mix", required_argument, NULL, 'm' },
 		{ "signatures", required_argument, NULL, 's' },
 		{ "refusals", required_argument, NULL, 'r' },
@@ -115,7 +179,7 @@ cmd_bench(int argc, char **argv, const struct ax_config *cfg)
 	struct bench_opts o;
 	struct bench_result r;
 	struct ax_err err;
-	char self[4096], *end = NULL;
+	char self[4096], msg[160];
 	ssize_t n;
 	long v;
 	size_t i;
@@ -125,7 +189,8 @@ cmd_bench(int argc, char **argv, const struct ax_config *cfg)
 	bench_defaults(&o);
 	o.cfg = cfg;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:l:P:B:t:c:f:m:s:r:v:j:p:kD:h", opts, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, "n:l:P:B:t:c:f:F:m:s:r:v:j:p:kD:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (cli_parse_long(optarg, 1, 10000000, &o.commands) != 0)
@@ -159,11 +224,13 @@ cmd_bench(int argc, char **argv, const struct ax_config *cfg)
 			o.change_pct = (int)v;
 			break;
 		case 'f':
-			o.rate_fraction = strtod(optarg, &end);
-			if (end == optarg || *end != '\0' || o.rate_fraction <= 0 ||
-			    o.rate_fraction > 10)
+			if (parse_fraction(optarg, &o.rate_fraction) != 0)
 				return cli_usage_error(
 				    prog, "--rate-fraction takes a number in (0, 10]");
+			break;
+		case 'F':
+			if (parse_fractions(optarg, &o, msg, sizeof(msg)) != 0)
+				return cli_usage_error(prog, "%s", msg);
 			break;
 		case 'm':
 			if (strcmp(optarg, "basic") != 0 && strcmp(optarg, "realistic") != 0)

@@ -4,10 +4,12 @@
 #include "ax_kafka.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ax_clock.h"
 #include "ax_log.h"
 
 static const char *const role_names[AX_KAFKA_ROLE_COUNT] = {
@@ -176,6 +178,13 @@ ax_kafka_conf(rd_kafka_conf_t **out, const char *brokers, enum ax_kafka_role rol
 		"2000",
 		"topic.metadata.refresh.interval.ms",
 		"10000",
+		/* TCP_NODELAY: librdkafka 2.0.2 leaves Nagle on, and over TLS it writes a request
+		 * as several records (send calls); the broker acknowledges the first only after its
+		 * delayed-ACK timer (about 40 ms on Linux), so Nagle held the rest of each fetch
+		 * and produce request that long: a 40-50 ms floor under every hop of the applier's
+		 * pipeline (docs/benchmarks.md, "The 40 ms floor") */
+		"socket.nagle.disable",
+		"true",
 		NULL,
 	};
 	const char *debug = getenv("AXIOM_KAFKA_DEBUG");
@@ -519,6 +528,88 @@ static const struct acl_rule acl_rules[] = {
 
 #define ACL_MAX 64
 
+/* Whether every binding of b[0..nb) is among found[0..nf). */
+static bool
+acls_all_found(
+    rd_kafka_AclBinding_t *const *b, size_t nb, const rd_kafka_AclBinding_t **found, size_t nf)
+{
+	size_t i, j;
+
+	for (i = 0; i < nb; i++) {
+		for (j = 0; j < nf; j++)
+			if (rd_kafka_AclBinding_restype(found[j]) ==
+			        rd_kafka_AclBinding_restype(b[i]) &&
+			    rd_kafka_AclBinding_resource_pattern_type(found[j]) ==
+			        rd_kafka_AclBinding_resource_pattern_type(b[i]) &&
+			    rd_kafka_AclBinding_operation(found[j]) ==
+			        rd_kafka_AclBinding_operation(b[i]) &&
+			    strcmp(rd_kafka_AclBinding_name(found[j]),
+			        rd_kafka_AclBinding_name(b[i])) == 0)
+				break;
+		if (j == nf)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Wait until the broker answers DescribeAcls with every binding of b[0..nb) for who. With
+ * KRaft the controller commits the ACLs and the broker's authorizer applies them a moment
+ * later, when it replays the metadata log: a client that writes at once could be refused
+ * (TOPIC_AUTHORIZATION_FAILED, which librdkafka does not retry). The broker answers
+ * DescribeAcls from that same authorizer.
+ */
+static int
+acls_wait_visible(rd_kafka_t *rk, rd_kafka_AclBinding_t *const *b, size_t nb, const char *who,
+    int timeout_ms, struct ax_err *err)
+{
+	double end = ax_mono_s() + timeout_ms / 1e3;
+	char errstr[512];
+	int rc = AX_OK;
+
+	for (;;) {
+		rd_kafka_AclBindingFilter_t *f =
+		    rd_kafka_AclBindingFilter_new(RD_KAFKA_RESOURCE_ANY, NULL,
+		        RD_KAFKA_RESOURCE_PATTERN_ANY, who, NULL, RD_KAFKA_ACL_OPERATION_ANY,
+		        RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, errstr, sizeof(errstr));
+		rd_kafka_AdminOptions_t *o;
+		rd_kafka_queue_t *q;
+		rd_kafka_event_t *ev;
+		const rd_kafka_AclBinding_t **found;
+		size_t nf;
+		bool done;
+
+		if (f == NULL) {
+			rc = ax_err_set(err, AX_EINVAL, "invalid acl filter for %s", who);
+			ax_err_detail(err, "%s", errstr);
+			return rc;
+		}
+		o = admin_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBEACLS, timeout_ms);
+		q = rd_kafka_queue_new(rk);
+		rd_kafka_DescribeAcls(rk, f, o, q);
+		ev = admin_wait(q, RD_KAFKA_EVENT_DESCRIBEACLS_RESULT, timeout_ms,
+		    "could not read back the acls", err);
+		rd_kafka_AclBinding_destroy(f);
+		rd_kafka_AdminOptions_destroy(o);
+		rd_kafka_queue_destroy(q);
+		if (ev == NULL)
+			return err->code;
+		found =
+		    rd_kafka_DescribeAcls_result_acls(rd_kafka_event_DescribeAcls_result(ev), &nf);
+		done = acls_all_found(b, nb, found, nf);
+		rd_kafka_event_destroy(ev);
+		if (done)
+			return AX_OK;
+		if (ax_mono_s() > end) {
+			rc = ax_err_set(err, AX_EUNAVAIL,
+			    "the broker does not enforce the acls of %s yet", who);
+			ax_err_detail(err, "Created, but not visible after %d ms.", timeout_ms);
+			return rc;
+		}
+		ax_sleep_s(0.01);
+	}
+}
+
 int
 ax_kafka_grant(rd_kafka_t *rk, const struct ax_topic_spec *specs, size_t n, enum ax_kafka_role role,
     const char *principal, int timeout_ms, struct ax_err *err)
@@ -588,6 +679,8 @@ ax_kafka_grant(rd_kafka_t *rk, const struct ax_topic_spec *specs, size_t n, enum
 		break;
 	}
 	rd_kafka_event_destroy(ev);
+	if (rc == AX_OK)
+		rc = acls_wait_visible(rk, b, nb, who, timeout_ms, err);
 out:
 	for (i = 0; i < nb; i++)
 		rd_kafka_AclBinding_destroy(b[i]);

@@ -70,9 +70,10 @@ struct ax_kafka_cluster {
 
 /*
  * The configuration of a client of role for brokers, with the settings Axiom always wants
- * (client.id, loopback-friendly timeouts and backoff; librdkafka's own log at log_level, 0
- * for none, unless AXIOM_KAFKA_DEBUG names librdkafka debug contexts: then those, on
- * stderr), then the role's settings file (AXIOM_KAFKA_<ROLE>_CONFIG, when set: the
+ * (client.id, loopback-friendly timeouts and backoff, TCP_NODELAY: a request written as
+ * several TLS records must not wait for the broker's delayed ACK; librdkafka's own log at
+ * log_level, 0 for none, unless AXIOM_KAFKA_DEBUG names librdkafka debug contexts: then
+ * those, on stderr), then the role's settings file (AXIOM_KAFKA_<ROLE>_CONFIG, when set: the
  * security protocol and credentials), then kv: NULL-terminated name/value pairs applied in
  * order. For clients that need callbacks on the conf; *out is owned by the caller
  * (rd_kafka_new, or rd_kafka_conf_destroy).
@@ -113,7 +114,9 @@ int ax_kafka_create_topics(rd_kafka_t *rk, const struct ax_topic_spec *specs, si
 /*
  * Grant principal (for example "User:lims-eu") the ACLs of role on the topics of specs[0..n)
  * and role's consumer groups (invariant 2); principal NULL: the role's own principal
- * "User:axiom-<role>". Idempotent. rk must act as the admin. AX_ERR with the broker's
+ * "User:axiom-<role>". Idempotent. rk must act as the admin. Returns once the broker
+ * answers DescribeAcls with every binding (its authorizer enforces them: a client may write
+ * at once), AX_EUNAVAIL when it does not within timeout_ms. AX_ERR with the broker's
  * reason when the broker refuses.
  */
 int ax_kafka_grant(rd_kafka_t *rk, const struct ax_topic_spec *specs, size_t n,

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # 0721-bench-smoke - a small `axiom bench` run end to end (issue 7 item 4, issue 16): every
 # phase runs (throughput with the realistic mix, paced latency, ceiling, replay, verify, and
-# verify at a given size), and the three outputs exist and are well-formed: the human table
-# on stdout, the JSON file with every figure in its phase's object, the PNG plot. The mix's
+# verify at a given size), the latency phase once per fraction with --rate-fractions (0.2,
+# and 0.5 from --rate-fraction's default), and the three outputs exist and are well-formed:
+# the human table on stdout, the JSON file with every figure in its phase's object (the
+# sweep's runs and its 50 ms crossing in the latency object), the PNG plot with its sweep
+# panel's data. A malformed --rate-fractions is a usage error (exit 2) before any work. The mix's
 # refusals are decided as refusals by the applier: the ledger's rejected count is the mix's.
 # No threshold on any figure: the bench reports, the test only checks that it does; the
 # throwaway databases and topics are gone afterwards. "Gone" is read from a listing that
@@ -28,9 +31,13 @@ check() { # NAME WANT GOT
 	fi
 }
 
-(cd "$ROOT" && TMPDIR="$TMP" timeout 240 "$AX" bench --commands 600 --latency-commands 150 \
-	--partitions 2 --batch 100 --verify-versions 1200 --json "$TMP/bench.json" --plot "$TMP/bench.png" \
-	>"$TMP/out" 2>"$TMP/err")
+"$AX" bench --rate-fractions 0.2,zero >/dev/null 2>"$TMP/usage.err"
+check "a malformed --rate-fractions is a usage error" 2 "$?"
+check "the usage error names the bad fraction" 1 "$(grep -c "not 'zero'" "$TMP/usage.err")"
+
+(cd "$ROOT" && TMPDIR="$TMP" timeout 300 "$AX" bench --commands 600 --latency-commands 150 \
+	--partitions 2 --batch 100 --rate-fractions 0.2 --verify-versions 1200 \
+	--json "$TMP/bench.json" --plot "$TMP/bench.png" >"$TMP/out" 2>"$TMP/err")
 rc=$?
 check "bench exits 0" 0 "$rc"
 ((rc == 0)) || { tail -n 30 "$TMP/err"; }
@@ -44,6 +51,8 @@ check "the table has verify's database and Kafka stages against the synthetic ra
 check "the table names the machine" 1 "$(grep -c '^machine: .* CPUs, [0-9]* MiB, load average' "$TMP/out")"
 check "the table reports signature verifications against raw ECDSA" 1 "$(grep -cE '^signatures / raw ECDSA +[0-9]+\.[0-9]+$' "$TMP/out")"
 check "the replay equals the live database" 1 "$(grep -c 'rebuilt = live' "$TMP/out")"
+check "the table has a sweep line per fraction" 2 "$(grep -cE '^ +0\.[25]0( +[0-9]+(\.[0-9])?){8}$' "$TMP/out")"
+check "the table names the 50 ms crossing" 1 "$(grep -cE '^p99 above 50 ms from fraction: (none up to 0\.50|0\.[25]0 \(p99 [0-9.]+ ms\))$' "$TMP/out")"
 
 # the JSON: well-formed, every figure a positive number where one must be
 python3 - "$TMP/bench.json" >"$TMP/json.check" 2>&1 <<'EOF'
@@ -62,6 +71,20 @@ assert all(isinstance(x, (int, float)) and x > 0 for x in need), need
 assert "apply_to_ceiling" not in l and "ceiling_per_s" not in t, "figures outside their phase"
 assert l["p50_ms"] <= l["p95_ms"] <= l["p99_ms"] <= l["max_ms"]
 assert j["options"]["commands"] == 600 and l["n"] == 150 and j["options"]["mix"] == "realistic"
+# the sweep: a run per fraction, ascending, each with sane figures; the 0.5 run is the
+# latency object's; the crossing is the lowest fraction whose p99 is above 50 ms
+sw = l["latency_sweep"]
+assert [e["fraction"] for e in sw] == [0.2, 0.5] == j["options"]["rate_fractions"], sw
+for e in sw:
+    assert e["n"] == 150 and e["applied_commands"] == 150 + 60, e
+    assert all(e[k] > 0 for k in ("paced_per_s", "achieved_per_s", "p50_ms",
+               "applier_cpu_us_per_command", "postgres_cpu_us_per_command",
+               "applier_peak_rss_mib")), e
+    assert e["p50_ms"] <= e["p95_ms"] <= e["p99_ms"] <= e["max_ms"], e
+assert sw[0]["paced_per_s"] < sw[1]["paced_per_s"], sw
+assert all(sw[1][k] == l[k] for k in ("paced_per_s", "p50_ms", "p99_ms", "max_ms", "n")), (sw, l)
+cross = next((e["fraction"] for e in sw if e["p99_ms"] > 50), None)
+assert l["p99_crosses_50ms_at_fraction"] == cross, (l["p99_crosses_50ms_at_fraction"], cross)
 # the refusals the mix meant are the ledger's rejections, each command decided once
 assert t["mix_refusals"] > 0 and t["rejected"] == t["mix_refusals"], t
 assert t["accepted"] + t["rejected"] == 600 and t["quarantined"] == 0, t
@@ -78,6 +101,7 @@ check "the JSON file is well-formed and complete" "json ok" "$(tail -n 1 "$TMP/j
 check "the plot is a PNG" "89504e470d0a1a0a" "$(head -c 8 "$TMP/bench.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')"
 check "the plot is not empty" 1 "$(($(stat -c %s "$TMP/bench.png" 2>/dev/null || echo 0) > 5000))"
 check "the plot's data has seconds with commits" 1 "$(awk '!/^#/ && $2 > 0 {n++} END {print (n > 0)}' "$TMP/bench.png.dat" 2>/dev/null)"
+check "the plot's sweep data has a line per fraction" "0.200 0.500" "$(awk '!/^#/ {printf "%s%s", s, $1; s=" "}' "$TMP/bench.png.sweep.dat" 2>/dev/null)"
 
 # nothing left behind: the bench's tag names its databases and topics
 tag=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tag"])' "$TMP/bench.json" 2>/dev/null)
