@@ -550,40 +550,49 @@ enum {
 	R_NFIELDS
 };
 
+/* Hand a record chain failure to the run's report function (arg: the run). */
+static void
+report_record(void *arg, const struct ax_verify_failure *f)
+{
+	report(arg, f);
+}
+
 /*
- * Check the lineages whose id is in [lo, hi) ("" for no bound) on conn, adding to *counts,
- * and count into *ref_problems the versions whose ledger reference is out of line with the
- * ledger read by the ledger stage. Lineages never straddle a bound, so ranges are checked
- * independently.
+ * Check the lineages whose id hashes to job of jobs (uuid_hash(id) mod jobs; every lineage
+ * when jobs is 1) on conn, adding to *counts, and count into *ref_problems the versions whose
+ * ledger reference is out of line with the ledger read by the ledger stage. A lineage belongs
+ * to one job, so jobs are checked independently. The rows come in the table's physical order
+ * (a sequential scan from its first block: synchronize_seqscans off), not sorted: the
+ * unordered checker puts each lineage's versions in order (ax_verify.h).
  */
 static int
-records_range(struct run *run, PGconn *conn, const char *lo, const char *hi,
-    struct ax_verify_counts *counts, int64_t *ref_problems, struct ax_err *err)
+records_range(struct run *run, PGconn *conn, int job, int jobs, struct ax_verify_counts *counts,
+    int64_t *ref_problems, struct ax_err *err)
 {
 	static const int texts[] = { R_RECORD_TYPE, R_FACILITY_ID, R_DOMAIN_ID, R_TITLE,
 		R_CREATED_BY };
-	struct ax_verify_records *v = NULL;
+	struct ax_verify_unordered *v = NULL;
 	struct copy_reader r;
 	struct scratch s = { NULL, 0, 0 };
 	struct ax_verify_version row;
-	struct ax_verify_failure f;
 	char sql[768], where[160] = "";
 	int rc, got;
 
 	memset(&r, 0, sizeof(r));
-	if (lo[0] != '\0' || hi[0] != '\0')
-		snprintf(where, sizeof(where), "WHERE %s%s%s%s%s%s%s", lo[0] ? "id >= '" : "", lo,
-		    lo[0] ? "'::uuid" : "", lo[0] && hi[0] ? " AND " : "", hi[0] ? "id < '" : "",
-		    hi, hi[0] ? "'::uuid" : "");
+	if (jobs > 1)
+		snprintf(where, sizeof(where),
+		    "WHERE (pg_catalog.uuid_hash(id)::bigint & 4294967295) %% %d = %d", jobs, job);
 	snprintf(sql, sizeof(sql),
 	    "COPY (SELECT id, version, record_id, previous_record_id, previous_record_hash, "
 	    "record_hash, record_type, facility_id, domain_id, title, content, created_by, "
 	    "created_at, change_id, ledger_topic, ledger_partition, ledger_seq FROM axiom.records "
-	    "%s ORDER BY id, version) TO STDOUT (FORMAT binary)",
+	    "%s) TO STDOUT (FORMAT binary)",
 	    where);
-	if ((rc = ax_verify_records_new(&v, err)) != AX_OK)
+	if ((rc = ax_verify_unordered_new(&v, err)) != AX_OK)
 		goto out;
-	if ((rc = copy_start(&r, conn, sql, err)) != AX_OK)
+	if ((rc = ax_pg_exec(conn, "SET LOCAL synchronize_seqscans TO off",
+	         "could not read the record chains", err)) != AX_OK ||
+	    (rc = copy_start(&r, conn, sql, err)) != AX_OK)
 		goto out;
 	while ((got = copy_row(&r, R_NFIELDS, err)) == 1) {
 		int64_t created_at;
@@ -617,21 +626,21 @@ records_range(struct run *run, PGconn *conn, const char *lo, const char *hi,
 		row.content = fptr(&r, R_CONTENT);
 		row.content_len = flen(&r, R_CONTENT);
 		row.created_by = text_field(&s, &r, R_CREATED_BY);
-		if ((rc = ax_verify_records_feed(v, &row, &f, err)) == AX_VERIFY_BROKEN)
-			report(run, &f);
-		else if (rc != AX_OK)
+		if ((rc = ax_verify_unordered_feed(v, &row, err)) != AX_OK)
 			goto out;
 	}
 	if (got < 0) {
 		rc = got;
 		goto out;
 	}
-	rc = copy_finish(&r, err);
+	if ((rc = copy_finish(&r, err)) != AX_OK)
+		goto out;
+	rc = ax_verify_unordered_finish(v, report_record, run, err);
 out:
 	if (rc != AX_OK && r.conn != NULL)
 		(void)copy_finish(&r, &(struct ax_err){ 0 });
 	if (v != NULL) {
-		struct ax_verify_counts c = ax_verify_records_counts(v);
+		struct ax_verify_counts c = ax_verify_unordered_counts(v);
 
 		counts->chains += c.chains;
 		counts->rows += c.rows;
@@ -639,15 +648,15 @@ out:
 	}
 	copy_free(&r);
 	free(s.buf);
-	ax_verify_records_free(v);
+	ax_verify_unordered_free(v);
 	return rc;
 }
 
-/* One job of the record stage: a range of lineage ids on its own connection. */
+/* One job of the record stage: the lineages whose id hashes to it, on its own connection. */
 struct records_job {
 	struct run *run;
 	PGconn *conn; /* owned, except job 0 which uses run->conn */
-	char lo[40], hi[40];
+	int job, jobs;
 	struct ax_verify_counts counts;
 	int64_t ref_problems; /* versions whose ledger reference is out of line */
 	int rc;
@@ -660,7 +669,8 @@ records_job_main(void *arg)
 {
 	struct records_job *j = arg;
 
-	j->rc = records_range(j->run, j->conn, j->lo, j->hi, &j->counts, &j->ref_problems, &j->err);
+	j->rc =
+	    records_range(j->run, j->conn, j->job, j->jobs, &j->counts, &j->ref_problems, &j->err);
 	return NULL;
 }
 
@@ -685,8 +695,8 @@ records_job_connect(struct records_job *j, const char *snapshot, struct ax_err *
 }
 
 /*
- * Stage: record chains. With jobs > 1 the lineage ids are split into jobs ranges of their
- * first byte, each streamed on its own connection in the main transaction's snapshot
+ * Stage: record chains. With jobs > 1 the lineages are split into jobs sets by a hash of
+ * their id, each streamed on its own connection in the main transaction's snapshot
  * (pg_export_snapshot), so every job sees the same rows.
  */
 static int
@@ -705,14 +715,8 @@ stage_records(struct run *run, struct ax_err *err)
 	}
 	for (i = 0; i < n; i++) {
 		jobs[i].run = run;
-		if (i > 0)
-			snprintf(jobs[i].lo, sizeof(jobs[i].lo),
-			    "%02x000000-0000-0000-0000-000000000000",
-			    (unsigned)(256 * i / n) & 0xffu);
-		if (i < n - 1)
-			snprintf(jobs[i].hi, sizeof(jobs[i].hi),
-			    "%02x000000-0000-0000-0000-000000000000",
-			    (unsigned)(256 * (i + 1) / n) & 0xffu);
+		jobs[i].job = i;
+		jobs[i].jobs = n;
 	}
 	jobs[0].conn = run->conn;
 	if (n > 1) {

@@ -126,6 +126,41 @@ int ax_verify_records_feed(struct ax_verify_records *v, const struct ax_verify_v
 /* The counts so far. */
 struct ax_verify_counts ax_verify_records_counts(const struct ax_verify_records *v);
 
+/*
+ * Record chains, rows in any order (a sequential scan): the same checks and the same first
+ * failure per lineage as ax_verify_records_feed given the rows in (id, version) order. Each
+ * row's record_hash is recomputed as it comes; a version that comes before the one it follows
+ * waits in memory (its link and hash result, about 150 bytes) until that one came, so memory
+ * grows with the lineages and with the versions stored out of version order (a row moved by
+ * an update of its lifecycle columns), not with the table. Failures are kept until
+ * ax_verify_unordered_finish reports them, by lineage id.
+ */
+struct ax_verify_unordered;
+
+/* Create an unordered record chain checker in *out (free with ax_verify_unordered_free). */
+int ax_verify_unordered_new(struct ax_verify_unordered **out, struct ax_err *err);
+
+/* Free u; NULL is a no-op. */
+void ax_verify_unordered_free(struct ax_verify_unordered *u);
+
+/* Check version r, the next row in any order: AX_OK, or < 0 (err) when hashing failed. */
+int ax_verify_unordered_feed(
+    struct ax_verify_unordered *u, const struct ax_verify_version *r, struct ax_err *err);
+
+/*
+ * After the last row: a lineage whose waiting versions never met the one before them misses
+ * it; report the first failure of each broken lineage through report (NULL: none), in lineage
+ * id order. AX_OK or < 0 (err).
+ */
+int ax_verify_unordered_finish(
+    struct ax_verify_unordered *u, ax_verify_report_fn report, void *arg, struct ax_err *err);
+
+/* The counts so far (broken: lineages with a failure found so far). */
+struct ax_verify_counts ax_verify_unordered_counts(const struct ax_verify_unordered *u);
+
+/* The most versions that waited at once. */
+size_t ax_verify_unordered_early_max(const struct ax_verify_unordered *u);
+
 /* Ledger chains ---------------------------------------------------------------------------- */
 
 /* One stored ledger entry, every column that the chain covers. Pointers are borrowed. */
