@@ -43,6 +43,17 @@
 #define MAX_LOG_TOPICS 2
 
 /*
+ * The settings of every verification transaction: a sequential scan starts at the table's
+ * first block (not where another scan is, so the physical order the unordered record checker
+ * relies on to keep few versions waiting holds); no parallel workers (they interleave the
+ * rows and compete with the jobs for the cores); no JIT (its compilation costs more than it
+ * saves on these streams).
+ */
+#define READ_SETTINGS                                                                              \
+	"SET LOCAL synchronize_seqscans TO off; SET LOCAL max_parallel_workers_per_gather TO 0; "  \
+	"SET LOCAL jit TO off"
+
+/*
  * One ledger entry as the ledger references of the two bulk tables (records, session_events)
  * are checked against it: kept in memory from the ledger stage (40 bytes an entry).
  */
@@ -58,18 +69,20 @@ struct ref_entry {
 #define REF_HAS_COMMAND 0x04u /* command_id is not NULL */
 #define REF_TWICE       0x08u /* the ledger has this seq more than once */
 
-/* The entries of one (topic, partition), in seq order. */
+/* The entries of one (topic, partition), in seq order once sealed (ref_seal). */
 struct ref_part {
 	char *topic;
 	int32_t partition;
 	struct ref_entry *e;
 	size_t n, cap;
+	bool unsorted; /* an entry came after one of a higher seq */
 };
 
 /* Every ledger entry, by (topic, partition) then seq; filled by the ledger stage. */
 struct ref_index {
 	struct ref_part *p;
 	size_t n, cap;
+	size_t last;       /* the part of the last entry added */
 	int64_t time_back; /* entries whose event time is before their predecessor's */
 };
 
@@ -88,6 +101,8 @@ struct run {
 	pthread_mutex_t mu; /* serializes report() between the jobs of the record stage */
 	struct ref_index refs;
 	struct ref_problems ref_problems;
+	int njobs;                           /* connections of the parallel stages, 0: none yet */
+	PGconn *jobconn[AX_VERIFY_JOBS_MAX]; /* [0] is conn; the others are owned */
 };
 
 /* Hand f to the caller's report function, one job at a time. */
@@ -440,19 +455,22 @@ ref_entry_find(const struct ref_part *p, int64_t seq)
 	return lo < p->n && p->e[lo].seq == seq ? &p->e[lo] : NULL;
 }
 
-/*
- * Add entry e (the next in (topic, partition, seq) order) to the index, and count it in
- * x->time_back when its event time is before that of the entry read before it in its
- * partition (verify_ledger_references' event-time order check).
- */
+/* Add entry e (in any order) to the index; ref_seal orders it once every entry is in. */
 static int
 ref_add(
     struct ref_index *x, const struct ax_verify_entry *e, int64_t event_time, struct ax_err *err)
 {
-	struct ref_part *p = x->n > 0 ? &x->p[x->n - 1] : NULL;
+	struct ref_part *p = x->n > 0 ? &x->p[x->last] : NULL;
 	struct ref_entry *r;
+	size_t i;
 
 	if (p == NULL || p->partition != e->partition || strcmp(p->topic, e->topic) != 0) {
+		for (i = 0, p = NULL; i < x->n && p == NULL; i++)
+			if (x->p[i].partition == e->partition &&
+			    strcmp(x->p[i].topic, e->topic) == 0)
+				p = &x->p[x->last = i];
+	}
+	if (p == NULL) {
 		if (x->n == x->cap) {
 			size_t cap = x->cap ? x->cap * 2 : 8;
 			struct ref_part *g = realloc(x->p, cap * sizeof(*g));
@@ -467,14 +485,7 @@ ref_add(
 		if ((p->topic = strdup(e->topic)) == NULL)
 			return ax_err_set(err, AX_ERR, "out of memory reading the ledger");
 		p->partition = e->partition;
-		x->n++;
-	} else if (event_time < p->e[p->n - 1].event_time) {
-		x->time_back++;
-	}
-	if (p->n > 0 && p->e[p->n - 1].seq == e->seq) {
-		p->e[p->n - 1].flags |= REF_TWICE; /* a join would find either row */
-		p->e[p->n - 1].event_time = event_time;
-		return AX_OK;
+		x->last = x->n++;
 	}
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 1024;
@@ -485,6 +496,8 @@ ref_add(
 		p->e = g;
 		p->cap = cap;
 	}
+	if (p->n > 0 && p->e[p->n - 1].seq > e->seq)
+		p->unsorted = true;
 	r = &p->e[p->n++];
 	memset(r, 0, sizeof(*r));
 	r->seq = e->seq;
@@ -497,6 +510,69 @@ ref_add(
 		r->flags |= REF_HAS_COMMAND;
 		memcpy(r->command_id, e->command_id, AX_UUID_LEN);
 	}
+	return AX_OK;
+}
+
+/* Order of the entries of a part: by seq. */
+static int
+ref_entry_cmp(const void *a, const void *b)
+{
+	const struct ref_entry *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Once every entry of x is in: order each part by seq; count in x->time_back the entries
+ * whose event time is before that of the entry before them (verify_ledger_references'
+ * event-time order check); keep one entry per seq, marked REF_TWICE when the ledger has it
+ * more than once.
+ */
+static void
+ref_seal(struct ref_index *x)
+{
+	size_t i, k, w;
+
+	for (i = 0; i < x->n; i++) {
+		struct ref_part *p = &x->p[i];
+
+		if (p->unsorted)
+			qsort(p->e, p->n, sizeof(*p->e), ref_entry_cmp);
+		p->unsorted = false;
+		for (k = 1; k < p->n; k++)
+			if (p->e[k].event_time < p->e[k - 1].event_time)
+				x->time_back++;
+		for (k = 1, w = p->n > 0 ? 1 : 0; k < p->n; k++) {
+			if (p->e[k].seq == p->e[w - 1].seq)
+				p->e[w - 1].flags |= REF_TWICE; /* a join would find either row */
+			else
+				p->e[w++] = p->e[k];
+		}
+		p->n = w;
+	}
+}
+
+/* Move the parts of from (a job's, disjoint from x's) into x. */
+static int
+ref_merge(struct ref_index *x, struct ref_index *from, struct ax_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < from->n; i++) {
+		if (x->n == x->cap) {
+			size_t cap = x->cap ? x->cap * 2 : 8;
+			struct ref_part *g = realloc(x->p, cap * sizeof(*g));
+
+			if (g == NULL)
+				return ax_err_set(err, AX_ERR, "out of memory reading the ledger");
+			x->p = g;
+			x->cap = cap;
+		}
+		x->p[x->n++] = from->p[i];
+	}
+	x->time_back += from->time_back;
+	free(from->p);
+	memset(from, 0, sizeof(*from));
 	return AX_OK;
 }
 
@@ -590,9 +666,7 @@ records_range(struct run *run, PGconn *conn, int job, int jobs, struct ax_verify
 	    where);
 	if ((rc = ax_verify_unordered_new(&v, err)) != AX_OK)
 		goto out;
-	if ((rc = ax_pg_exec(conn, "SET LOCAL synchronize_seqscans TO off",
-	         "could not read the record chains", err)) != AX_OK ||
-	    (rc = copy_start(&r, conn, sql, err)) != AX_OK)
+	if ((rc = copy_start(&r, conn, sql, err)) != AX_OK)
 		goto out;
 	while ((got = copy_row(&r, R_NFIELDS, err)) == 1) {
 		int64_t created_at;
@@ -652,46 +726,106 @@ out:
 	return rc;
 }
 
-/* One job of the record stage: the lineages whose id hashes to it, on its own connection. */
-struct records_job {
+/* One job of a parallel stage: its share of a table, on its own connection. */
+struct job {
 	struct run *run;
-	PGconn *conn; /* owned, except job 0 which uses run->conn */
+	PGconn *conn;
 	int job, jobs;
+	int (*body)(struct job *j, struct ax_err *err);
 	struct ax_verify_counts counts;
-	int64_t ref_problems; /* versions whose ledger reference is out of line */
+	int64_t ref_problems;  /* record stage: versions whose ledger reference is out of line */
+	struct ref_index refs; /* ledger stage: the entries of the job's partitions */
 	int rc;
 	struct ax_err err;
 };
 
-/* Thread body of a record job: check its range, keep rc and err in the job. */
+/* Thread body of a job: run its stage's body, keep rc and err in the job. */
 static void *
-records_job_main(void *arg)
+job_main(void *arg)
 {
-	struct records_job *j = arg;
+	struct job *j = arg;
 
-	j->rc =
-	    records_range(j->run, j->conn, j->job, j->jobs, &j->counts, &j->ref_problems, &j->err);
+	j->rc = j->body(j, &j->err);
 	return NULL;
 }
 
-/* Connect job j to the run's database in the snapshot the main transaction exported. */
+/* Connect the job connections once (jobs - 1 besides run->conn) in the run's snapshot. */
 static int
-records_job_connect(struct records_job *j, const char *snapshot, struct ax_err *err)
+jobs_connect(struct run *run, struct ax_err *err)
 {
-	char sql[128];
-	int rc;
+	char snapshot[64] = "", sql[128];
+	int n = run->o->jobs > 1 ? run->o->jobs : 1, i, rc;
 
-	if ((rc = ax_pg_connect(&j->conn, j->run->o->dsn, "the auditor role", err)) != AX_OK)
+	if (run->njobs > 0)
+		return AX_OK;
+	run->jobconn[0] = run->conn;
+	if (n > 1 && (rc = ax_pg_query_value(run->conn, "SELECT pg_catalog.pg_export_snapshot()",
+	                  snapshot, sizeof(snapshot), err)) != AX_OK)
 		return rc;
-	if (PQsetClientEncoding(j->conn, "UTF8") != 0)
-		return ax_pg_err(err, j->conn, NULL, "could not set the client encoding");
 	snprintf(sql, sizeof(sql), "SET TRANSACTION SNAPSHOT '%s'", snapshot);
-	if ((rc = ax_pg_exec(j->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-	         "could not start a read-only transaction", err)) != AX_OK ||
-	    (rc = ax_pg_exec(j->conn, sql, "could not share the verification snapshot", err)) !=
-	        AX_OK)
-		return rc;
+	for (i = 1; i < n; i++) {
+		if ((rc = ax_pg_connect(&run->jobconn[i], run->o->dsn, "the auditor role", err)) !=
+		    AX_OK)
+			return rc;
+		if (PQsetClientEncoding(run->jobconn[i], "UTF8") != 0)
+			return ax_pg_err(
+			    err, run->jobconn[i], NULL, "could not set the client encoding");
+		if ((rc = ax_pg_exec(run->jobconn[i],
+		         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+		         "could not start a read-only transaction", err)) != AX_OK ||
+		    (rc = ax_pg_exec(run->jobconn[i], sql,
+		         "could not share the verification snapshot", err)) != AX_OK ||
+		    (rc = ax_pg_exec(run->jobconn[i], READ_SETTINGS,
+		         "could not set up the read-only transaction", err)) != AX_OK)
+			return rc;
+	}
+	run->njobs = n;
 	return AX_OK;
+}
+
+/*
+ * Run body on every job connection at once (job 0 on this thread), each in the run's
+ * snapshot; jobs[0..run->njobs) keep what each did. AX_OK, or the first job's error.
+ */
+static int
+run_jobs(struct run *run, struct job *jobs, int (*body)(struct job *j, struct ax_err *err),
+    struct ax_err *err)
+{
+	pthread_t threads[AX_VERIFY_JOBS_MAX];
+	int i, started = 0, rc;
+
+	if ((rc = jobs_connect(run, err)) != AX_OK)
+		return rc;
+	for (i = 0; i < run->njobs; i++) {
+		memset(&jobs[i], 0, sizeof(jobs[i]));
+		jobs[i].run = run;
+		jobs[i].conn = run->jobconn[i];
+		jobs[i].job = i;
+		jobs[i].jobs = run->njobs;
+		jobs[i].body = body;
+	}
+	for (i = 1; i < run->njobs; i++, started++)
+		if (pthread_create(&threads[i], NULL, job_main, &jobs[i]) != 0) {
+			rc = ax_err_set(err, AX_ERR, "could not start a verification thread");
+			break;
+		}
+	if (rc == AX_OK)
+		job_main(&jobs[0]);
+	for (i = 1; i <= started; i++)
+		pthread_join(threads[i], NULL);
+	for (i = 0; rc == AX_OK && i < run->njobs; i++)
+		if (jobs[i].rc != AX_OK) {
+			rc = jobs[i].rc;
+			*err = jobs[i].err;
+		}
+	return rc;
+}
+
+/* Body of a record job: the lineages whose id hashes to the job. */
+static int
+records_job(struct job *j, struct ax_err *err)
+{
+	return records_range(j->run, j->conn, j->job, j->jobs, &j->counts, &j->ref_problems, err);
 }
 
 /*
@@ -702,56 +836,18 @@ records_job_connect(struct records_job *j, const char *snapshot, struct ax_err *
 static int
 stage_records(struct run *run, struct ax_err *err)
 {
-	struct records_job *jobs = NULL;
-	pthread_t *threads = NULL;
-	char snapshot[64] = "";
+	struct job jobs[AX_VERIFY_JOBS_MAX];
 	double t0 = ax_mono_s();
-	int n = run->o->jobs > 1 ? run->o->jobs : 1, i, started = 0, rc = AX_OK;
+	int i, rc;
 
-	if ((jobs = calloc((size_t)n, sizeof(*jobs))) == NULL ||
-	    (threads = calloc((size_t)n, sizeof(*threads))) == NULL) {
-		rc = ax_err_set(err, AX_ERR, "out of memory starting the record stage");
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		jobs[i].run = run;
-		jobs[i].job = i;
-		jobs[i].jobs = n;
-	}
-	jobs[0].conn = run->conn;
-	if (n > 1) {
-		if ((rc = ax_pg_query_value(run->conn, "SELECT pg_catalog.pg_export_snapshot()",
-		         snapshot, sizeof(snapshot), err)) != AX_OK)
-			goto out;
-		for (i = 1; i < n; i++)
-			if ((rc = records_job_connect(&jobs[i], snapshot, err)) != AX_OK)
-				goto out;
-		for (i = 1; i < n; i++, started++)
-			if (pthread_create(&threads[i], NULL, records_job_main, &jobs[i]) != 0) {
-				rc = ax_err_set(
-				    err, AX_ERR, "could not start a verification thread");
-				break;
-			}
-	}
-	records_job_main(&jobs[0]);
-	for (i = 1; i <= started; i++)
-		pthread_join(threads[i], NULL);
-	for (i = 0; i < n; i++) {
+	rc = run_jobs(run, jobs, records_job, err);
+	for (i = 0; i < run->njobs; i++) {
 		run->sum->records.chains += jobs[i].counts.chains;
 		run->sum->records.rows += jobs[i].counts.rows;
 		run->sum->records.broken += jobs[i].counts.broken;
 		run->ref_problems.records += jobs[i].ref_problems;
-		if (rc == AX_OK && jobs[i].rc != AX_OK) {
-			rc = jobs[i].rc;
-			*err = jobs[i].err;
-		}
 	}
-out:
-	for (i = 1; jobs != NULL && i < n; i++)
-		PQfinish(jobs[i].conn);
 	run->sum->records_seconds = ax_mono_s() - t0;
-	free(jobs);
-	free(threads);
 	return rc;
 }
 
@@ -774,33 +870,36 @@ enum {
 };
 
 /*
- * Stage: every ledger chain, streamed in (topic, partition, seq) order; keeps each entry's
- * decision, event time and command in run->refs for the ledger references of the bulk tables
- * (the record stage and the references stage), and counts the entries whose event time is
- * before their predecessor's.
+ * Body of a ledger job: the chains whose (topic, partition) hashes to the job (every chain
+ * when there is one job), streamed in the table's physical order and put in seq order by the
+ * unordered ledger checker; each entry's decision, event time and command go to j->refs.
+ * A row whose topic or partition is NULL falls to job 0, which refuses its shape.
  */
 static int
-stage_ledger(struct run *run, struct ax_err *err)
+ledger_job(struct job *j, struct ax_err *err)
 {
 	static const int texts[] = { L_TOPIC, L_ACTOR, L_DECISION, L_REASON_CODE };
-	struct ax_verify_ledger *v = NULL;
+	struct ax_verify_ledger_unordered *v = NULL;
 	struct copy_reader r;
 	struct scratch s = { NULL, 0, 0 };
 	struct ax_verify_entry e;
-	struct ax_verify_failure f;
-	double t0 = ax_mono_s();
+	char sql[640], where[200] = "";
 	int64_t partition, event_time;
 	int rc, got;
 
 	memset(&r, 0, sizeof(r));
-	if ((rc = ax_verify_ledger_new(&v, err)) != AX_OK)
-		goto out;
-	if ((rc = copy_start(&r, run->conn,
-	         "COPY (SELECT topic, kafka_partition, seq, kafka_offset, command_id, actor, "
-	         "event_time, decision, reason_code, record_hash, previous_entry_hash, entry_hash "
-	         "FROM axiom.ledger ORDER BY topic, kafka_partition, seq) "
-	         "TO STDOUT (FORMAT binary)",
-	         err)) != AX_OK)
+	if (j->jobs > 1)
+		snprintf(where, sizeof(where),
+		    "WHERE coalesce(((pg_catalog.hashtext(topic)::bigint + kafka_partition) & "
+		    "4294967295) %% %d, 0) = %d",
+		    j->jobs, j->job);
+	snprintf(sql, sizeof(sql),
+	    "COPY (SELECT topic, kafka_partition, seq, kafka_offset, command_id, actor, "
+	    "event_time, decision, reason_code, record_hash, previous_entry_hash, entry_hash "
+	    "FROM axiom.ledger %s) TO STDOUT (FORMAT binary)",
+	    where);
+	if ((rc = ax_verify_ledger_unordered_new(&v, err)) != AX_OK ||
+	    (rc = copy_start(&r, j->conn, sql, err)) != AX_OK)
 		goto out;
 	while ((got = copy_row(&r, L_NFIELDS, err)) == 1) {
 		memset(&e, 0, sizeof(e));
@@ -826,27 +925,52 @@ stage_ledger(struct run *run, struct ax_err *err)
 		e.previous_entry_hash_len = flen(&r, L_PREVIOUS_ENTRY_HASH);
 		e.entry_hash = fptr(&r, L_ENTRY_HASH);
 		e.entry_hash_len = flen(&r, L_ENTRY_HASH);
-		if ((rc = ref_add(&run->refs, &e, event_time, err)) != AX_OK)
-			goto out;
-		if ((rc = ax_verify_ledger_feed(v, &e, &f, err)) == AX_VERIFY_BROKEN)
-			report(run, &f);
-		else if (rc != AX_OK)
+		if ((rc = ref_add(&j->refs, &e, event_time, err)) != AX_OK ||
+		    (rc = ax_verify_ledger_unordered_feed(v, &e, err)) != AX_OK)
 			goto out;
 	}
 	if (got < 0) {
 		rc = got;
 		goto out;
 	}
-	rc = copy_finish(&r, err);
+	if ((rc = copy_finish(&r, err)) != AX_OK)
+		goto out;
+	ref_seal(&j->refs);
+	rc = ax_verify_ledger_unordered_finish(v, report_record, j->run, err);
 out:
 	if (rc != AX_OK && r.conn != NULL)
 		(void)copy_finish(&r, &(struct ax_err){ 0 });
 	if (v != NULL)
-		run->sum->ledger = ax_verify_ledger_counts(v);
-	run->sum->ledger_seconds = ax_mono_s() - t0;
+		j->counts = ax_verify_ledger_unordered_counts(v);
 	copy_free(&r);
 	free(s.buf);
-	ax_verify_ledger_free(v);
+	ax_verify_ledger_unordered_free(v);
+	return rc;
+}
+
+/*
+ * Stage: every ledger chain, the (topic, partition) chains split between the jobs by a hash;
+ * keeps each entry's decision, event time and command in run->refs for the ledger references
+ * of the bulk tables (the record stage and the references stage), and counts the entries
+ * whose event time is before their predecessor's.
+ */
+static int
+stage_ledger(struct run *run, struct ax_err *err)
+{
+	struct job jobs[AX_VERIFY_JOBS_MAX];
+	double t0 = ax_mono_s();
+	int i, rc;
+
+	rc = run_jobs(run, jobs, ledger_job, err);
+	for (i = 0; i < run->njobs; i++) {
+		run->sum->ledger.chains += jobs[i].counts.chains;
+		run->sum->ledger.rows += jobs[i].counts.rows;
+		run->sum->ledger.broken += jobs[i].counts.broken;
+		if (rc == AX_OK)
+			rc = ref_merge(&run->refs, &jobs[i].refs, err);
+		ref_index_free(&jobs[i].refs);
+	}
+	run->sum->ledger_seconds = ax_mono_s() - t0;
 	return rc;
 }
 
@@ -1659,22 +1783,28 @@ stage_signatures(struct run *run, struct ax_err *err)
 enum { S_LEDGER_TOPIC, S_LEDGER_PARTITION, S_LEDGER_SEQ, S_EVENT_TIME, S_COMMAND_ID, S_NFIELDS };
 
 /*
- * Count into run->ref_problems the rows of axiom.session_events (the audit trail, one row
- * per command) whose ledger reference is out of line with the ledger read by the ledger stage:
- * an entry accepted or rejected, of the row's event time and command. Unordered: each row is
- * judged alone.
+ * Body of a session_events job: count into j->ref_problems the rows of axiom.session_events
+ * (the audit trail, one row per command) whose event_seq falls to the job and whose ledger
+ * reference is out of line with the ledger read by the ledger stage: an entry accepted or
+ * rejected, of the row's event time and command. Unordered: each row is judged alone.
  */
 static int
-refs_session_events(struct run *run, struct ax_err *err)
+refs_session_events(struct job *j, struct ax_err *err)
 {
+	struct run *run = j->run;
 	struct copy_reader r;
+	char sql[320], where[96] = "";
 	int rc, got;
 
 	memset(&r, 0, sizeof(r));
-	if ((rc = copy_start(&r, run->conn,
-	         "COPY (SELECT ledger_topic, ledger_partition, ledger_seq, event_time, command_id "
-	         "FROM axiom.session_events) TO STDOUT (FORMAT binary)",
-	         err)) != AX_OK)
+	if (j->jobs > 1)
+		snprintf(where, sizeof(where), "WHERE coalesce(event_seq %% %d, 0) = %d", j->jobs,
+		    j->job);
+	snprintf(sql, sizeof(sql),
+	    "COPY (SELECT ledger_topic, ledger_partition, ledger_seq, event_time, command_id "
+	    "FROM axiom.session_events %s) TO STDOUT (FORMAT binary)",
+	    where);
+	if ((rc = copy_start(&r, j->conn, sql, err)) != AX_OK)
 		goto out;
 	while ((got = copy_row(&r, S_NFIELDS, err)) == 1) {
 		uint8_t command[AX_UUID_LEN];
@@ -1688,7 +1818,7 @@ refs_session_events(struct run *run, struct ax_err *err)
 		}
 		if (ref_out_of_line(&run->refs, &r, S_LEDGER_TOPIC, REF_ACCEPTED | REF_REJECTED,
 		        has_time ? &t : NULL, has_command ? command : NULL))
-			run->ref_problems.session_events++;
+			j->ref_problems++;
 	}
 	if (got < 0) {
 		rc = got;
@@ -1719,10 +1849,14 @@ stage_references(struct run *run, struct ax_err *err)
 	PGresult *res = NULL;
 	struct ax_verify_failure f;
 	const char *last = "";
+	struct job jobs[AX_VERIFY_JOBS_MAX];
 	int64_t c_problems;
 	int i, rc;
 
-	if ((rc = refs_session_events(run, err)) != AX_OK)
+	rc = run_jobs(run, jobs, refs_session_events, err);
+	for (i = 0; i < run->njobs; i++)
+		run->ref_problems.session_events += jobs[i].ref_problems;
+	if (rc != AX_OK)
 		return rc;
 	c_problems =
 	    run->ref_problems.records + run->ref_problems.session_events + run->refs.time_back;
@@ -1811,7 +1945,9 @@ ax_verify_run(const struct ax_verify_opts *o, ax_verify_report_fn report_fn, voi
 	}
 	if ((rc = check_role(&run, err)) != AX_OK ||
 	    (rc = ax_pg_exec(run.conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-	         "could not start a read-only transaction", err)) != AX_OK)
+	         "could not start a read-only transaction", err)) != AX_OK ||
+	    (rc = ax_pg_exec(run.conn, READ_SETTINGS, "could not set up the read-only transaction",
+	         err)) != AX_OK)
 		goto out;
 	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
 		double t0 = ax_mono_s();
@@ -1824,6 +1960,8 @@ ax_verify_run(const struct ax_verify_opts *o, ax_verify_report_fn report_fn, voi
 	}
 	rc = ax_pg_exec(run.conn, "COMMIT", "could not end the read-only transaction", err);
 out:
+	for (i = 1; i < AX_VERIFY_JOBS_MAX; i++)
+		PQfinish(run.jobconn[i]);
 	PQfinish(run.conn);
 	ref_index_free(&run.refs);
 	pthread_mutex_destroy(&run.mu);

@@ -201,6 +201,41 @@ int ax_verify_ledger_feed(struct ax_verify_ledger *v, const struct ax_verify_ent
 /* The counts so far. */
 struct ax_verify_counts ax_verify_ledger_counts(const struct ax_verify_ledger *v);
 
+/*
+ * Ledger chains, entries in any order (a sequential scan): the same checks and the same
+ * first failure per (topic, partition) as ax_verify_ledger_feed given the entries in
+ * (topic, partition, seq) order; an entry that comes before the one it follows waits in
+ * memory until that one came (the ledger is append-only: in a sequential scan its entries
+ * come in seq order, unless someone moved rows). Failures are kept until
+ * ax_verify_ledger_unordered_finish reports them, by topic and partition.
+ */
+struct ax_verify_ledger_unordered;
+
+/* Create an unordered ledger checker in *out (free with ax_verify_ledger_unordered_free). */
+int ax_verify_ledger_unordered_new(struct ax_verify_ledger_unordered **out, struct ax_err *err);
+
+/* Free u; NULL is a no-op. */
+void ax_verify_ledger_unordered_free(struct ax_verify_ledger_unordered *u);
+
+/* Check entry e, the next row in any order: AX_OK, or < 0 (err). */
+int ax_verify_ledger_unordered_feed(
+    struct ax_verify_ledger_unordered *u, const struct ax_verify_entry *e, struct ax_err *err);
+
+/*
+ * After the last entry: a partition whose waiting entries never met the one before them
+ * misses it; report the first failure of each broken partition through report (NULL: none),
+ * by topic and partition. AX_OK or < 0 (err).
+ */
+int ax_verify_ledger_unordered_finish(struct ax_verify_ledger_unordered *u,
+    ax_verify_report_fn report, void *arg, struct ax_err *err);
+
+/* The counts so far (broken: partitions with a failure found so far). */
+struct ax_verify_counts ax_verify_ledger_unordered_counts(
+    const struct ax_verify_ledger_unordered *u);
+
+/* The most entries that waited at once. */
+size_t ax_verify_ledger_unordered_early_max(const struct ax_verify_ledger_unordered *u);
+
 /* The Kafka log of one partition ------------------------------------------------------------ */
 
 /*

@@ -486,11 +486,13 @@ lineage_advance(
 	int rc = AX_OK;
 
 	for (;;) {
-		if (link_check(&g->c, l, &f) == AX_VERIFY_BROKEN ||
-		    link_hash(&g->c, l, &f) == AX_VERIFY_BROKEN)
-			rc = lineage_fail(u, g, &f, err);
-		free(l->why);
+		int broken = link_check(&g->c, l, &f) == AX_VERIFY_BROKEN ||
+		             link_hash(&g->c, l, &f) == AX_VERIFY_BROKEN;
+
+		free(l->why); /* f has its text; lineage_fail frees the others */
 		l->why = NULL;
+		if (broken)
+			rc = lineage_fail(u, g, &f, err);
 		if (rc != AX_OK || g->c.poisoned || done == g->nearly ||
 		    g->early[done].version > g->c.last_version + 1)
 			break;
@@ -775,6 +777,394 @@ ax_verify_ledger_feed(struct ax_verify_ledger *v, const struct ax_verify_entry *
 		    "offset %" PRId64 " is not after offset %" PRId64 " of entry %" PRId64,
 		    e->offset, v->last_offset, e->seq - 1);
 	v->last_offset = e->offset;
+	return AX_OK;
+}
+
+/* Ledger chains, entries in any order ------------------------------------------------------ */
+
+/* An entry reduced to what the chain checks after its entry_hash was recomputed. */
+struct entry_link {
+	int64_t seq;
+	int64_t offset;
+	int has_previous_entry_hash;
+	uint8_t previous_entry_hash[AX_HASH_LEN];
+	size_t previous_entry_hash_len; /* the stored length; bytes past 32 are not kept */
+	int has_entry_hash;
+	uint8_t entry_hash[AX_HASH_LEN];
+	size_t entry_hash_len;
+	enum hash_state hash;
+	char *why; /* HASH_NOT_ENCODABLE: the encoder's message (owned) */
+};
+
+/* One (topic, partition) of the unordered ledger checker. */
+struct partition_chain {
+	char *topic;
+	int32_t partition;
+	int poisoned;
+	int64_t last_seq; /* 0 before the first entry */
+	int64_t last_offset;
+	uint8_t last_hash[AX_HASH_LEN];
+	size_t last_hash_len;
+	struct entry_link *early; /* entries above last_seq + 1, sorted by seq */
+	size_t nearly, capearly;
+	struct ax_verify_failure *failure; /* the first failure in seq order, or NULL */
+};
+
+struct ax_verify_ledger_unordered {
+	struct ax_sha256 *sha;
+	struct ax_verify_counts counts;
+	struct partition_chain **p;
+	size_t n, cap;
+	size_t last; /* the partition of the last entry (most entries follow their predecessor) */
+	size_t early, early_max;
+};
+
+int
+ax_verify_ledger_unordered_new(struct ax_verify_ledger_unordered **out, struct ax_err *err)
+{
+	struct ax_verify_ledger_unordered *u;
+	int rc;
+
+	*out = NULL;
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return ax_err_set(err, AX_ERR, "out of memory creating a ledger chain checker");
+	if ((rc = ax_sha256_new(&u->sha, err)) != AX_OK) {
+		free(u);
+		return rc;
+	}
+	*out = u;
+	return AX_OK;
+}
+
+/* Free the entries still waiting in p. */
+static void
+partition_drop_early(struct ax_verify_ledger_unordered *u, struct partition_chain *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nearly; i++)
+		free(p->early[i].why);
+	u->early -= p->nearly;
+	p->nearly = 0;
+}
+
+void
+ax_verify_ledger_unordered_free(struct ax_verify_ledger_unordered *u)
+{
+	size_t i;
+
+	if (u == NULL)
+		return;
+	for (i = 0; i < u->n; i++) {
+		partition_drop_early(u, u->p[i]);
+		free(u->p[i]->early);
+		free(u->p[i]->failure);
+		free(u->p[i]->topic);
+		free(u->p[i]);
+	}
+	free(u->p);
+	ax_sha256_free(u->sha);
+	free(u);
+}
+
+struct ax_verify_counts
+ax_verify_ledger_unordered_counts(const struct ax_verify_ledger_unordered *u)
+{
+	return u->counts;
+}
+
+size_t
+ax_verify_ledger_unordered_early_max(const struct ax_verify_ledger_unordered *u)
+{
+	return u->early_max;
+}
+
+/* The chain of (topic, partition) in u, created when new. */
+static int
+partition_get(struct ax_verify_ledger_unordered *u, const char *topic, int32_t partition,
+    struct partition_chain **out, struct ax_err *err)
+{
+	struct partition_chain *p;
+	size_t i;
+
+	if (u->n > 0 && u->p[u->last]->partition == partition &&
+	    strcmp(u->p[u->last]->topic, topic) == 0) {
+		*out = u->p[u->last];
+		return AX_OK;
+	}
+	for (i = 0; i < u->n; i++)
+		if (u->p[i]->partition == partition && strcmp(u->p[i]->topic, topic) == 0) {
+			u->last = i;
+			*out = u->p[i];
+			return AX_OK;
+		}
+	if (u->n == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 8;
+		struct partition_chain **g = realloc(u->p, cap * sizeof(*g));
+
+		if (g == NULL)
+			return ax_err_set(err, AX_ERR, "out of memory checking the ledger chains");
+		u->p = g;
+		u->cap = cap;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL || (p->topic = strdup(topic)) == NULL) {
+		free(p);
+		return ax_err_set(err, AX_ERR, "out of memory checking the ledger chains");
+	}
+	p->partition = partition;
+	p->last_offset = -1;
+	p->last_hash_len = AX_HASH_LEN; /* 32 zero bytes before the first entry */
+	u->p[u->n] = p;
+	u->last = u->n++;
+	u->counts.chains++;
+	*out = p;
+	return AX_OK;
+}
+
+/* Fill f for chain p at seq position; poison p. */
+static int partition_broken(struct partition_chain *p, int64_t position,
+    struct ax_verify_failure *f, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+partition_broken(
+    struct partition_chain *p, int64_t position, struct ax_verify_failure *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	memset(f, 0, sizeof(*f));
+	f->chain = AX_VERIFY_LEDGER;
+	f->table = "axiom.ledger";
+	snprintf(f->topic, sizeof(f->topic), "%s", p->topic);
+	f->partition = p->partition;
+	f->at = "seq";
+	f->position = position;
+	va_start(ap, fmt);
+	vsnprintf(f->problem, sizeof(f->problem), fmt, ap);
+	va_end(ap);
+	p->poisoned = 1;
+	return AX_VERIFY_BROKEN;
+}
+
+/* The checks of ax_verify_ledger_feed, in its order, of l against its chain p. */
+static int
+entry_check(struct partition_chain *p, const struct entry_link *l, struct ax_verify_failure *f)
+{
+	if (l->seq != p->last_seq + 1) {
+		if (l->seq > p->last_seq + 1)
+			return partition_broken(p, p->last_seq + 1, f,
+			    "entry %" PRId64 " is missing (the next stored entry is %" PRId64
+			    ", offset %" PRId64 ")",
+			    p->last_seq + 1, l->seq, l->offset);
+		return partition_broken(p, l->seq, f,
+		    "entry %" PRId64 " appears more than once or out of order", l->seq);
+	}
+	if (!l->has_previous_entry_hash || l->previous_entry_hash_len != p->last_hash_len ||
+	    memcmp(l->previous_entry_hash, p->last_hash, p->last_hash_len) != 0) {
+		if (p->last_seq == 0)
+			return partition_broken(p, l->seq, f,
+			    "previous_entry_hash of the first entry is not 32 zero bytes");
+		return partition_broken(p, l->seq, f,
+		    "previous_entry_hash is not the entry_hash of entry %" PRId64, p->last_seq);
+	}
+	if (l->hash == HASH_NOT_ENCODABLE)
+		return partition_broken(p, l->seq, f, "the stored columns cannot be encoded: %s",
+		    l->why != NULL ? l->why : "");
+	p->last_seq = l->seq;
+	p->last_hash_len = l->entry_hash_len < AX_HASH_LEN ? l->entry_hash_len : AX_HASH_LEN;
+	if (l->has_entry_hash)
+		memcpy(p->last_hash, l->entry_hash, p->last_hash_len);
+	else
+		p->last_hash_len = 0;
+	if (l->hash != HASH_MATCHES)
+		return partition_broken(
+		    p, l->seq, f, "entry_hash does not match the stored columns");
+	if (l->offset <= p->last_offset)
+		return partition_broken(p, l->seq, f,
+		    "offset %" PRId64 " is not after offset %" PRId64 " of entry %" PRId64,
+		    l->offset, p->last_offset, l->seq - 1);
+	p->last_offset = l->offset;
+	return AX_OK;
+}
+
+/* Reduce e to its link l and recompute its entry_hash (with its own previous_entry_hash). */
+static int
+entry_link_of(struct ax_sha256 *sha, struct entry_link *l, const struct ax_verify_entry *e,
+    struct ax_err *err)
+{
+	struct ax_canon_ledger c;
+	uint8_t h[AX_HASH_LEN];
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	l->seq = e->seq;
+	l->offset = e->offset;
+	if ((l->has_previous_entry_hash = e->previous_entry_hash != NULL)) {
+		l->previous_entry_hash_len = e->previous_entry_hash_len;
+		memcpy(l->previous_entry_hash, e->previous_entry_hash,
+		    e->previous_entry_hash_len < AX_HASH_LEN ? e->previous_entry_hash_len
+		                                             : AX_HASH_LEN);
+	}
+	if ((l->has_entry_hash = e->entry_hash != NULL)) {
+		l->entry_hash_len = e->entry_hash_len;
+		memcpy(l->entry_hash, e->entry_hash,
+		    e->entry_hash_len < AX_HASH_LEN ? e->entry_hash_len : AX_HASH_LEN);
+	}
+	l->hash = HASH_DIFFERS;
+	memset(&c, 0, sizeof(c));
+	c.topic = e->topic;
+	c.partition = e->partition;
+	c.seq = e->seq;
+	c.offset = e->offset;
+	if ((c.has_command_id = e->has_command_id))
+		memcpy(c.command_id, e->command_id, AX_UUID_LEN);
+	c.actor = e->actor;
+	c.event_time_us = e->event_time_us;
+	c.decision = e->decision;
+	c.reason_code = e->reason_code;
+	c.record_hash = e->record_hash;
+	c.record_hash_len = e->record_hash_len;
+	memcpy(c.previous_entry_hash, l->previous_entry_hash, AX_HASH_LEN);
+	rc = ax_canon_ledger_hash(h, sha, &c, err);
+	if (rc == AX_EINVAL) {
+		l->hash = HASH_NOT_ENCODABLE;
+		if ((l->why = strdup(err->msg)) == NULL)
+			return ax_err_set(err, AX_ERR, "out of memory checking a ledger chain");
+		ax_err_clear(err);
+		return AX_OK;
+	}
+	if (rc != AX_OK)
+		return rc;
+	if (e->entry_hash != NULL && e->entry_hash_len == AX_HASH_LEN &&
+	    memcmp(e->entry_hash, h, AX_HASH_LEN) == 0)
+		l->hash = HASH_MATCHES;
+	return AX_OK;
+}
+
+/* Keep failure f as p's, unless p has one at a lower seq. */
+static int
+partition_fail(struct ax_verify_ledger_unordered *u, struct partition_chain *p,
+    const struct ax_verify_failure *f, struct ax_err *err)
+{
+	if (p->failure == NULL) {
+		if ((p->failure = malloc(sizeof(*p->failure))) == NULL)
+			return ax_err_set(err, AX_ERR, "out of memory checking the ledger chains");
+		u->counts.broken++;
+	} else if (p->failure->position <= f->position) {
+		return AX_OK;
+	}
+	*p->failure = *f;
+	partition_drop_early(u, p);
+	return AX_OK;
+}
+
+int
+ax_verify_ledger_unordered_feed(
+    struct ax_verify_ledger_unordered *u, const struct ax_verify_entry *e, struct ax_err *err)
+{
+	struct ax_verify_failure f;
+	struct partition_chain *p = NULL;
+	struct entry_link l, *cur;
+	size_t done = 0, i;
+	int rc;
+
+	if ((rc = partition_get(u, e->topic, e->partition, &p, err)) != AX_OK)
+		return rc;
+	u->counts.rows++;
+	if (p->poisoned) {
+		/* a second copy of an entry below the failure: the ordered check met it first */
+		if (p->failure != NULL && e->seq <= p->last_seq && e->seq < p->failure->position) {
+			memset(&l, 0, sizeof(l));
+			l.seq = e->seq;
+			(void)entry_check(p, &l, &f);
+			return partition_fail(u, p, &f, err);
+		}
+		return AX_OK;
+	}
+	if ((rc = entry_link_of(u->sha, &l, e, err)) != AX_OK)
+		return rc;
+	if (e->seq > p->last_seq + 1) { /* it waits for the entries before it */
+		if (p->nearly == p->capearly) {
+			size_t cap = p->capearly ? p->capearly * 2 : 16;
+			struct entry_link *g = realloc(p->early, cap * sizeof(*g));
+
+			if (g == NULL) {
+				free(l.why);
+				return ax_err_set(
+				    err, AX_ERR, "out of memory checking the ledger chains");
+			}
+			p->early = g;
+			p->capearly = cap;
+		}
+		for (i = p->nearly; i > 0 && p->early[i - 1].seq > l.seq; i--)
+			;
+		memmove(p->early + i + 1, p->early + i, (p->nearly - i) * sizeof(*p->early));
+		p->early[i] = l;
+		p->nearly++;
+		if (++u->early > u->early_max)
+			u->early_max = u->early;
+		return AX_OK;
+	}
+	for (cur = &l;;) {
+		int broken = entry_check(p, cur, &f) == AX_VERIFY_BROKEN;
+
+		free(cur->why); /* f has its text; partition_fail frees the others */
+		cur->why = NULL;
+		if (broken)
+			rc = partition_fail(u, p, &f, err);
+		if (rc != AX_OK || p->poisoned || done == p->nearly ||
+		    p->early[done].seq > p->last_seq + 1)
+			break;
+		cur = &p->early[done++]; /* the next one, or a second copy of the last one */
+	}
+	if (p->nearly > 0 && done > 0) {
+		memmove(p->early, p->early + done, (p->nearly - done) * sizeof(*p->early));
+		p->nearly -= done;
+		u->early -= done;
+	}
+	if (p->poisoned)
+		partition_drop_early(u, p);
+	return rc;
+}
+
+/* Order of broken partitions in the report: topic (bytes), then partition. */
+static int
+partition_cmp(const void *a, const void *b)
+{
+	const struct partition_chain *x = *(const struct partition_chain *const *)a,
+	                             *y = *(const struct partition_chain *const *)b;
+	int c = strcmp(x->topic, y->topic);
+
+	if (c != 0)
+		return c;
+	return x->partition < y->partition ? -1 : x->partition > y->partition;
+}
+
+int
+ax_verify_ledger_unordered_finish(
+    struct ax_verify_ledger_unordered *u, ax_verify_report_fn report, void *arg, struct ax_err *err)
+{
+	struct ax_verify_failure f;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < u->n; i++) {
+		struct partition_chain *p = u->p[i];
+
+		if (!p->poisoned && p->nearly > 0) {
+			/* the entries that came early still wait: the one before them is missing */
+			struct entry_link next = p->early[0];
+
+			next.why = NULL;
+			(void)entry_check(p, &next, &f);
+			if ((rc = partition_fail(u, p, &f, err)) != AX_OK)
+				return rc;
+		}
+	}
+	qsort(u->p, u->n, sizeof(*u->p), partition_cmp);
+	u->last = 0;
+	for (i = 0; report != NULL && i < u->n; i++)
+		if (u->p[i]->failure != NULL)
+			report(arg, u->p[i]->failure);
 	return AX_OK;
 }
 

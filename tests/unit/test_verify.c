@@ -539,6 +539,113 @@ START_TEST(test_swapped_rows_a_dropped_rejection_and_a_swapped_hash_are_located)
 }
 END_TEST
 
+/* The failure of rows[0..n) (in seq order) fed to the ordered ledger checker, as a line. */
+static void
+ledger_ordered_line(const struct ax_verify_entry *const *rows, int n, char *out)
+{
+	struct ax_verify_ledger *v = NULL;
+	struct ax_verify_failure f;
+	struct ax_err err;
+	int i;
+
+	out[0] = '\0';
+	ck_assert_int_eq(ax_verify_ledger_new(&v, &err), AX_OK);
+	for (i = 0; i < n; i++)
+		if (ax_verify_ledger_feed(v, rows[i], &f, &err) == AX_VERIFY_BROKEN)
+			ax_verify_failure_format(out, 1024, &f);
+	ax_verify_ledger_free(v);
+}
+
+/* The failure of rows[0..n) fed to the unordered ledger checker in the order perm[]. */
+static void
+ledger_unordered_line(const struct ax_verify_entry *const *rows, const int *perm, int n, char *out)
+{
+	struct ax_verify_ledger_unordered *u = NULL;
+	struct ax_err err;
+	int i;
+
+	out[0] = '\0';
+	ck_assert_int_eq(ax_verify_ledger_unordered_new(&u, &err), AX_OK);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(ax_verify_ledger_unordered_feed(u, rows[perm[i]], &err), AX_OK);
+	ck_assert_int_eq(ax_verify_ledger_unordered_finish(u, keep_line, out, &err), AX_OK);
+	ck_assert_int_eq(ax_verify_ledger_unordered_counts(u).rows, n);
+	ck_assert_int_eq(ax_verify_ledger_unordered_counts(u).broken, out[0] != '\0');
+	ax_verify_ledger_unordered_free(u);
+}
+
+START_TEST(test_the_unordered_ledger_checker_finds_what_the_ordered_one_finds_in_any_order)
+{
+	const struct ax_verify_entry *rows[NE + 1];
+	int perm[NE + 1], c[NE + 1], i, k, t, n, scenario;
+	char want[1024], got[1024];
+	struct chain a;
+	int64_t s;
+
+	for (scenario = 0; scenario < 8; scenario++) {
+		make_chain(&a, "t.commands", 0, offsets_ok);
+		for (n = 0; n < NE; n++)
+			rows[n] = &a.e[n];
+		switch (scenario) {
+		case 1: /* entries 2 and 3 swap their seq */
+			s = a.e[1].seq;
+			a.e[1].seq = a.e[2].seq;
+			a.e[2].seq = s;
+			rows[1] = &a.e[2];
+			rows[2] = &a.e[1];
+			break;
+		case 2: /* the rejection (seq 2) dropped */
+			memmove(rows + 1, rows + 2, 3 * sizeof(*rows));
+			n--;
+			break;
+		case 3: /* entry_hash of seq 4 replaced by seq 5's */
+			a.e[3].entry_hash = a.hash[4];
+			break;
+		case 4: /* an offset that does not increase, hashes recomputed would not help */
+			a.e[3].offset = a.e[2].offset;
+			break;
+		case 5: /* entry 3 twice */
+			memmove(rows + 3, rows + 2, 3 * sizeof(*rows));
+			n++;
+			break;
+		case 6: /* the first entry names a predecessor */
+			a.prev[0][0] = 1;
+			break;
+		case 7: /* the first entry dropped */
+			memmove(rows, rows + 1, 4 * sizeof(*rows));
+			n--;
+			break;
+		default:
+			break;
+		}
+		ledger_ordered_line(rows, n, want);
+		ck_assert_msg(
+		    (scenario == 0) == (want[0] == '\0'), "scenario %d: %s", scenario, want);
+		for (k = 0; k < n; k++) {
+			perm[k] = k;
+			c[k] = 0;
+		}
+		ledger_unordered_line(rows, perm, n, got);
+		ck_assert_str_eq(got, want);
+		for (i = 0; i < n;) { /* every other order (Heap's algorithm) */
+			if (c[i] < i) {
+				k = i % 2 == 0 ? 0 : c[i];
+				t = perm[k];
+				perm[k] = perm[i];
+				perm[i] = t;
+				ledger_unordered_line(rows, perm, n, got);
+				ck_assert_msg(strcmp(got, want) == 0,
+				    "scenario %d: got \"%s\", want \"%s\"", scenario, got, want);
+				c[i]++;
+				i = 0;
+			} else {
+				c[i++] = 0;
+			}
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_offsets_that_do_not_increase_are_refused_even_with_valid_hashes)
 {
 	static const int64_t bad[NE] = { 0, 5, 5, 6, 7 };
@@ -742,6 +849,8 @@ main(void)
 	tcase_add_test(tr, test_the_unordered_checker_keeps_lineages_apart_and_reports_them_by_id);
 	tcase_add_test(tr, test_the_synthetic_benchmark_verifies_its_own_chain);
 	tcase_add_test(tl, test_a_valid_ledger_chain_verifies);
+	tcase_add_test(
+	    tl, test_the_unordered_ledger_checker_finds_what_the_ordered_one_finds_in_any_order);
 	tcase_add_test(tl, test_swapped_rows_a_dropped_rejection_and_a_swapped_hash_are_located);
 	tcase_add_test(tl, test_offsets_that_do_not_increase_are_refused_even_with_valid_hashes);
 	tcase_add_test(tk, test_log_offsets_with_transaction_gaps_match_their_ledger_entries);
