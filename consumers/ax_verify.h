@@ -16,9 +16,10 @@
  *    every offset has exactly one entry, no entry refers to an offset absent from the log.
  *
  * Invariants:
- *  (1) a chain reports at most one failure, its first, in the order it is read: after a
- *      failure the chain is poisoned and its later rows are only counted (the checker moves
- *      on at the next lineage / partition);
+ *  (1) a chain reports at most one failure, its first in version / seq order: after a
+ *      failure the chain is poisoned and its later rows are only counted (the ordered
+ *      checkers move on at the next lineage / partition; the unordered ones, which the runner
+ *      uses, keep each chain's state and report at the end);
  *  (2) nothing is written anywhere: the runner reads in one REPEATABLE READ READ ONLY
  *      transaction (one snapshot for records, ledger and stored offsets; the extra
  *      connections of a parallel record stage import it) and consumes the log with a plain
@@ -27,10 +28,10 @@
  *      superuser) is refused before anything is read: a partial view would verify clean;
  *  (4) every wait on a peer is bounded (connect_timeout, kafka_timeout_ms).
  *
- * Extension point: the runner is a list of stages (records, ledger, kafka log, in that
- * order; see ax_verify.c). Checkpoint signatures (issue 7 item 2) and stored e-signatures
- * (issue 6) are further stages with the same shape: read a table in one pass, report the
- * first failure per chain through ax_verify_report_fn, count into ax_verify_summary.
+ * Extension point: the runner is a list of stages (ledger, records, references, ... kafka
+ * log, audit topic, in that order; see ax_verify.c). Checkpoint signatures (issue 7 item 2) and
+ * stored e-signatures (issue 6) are further stages with the same shape: read a table in one pass,
+ * report the first failure per chain through ax_verify_report_fn, count into ax_verify_summary.
  */
 #ifndef AX_VERIFY_H
 #define AX_VERIFY_H
