@@ -105,7 +105,8 @@ struct run {
 	pthread_mutex_t mu; /* serializes report() between the jobs of the record stage */
 	struct ref_index refs;
 	struct ref_problems ref_problems;
-	int njobs;                           /* connections of the parallel stages, 0: none yet */
+	size_t wait_max; /* versions that may wait at once in a record job, 0: no bound */
+	int njobs;       /* connections of the parallel stages, 0: none yet */
 	PGconn *jobconn[AX_VERIFY_JOBS_MAX]; /* [0] is conn; the others are owned */
 };
 
@@ -637,25 +638,35 @@ report_record(void *arg, const struct ax_verify_failure *f)
 	report(arg, f);
 }
 
+/* records_range: more versions waited than run->wait_max; the job reads its rows sorted. */
+#define TOO_MANY_WAITING 2
+
 /*
  * Check the lineages whose id hashes to job of jobs (uuid_hash(id) mod jobs; every lineage
  * when jobs is 1) on conn, adding to *counts, and count into *ref_problems the versions whose
  * ledger reference is out of line with the ledger read by the ledger stage. A lineage belongs
- * to one job, so jobs are checked independently. The rows come in the table's physical order
- * (a sequential scan from its first block: synchronize_seqscans off), not sorted: the
- * unordered checker puts each lineage's versions in order (ax_verify.h).
+ * to one job, so jobs are checked independently. Unless sorted, the rows come in the table's
+ * physical order (a sequential scan from its first block: synchronize_seqscans off) and the
+ * unordered checker puts each lineage's versions in order (ax_verify.h); when more than
+ * run->wait_max versions wait at once (rows moved by updates of the lifecycle columns), the
+ * rest of the stream is read past and TOO_MANY_WAITING returned, nothing reported or
+ * counted. sorted: the rows come ORDER BY id, version to the ordered checker, which needs
+ * no memory per row and reports each failure as it is found.
  */
 static int
-records_range(struct run *run, PGconn *conn, int job, int jobs, struct ax_verify_counts *counts,
-    int64_t *ref_problems, struct ax_err *err)
+records_range(struct run *run, PGconn *conn, int job, int jobs, bool sorted,
+    struct ax_verify_counts *counts, int64_t *ref_problems, struct ax_err *err)
 {
 	static const int texts[] = { R_RECORD_TYPE, R_FACILITY_ID, R_DOMAIN_ID, R_TITLE,
 		R_CREATED_BY };
 	struct ax_verify_unordered *v = NULL;
+	struct ax_verify_records *o = NULL;
+	struct ax_verify_failure f;
 	struct copy_reader r;
 	struct scratch s = { NULL, 0, 0 };
 	struct ax_verify_version row;
 	char sql[768], where[160] = "";
+	int64_t problems = 0;
 	int rc, got;
 
 	memset(&r, 0, sizeof(r));
@@ -666,9 +677,10 @@ records_range(struct run *run, PGconn *conn, int job, int jobs, struct ax_verify
 	    "COPY (SELECT id, version, record_id, previous_record_id, previous_record_hash, "
 	    "record_hash, record_type, facility_id, domain_id, title, content, created_by, "
 	    "created_at, change_id, ledger_topic, ledger_partition, ledger_seq FROM axiom.records "
-	    "%s) TO STDOUT (FORMAT binary)",
-	    where);
-	if ((rc = ax_verify_unordered_new(&v, err)) != AX_OK)
+	    "%s%s) TO STDOUT (FORMAT binary)",
+	    where, sorted ? " ORDER BY id, version" : "");
+	if ((rc = sorted ? ax_verify_records_new(&o, err) : ax_verify_unordered_new(&v, err)) !=
+	    AX_OK)
 		goto out;
 	if ((rc = copy_start(&r, conn, sql, err)) != AX_OK)
 		goto out;
@@ -690,7 +702,7 @@ records_range(struct run *run, PGconn *conn, int job, int jobs, struct ax_verify
 		}
 		if (ref_out_of_line(
 		        &run->refs, &r, R_LEDGER_TOPIC, REF_ACCEPTED, &created_at, NULL))
-			(*ref_problems)++;
+			problems++;
 		if ((rc = reserve_texts(&s, &r, texts, 5, err)) != AX_OK)
 			goto out;
 		row.previous_record_hash = fptr(&r, R_PREVIOUS_RECORD_HASH);
@@ -704,8 +716,19 @@ records_range(struct run *run, PGconn *conn, int job, int jobs, struct ax_verify
 		row.content = fptr(&r, R_CONTENT);
 		row.content_len = flen(&r, R_CONTENT);
 		row.created_by = text_field(&s, &r, R_CREATED_BY);
+		if (o != NULL) {
+			if ((rc = ax_verify_records_feed(o, &row, &f, err)) == AX_VERIFY_BROKEN)
+				report(run, &f);
+			else if (rc != AX_OK)
+				goto out;
+			continue;
+		}
 		if ((rc = ax_verify_unordered_feed(v, &row, err)) != AX_OK)
 			goto out;
+		if (run->wait_max > 0 && ax_verify_unordered_waiting(v) > run->wait_max) {
+			rc = TOO_MANY_WAITING;
+			goto out;
+		}
 	}
 	if (got < 0) {
 		rc = got;
@@ -713,20 +736,25 @@ records_range(struct run *run, PGconn *conn, int job, int jobs, struct ax_verify
 	}
 	if ((rc = copy_finish(&r, err)) != AX_OK)
 		goto out;
-	rc = ax_verify_unordered_finish(v, report_record, run, err);
+	if (v != NULL)
+		rc = ax_verify_unordered_finish(v, report_record, run, err);
 out:
 	if (rc != AX_OK && r.conn != NULL)
-		(void)copy_finish(&r, &(struct ax_err){ 0 });
-	if (v != NULL) {
-		struct ax_verify_counts c = ax_verify_unordered_counts(v);
+		(void)copy_finish(&r, &(struct ax_err){ 0 }); /* reads the rest of the stream */
+	if (rc != TOO_MANY_WAITING) {
+		struct ax_verify_counts c = v != NULL   ? ax_verify_unordered_counts(v)
+		                            : o != NULL ? ax_verify_records_counts(o)
+		                                        : (struct ax_verify_counts){ 0, 0, 0 };
 
 		counts->chains += c.chains;
 		counts->rows += c.rows;
 		counts->broken += c.broken;
+		*ref_problems += problems;
 	}
 	copy_free(&r);
 	free(s.buf);
 	ax_verify_unordered_free(v);
+	ax_verify_records_free(o);
 	return rc;
 }
 
@@ -829,7 +857,13 @@ run_jobs(struct run *run, struct job *jobs, int (*body)(struct job *j, struct ax
 static int
 records_job(struct job *j, struct ax_err *err)
 {
-	return records_range(j->run, j->conn, j->job, j->jobs, &j->counts, &j->ref_problems, err);
+	int rc = records_range(
+	    j->run, j->conn, j->job, j->jobs, false, &j->counts, &j->ref_problems, err);
+
+	if (rc == TOO_MANY_WAITING)
+		rc = records_range(
+		    j->run, j->conn, j->job, j->jobs, true, &j->counts, &j->ref_problems, err);
+	return rc;
 }
 
 /*
@@ -1932,9 +1966,12 @@ int
 ax_verify_run(const struct ax_verify_opts *o, ax_verify_report_fn report_fn, void *arg,
     struct ax_verify_summary *out, struct ax_err *err)
 {
-	struct run run = {
-		.o = o, .report = report_fn, .arg = arg, .sum = out, .mu = PTHREAD_MUTEX_INITIALIZER
-	};
+	struct run run = { .o = o,
+		.report = report_fn,
+		.arg = arg,
+		.sum = out,
+		.mu = PTHREAD_MUTEX_INITIALIZER,
+		.wait_max = o->max_waiting > 0 ? o->max_waiting : AX_VERIFY_MAX_WAITING };
 	size_t i;
 	int rc;
 

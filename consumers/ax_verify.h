@@ -162,6 +162,9 @@ struct ax_verify_counts ax_verify_unordered_counts(const struct ax_verify_unorde
 /* The most versions that waited at once. */
 size_t ax_verify_unordered_early_max(const struct ax_verify_unordered *u);
 
+/* The versions waiting now. */
+size_t ax_verify_unordered_waiting(const struct ax_verify_unordered *u);
+
 /* Ledger chains ---------------------------------------------------------------------------- */
 
 /* One stored ledger entry, every column that the chain covers. Pointers are borrowed. */
@@ -287,7 +290,12 @@ struct ax_verify_opts {
 	int kafka_timeout_ms; /* longest wait for the broker without progress */
 	int jobs;             /* connections streaming the record chains in parallel, 1..16 */
 	bool signatures;      /* re-verify every stored e-signature from its proofs */
+	size_t max_waiting;   /* record versions that may wait in memory per job for the one
+	                         before them; beyond, the job reads its lineages sorted. 0: the
+	                         default, AX_VERIFY_MAX_WAITING */
 };
+
+#define AX_VERIFY_MAX_WAITING 500000 /* about 75-150 MB per job */
 
 #define AX_VERIFY_JOBS_MAX 16
 

@@ -325,7 +325,7 @@ ax_verify_records_feed(struct ax_verify_records *v, const struct ax_verify_versi
 /* One lineage of the unordered checker: its chain, the versions that came early, its failure. */
 struct lineage {
 	struct chain c;
-	struct link *early; /* versions above last_version + 1, sorted by version */
+	struct link *early; /* versions above last_version + 1, a min-heap by version */
 	size_t nearly, capearly;
 	struct ax_verify_failure *failure; /* the first failure in version order, or NULL */
 };
@@ -407,6 +407,12 @@ ax_verify_unordered_early_max(const struct ax_verify_unordered *u)
 	return u->early_max;
 }
 
+size_t
+ax_verify_unordered_waiting(const struct ax_verify_unordered *u)
+{
+	return u->early;
+}
+
 /* The slot of lineage id in u (its lineage, or the free slot where it goes). */
 static size_t
 slot_of(const struct ax_verify_unordered *u, const uint8_t id[AX_UUID_LEN])
@@ -476,39 +482,56 @@ lineage_fail(struct ax_verify_unordered *u, struct lineage *g, const struct ax_v
 	return AX_OK;
 }
 
-/* Check l, the next version of g, then every early version that now follows. */
+/* Take the lowest early version of g out of its heap into *out. */
+static void
+lineage_pop(struct lineage *g, struct link *out)
+{
+	size_t i = 0, n;
+
+	*out = g->early[0];
+	n = --g->nearly;
+	while (2 * i + 1 < n) { /* sift the last one down from the root */
+		size_t c = 2 * i + 1;
+
+		if (c + 1 < n && g->early[c + 1].version < g->early[c].version)
+			c++;
+		if (g->early[n].version <= g->early[c].version)
+			break;
+		g->early[i] = g->early[c];
+		i = c;
+	}
+	if (n > 0)
+		g->early[i] = g->early[n];
+}
+
+/* Check l (owned from here on), the next version of g, then every early one that follows. */
 static int
 lineage_advance(
     struct ax_verify_unordered *u, struct lineage *g, struct link *l, struct ax_err *err)
 {
 	struct ax_verify_failure f;
-	size_t done = 0;
+	struct link cur = *l;
 	int rc = AX_OK;
 
 	for (;;) {
-		int broken = link_check(&g->c, l, &f) == AX_VERIFY_BROKEN ||
-		             link_hash(&g->c, l, &f) == AX_VERIFY_BROKEN;
+		int broken = link_check(&g->c, &cur, &f) == AX_VERIFY_BROKEN ||
+		             link_hash(&g->c, &cur, &f) == AX_VERIFY_BROKEN;
 
-		free(l->why); /* f has its text; lineage_fail frees the others */
-		l->why = NULL;
+		free(cur.why); /* f has its text; lineage_fail frees the others */
 		if (broken)
 			rc = lineage_fail(u, g, &f, err);
-		if (rc != AX_OK || g->c.poisoned || done == g->nearly ||
-		    g->early[done].version > g->c.last_version + 1)
+		if (rc != AX_OK || g->c.poisoned || g->nearly == 0 ||
+		    g->early[0].version > g->c.last_version + 1)
 			break;
-		l = &g->early[done++]; /* the next one, or a second copy of the last one */
-	}
-	if (g->nearly > 0 && done > 0) {
-		memmove(g->early, g->early + done, (g->nearly - done) * sizeof(*g->early));
-		g->nearly -= done;
-		u->early -= done;
+		lineage_pop(g, &cur); /* the next one, or a second copy of the last one */
+		u->early--;
 	}
 	if (g->c.poisoned)
 		lineage_drop_early(u, g);
 	return rc;
 }
 
-/* Keep l among the early versions of g, in version order. */
+/* Keep l among the early versions of g (a min-heap by version). */
 static int
 lineage_wait(
     struct ax_verify_unordered *u, struct lineage *g, const struct link *l, struct ax_err *err)
@@ -524,11 +547,9 @@ lineage_wait(
 		g->early = e;
 		g->capearly = cap;
 	}
-	for (i = g->nearly; i > 0 && g->early[i - 1].version > l->version; i--)
-		;
-	memmove(g->early + i + 1, g->early + i, (g->nearly - i) * sizeof(*g->early));
+	for (i = g->nearly++; i > 0 && g->early[(i - 1) / 2].version > l->version; i = (i - 1) / 2)
+		g->early[i] = g->early[(i - 1) / 2];
 	g->early[i] = *l;
-	g->nearly++;
 	if (++u->early > u->early_max)
 		u->early_max = u->early;
 	return AX_OK;
@@ -805,7 +826,7 @@ struct partition_chain {
 	int64_t last_offset;
 	uint8_t last_hash[AX_HASH_LEN];
 	size_t last_hash_len;
-	struct entry_link *early; /* entries above last_seq + 1, sorted by seq */
+	struct entry_link *early; /* entries above last_seq + 1, a min-heap by seq */
 	size_t nearly, capearly;
 	struct ax_verify_failure *failure; /* the first failure in seq order, or NULL */
 };
@@ -1040,6 +1061,28 @@ entry_link_of(struct ax_sha256 *sha, struct entry_link *l, const struct ax_verif
 	return AX_OK;
 }
 
+/* Take the lowest early entry of p out of its heap into *out. */
+static void
+partition_pop(struct partition_chain *p, struct entry_link *out)
+{
+	size_t i = 0, n;
+
+	*out = p->early[0];
+	n = --p->nearly;
+	while (2 * i + 1 < n) { /* sift the last one down from the root */
+		size_t c = 2 * i + 1;
+
+		if (c + 1 < n && p->early[c + 1].seq < p->early[c].seq)
+			c++;
+		if (p->early[n].seq <= p->early[c].seq)
+			break;
+		p->early[i] = p->early[c];
+		i = c;
+	}
+	if (n > 0)
+		p->early[i] = p->early[n];
+}
+
 /* Keep failure f as p's, unless p has one at a lower seq. */
 static int
 partition_fail(struct ax_verify_ledger_unordered *u, struct partition_chain *p,
@@ -1063,8 +1106,8 @@ ax_verify_ledger_unordered_feed(
 {
 	struct ax_verify_failure f;
 	struct partition_chain *p = NULL;
-	struct entry_link l, *cur;
-	size_t done = 0, i;
+	struct entry_link l, cur;
+	size_t i;
 	int rc;
 
 	if ((rc = partition_get(u, e->topic, e->partition, &p, err)) != AX_OK)
@@ -1095,31 +1138,24 @@ ax_verify_ledger_unordered_feed(
 			p->early = g;
 			p->capearly = cap;
 		}
-		for (i = p->nearly; i > 0 && p->early[i - 1].seq > l.seq; i--)
-			;
-		memmove(p->early + i + 1, p->early + i, (p->nearly - i) * sizeof(*p->early));
+		for (i = p->nearly++; i > 0 && p->early[(i - 1) / 2].seq > l.seq; i = (i - 1) / 2)
+			p->early[i] = p->early[(i - 1) / 2];
 		p->early[i] = l;
-		p->nearly++;
 		if (++u->early > u->early_max)
 			u->early_max = u->early;
 		return AX_OK;
 	}
-	for (cur = &l;;) {
-		int broken = entry_check(p, cur, &f) == AX_VERIFY_BROKEN;
+	for (cur = l;;) {
+		int broken = entry_check(p, &cur, &f) == AX_VERIFY_BROKEN;
 
-		free(cur->why); /* f has its text; partition_fail frees the others */
-		cur->why = NULL;
+		free(cur.why); /* f has its text; partition_fail frees the others */
 		if (broken)
 			rc = partition_fail(u, p, &f, err);
-		if (rc != AX_OK || p->poisoned || done == p->nearly ||
-		    p->early[done].seq > p->last_seq + 1)
+		if (rc != AX_OK || p->poisoned || p->nearly == 0 ||
+		    p->early[0].seq > p->last_seq + 1)
 			break;
-		cur = &p->early[done++]; /* the next one, or a second copy of the last one */
-	}
-	if (p->nearly > 0 && done > 0) {
-		memmove(p->early, p->early + done, (p->nearly - done) * sizeof(*p->early));
-		p->nearly -= done;
-		u->early -= done;
+		partition_pop(p, &cur); /* the next one, or a second copy of the last one */
+		u->early--;
 	}
 	if (p->poisoned)
 		partition_drop_early(u, p);

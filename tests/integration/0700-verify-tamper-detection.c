@@ -224,6 +224,29 @@ END_TEST
  * ledger as it streams by; what they find is named by verify_ledger_references(), whose count
  * the summary gives.
  */
+/*
+ * An update moves a version behind its successors in the table: they wait in memory for it;
+ * with --max-waiting 1 the job reads its lineages sorted instead, and finds the same.
+ */
+START_TEST(test_versions_that_wait_and_the_sorted_fallback_find_the_same)
+{
+	static const char *const waits[] = { "", "--max-waiting 1" };
+	size_t i;
+
+	tamper("records",
+	    "UPDATE axiom.records SET title = 'moved' WHERE id = '" L2 "' AND version = 1");
+	for (i = 0; i < sizeof(waits) / sizeof(waits[0]); i++) {
+		ck_assert_int_eq(vf_run(out, sizeof(out), "--dsn %s --no-kafka --jobs 1 %s",
+		                     vf_dsn("AXIOM_PG_AUDITOR_DSN"), waits[i]),
+		    1);
+		ASSERT_HAS("broken: axiom.records lineage " L2 " version 1 (record_id ");
+		ASSERT_HAS("): record_hash does not match the stored columns\n");
+		ASSERT_HAS("record chains  4 lineages, 11 versions: 1 broken");
+		ASSERT_HAS("verified as axiom_auditor: 1 chain broken");
+	}
+}
+END_TEST
+
 START_TEST(test_a_bulk_row_out_of_line_with_the_ledger_is_named)
 {
 	char want[256];
@@ -403,6 +426,7 @@ main(void)
 	tcase_add_test(tc, test_swapped_ledger_rows_and_swapped_hashes_are_located);
 	tcase_add_test(tc, test_a_dropped_rejected_outcome_is_located);
 	tcase_add_test(tc, test_the_c_verifier_names_what_the_sql_verifiers_name);
+	tcase_add_test(tc, test_versions_that_wait_and_the_sorted_fallback_find_the_same);
 	tcase_add_test(tc, test_a_bulk_row_out_of_line_with_the_ledger_is_named);
 	tcase_add_test(tc, test_a_large_version_streams_and_its_last_byte_is_checked);
 	tcase_add_test(tc, test_every_job_count_finds_the_same_failures_across_range_bounds);
