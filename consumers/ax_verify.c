@@ -76,6 +76,7 @@ struct ref_entry {
 /* The entries of one (topic, partition), in seq order once sealed (ref_seal). */
 struct ref_part {
 	char *topic;
+	size_t topic_len;
 	int32_t partition;
 	struct ref_entry *e;
 	size_t n, cap;
@@ -432,7 +433,7 @@ ref_part_find(const struct ref_index *x, const uint8_t *topic, size_t len, int32
 	size_t i;
 
 	for (i = 0; i < x->n; i++)
-		if (x->p[i].partition == partition && strlen(x->p[i].topic) == len &&
+		if (x->p[i].partition == partition && x->p[i].topic_len == len &&
 		    memcmp(x->p[i].topic, topic, len) == 0)
 			return &x->p[i];
 	return NULL;
@@ -489,6 +490,7 @@ ref_add(
 		memset(p, 0, sizeof(*p));
 		if ((p->topic = strdup(e->topic)) == NULL)
 			return ax_err_set(err, AX_ERR, "out of memory reading the ledger");
+		p->topic_len = strlen(p->topic);
 		p->partition = e->partition;
 		x->last = x->n++;
 	}

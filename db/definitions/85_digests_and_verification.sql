@@ -523,8 +523,9 @@ $function$;
 -- row's key, the problem. Deterministic; invoker's rights (the auditor reads every table it
 -- joins). p_skip: the checks left out (the table names above, 'ledger' for the event-time
 -- order); NULL leaves none out. `axiom verify` skips records, session_events and ledger,
--- which it checks in C as it streams them, and runs every check when that finds a problem
--- (consumers/ax_verify.c).
+-- which it checks in C as it streams them (ref_out_of_line and ref_seal in
+-- consumers/ax_verify.c make the same checks as the specs of those three here), and runs every
+-- check when that finds a problem (consumers/ax_verify.c).
 CREATE OR REPLACE FUNCTION axiom_api.verify_ledger_references(p_skip text[])
  RETURNS TABLE(table_name text, row_key text, problem text)
  LANGUAGE plpgsql
