@@ -22,6 +22,7 @@
 #define TIMEOUT_MAX_S     3600 /* --timeout: an hour at most */
 #define DEFAULT_JOBS      2
 #define BENCH_MAX         100000000 /* --bench: ax_verify_bench_records refuses more */
+#define MAX_WAITING_MAX   100000000 /* --max-waiting: about 15 GB per job */
 
 /* Print the help text to fp. */
 static void
@@ -30,7 +31,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: axiom verify [--dsn DSN] [--brokers LIST] [--prefix P] [--no-kafka] "
 	    "[--signatures] [--json]\n"
-	    "                    [--timeout SECONDS] [--jobs N] [--no-audit]\n"
+	    "                    [--timeout SECONDS] [--jobs N] [--max-waiting N] [--no-audit]\n"
 	    "       axiom verify --bench N\n"
 	    "\n"
 	    "Re-checks, from the stored columns alone, as the read-only role axiom_auditor:\n"
@@ -79,8 +80,16 @@ usage(FILE *fp)
 	    "  -j, --json           print one JSON object (summary and failures) instead of text\n"
 	    "  -t, --timeout S      longest wait for the broker without progress, 1 to %d\n"
 	    "                       seconds (default %d)\n"
-	    "  -J, --jobs N         stream the record chains on N connections in parallel, in\n"
-	    "                       one shared snapshot, 1 to %d (default %d)\n"
+	    "  -J, --jobs N         stream the record chains, the ledger chains and the audit\n"
+	    "                       trail on N connections in parallel, in one shared\n"
+	    "                       snapshot, 1 to %d (default %d)\n",
+	    TIMEOUT_MAX_S, DEFAULT_TIMEOUT_S, AX_VERIFY_JOBS_MAX, DEFAULT_JOBS);
+	fprintf(fp,
+	    "      --max-waiting N  record versions that may wait in memory, per job, for the\n"
+	    "                       version before them (rows moved by lifecycle updates come\n"
+	    "                       late in the table); beyond, the job reads its lineages\n"
+	    "                       sorted, slower, in constant memory (1 to %d,\n"
+	    "                       default %d)\n"
 	    "      --bench N        measure the C record chain checker on N synthetic versions\n"
 	    "                       (1 to %d; touches no database or broker) and print\n"
 	    "                       the rate\n"
@@ -92,7 +101,7 @@ usage(FILE *fp)
 	    "exit codes: 0 every chain is valid, 1 a chain is broken or a cross-check failed\n"
 	    "            (or the verification could not complete), 2 bad command line,\n"
 	    "            3 PostgreSQL or the broker is unreachable\n",
-	    TIMEOUT_MAX_S, DEFAULT_TIMEOUT_S, AX_VERIFY_JOBS_MAX, DEFAULT_JOBS, BENCH_MAX);
+	    MAX_WAITING_MAX, AX_VERIFY_MAX_WAITING, BENCH_MAX);
 }
 
 /* Where the failures go: printed as they come, or gathered into a JSON array. */
@@ -290,7 +299,7 @@ run_bench(const char *prog, int64_t n)
 int
 cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 {
-	enum { OPT_BENCH = 1000, OPT_NO_AUDIT };
+	enum { OPT_BENCH = 1000, OPT_NO_AUDIT, OPT_MAX_WAITING };
 	static const struct option opts[] = {
 		{ "dsn", required_argument, NULL, 'd' },
 		{ "brokers", required_argument, NULL, 'b' },
@@ -302,6 +311,7 @@ cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 		{ "jobs", required_argument, NULL, 'J' },
 		{ "bench", required_argument, NULL, OPT_BENCH },
 		{ "no-audit", no_argument, NULL, OPT_NO_AUDIT },
+		{ "max-waiting", required_argument, NULL, OPT_MAX_WAITING },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -310,7 +320,8 @@ cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 	struct ax_verify_summary sum;
 	struct sink sink = { NULL };
 	struct ax_err err;
-	int timeout_s = DEFAULT_TIMEOUT_S, bench = 0, jobs = DEFAULT_JOBS;
+	int timeout_s = DEFAULT_TIMEOUT_S, bench = 0, jobs = DEFAULT_JOBS,
+	    max_waiting = AX_VERIFY_MAX_WAITING;
 	int c, json = 0, rc;
 
 	ax_err_clear(&err);
@@ -356,6 +367,12 @@ cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 				    "--jobs takes 1 to %d connections, not '%s'",
 				    AX_VERIFY_JOBS_MAX, optarg);
 			break;
+		case OPT_MAX_WAITING:
+			if (cli_parse_int(optarg, 1, MAX_WAITING_MAX, &max_waiting) != 0)
+				return cli_usage_error(prog,
+				    "--max-waiting takes 1 to %d versions, not '%s'",
+				    MAX_WAITING_MAX, optarg);
+			break;
 		case OPT_BENCH:
 			if (cli_parse_int(optarg, 1, BENCH_MAX, &bench) != 0)
 				return cli_usage_error(prog,
@@ -374,6 +391,7 @@ cmd_verify(int argc, char **argv, const struct ax_config *cfg)
 		return run_bench(prog, bench);
 	o.kafka_timeout_ms = timeout_s * 1000;
 	o.jobs = jobs;
+	o.max_waiting = (size_t)max_waiting;
 	if (o.prefix[0] == '\0')
 		return cli_usage_error(prog, "--prefix must not be empty");
 	if (o.dsn == NULL) {

@@ -16,9 +16,10 @@
  *    every offset has exactly one entry, no entry refers to an offset absent from the log.
  *
  * Invariants:
- *  (1) a chain reports at most one failure, its first, in the order it is read: after a
- *      failure the chain is poisoned and its later rows are only counted (the checker moves
- *      on at the next lineage / partition);
+ *  (1) a chain reports at most one failure, its first in version / seq order: after a
+ *      failure the chain is poisoned and its later rows are only counted (the ordered
+ *      checkers move on at the next lineage / partition; the unordered ones, which the runner
+ *      uses, keep each chain's state and report at the end);
  *  (2) nothing is written anywhere: the runner reads in one REPEATABLE READ READ ONLY
  *      transaction (one snapshot for records, ledger and stored offsets; the extra
  *      connections of a parallel record stage import it) and consumes the log with a plain
@@ -27,10 +28,10 @@
  *      superuser) is refused before anything is read: a partial view would verify clean;
  *  (4) every wait on a peer is bounded (connect_timeout, kafka_timeout_ms).
  *
- * Extension point: the runner is a list of stages (records, ledger, kafka log, in that
- * order; see ax_verify.c). Checkpoint signatures (issue 7 item 2) and stored e-signatures
- * (issue 6) are further stages with the same shape: read a table in one pass, report the
- * first failure per chain through ax_verify_report_fn, count into ax_verify_summary.
+ * Extension point: the runner is a list of stages (ledger, records, references, ... kafka
+ * log, audit topic, in that order; see ax_verify.c). Checkpoint signatures (issue 7 item 2) and
+ * stored e-signatures (issue 6) are further stages with the same shape: read a table in one pass,
+ * report the first failure per chain through ax_verify_report_fn, count into ax_verify_summary.
  */
 #ifndef AX_VERIFY_H
 #define AX_VERIFY_H
@@ -126,6 +127,44 @@ int ax_verify_records_feed(struct ax_verify_records *v, const struct ax_verify_v
 /* The counts so far. */
 struct ax_verify_counts ax_verify_records_counts(const struct ax_verify_records *v);
 
+/*
+ * Record chains, rows in any order (a sequential scan): the same checks and the same first
+ * failure per lineage as ax_verify_records_feed given the rows in (id, version) order. Each
+ * row's record_hash is recomputed as it comes; a version that comes before the one it follows
+ * waits in memory (its link and hash result, about 150 bytes) until that one came, so memory
+ * grows with the lineages and with the versions stored out of version order (a row moved by
+ * an update of its lifecycle columns), not with the table. Failures are kept until
+ * ax_verify_unordered_finish reports them, by lineage id.
+ */
+struct ax_verify_unordered;
+
+/* Create an unordered record chain checker in *out (free with ax_verify_unordered_free). */
+int ax_verify_unordered_new(struct ax_verify_unordered **out, struct ax_err *err);
+
+/* Free u; NULL is a no-op. */
+void ax_verify_unordered_free(struct ax_verify_unordered *u);
+
+/* Check version r, the next row in any order: AX_OK, or < 0 (err) when hashing failed. */
+int ax_verify_unordered_feed(
+    struct ax_verify_unordered *u, const struct ax_verify_version *r, struct ax_err *err);
+
+/*
+ * After the last row: a lineage whose waiting versions never met the one before them misses
+ * it; report the first failure of each broken lineage through report (NULL: none), in lineage
+ * id order. AX_OK or < 0 (err).
+ */
+int ax_verify_unordered_finish(
+    struct ax_verify_unordered *u, ax_verify_report_fn report, void *arg, struct ax_err *err);
+
+/* The counts so far (broken: lineages with a failure found so far). */
+struct ax_verify_counts ax_verify_unordered_counts(const struct ax_verify_unordered *u);
+
+/* The most versions that waited at once. */
+size_t ax_verify_unordered_early_max(const struct ax_verify_unordered *u);
+
+/* The versions waiting now. */
+size_t ax_verify_unordered_waiting(const struct ax_verify_unordered *u);
+
 /* Ledger chains ---------------------------------------------------------------------------- */
 
 /* One stored ledger entry, every column that the chain covers. Pointers are borrowed. */
@@ -165,6 +204,41 @@ int ax_verify_ledger_feed(struct ax_verify_ledger *v, const struct ax_verify_ent
 
 /* The counts so far. */
 struct ax_verify_counts ax_verify_ledger_counts(const struct ax_verify_ledger *v);
+
+/*
+ * Ledger chains, entries in any order (a sequential scan): the same checks and the same
+ * first failure per (topic, partition) as ax_verify_ledger_feed given the entries in
+ * (topic, partition, seq) order; an entry that comes before the one it follows waits in
+ * memory until that one came (the ledger is append-only: in a sequential scan its entries
+ * come in seq order, unless someone moved rows). Failures are kept until
+ * ax_verify_ledger_unordered_finish reports them, by topic and partition.
+ */
+struct ax_verify_ledger_unordered;
+
+/* Create an unordered ledger checker in *out (free with ax_verify_ledger_unordered_free). */
+int ax_verify_ledger_unordered_new(struct ax_verify_ledger_unordered **out, struct ax_err *err);
+
+/* Free u; NULL is a no-op. */
+void ax_verify_ledger_unordered_free(struct ax_verify_ledger_unordered *u);
+
+/* Check entry e, the next row in any order: AX_OK, or < 0 (err). */
+int ax_verify_ledger_unordered_feed(
+    struct ax_verify_ledger_unordered *u, const struct ax_verify_entry *e, struct ax_err *err);
+
+/*
+ * After the last entry: a partition whose waiting entries never met the one before them
+ * misses it; report the first failure of each broken partition through report (NULL: none),
+ * by topic and partition. AX_OK or < 0 (err).
+ */
+int ax_verify_ledger_unordered_finish(struct ax_verify_ledger_unordered *u,
+    ax_verify_report_fn report, void *arg, struct ax_err *err);
+
+/* The counts so far (broken: partitions with a failure found so far). */
+struct ax_verify_counts ax_verify_ledger_unordered_counts(
+    const struct ax_verify_ledger_unordered *u);
+
+/* The most entries that waited at once. */
+size_t ax_verify_ledger_unordered_early_max(const struct ax_verify_ledger_unordered *u);
 
 /* The Kafka log of one partition ------------------------------------------------------------ */
 
@@ -216,7 +290,12 @@ struct ax_verify_opts {
 	int kafka_timeout_ms; /* longest wait for the broker without progress */
 	int jobs;             /* connections streaming the record chains in parallel, 1..16 */
 	bool signatures;      /* re-verify every stored e-signature from its proofs */
+	size_t max_waiting;   /* record versions that may wait in memory per job for the one
+	                         before them; beyond, the job reads its lineages sorted. 0: the
+	                         default, AX_VERIFY_MAX_WAITING */
 };
+
+#define AX_VERIFY_MAX_WAITING 500000 /* about 75-150 MB per job */
 
 #define AX_VERIFY_JOBS_MAX 16
 

@@ -167,6 +167,7 @@ ALTER FUNCTION axiom_api.table_digests() OWNER TO axiom_owner;
 ALTER FUNCTION axiom_api.transition_record(text,timestamp with time zone,uuid,uuid,bigint,text,text) OWNER TO axiom_definer;
 ALTER FUNCTION axiom_api.verify_ledger_chains() OWNER TO axiom_owner;
 ALTER FUNCTION axiom_api.verify_ledger_references() OWNER TO axiom_owner;
+ALTER FUNCTION axiom_api.verify_ledger_references(text[]) OWNER TO axiom_owner;
 ALTER FUNCTION axiom_api.verify_record_chains() OWNER TO axiom_owner;
 
 -- Schemas
@@ -481,5 +482,7 @@ REVOKE ALL ON FUNCTION axiom_api.verify_ledger_chains() FROM PUBLIC, axiom_defin
 GRANT EXECUTE ON FUNCTION axiom_api.verify_ledger_chains() TO axiom_auditor;
 REVOKE ALL ON FUNCTION axiom_api.verify_ledger_references() FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom_api.verify_ledger_references() TO axiom_auditor;
+REVOKE ALL ON FUNCTION axiom_api.verify_ledger_references(text[]) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
+GRANT EXECUTE ON FUNCTION axiom_api.verify_ledger_references(text[]) TO axiom_auditor;
 REVOKE ALL ON FUNCTION axiom_api.verify_record_chains() FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom_api.verify_record_chains() TO axiom_auditor;

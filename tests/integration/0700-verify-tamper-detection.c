@@ -219,6 +219,72 @@ START_TEST(test_the_c_verifier_names_what_the_sql_verifiers_name)
 }
 END_TEST
 
+/*
+ * The references of the bulk tables (records, session_events) are checked in C against the
+ * ledger as it streams by; what they find is named by verify_ledger_references(), whose count
+ * the summary gives.
+ */
+/*
+ * An update moves a version behind its successors in the table: they wait in memory for it;
+ * with --max-waiting 1 the job reads its lineages sorted instead, and finds the same.
+ */
+START_TEST(test_versions_that_wait_and_the_sorted_fallback_find_the_same)
+{
+	static const char *const waits[] = { "", "--max-waiting 1" };
+	size_t i;
+
+	tamper("records",
+	    "UPDATE axiom.records SET title = 'moved' WHERE id = '" L2 "' AND version = 1");
+	for (i = 0; i < sizeof(waits) / sizeof(waits[0]); i++) {
+		ck_assert_int_eq(vf_run(out, sizeof(out), "--dsn %s --no-kafka --jobs 1 %s",
+		                     vf_dsn("AXIOM_PG_AUDITOR_DSN"), waits[i]),
+		    1);
+		ASSERT_HAS("broken: axiom.records lineage " L2 " version 1 (record_id ");
+		ASSERT_HAS("): record_hash does not match the stored columns\n");
+		ASSERT_HAS("record chains  4 lineages, 11 versions: 1 broken");
+		ASSERT_HAS("verified as axiom_auditor: 1 chain broken");
+	}
+}
+END_TEST
+
+START_TEST(test_a_bulk_row_out_of_line_with_the_ledger_is_named)
+{
+	char want[256];
+
+	/* an audit row of another command than its ledger entry's */
+	tamper("session_events",
+	    "UPDATE axiom.session_events SET command_id = '00000000-0000-4000-8000-0000000709ff' "
+	    "WHERE event_seq = (SELECT min(event_seq) FROM axiom.session_events "
+	    "WHERE ledger_topic = '" TOPIC "')");
+	ck_assert_msg(verify() == 1, "%s", out);
+	ASSERT_HAS("broken: axiom.session_events row ");
+	ASSERT_HAS("ledger refs    1 regulated rows or entries out of line with the ledger");
+	/* a version naming an entry that does not exist, another naming a rejected one */
+	tamper("records", "UPDATE axiom.records SET ledger_seq = 9999 WHERE id = '" L3
+	                  "' AND version = 2; UPDATE axiom.records SET ledger_seq = 3 "
+	                  "WHERE id = '" L2 "' AND version = 1");
+	ck_assert_msg(verify() == 1, "%s", out);
+	ASSERT_HAS("record chains  4 lineages, 11 versions: 0 broken");
+	snprintf(want, sizeof(want), "broken: axiom.records row %s: names ledger entry %s",
+	    dbt_value(T.admin,
+	        "SELECT min(record_id::text COLLATE \"C\") FROM axiom.records WHERE id IN ('" L2
+	        "', '" L3 "') AND ledger_seq IN (3, 9999)"),
+	    TOPIC);
+	ASSERT_HAS(want);
+	ASSERT_HAS("ledger refs    3 regulated rows or entries out of line with the ledger");
+	ck_assert_str_eq(
+	    dbt_value(T.auditor, "SELECT count(*) FROM axiom_api.verify_ledger_references()"), "3");
+	/* the SQL function leaves out only what it is asked to */
+	ck_assert_str_eq(
+	    dbt_value(T.auditor, "SELECT count(*) FROM axiom_api.verify_ledger_references("
+	                         "'{records,session_events,ledger}')"),
+	    "0");
+	ck_assert_str_eq(dbt_value(T.auditor, "SELECT count(*) FROM "
+	                                      "axiom_api.verify_ledger_references('{records}')"),
+	    "1");
+}
+END_TEST
+
 START_TEST(test_a_large_version_streams_and_its_last_byte_is_checked)
 {
 	const char *big = "00000000-0000-4000-8000-000000070500";
@@ -360,6 +426,8 @@ main(void)
 	tcase_add_test(tc, test_swapped_ledger_rows_and_swapped_hashes_are_located);
 	tcase_add_test(tc, test_a_dropped_rejected_outcome_is_located);
 	tcase_add_test(tc, test_the_c_verifier_names_what_the_sql_verifiers_name);
+	tcase_add_test(tc, test_versions_that_wait_and_the_sorted_fallback_find_the_same);
+	tcase_add_test(tc, test_a_bulk_row_out_of_line_with_the_ledger_is_named);
 	tcase_add_test(tc, test_a_large_version_streams_and_its_last_byte_is_checked);
 	tcase_add_test(tc, test_every_job_count_finds_the_same_failures_across_range_bounds);
 	tcase_add_test(tc, test_json_output_locates_the_failure);

@@ -235,6 +235,168 @@ START_TEST(test_version_one_with_a_predecessor_and_a_wrong_previous_id_are_refus
 }
 END_TEST
 
+/* Record chains in any order -------------------------------------------------------------- */
+
+#define MAXROWS 6
+
+/* The failure of the rows[0..n) of one lineage fed in that order to the ordered checker. */
+static void
+ordered_lines(const struct ax_verify_version *const *rows, int n, char *out, size_t cap)
+{
+	struct ax_verify_records *v = NULL;
+	struct ax_verify_failure f;
+	struct ax_err err;
+	int i;
+
+	out[0] = '\0';
+	ck_assert_int_eq(ax_verify_records_new(&v, &err), AX_OK);
+	for (i = 0; i < n; i++)
+		if (ax_verify_records_feed(v, rows[i], &f, &err) == AX_VERIFY_BROKEN)
+			ax_verify_failure_format(out, cap, &f);
+	ax_verify_records_free(v);
+}
+
+/* Collect the reported line into arg (a buffer of 1024 bytes). */
+static void
+keep_line(void *arg, const struct ax_verify_failure *f)
+{
+	ax_verify_failure_format(arg, 1024, f);
+}
+
+/* The failure of rows[0..n) fed to the unordered checker in the order perm[]. */
+static void
+unordered_lines(const struct ax_verify_version *const *rows, const int *perm, int n, char *out)
+{
+	struct ax_verify_unordered *u = NULL;
+	struct ax_err err;
+	int i;
+
+	out[0] = '\0';
+	ck_assert_int_eq(ax_verify_unordered_new(&u, &err), AX_OK);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(ax_verify_unordered_feed(u, rows[perm[i]], &err), AX_OK);
+	ck_assert_int_eq(ax_verify_unordered_finish(u, keep_line, out, &err), AX_OK);
+	ck_assert_int_eq(ax_verify_unordered_counts(u).rows, n);
+	ck_assert_int_eq(ax_verify_unordered_counts(u).chains, 1);
+	ck_assert_int_eq(ax_verify_unordered_counts(u).broken, out[0] != '\0');
+	ax_verify_unordered_free(u);
+}
+
+/* Every order of rows[0..n) (sorted by version) gives the unordered checker want. */
+static void
+every_order(const struct ax_verify_version *const *rows, int n, const char *want)
+{
+	int perm[MAXROWS], c[MAXROWS], i = 0, k, t, orders = 0;
+	char got[1024];
+
+	for (k = 0; k < n; k++) {
+		perm[k] = k;
+		c[k] = 0;
+	}
+	unordered_lines(rows, perm, n, got);
+	ck_assert_str_eq(got, want);
+	while (i < n) { /* Heap's algorithm */
+		if (c[i] < i) {
+			k = i % 2 == 0 ? 0 : c[i];
+			t = perm[k];
+			perm[k] = perm[i];
+			perm[i] = t;
+			unordered_lines(rows, perm, n, got);
+			ck_assert_msg(strcmp(got, want) == 0, "order %d: got \"%s\", want \"%s\"",
+			    orders, got, want);
+			orders++;
+			c[i]++;
+			i = 0;
+		} else {
+			c[i++] = 0;
+		}
+	}
+}
+
+START_TEST(test_the_unordered_checker_finds_what_the_ordered_one_finds_in_any_order)
+{
+	const struct ax_verify_version *rows[MAXROWS];
+	struct lineage a;
+	char want[1024];
+	int i, n, scenario;
+
+	for (scenario = 0; scenario < 9; scenario++) {
+		make_lineage(&a, 0x33);
+		n = 0;
+		for (i = 0; i < NV; i++)
+			rows[n++] = &a.v[i];
+		switch (scenario) {
+		case 1: /* a changed byte */
+			a.content[1][0] ^= 1;
+			break;
+		case 2: /* a missing middle version */
+			rows[1] = rows[2];
+			rows[2] = rows[3];
+			n--;
+			break;
+		case 3: /* a missing first version */
+			memmove(rows, rows + 1, 3 * sizeof(*rows));
+			n--;
+			break;
+		case 4: /* version 1 with a predecessor */
+			a.v[0].has_previous_record_id = 1;
+			break;
+		case 5: /* a wrong previous id */
+			a.v[2].previous_record_id[0] ^= 1;
+			break;
+		case 6: /* version 2 twice */
+			memmove(rows + 2, rows + 1, 3 * sizeof(*rows));
+			n++;
+			break;
+		case 7: /* version 2 twice, and a changed byte in version 3 */
+			memmove(rows + 2, rows + 1, 3 * sizeof(*rows));
+			n++;
+			a.content[2][0] ^= 1;
+			break;
+		case 8: /* a previous hash of another length, and a missing last version */
+			a.v[2].previous_record_hash_len = 31;
+			n--;
+			break;
+		default:
+			break;
+		}
+		ordered_lines(rows, n, want, sizeof(want));
+		ck_assert_msg(
+		    (scenario == 0) == (want[0] == '\0'), "scenario %d: %s", scenario, want);
+		every_order(rows, n, want);
+	}
+}
+END_TEST
+
+START_TEST(test_the_unordered_checker_keeps_lineages_apart_and_reports_them_by_id)
+{
+	struct ax_verify_unordered *u = NULL;
+	struct lineage a, b;
+	struct ax_err err;
+	char got[1024];
+	int i;
+
+	make_lineage(&a, 0x44);
+	make_lineage(&b, 0x22);
+	b.content[3][0] ^= 1;
+	ck_assert_int_eq(ax_verify_unordered_new(&u, &err), AX_OK);
+	for (i = NV - 1; i >= 0; i--) { /* newest first: every version waits */
+		ck_assert_int_eq(ax_verify_unordered_feed(u, &a.v[i], &err), AX_OK);
+		ck_assert_int_eq(ax_verify_unordered_feed(u, &b.v[i], &err), AX_OK);
+	}
+	ck_assert_uint_eq(ax_verify_unordered_early_max(u), 2 * (NV - 1));
+	ck_assert_int_eq(ax_verify_unordered_finish(u, keep_line, got, &err), AX_OK);
+	ck_assert_str_eq(got,
+	    "axiom.records lineage 22222222-2222-2222-2222-222222222222 version 4 (record_id "
+	    "22222222-2222-2222-2222-222222222204): record_hash does not match the stored columns");
+	ck_assert_int_eq(ax_verify_unordered_counts(u).chains, 2);
+	ck_assert_int_eq(ax_verify_unordered_counts(u).rows, 2 * NV);
+	ck_assert_int_eq(ax_verify_unordered_counts(u).broken, 1);
+	ax_verify_unordered_free(u);
+	ax_verify_unordered_free(NULL);
+}
+END_TEST
+
 /* Ledger ---------------------------------------------------------------------------------- */
 
 #define NE 5
@@ -374,6 +536,113 @@ START_TEST(test_swapped_rows_a_dropped_rejection_and_a_swapped_hash_are_located)
 	ck_assert_str_eq(f.problem, "entry_hash does not match the stored columns");
 	ck_assert_int_eq(ax_verify_ledger_counts(v).broken, 3);
 	ax_verify_ledger_free(v);
+}
+END_TEST
+
+/* The failure of rows[0..n) (in seq order) fed to the ordered ledger checker, as a line. */
+static void
+ledger_ordered_line(const struct ax_verify_entry *const *rows, int n, char *out)
+{
+	struct ax_verify_ledger *v = NULL;
+	struct ax_verify_failure f;
+	struct ax_err err;
+	int i;
+
+	out[0] = '\0';
+	ck_assert_int_eq(ax_verify_ledger_new(&v, &err), AX_OK);
+	for (i = 0; i < n; i++)
+		if (ax_verify_ledger_feed(v, rows[i], &f, &err) == AX_VERIFY_BROKEN)
+			ax_verify_failure_format(out, 1024, &f);
+	ax_verify_ledger_free(v);
+}
+
+/* The failure of rows[0..n) fed to the unordered ledger checker in the order perm[]. */
+static void
+ledger_unordered_line(const struct ax_verify_entry *const *rows, const int *perm, int n, char *out)
+{
+	struct ax_verify_ledger_unordered *u = NULL;
+	struct ax_err err;
+	int i;
+
+	out[0] = '\0';
+	ck_assert_int_eq(ax_verify_ledger_unordered_new(&u, &err), AX_OK);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(ax_verify_ledger_unordered_feed(u, rows[perm[i]], &err), AX_OK);
+	ck_assert_int_eq(ax_verify_ledger_unordered_finish(u, keep_line, out, &err), AX_OK);
+	ck_assert_int_eq(ax_verify_ledger_unordered_counts(u).rows, n);
+	ck_assert_int_eq(ax_verify_ledger_unordered_counts(u).broken, out[0] != '\0');
+	ax_verify_ledger_unordered_free(u);
+}
+
+START_TEST(test_the_unordered_ledger_checker_finds_what_the_ordered_one_finds_in_any_order)
+{
+	const struct ax_verify_entry *rows[NE + 1];
+	int perm[NE + 1], c[NE + 1], i, k, t, n, scenario;
+	char want[1024], got[1024];
+	struct chain a;
+	int64_t s;
+
+	for (scenario = 0; scenario < 8; scenario++) {
+		make_chain(&a, "t.commands", 0, offsets_ok);
+		for (n = 0; n < NE; n++)
+			rows[n] = &a.e[n];
+		switch (scenario) {
+		case 1: /* entries 2 and 3 swap their seq */
+			s = a.e[1].seq;
+			a.e[1].seq = a.e[2].seq;
+			a.e[2].seq = s;
+			rows[1] = &a.e[2];
+			rows[2] = &a.e[1];
+			break;
+		case 2: /* the rejection (seq 2) dropped */
+			memmove(rows + 1, rows + 2, 3 * sizeof(*rows));
+			n--;
+			break;
+		case 3: /* entry_hash of seq 4 replaced by seq 5's */
+			a.e[3].entry_hash = a.hash[4];
+			break;
+		case 4: /* an offset that does not increase, hashes recomputed would not help */
+			a.e[3].offset = a.e[2].offset;
+			break;
+		case 5: /* entry 3 twice */
+			memmove(rows + 3, rows + 2, 3 * sizeof(*rows));
+			n++;
+			break;
+		case 6: /* the first entry names a predecessor */
+			a.prev[0][0] = 1;
+			break;
+		case 7: /* the first entry dropped */
+			memmove(rows, rows + 1, 4 * sizeof(*rows));
+			n--;
+			break;
+		default:
+			break;
+		}
+		ledger_ordered_line(rows, n, want);
+		ck_assert_msg(
+		    (scenario == 0) == (want[0] == '\0'), "scenario %d: %s", scenario, want);
+		for (k = 0; k < n; k++) {
+			perm[k] = k;
+			c[k] = 0;
+		}
+		ledger_unordered_line(rows, perm, n, got);
+		ck_assert_str_eq(got, want);
+		for (i = 0; i < n;) { /* every other order (Heap's algorithm) */
+			if (c[i] < i) {
+				k = i % 2 == 0 ? 0 : c[i];
+				t = perm[k];
+				perm[k] = perm[i];
+				perm[i] = t;
+				ledger_unordered_line(rows, perm, n, got);
+				ck_assert_msg(strcmp(got, want) == 0,
+				    "scenario %d: got \"%s\", want \"%s\"", scenario, got, want);
+				c[i]++;
+				i = 0;
+			} else {
+				c[i++] = 0;
+			}
+		}
+	}
 }
 END_TEST
 
@@ -575,8 +844,13 @@ main(void)
 	tcase_add_test(tr, test_a_missing_middle_or_first_version_is_named);
 	tcase_add_test(tr, test_a_relinked_forgery_breaks_the_link_of_the_next_version);
 	tcase_add_test(tr, test_version_one_with_a_predecessor_and_a_wrong_previous_id_are_refused);
+	tcase_add_test(
+	    tr, test_the_unordered_checker_finds_what_the_ordered_one_finds_in_any_order);
+	tcase_add_test(tr, test_the_unordered_checker_keeps_lineages_apart_and_reports_them_by_id);
 	tcase_add_test(tr, test_the_synthetic_benchmark_verifies_its_own_chain);
 	tcase_add_test(tl, test_a_valid_ledger_chain_verifies);
+	tcase_add_test(
+	    tl, test_the_unordered_ledger_checker_finds_what_the_ordered_one_finds_in_any_order);
 	tcase_add_test(tl, test_swapped_rows_a_dropped_rejection_and_a_swapped_hash_are_located);
 	tcase_add_test(tl, test_offsets_that_do_not_increase_are_refused_even_with_valid_hashes);
 	tcase_add_test(tk, test_log_offsets_with_transaction_gaps_match_their_ledger_entries);
