@@ -8,8 +8,8 @@
 --   change_requests, change_request_steps and signatures only within the running command's
 --   actor scope (definer_actor_scope: actor_in_scope, which trusts the identity of
 --   10_identity_and_context.sql only with a valid MAC), and records also within the batch
---   scope of a set of record versions decided as one (definer_batch_scope: each lineage as its
---   own command's actor at that command's event time, against the grants row by row); it may
+--   scope of a set of record versions decided as one (definer_batch_scope: each lineage only as
+--   every command of the set on it may, against the grants row by row); it may
 --   only append to session_events
 --   (definer_appends) and only read context_key and delegation_limits; on the other tables
 --   (control plane, ledger, offsets, claims, watermark, e-signature registry) the policy is
@@ -266,24 +266,29 @@ CREATE POLICY definer_actor_scope ON axiom.records AS PERMISSIVE FOR ALL TO axio
     WITH CHECK (axiom.actor_in_scope(facility_id, domain_id));
 
 -- A set of record versions decided as one (apply_version_run, 60_data_plane.sql) reads and
--- writes each lineage named in axiom.batch_scope as that entry's actor at that entry's event
--- time: a row is visible when the entry of its lineage names an actor enrolled and active at
--- the entry's event time who holds a grant valid then in the row's facility and domain (a
--- delegation counts while its source grant is valid and its delegator is active: the rule of
--- tier_rank_at, a rank above 0); a new row must also carry that entry's actor and event time as
--- created_by and created_at. The grant check is an indexed join evaluated per row, not the
--- definer's decision; batch_scope holds rows only inside a running set (0025).
+-- writes each lineage named in axiom.batch_scope only as every command of the set on that
+-- lineage may: a row is visible when its lineage has entries and each names an actor enrolled
+-- and active at the entry's event time who holds a grant valid then in the row's facility and
+-- domain (a delegation counts while its source grant is valid and its delegator is active: the
+-- rule of tier_rank_at, a rank above 0), so no command of a set reads what its own actor could
+-- not; a new row must carry the actor and event time of an entry of its lineage, as
+-- created_by and created_at, whose actor may write there. The grant check is an indexed join
+-- evaluated per row, not the definer's decision; batch_scope holds rows only inside a running
+-- set (0025).
 DROP POLICY IF EXISTS definer_batch_scope ON axiom.records;
 CREATE POLICY definer_batch_scope ON axiom.records AS PERMISSIVE FOR ALL TO axiom_definer
     USING ((EXISTS ( SELECT 1
-   FROM (((axiom.batch_scope s
-     JOIN axiom.users x ON (((x.user_id = s.actor) AND (x.enrolled_at <= s.event_time) AND ((x.deactivated_at IS NULL) OR (s.event_time < x.deactivated_at)))))
-     JOIN axiom.grants g ON (((g.user_id = s.actor) AND (g.facility_id = records.facility_id) AND (g.domain_id = records.domain_id) AND axiom.grant_valid_at(g.*, s.event_time))))
-     JOIN axiom.access_tiers a ON ((a.tier = g.tier)))
-  WHERE ((s.id = records.id) AND ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
-           FROM (axiom.grants sg
-             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
-          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, s.event_time) AND (y.enrolled_at <= s.event_time) AND ((y.deactivated_at IS NULL) OR (s.event_time < y.deactivated_at))))))))))
+   FROM axiom.batch_scope s0
+  WHERE (s0.id = records.id))) AND (NOT (EXISTS ( SELECT 1
+   FROM axiom.batch_scope s
+  WHERE ((s.id = records.id) AND (NOT (EXISTS ( SELECT 1
+           FROM ((axiom.users x
+             JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = records.facility_id) AND (g.domain_id = records.domain_id) AND axiom.grant_valid_at(g.*, s.event_time))))
+             JOIN axiom.access_tiers a ON ((a.tier = g.tier)))
+          WHERE ((x.user_id = s.actor) AND (x.enrolled_at <= s.event_time) AND ((x.deactivated_at IS NULL) OR (s.event_time < x.deactivated_at)) AND ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
+                   FROM (axiom.grants sg
+                     JOIN axiom.users y ON ((y.user_id = sg.user_id)))
+                  WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, s.event_time) AND (y.enrolled_at <= s.event_time) AND ((y.deactivated_at IS NULL) OR (s.event_time < y.deactivated_at)))))))))))))))
     WITH CHECK ((EXISTS ( SELECT 1
    FROM (((axiom.batch_scope s
      JOIN axiom.users x ON (((x.user_id = s.actor) AND (x.enrolled_at <= s.event_time) AND ((x.deactivated_at IS NULL) OR (s.event_time < x.deactivated_at)))))

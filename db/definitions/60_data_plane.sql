@@ -267,8 +267,10 @@ $function$;
 -- (partition_commands, 80_batch_entry_point.sql) gives only commands it would dispatch, in
 -- log order, each on a lineage and with a record id and command id of its own within the run,
 -- and decides the first refused one through the per-command function, which then gives its
--- exact refusal; so no accepted command depends on another of the run, and each gets the
--- decision, record, audit-trail row and outcome the per-command path gives it. Command i of
+-- exact refusal. A lineage may come back in the run as a new version: it builds on the version
+-- the command before it on that lineage makes (accepted, or the run ends before it), so each
+-- command gets the decision, record, audit-trail row and outcome the per-command path gives
+-- it. Command i of
 -- the run takes ledger entry p_seqs[i] as its ledger reference.
 -- How: axiom.batch_scope names each command's lineage, actor and event time, so the row policy
 -- definer_batch_scope (L3) lets each lineage be read and written only as its own command's
@@ -310,31 +312,52 @@ BEGIN
 			           decode(u.x->>'previous_record_hash', 'hex') AS previous_claimed,
 			           u.x->>'reason' AS reason
 			      FROM unnest(p_cmds[1:n]) WITH ORDINALITY AS u(x, i)),
-			v AS (
-			    SELECT c.*, h.record_id AS head_id, h.record_hash AS head_hash,
+			o AS (
+			    -- each command's place among the run's commands on its lineage
+			    SELECT c.*, row_number() OVER (PARTITION BY c.id ORDER BY c.i)::integer AS occ,
+			           lag(c.i) OVER (PARTITION BY c.id ORDER BY c.i) AS prev_i,
+			           first_value(c.i) OVER (PARTITION BY c.id ORDER BY c.i) AS first_i
+			      FROM c),
+			f AS (
+			    -- the lineage as its first command of the run finds it: the stored head for a
+			    -- new version, nothing (version 0) for a new record
+			    SELECT o.i, h.record_id AS head_id, h.record_hash AS head_hash,
 			           h.status AS head_status, t.record_type AS type_found, t.gate,
-			           CASE WHEN c.op = 'create_record' THEN 1 ELSE h.version + 1 END AS version,
-			           CASE WHEN c.op = 'create_record' THEN c.record_type ELSE h.record_type END
+			           CASE WHEN o.op = 'create_record' THEN 0 ELSE h.version END AS base_version,
+			           CASE WHEN o.op = 'create_record' THEN o.record_type ELSE h.record_type END
 			               AS v_type,
-			           CASE WHEN c.op = 'create_record' THEN c.facility_id ELSE h.facility_id END
+			           CASE WHEN o.op = 'create_record' THEN o.facility_id ELSE h.facility_id END
 			               AS v_facility,
-			           CASE WHEN c.op = 'create_record' THEN t.domain_id ELSE h.domain_id END
+			           CASE WHEN o.op = 'create_record' THEN t.domain_id ELSE h.domain_id END
 			               AS v_domain
-			      FROM c
+			      FROM o
 			      LEFT JOIN LATERAL (SELECT r.record_id, r.version, r.record_hash, r.record_type,
 			                                r.facility_id, r.domain_id, r.status
 			                           FROM axiom.records r
-			                          WHERE c.op = 'new_version' AND r.id = c.id
+			                          WHERE o.op = 'new_version' AND r.id = o.id
 			                          ORDER BY r.version DESC LIMIT 1 FOR UPDATE) h ON true
-			      LEFT JOIN axiom.record_types t ON t.record_type = CASE WHEN c.op = 'create_record'
-			          THEN c.record_type ELSE h.record_type END),
+			      LEFT JOIN axiom.record_types t ON t.record_type = CASE WHEN o.op = 'create_record'
+			          THEN o.record_type ELSE h.record_type END
+			     WHERE o.occ = 1),
+			v AS (
+			    -- a later command on the lineage builds on the version the one before it makes
+			    -- (accepted: the run ends at the first that is not)
+			    SELECT o.*, f.type_found, f.gate, f.v_type, f.v_facility, f.v_domain,
+			           f.base_version + o.occ AS version,
+			           CASE WHEN o.occ = 1 THEN f.head_id ELSE pv.record_id END AS head_id,
+			           CASE WHEN o.occ = 1 THEN f.head_hash ELSE pv.claimed END AS head_hash,
+			           CASE WHEN o.occ = 1 THEN f.head_status ELSE 'draft' END AS head_status
+			      FROM o
+			      JOIN f ON f.i = o.first_i
+			      LEFT JOIN c pv ON pv.i = o.prev_i),
 			d AS (
 			    SELECT v.*, (v.actor IS NOT NULL AND v.et IS NOT NULL AND isfinite(v.et)
 			           AND axiom.user_active_at(v.actor, v.et)
 			           AND v.record_id IS NOT NULL AND v.id IS NOT NULL AND v.title IS NOT NULL
 			           AND v.content IS NOT NULL AND coalesce(btrim(v.reason), '') <> ''
 			           AND v.type_found IS NOT NULL
-			           AND (v.op = 'create_record' OR (v.head_id IS NOT NULL
+			           AND ((v.op = 'create_record' AND v.occ = 1) OR (v.op = 'new_version'
+			               AND v.head_id IS NOT NULL
 			               AND NOT coalesce(v.gate <> 'none', false)
 			               AND v.head_status IS DISTINCT FROM 'retired'
 			               AND v.previous_claimed IS NOT DISTINCT FROM v.head_hash))

@@ -146,7 +146,8 @@ $function$;
 -- so the run steps over a command only when it is a change step that touches no record
 -- (submit, review, approve, reject), a propose_change, transition_record or sign_record, whose
 -- lineage and record id no later member may then use, a tick or a quarantine; no member may
--- reuse a command id of the window, a lineage or a record id of another member. Every command
+-- reuse a command id of the window or a record id of another member, nor create a lineage
+-- another member used (a new version of one builds on the version before it). Every command
 -- of the window must get the next ledger entry (the seq of command j is p_seq + j - p_from):
 -- an offset after the previous one (after p_last_off, the ledger's last, for the first) and an
 -- event time before the control watermark p_w and not before the previous one (p_last_et for
@@ -188,7 +189,8 @@ BEGIN
 		IF op IN ('create_record', 'new_version') THEN
 			EXIT WHEN coalesce(x->>'command_id', '') !~ uuid_re OR coalesce(x->>'id', '') !~ uuid_re
 			    OR coalesce(x->>'record_id', '') !~ uuid_re;
-			EXIT WHEN (x->>'id')::uuid = ANY (lineages)
+			-- a lineage again: only as a new version, on the one the run made before it
+			EXIT WHEN (op = 'create_record' AND (x->>'id')::uuid = ANY (lineages))
 			    OR (x->>'record_id')::uuid = ANY (record_ids)
 			    OR (x->>'id')::uuid = ANY (seen_lineages)
 			    OR (x->>'record_id')::uuid = ANY (seen_records);

@@ -460,6 +460,44 @@ START_TEST(test_commands_a_run_steps_over_keep_their_place_in_the_log)
 }
 END_TEST
 
+START_TEST(test_a_lineage_comes_back_in_a_run_on_the_version_before)
+{
+	struct result set, one;
+	char v2[80], v3[80], v4[80], c1[80];
+
+	snprintf(v2, sizeof(v2), "%s",
+	    version(CID("70"), "alice", RID("70"), LID("01"), RID("01"), 1, head_hash(LID("01")),
+	        NULL));
+	snprintf(v3, sizeof(v3), "%s",
+	    version(CID("71"), "alice", RID("71"), LID("01"), RID("70"), 2, v2, NULL));
+	snprintf(c1, sizeof(c1), "%s",
+	    hash_of(RID("72"), LID("72"), "1", "NULL", "NULL", "note", "F1", "QC", "t", "alice",
+	        et_of(batch_n)));
+	create(CID("72"), "alice", RID("72"), LID("72"), "note", "F1", "new", NULL);
+	version(CID("73"), "alice", RID("73"), LID("72"), RID("72"), 1, c1, NULL);
+	/* another actor on the same lineage, on the version alice made in the run */
+	snprintf(v4, sizeof(v4), "%s",
+	    version(CID("74"), "carol", RID("74"), LID("01"), RID("71"), 3, v3, NULL));
+	/* frank, a technician: refused, the run ends before him */
+	version(CID("75"), "frank", RID("75"), LID("02"), RID("02"), 1, head_hash(LID("02")), NULL);
+	version(CID("76"), "alice", RID("76"), LID("01"), RID("74"), 4, v4, NULL);
+	/* a lineage created again inside a run: refused */
+	create(CID("77"), "alice", RID("77"), LID("77"), "note", "F1", "new", NULL);
+	create(CID("78"), "alice", RID("78"), LID("77"), "note", "F1", "again", NULL);
+	close_batch();
+	apply(1, &set);
+	apply(0, &one);
+	ck_assert_str_eq(set.reasons, "accepted,accepted,accepted,accepted,accepted,"
+	                              "insufficient_access_level,accepted,accepted,"
+	                              "not_found_or_denied");
+	/* 0-4 in one run (frank cut it), 6-7 (8 creates 7's lineage again, a run of its own) */
+	ck_assert_int_eq(set.runs, 3);
+	assert_same(&set, &one);
+	result_free(&set);
+	result_free(&one);
+}
+END_TEST
+
 START_TEST(test_no_login_writes_the_batch_scope)
 {
 	static const char *const logins[] = { "user", "analytics", "auditor" };
@@ -489,6 +527,7 @@ suite(void)
 	tcase_add_test(tc, test_one_run_for_a_batch_of_distinct_lineages);
 	tcase_add_test(tc, test_a_malformed_command_in_a_run_takes_the_second_try);
 	tcase_add_test(tc, test_commands_a_run_steps_over_keep_their_place_in_the_log);
+	tcase_add_test(tc, test_a_lineage_comes_back_in_a_run_on_the_version_before);
 	tcase_add_test(tc, test_no_login_writes_the_batch_scope);
 	suite_add_tcase(s, tc);
 	return s;
