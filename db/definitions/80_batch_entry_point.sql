@@ -11,9 +11,9 @@
 -- settings, decides (duplicate, tick, or dispatch_command to the per-command function of
 -- 50_control_plane.sql, 60_data_plane.sql or 70_esignatures.sql) and appends the ledger entry
 -- whose hash chains the partition (canonical encoding v1, layer L6); a run of new records and
--- new versions on distinct lineages is decided as one set instead (version_run, and
--- apply_version_run in 60_data_plane.sql), with exactly the outcomes, rows and entries the
--- per-command functions give (test 0109) and every layer on. All of it commits in the
+-- new versions is decided as one set instead (version_run, and apply_version_run in
+-- 60_data_plane.sql), with exactly the outcomes, rows and entries the per-command functions
+-- give (test 0109) and every layer on. All of it commits in the
 -- caller's one transaction with the new offset, so each command is applied exactly once. The
 -- functions beside it serve the applier: claim_partition (on assignment), the reads
 -- next_offset, partition_event_time, control_watermark and ledger_entries, and

@@ -12,14 +12,16 @@
 --   USAGE on schema axiom_api and no table, sequence or other function privilege: every
 --   per-command function (create_record, grant_access, sign_record, ...) and apply_batch,
 --   append_ledger_entry and store_next_offset are reached only by axiom_definer inside a batch.
--- - axiom_auditor reads every table but context_key and executes the verification and digest
---   functions and the encodings they use (85_digests_and_verification.sql).
+-- - axiom_auditor reads every table but context_key and batch_scope (which never holds a
+--   committed row) and executes the verification and digest functions and the encodings they
+--   use (85_digests_and_verification.sql).
 -- - axiom_analytics reads, within its row policies, the regulated rows, the audit trail and
 --   the control plane, never signatures' proofs (a column grant without proofs), and executes
 --   the helpers its policies call.
 -- - axiom_definer (NOLOGIN) owns the SECURITY DEFINER functions and holds only the table and
 --   column privileges they need: INSERT where rows are appended, UPDATE only on lifecycle
---   columns, SELECT on context_key (the MAC key).
+--   columns, SELECT on context_key (the MAC key), and INSERT, SELECT, DELETE on batch_scope
+--   (the scope of a set run, 60_data_plane.sql).
 -- PUBLIC holds nothing here. Test 0107-db-allow-list keeps the resulting allow-list of every
 -- login (tests/data/allow-list/) and 0101-db-privileges checks the runtime role.
 -- Default privileges and the revocation of pg_catalog functions from PUBLIC (advisory locks,
