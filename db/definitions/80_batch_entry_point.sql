@@ -403,6 +403,7 @@ DECLARE
 	e_detail text[] := '{}';
 	a_cmd uuid[] := '{}';
 	a_off bigint[] := '{}';
+	applied_at integer;
 	dup_at text;
 BEGIN
 	IF NOT p_trap THEN
@@ -445,16 +446,16 @@ BEGIN
 		-- decided a refusal
 		l_payload := CASE WHEN c->>'payload_sha256' ~ '^[0-9a-f]{64}$'
 		    THEN decode(c->>'payload_sha256', 'hex') END;
+		-- where this ledger applied the command id before: earlier in this batch (an array
+		-- lookup, no statement) or in an earlier one (one indexed read)
 		dup_at := NULL;
-		IF cmd IS NOT NULL THEN
-			dup_at := (SELECT p_topic || '/' || p_partition || '@' || u.applied_off
-			             FROM unnest(a_cmd, a_off) AS u(applied_cmd, applied_off)
-			            WHERE u.applied_cmd = cmd LIMIT 1);
-			IF dup_at IS NULL THEN
-				dup_at := (SELECT a.topic || '/' || a.kafka_partition || '@' || a.kafka_offset
-				             FROM axiom.applied_commands a WHERE a.topic = p_topic
-				              AND a.kafka_partition = p_partition AND a.command_id = cmd);
-			END IF;
+		applied_at := array_position(a_cmd, cmd);
+		IF applied_at IS NOT NULL THEN
+			dup_at := p_topic || '/' || p_partition || '@' || a_off[applied_at];
+		ELSIF cmd IS NOT NULL THEN
+			dup_at := (SELECT a.topic || '/' || a.kafka_partition || '@' || a.kafka_offset
+			             FROM axiom.applied_commands a WHERE a.topic = p_topic
+			              AND a.kafka_partition = p_partition AND a.command_id = cmd);
 		END IF;
 		IF dup_at IS NOT NULL AND (pre[n]).decision IS NOT NULL THEN
 			-- version_run takes no duplicate (invariant 8): never store a run's rows under one
