@@ -54,6 +54,20 @@ dbt_connect_to(const char *var, const char *db)
 	return conn;
 }
 
+/* The longest statement a helper below runs; a longer one fails the test, never truncated. */
+#define DBT_SQL_MAX 16384
+
+/* Format fmt into sql (DBT_SQL_MAX bytes) and run it on conn. */
+static inline PGresult *
+dbt_vrun(PGconn *conn, char *sql, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(sql, DBT_SQL_MAX, fmt, ap);
+
+	ck_assert_msg(n >= 0 && n < DBT_SQL_MAX, "statement longer than %d bytes: %.200s...",
+	    DBT_SQL_MAX, sql);
+	return PQexec(conn, sql);
+}
+
 /* Run sql on conn; the SQLSTATE of its error, or "" when it succeeded. */
 static inline const char *dbt_state(PGconn *conn, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -62,15 +76,14 @@ static inline const char *
 dbt_state(PGconn *conn, const char *fmt, ...)
 {
 	static char state[6];
-	char sql[8192];
+	char sql[DBT_SQL_MAX];
 	PGresult *res;
 	va_list ap;
 	const char *s;
 
 	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
+	res = dbt_vrun(conn, sql, fmt, ap);
 	va_end(ap);
-	res = PQexec(conn, sql);
 	state[0] = '\0';
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
 		s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -87,14 +100,13 @@ static inline void dbt_exec(PGconn *conn, const char *fmt, ...)
 static inline void
 dbt_exec(PGconn *conn, const char *fmt, ...)
 {
-	char sql[16384];
+	char sql[DBT_SQL_MAX];
 	PGresult *res;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
+	res = dbt_vrun(conn, sql, fmt, ap);
 	va_end(ap);
-	res = PQexec(conn, sql);
 	ck_assert_msg(
 	    PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
 	    "%s\nfailed: %s", sql, PQresultErrorMessage(res));
@@ -109,14 +121,13 @@ static inline const char *
 dbt_value(PGconn *conn, const char *fmt, ...)
 {
 	static char out[4096];
-	char sql[16384];
+	char sql[DBT_SQL_MAX];
 	PGresult *res;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
+	res = dbt_vrun(conn, sql, fmt, ap);
 	va_end(ap);
-	res = PQexec(conn, sql);
 	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s\nfailed: %s", sql,
 	    PQresultErrorMessage(res));
 	snprintf(out, sizeof(out), "%s",
@@ -137,16 +148,17 @@ static inline const char *dbt_call(PGconn *conn, const char *fmt, ...)
 static inline const char *
 dbt_call(PGconn *conn, const char *fmt, ...)
 {
+	static const char select[] = "SELECT coalesce(reason_code, decision) FROM ";
 	static char out[128];
-	char call[12288], sql[12400];
+	char format[DBT_SQL_MAX], sql[DBT_SQL_MAX];
 	PGresult *res;
 	va_list ap;
 
+	ck_assert_int_lt(strlen(select) + strlen(fmt), sizeof(format));
+	snprintf(format, sizeof(format), "%s%s", select, fmt);
 	va_start(ap, fmt);
-	vsnprintf(call, sizeof(call), fmt, ap);
+	res = dbt_vrun(conn, sql, format, ap);
 	va_end(ap);
-	snprintf(sql, sizeof(sql), "SELECT coalesce(reason_code, decision) FROM %s", call);
-	res = PQexec(conn, sql);
 	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1,
 	    "%s\nfailed: %s", sql, PQresultErrorMessage(res));
 	snprintf(out, sizeof(out), "%s", PQgetvalue(res, 0, 0));
