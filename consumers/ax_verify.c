@@ -643,6 +643,15 @@ report_record(void *arg, const struct ax_verify_failure *f)
 /* records_range: more versions waited than run->wait_max; the job reads its rows sorted. */
 #define TOO_MANY_WAITING 2
 
+/* Add the counts c (a job's, or one pass of a range) to *sum. */
+static void
+counts_add(struct ax_verify_counts *sum, const struct ax_verify_counts *c)
+{
+	sum->chains += c->chains;
+	sum->rows += c->rows;
+	sum->broken += c->broken;
+}
+
 /*
  * Check the lineages whose id hashes to job of jobs (uuid_hash(id) mod jobs; every lineage
  * when jobs is 1) on conn, adding to *counts, and count into *ref_problems the versions whose
@@ -748,9 +757,7 @@ out:
 		                            : o != NULL ? ax_verify_records_counts(o)
 		                                        : (struct ax_verify_counts){ 0, 0, 0 };
 
-		counts->chains += c.chains;
-		counts->rows += c.rows;
-		counts->broken += c.broken;
+		counts_add(counts, &c);
 		*ref_problems += problems;
 	}
 	copy_free(&r);
@@ -882,9 +889,7 @@ stage_records(struct run *run, struct ax_err *err)
 
 	rc = run_jobs(run, jobs, records_job, err);
 	for (i = 0; i < run->njobs; i++) {
-		run->sum->records.chains += jobs[i].counts.chains;
-		run->sum->records.rows += jobs[i].counts.rows;
-		run->sum->records.broken += jobs[i].counts.broken;
+		counts_add(&run->sum->records, &jobs[i].counts);
 		run->ref_problems.records += jobs[i].ref_problems;
 	}
 	run->sum->records_seconds = ax_mono_s() - t0;
@@ -1003,9 +1008,7 @@ stage_ledger(struct run *run, struct ax_err *err)
 
 	rc = run_jobs(run, jobs, ledger_job, err);
 	for (i = 0; i < run->njobs; i++) {
-		run->sum->ledger.chains += jobs[i].counts.chains;
-		run->sum->ledger.rows += jobs[i].counts.rows;
-		run->sum->ledger.broken += jobs[i].counts.broken;
+		counts_add(&run->sum->ledger, &jobs[i].counts);
 		if (rc == AX_OK)
 			rc = ref_merge(&run->refs, &jobs[i].refs, err);
 		ref_index_free(&jobs[i].refs);
