@@ -165,10 +165,11 @@ END
 $function$;
 
 -- Insert version p_version of lineage p_id once every check passed, with record_hash NULL:
--- the trigger link_record_version links it to the head, computes the hash and starts it as a
--- draft. Returns the new record_hash, or NULL when the insert hit a key conflict (ON CONFLICT DO
--- NOTHING: the record id or the (lineage, version) is in use, possibly by a row the actor
--- cannot see), which the callers answer not_found_or_denied.
+-- the insert triggers compute the hash, start it as a draft and check its link to the head
+-- (link_record_version, check_record_links). Returns the new record_hash, or NULL when the
+-- insert hit a key conflict (ON CONFLICT DO NOTHING: the record id or the (lineage, version)
+-- is in use, possibly by a row the actor cannot see), which the callers answer
+-- not_found_or_denied.
 CREATE OR REPLACE FUNCTION axiom.insert_version(p_record_id uuid, p_id uuid, p_version bigint, p_previous_record_id uuid, p_previous_record_hash bytea, p_record_type text, p_facility_id text, p_domain_id text, p_title text, p_content bytea, p_actor text, p_event_time timestamp with time zone, p_change_id uuid)
  RETURNS bytea
  LANGUAGE plpgsql
@@ -278,10 +279,10 @@ $function$;
 -- per-command functions check (actor enrolled and active, fields, reason, record type, the
 -- author level in the lineage's facility and domain at the event time, gate, status, previous
 -- hash, the record hash the database computes, a lineage id not in use) and inserts the
--- accepted prefix's versions (the insert trigger links and hashes each, L5 and L6) and audit
--- rows (L4). An id in use by a row the actor cannot see shows only as the insert's key
--- conflict: the statement is then rolled back (one subtransaction per run) and the run cut
--- before that command. Executable by axiom_definer only.
+-- accepted prefix's versions (the insert triggers hash each and check their links in one
+-- statement, L5 and L6) and audit rows (L4). An id in use by a row the actor cannot see shows
+-- only as the insert's key conflict: the statement is then rolled back (one subtransaction per
+-- run) and the run cut before that command. Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.apply_version_run(p_topic text, p_partition integer, p_seqs bigint[], p_cmds jsonb[])
  RETURNS axiom_api.outcome[]
  LANGUAGE plpgsql

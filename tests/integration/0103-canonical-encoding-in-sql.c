@@ -3,7 +3,7 @@
  * (db/0003) reproduces every shared test vector byte for byte whatever the session's
  * TimeZone, DateStyle or bytea_output; the database computes record_hash itself, accepts the
  * hash the C encoder (common/canon/ax_canon.c) computes, and refuses a version whose hash differs
- * or whose previous_record_hash is not the head's.
+ * or whose previous_record_hash is not the head's, row by row within one statement too.
  */
 #include <check.h>
 #include <stdio.h>
@@ -206,6 +206,89 @@ START_TEST(test_the_insert_trigger_computes_and_links_whoever_inserts)
 }
 END_TEST
 
+/*
+ * A superuser's INSERT into records of the rows x(r, i, v, pr, ph, f, t) that follows it
+ * (record_id, id, version, previous_record_id, previous_record_hash, facility_id, title), type
+ * note, domain QC, created by alice at T2; A_ID and B_ID are its two lineages; HEAD_OF gives
+ * the record id and hash of a stored version, as previous_record_id and previous_record_hash.
+ */
+#define LINK_INSERT                                                                                \
+	"INSERT INTO axiom.records (record_id, id, version, previous_record_id, "                  \
+	"previous_record_hash, record_type, facility_id, domain_id, title, content, created_by, "  \
+	"created_at) SELECT r, i, v, pr, ph, 'note', f, 'QC', t, '\\x', 'alice', '" T2 "' FROM "
+#define A_ID "'00000000-0000-4000-8000-000000000410'::uuid"
+#define B_ID "'00000000-0000-4000-8000-000000000420'::uuid"
+#define HEAD_OF(lineage, v)                                                                        \
+	"(SELECT record_id FROM axiom.records WHERE id = " lineage " AND version = " #v "), "      \
+	"(SELECT record_hash FROM axiom.records WHERE id = " lineage " AND version = " #v ")"
+
+START_TEST(test_the_link_trigger_checks_every_row_of_a_statement)
+{
+	/*
+	 * the link checks run once per statement (check_record_links): a chain of two new
+	 * versions in one statement lands; one bad row among good ones refuses the statement,
+	 * whichever check it breaks: a predecessor of another lineage with the right version, a
+	 * wrong previous hash, a moved facility, a predecessor that is not the head's version
+	 */
+	dbt_exec(T.admin, "SET axiom.ledger_topic = 'test'; SET axiom.ledger_partition = '0'; "
+	                  "SET axiom.ledger_seq = '1'");
+	dbt_exec(T.admin,
+	    LINK_INSERT "(VALUES ('00000000-0000-4000-8000-000000000411'::uuid, " A_ID ", 1, "
+	                "NULL::uuid, NULL::bytea, 'F1', 'a1'), "
+	                "('00000000-0000-4000-8000-000000000421'::uuid, " B_ID ", 1, NULL, NULL, "
+	                "'F1', 'b1')) AS x(r, i, v, pr, ph, f, t)");
+	dbt_exec(T.admin,
+	    "WITH a1 AS (SELECT record_id, record_hash FROM axiom.records WHERE id = " A_ID
+	    " AND version = 1), "
+	    "h2 AS (SELECT a1.*, axiom.expected_hash('00000000-0000-4000-8000-000000000412', " A_ID
+	    ", 2, a1.record_id, a1.record_hash, 'note', 'F1', 'QC', 'a2', '\\x', 'alice', "
+	    "'" T2 "', NULL) AS h FROM a1) " LINK_INSERT
+	    "(SELECT '00000000-0000-4000-8000-000000000412'::uuid, " A_ID ", 2, record_id, "
+	    "record_hash, 'F1', 'a2' FROM h2 UNION ALL "
+	    "SELECT '00000000-0000-4000-8000-000000000413'::uuid, " A_ID ", 3, "
+	    "'00000000-0000-4000-8000-000000000412'::uuid, h, 'F1', 'a3' FROM h2) "
+	    "AS x(r, i, v, pr, ph, f, t)");
+	ck_assert_str_eq(
+	    dbt_value(T.admin, "SELECT count(*) FROM axiom.records WHERE id = " A_ID), "3");
+	ck_assert_str_eq(
+	    dbt_value(T.admin, "SELECT count(*) FROM axiom_api.verify_record_chains()"), "0");
+
+	/* B's v2 linked to A's v1 (version 1, its hash): another lineage */
+	ck_assert_str_eq(dbt_state(T.admin,
+	                     LINK_INSERT "(VALUES (gen_random_uuid(), " A_ID ", 4, " HEAD_OF(A_ID,
+	                         3) ", 'F1', 'a4'), (gen_random_uuid(), " B_ID ", 2, " HEAD_OF(A_ID,
+	                         1) ", 'F1', 'b2')) AS x(r, i, v, pr, ph, f, t)"),
+	    "23000");
+	ck_assert_str_eq(
+	    dbt_value(T.admin, "SELECT count(*) FROM axiom.records WHERE id = " A_ID), "3");
+	/* B's own v1, another hash */
+	ck_assert_str_eq(dbt_state(T.admin, LINK_INSERT
+	                     "(VALUES (gen_random_uuid(), " B_ID ", 2, (SELECT record_id "
+	                     "FROM axiom.records WHERE id = " B_ID "), sha256('x'), 'F1', "
+	                     "'b2')) AS x(r, i, v, pr, ph, f, t)"),
+	    "23000");
+	/* B's v1 in another facility */
+	ck_assert_str_eq(dbt_state(T.admin, LINK_INSERT
+	                     "(VALUES (gen_random_uuid(), " B_ID
+	                     ", 2, " HEAD_OF(B_ID, 1) ", 'F2', 'b2')) AS x(r, i, v, pr, ph, f, t)"),
+	    "23000");
+	/* A's v2 as the predecessor of a v4 */
+	ck_assert_str_eq(dbt_state(T.admin, LINK_INSERT
+	                     "(VALUES (gen_random_uuid(), " A_ID
+	                     ", 4, " HEAD_OF(A_ID, 2) ", 'F1', 'a4')) AS x(r, i, v, pr, ph, f, t)"),
+	    "23000");
+	/* and the right ones still land */
+	dbt_exec(T.admin, LINK_INSERT "(VALUES (gen_random_uuid(), " A_ID ", 4, " HEAD_OF(A_ID,
+	                      3) ", 'F1', 'a4'), (gen_random_uuid(), " B_ID ", 2, " HEAD_OF(B_ID,
+	                      1) ", 'F1', 'b2')) AS x(r, i, v, pr, ph, f, t)");
+	ck_assert_str_eq(dbt_value(T.admin,
+	                     "SELECT count(*) FROM axiom.records WHERE id IN (" A_ID ", " B_ID ")"),
+	    "6");
+	ck_assert_str_eq(
+	    dbt_value(T.admin, "SELECT count(*) FROM axiom_api.verify_record_chains()"), "0");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -219,6 +302,7 @@ main(void)
 	tcase_add_test(tc, test_sql_encoding_matches_every_shared_vector_in_any_session_settings);
 	tcase_add_test(tc, test_database_accepts_the_hash_the_c_encoder_computes);
 	tcase_add_test(tc, test_the_insert_trigger_computes_and_links_whoever_inserts);
+	tcase_add_test(tc, test_the_link_trigger_checks_every_row_of_a_statement);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);

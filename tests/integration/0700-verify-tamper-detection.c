@@ -75,7 +75,8 @@ tamper(const char *table, const char *sql)
 	                        ? "ENABLE ALWAYS TRIGGER immutable_data_columns, "
 	                          "ENABLE ALWAYS TRIGGER no_removal_row, "
 	                          "ENABLE ALWAYS TRIGGER no_removal_truncate, "
-	                          "ENABLE ALWAYS TRIGGER link_record_version"
+	                          "ENABLE ALWAYS TRIGGER link_record_version, "
+	                          "ENABLE ALWAYS TRIGGER check_record_links"
 	                        : "ENABLE ALWAYS TRIGGER append_only_row, "
 	                          "ENABLE ALWAYS TRIGGER append_only_truncate";
 

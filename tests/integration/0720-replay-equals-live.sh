@@ -110,7 +110,8 @@ sql "$B" "ALTER TABLE axiom.records DISABLE TRIGGER USER;
 	ALTER TABLE axiom.records ENABLE ALWAYS TRIGGER immutable_data_columns;
 	ALTER TABLE axiom.records ENABLE ALWAYS TRIGGER no_removal_row;
 	ALTER TABLE axiom.records ENABLE ALWAYS TRIGGER no_removal_truncate;
-	ALTER TABLE axiom.records ENABLE ALWAYS TRIGGER link_record_version;" >/dev/null
+	ALTER TABLE axiom.records ENABLE ALWAYS TRIGGER link_record_version;
+	ALTER TABLE axiom.records ENABLE ALWAYS TRIGGER check_record_links;" >/dev/null
 "$AX" replay --compare-only --dbname "$B" --compare-dsn "$AXIOM_PG_AUDITOR_DSN dbname=$A" >"$TMP/tamper.out" 2>&1
 check "replay --compare-only exits 1 after the change" 1 $?
 check "exactly one table differs" 1 "$(grep -c 'DIFFERENT' "$TMP/tamper.out")"
