@@ -263,26 +263,28 @@ END
 $function$;
 
 -- Decide and apply the run p_cmds of create_record and new_version commands as one set, every
--- layer on, and return the outcomes of its accepted prefix: the commands before the first one
--- that the per-command function (create_record, new_version) would not accept. The caller
--- (partition_commands, 80_batch_entry_point.sql) gives only commands it would dispatch, in
--- log order, each on a lineage and with a record id and command id of its own within the run,
--- and decides the first refused one through the per-command function, which then gives its
--- exact refusal. A lineage may come back in the run as a new version: it builds on the version
--- the command before it on that lineage makes (accepted, or the run ends before it), so each
+-- layer on, and return one element per command before the cut, in order: the outcome of an
+-- accepted one, NULL for one the per-command function (create_record, new_version) would not
+-- accept; the cut is the first command on the lineage of such a refused one (it would build on
+-- a version that is not made). The caller (partition_commands, 80_batch_entry_point.sql) gives
+-- only commands it would dispatch, in log order, each on a lineage and with a record id and
+-- command id of its own within the run, and decides each NULL one, and the cut, through the
+-- per-command function, which then gives its exact refusal. A refused command changes no
+-- record, and no accepted command shares its lineage or record id, so deciding it after the
+-- accepted ones changes nothing either gets. A lineage may come back in the run as a new
+-- version: it builds on the version the command before it on that lineage makes, so each
 -- command gets the decision, record, audit-trail row and outcome the per-command path gives
--- it. Command i of
--- the run takes ledger entry p_seqs[i] as its ledger reference.
+-- it. Command i of the run takes ledger entry p_seqs[i] as its ledger reference.
 -- How: axiom.batch_scope names each command's lineage, actor and event time, so the row policy
 -- definer_batch_scope (L3) lets each lineage be read and written only as its own command's
 -- actor sees it; one statement reads the heads (locked), checks what the
 -- per-command functions check (actor enrolled and active, fields, reason, record type, the
 -- author level in the lineage's facility and domain at the event time, gate, status, previous
 -- hash, the record hash the database computes, a lineage id not in use) and inserts the
--- accepted prefix's versions (the insert triggers hash each and check their links in one
+-- accepted commands' versions (the insert triggers hash each and check their links in one
 -- statement, L5 and L6) and audit rows (L4). An id in use by a row the actor cannot see shows
 -- only as the insert's key conflict: the statement is then rolled back (one subtransaction per
--- run) and the run cut before that command. Executable by axiom_definer only.
+-- run) and the run cut before that command, which the caller decides alone. Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.apply_version_run(p_topic text, p_partition integer, p_seqs bigint[], p_cmds jsonb[])
  RETURNS axiom_api.outcome[]
  LANGUAGE plpgsql
@@ -370,9 +372,13 @@ BEGIN
 			               OR NOT EXISTS (SELECT 1 FROM axiom.records x WHERE x.id = v.id)))
 			           AS accept
 			      FROM v),
+			k AS (
+			    -- the run ends before the first member that builds on a refused one
+			    SELECT coalesce(min(y.i), n + 1) AS cut FROM d y
+			     WHERE EXISTS (SELECT 1 FROM d z WHERE z.id = y.id AND z.i < y.i
+			                      AND z.accept IS NOT TRUE)),
 			p AS (
-			    SELECT d.* FROM d
-			     WHERE d.i < coalesce((SELECT min(y.i) FROM d y WHERE y.accept IS NOT TRUE), n + 1)),
+			    SELECT d.* FROM d WHERE d.accept IS TRUE AND d.i < (SELECT k.cut FROM k)),
 			ins AS (
 			    INSERT INTO axiom.records (record_id, id, version, previous_record_id,
 			        previous_record_hash, record_hash, record_type, facility_id, domain_id, title,
@@ -393,9 +399,12 @@ BEGIN
 			      FROM p ORDER BY p.i)
 			SELECT (SELECT min(p.i) FROM p WHERE NOT EXISTS (SELECT 1 FROM ins
 			            WHERE ins.record_id = p.record_id)),
-			       ARRAY(SELECT axiom.accepted(format('created version %s', p.version), p.id,
-			                p.version, ins.record_hash)
-			               FROM p JOIN ins ON ins.record_id = p.record_id ORDER BY p.i)
+			       ARRAY(SELECT CASE WHEN ins.record_id IS NOT NULL THEN axiom.accepted(
+			                    format('created version %s', d.version), d.id, d.version,
+			                    ins.record_hash) END
+			               FROM d LEFT JOIN ins ON d.accept IS TRUE
+			                AND ins.record_id = d.record_id
+			              WHERE d.i < (SELECT k.cut FROM k) ORDER BY d.i)
 			  INTO conflict_at, outs;
 			IF conflict_at IS NOT NULL THEN
 				-- an id in use by a row the actor cannot see: redo without that command

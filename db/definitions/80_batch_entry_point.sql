@@ -140,9 +140,11 @@ $function$;
 -- The run of create_record and new_version commands of p_cmds from p_from on (p_from itself
 -- one, at most p_cap of them) that apply_version_run (60_data_plane.sql) decides as one set
 -- before the commands the run steps over, and its outcomes: ordinals are the members' places
--- in p_cmds, candidates their number, outs the outcomes of the accepted prefix of them
--- (partition_commands decides the member after it one by one). Deciding a member before a
--- command that precedes it in the log changes nothing only when neither can see the other,
+-- in p_cmds, candidates their number, outs what apply_version_run returns for the members
+-- before the run's cut: an accepted member's outcome, NULL for a refused one
+-- (partition_commands decides those, and the member at the cut, one by one). Deciding a
+-- member before a command that precedes it in the log changes nothing only when neither can
+-- see the other,
 -- so the run steps over a command only when it is a change step that touches no record
 -- (submit, review, approve, reject), a propose_change, transition_record or sign_record, whose
 -- lineage and record id no later member may then use, a tick or a quarantine; no member may
@@ -336,8 +338,10 @@ $function$;
 -- tick, else dispatch_command, or, for a create_record or new_version on the normal path of a
 -- data batch, the outcome version_run decided for it: the run of such commands from this one
 -- on, stepping over the commands that cannot see them, decided as one set (invariant 8); the
--- member that cut a run is then dispatched alone, and a run after a cut may be at most twice
--- the accepted prefix, so a producer of refusals costs at most twice the set's work. Then the
+-- members the set refused and the member that cut a run (one on a refused member's lineage,
+-- or a key conflict) are then dispatched alone, and a run after a cut may be at most twice
+-- the members decided before it, so a producer of refusals costs at most twice the set's
+-- work. Then the
 -- ledger entry (seq, offset, command id, actor, event time, decision, reason code, record
 -- hash, previous entry hash, entry_hash = SHA-256 of canon_ledger_v1) when the offset is after
 -- the ledger's last, and the command id for applied_commands. p_trap false, the normal path:
@@ -378,13 +382,13 @@ DECLARE
 	res axiom.batch_outcome;
 	zero constant bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
 	-- the outcomes set runs (version_run) decided, by place in the batch; the last run's
-	-- outcomes and members; the member it refused (dispatched alone, not tried again as a
-	-- run); the longest run to try next
+	-- outcomes and members; the members a run left to their function (dispatched alone, not
+	-- tried again as a run); the longest run to try next
 	pre axiom_api.outcome[] := '{}';
 	run_outs axiom_api.outcome[];
 	run_ords integer[];
 	run_candidates integer;
-	run_refused integer := 0;
+	alone integer[] := '{}';
 	run_cap integer := 64;
 	k integer;
 	-- the batch's ledger entries and applied command ids (the normal path inserts them in
@@ -484,19 +488,27 @@ BEGIN
 			-- apply_batch's parsing, without its trap: a malformed field raises
 			l_et := (c->>'event_time')::timestamptz;
 			l_cmd := (c->>'command_id')::uuid;
-			IF (pre[n]).decision IS NULL AND n <> run_refused AND NOT p_control
+			IF (pre[n]).decision IS NULL AND NOT n = ANY (alone) AND NOT p_control
 			    AND c->>'op' IN ('create_record', 'new_version') THEN
 				-- decide this command and the run that follows it as one set
 				SELECT vr.outs, vr.ordinals, vr.candidates
 				  INTO run_outs, run_ords, run_candidates
 				  FROM axiom.version_run(p_topic, p_partition, p_w, cmds, n, run_cap,
 				      coalesce(last_seq, 0) + 1, last_off, last_et, a_cmd) vr;
+				-- the members before the cut: accepted, or refused (left to their function)
 				k := cardinality(run_outs);
 				FOR j IN 1..k LOOP
-					pre[run_ords[j]] := run_outs[j];
+					IF (run_outs[j]).decision IS NULL THEN
+						alone := alone || run_ords[j];
+					ELSE
+						pre[run_ords[j]] := run_outs[j];
+					END IF;
 				END LOOP;
-				run_refused := CASE WHEN k < run_candidates THEN run_ords[k + 1] ELSE 0 END;
-				-- a refusal cuts the run: try shorter runs after one, longer after none
+				-- a cut: its member goes alone, and the next run may be at most twice the
+				-- members decided before it; longer runs after none
+				IF k < run_candidates THEN
+					alone := alone || run_ords[k + 1];
+				END IF;
 				run_cap := CASE WHEN k < run_candidates THEN greatest(2, 2 * k)
 				    ELSE least(64, 2 * run_cap) END;
 			END IF;

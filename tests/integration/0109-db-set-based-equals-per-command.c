@@ -473,7 +473,7 @@ END_TEST
 START_TEST(test_a_lineage_comes_back_in_a_run_on_the_version_before)
 {
 	struct result set, one;
-	char v2[80], v3[80], v4[80], c1[80];
+	char v2[80], v3[80], v4[80], c1[80], f2[80];
 
 	snprintf(v2, sizeof(v2), "%s",
 	    version(CID("70"), "alice", RID("70"), LID("01"), RID("01"), 1, head_hash(LID("01")),
@@ -488,19 +488,25 @@ START_TEST(test_a_lineage_comes_back_in_a_run_on_the_version_before)
 	/* another actor on the same lineage, on the version alice made in the run */
 	snprintf(v4, sizeof(v4), "%s",
 	    version(CID("74"), "carol", RID("74"), LID("01"), RID("71"), 3, v3, NULL));
-	/* frank, a technician: refused, the run ends before him */
-	version(CID("75"), "frank", RID("75"), LID("02"), RID("02"), 1, head_hash(LID("02")), NULL);
+	/* frank, a technician: refused; the run goes on past him, left to his function */
+	snprintf(f2, sizeof(f2), "%s",
+	    version(CID("75"), "frank", RID("75"), LID("02"), RID("02"), 1, head_hash(LID("02")),
+	        NULL));
 	version(CID("76"), "alice", RID("76"), LID("01"), RID("74"), 4, v4, NULL);
+	/* on the version frank would have made: the run ends here (the cut), decided alone */
+	version(CID("79"), "alice", RID("79"), LID("02"), RID("75"), 2, f2, NULL);
 	/* a lineage created again inside a run: refused */
 	create(CID("77"), "alice", RID("77"), LID("77"), "note", "F1", "new", NULL);
 	create(CID("78"), "alice", RID("78"), LID("77"), "note", "F1", "again", NULL);
 	close_batch();
 	apply(1, &set);
 	apply(0, &one);
-	ck_assert_str_eq(set.reasons, "accepted,accepted,accepted,accepted,accepted,"
-	                              "insufficient_access_level,accepted,accepted,"
-	                              "not_found_or_denied");
-	/* 0-4 in one run (frank cut it), 6-7 (8 creates 7's lineage again, a run of its own) */
+	ck_assert_str_eq(set.reasons,
+	    "accepted,accepted,accepted,accepted,accepted,"
+	    "insufficient_access_level,accepted,stale_previous_hash,accepted,"
+	    "not_found_or_denied");
+	/* 0-6 in one run (frank refused inside it, cut at 7), 8, then 9 (it creates 8's lineage
+	 * again, a run of its own) */
 	ck_assert_int_eq(set.runs, 3);
 	assert_same(&set, &one);
 	result_free(&set);
