@@ -20,6 +20,31 @@
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
+-- The earlier row-policy predicate of axiom_definer (L3): true only while a command runs, that
+-- is when the settings axiom.actor and axiom.event_time_us are set and axiom.context_mac is
+-- their valid MAC for this backend and transaction (context_mac), and when that actor holds a
+-- rank above 0 in (f, d) at that event time (tier_rank_at). No policy calls it since policy
+-- definer_actor_scope (45_row_level_security.sql) checks the MAC once per statement
+-- (context_identity) and the grant by a join of its own; it stays until a migration drops it
+-- (a definition file drops nothing, db/README.md). Executable by axiom_definer only.
+CREATE OR REPLACE FUNCTION axiom.actor_in_scope(f text, d text)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+AS $function$
+	SELECT coalesce(pg_catalog.current_setting('axiom.actor', true), '') OPERATOR(pg_catalog.<>) ''
+	   AND coalesce(pg_catalog.current_setting('axiom.event_time_us', true), '')
+	       OPERATOR(pg_catalog.<>) ''
+	   AND pg_catalog.current_setting('axiom.context_mac', true) OPERATOR(pg_catalog.=)
+	       axiom.context_mac(pg_catalog.current_setting('axiom.actor', true),
+	           pg_catalog.current_setting('axiom.event_time_us', true))
+	   AND axiom.tier_rank_at(pg_catalog.current_setting('axiom.actor', true), f, d,
+	       'epoch'::pg_catalog.timestamptz OPERATOR(pg_catalog.+)
+	       (pg_catalog.current_setting('axiom.event_time_us', true)::pg_catalog.int8
+	           OPERATOR(pg_catalog.*) '1 microsecond'::pg_catalog.interval))
+	       OPERATOR(pg_catalog.>) 0
+$function$;
+
 -- Row-policy predicate of axiom_analytics (policy analyst_scope): the person mapped to the
 -- current login (users.db_role = current_user) holds a grant in (f, d) valid now
 -- (statement_timestamp(), not an event time). Reads users and grants under the analyst's own
