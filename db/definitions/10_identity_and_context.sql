@@ -8,11 +8,12 @@
 -- axiom.begin_command: three transaction-local settings, the actor, the event time in
 -- microseconds, and a MAC over both bound to this backend and transaction (axiom.context_mac,
 -- keyed by axiom.context_key, which only axiom_definer reads). The row policies of
--- 45_row_level_security.sql trust the actor and event time only with a valid MAC, so a session
--- that sets the settings itself sees nothing (layer L3). Every per-command function ends with
--- axiom.finish, which writes the audit-trail row (axiom.session_events) of the decision, accepted
--- or rejected, and clears the identity (layer L4). accepted, rejected and not_found_or_denied
--- build the outcome (axiom_api.outcome) that a command returns.
+-- 45_row_level_security.sql trust the actor and event time only with a valid MAC, checked once
+-- per statement by axiom.context_identity, so a session that sets the settings itself sees
+-- nothing (layer L3). Every per-command function ends with axiom.finish, which writes the
+-- audit-trail row (axiom.session_events) of the decision, accepted or rejected, and clears the
+-- identity (layer L4). accepted, rejected and not_found_or_denied build the outcome
+-- (axiom_api.outcome) that a command returns.
 -- Tests: 0101-db-privileges (identity cannot be spoofed), 0102-db-rls.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
@@ -54,7 +55,7 @@ $function$;
 -- hex SHA-256 of the key in axiom.context_key followed by the canonical encodings of the tag
 -- 'axiom/context/v1', the actor, the event time, pg_backend_pid() and transaction_timestamp().
 -- Only axiom_definer may execute it or read axiom.context_key, so no login can compute a MAC
--- that actor_in_scope accepts (L3). Not PARALLEL SAFE: a parallel worker has another pid.
+-- that context_identity accepts (L3). Not PARALLEL SAFE: a parallel worker has another pid.
 CREATE OR REPLACE FUNCTION axiom.context_mac(p_actor text, p_event_time_us text)
  RETURNS text
  LANGUAGE plpgsql
@@ -71,6 +72,35 @@ BEGIN
 	    OPERATOR(pg_catalog.||) axiom.canon_int64(pg_catalog.pg_backend_pid())
 	    OPERATOR(pg_catalog.||) axiom.canon_timestamp(pg_catalog.transaction_timestamp())),
 	    'hex');
+END
+$function$;
+
+-- The acting identity the row policy definer_actor_scope (45_row_level_security.sql) trusts:
+-- one row (the actor of the setting axiom.actor, and the event time of axiom.event_time_us,
+-- microseconds since the epoch) while axiom.actor and axiom.event_time_us are set and
+-- axiom.context_mac is their valid MAC for this backend and transaction (context_mac); no row
+-- otherwise, so a caller-SET identity is no identity. The settings are read once, and the
+-- values returned are those the MAC was checked on. The policy reads it as a function scan
+-- without arguments, which PostgreSQL runs once per statement and only rewinds for each further
+-- row (PL/pgSQL, so it is never inlined into the row's expression). Executable by axiom_definer
+-- only.
+CREATE OR REPLACE FUNCTION axiom.context_identity()
+ RETURNS TABLE(actor text, event_time timestamp with time zone)
+ LANGUAGE plpgsql
+ STABLE ROWS 1
+AS $function$
+DECLARE
+	a pg_catalog.text := coalesce(pg_catalog.current_setting('axiom.actor', true), '');
+	us pg_catalog.text := coalesce(pg_catalog.current_setting('axiom.event_time_us', true), '');
+	m pg_catalog.text := coalesce(pg_catalog.current_setting('axiom.context_mac', true), '');
+BEGIN
+	IF a OPERATOR(pg_catalog.<>) '' AND us OPERATOR(pg_catalog.<>) ''
+	   AND m OPERATOR(pg_catalog.=) axiom.context_mac(a, us) THEN
+		actor := a;
+		event_time := 'epoch'::pg_catalog.timestamptz OPERATOR(pg_catalog.+)
+		    (us::pg_catalog.int8 OPERATOR(pg_catalog.*) '1 microsecond'::pg_catalog.interval);
+		RETURN NEXT;
+	END IF;
 END
 $function$;
 

@@ -12,19 +12,21 @@
 -- at T >= c (grant_valid_at, user_active_at), and a data command is decided only once the
 -- control watermark is beyond its event time (80_batch_entry_point.sql), so replaying the log
 -- decides alike. The row policies (45_row_level_security.sql) are an independent second check
--- of the same scope through actor_in_scope (layer L3) and analyst_in_scope.
+-- of the same scope (layer L3): definer_actor_scope by an indexed join of the same rule, and
+-- analyst_in_scope.
 -- Tests: 0104-db-delegation, 0105-db-change-management, 0511-apply-separation-of-duties,
 -- 0514-apply-same-instant.
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
--- Row-policy predicate of axiom_definer (L3; policy definer_actor_scope on records,
--- change_requests, change_request_steps, signatures): true only while a command runs, that is
--- when the settings axiom.actor and axiom.event_time_us are set and axiom.context_mac is their
--- valid MAC for this backend and transaction (context_mac), and when that actor holds a rank
--- above 0 in (f, d) at that event time (tier_rank_at). A caller-SET identity fails the MAC and
--- sees nothing. Executable by axiom_definer only.
+-- The earlier row-policy predicate of axiom_definer (L3): true only while a command runs, that
+-- is when the settings axiom.actor and axiom.event_time_us are set and axiom.context_mac is
+-- their valid MAC for this backend and transaction (context_mac), and when that actor holds a
+-- rank above 0 in (f, d) at that event time (tier_rank_at). No policy calls it since policy
+-- definer_actor_scope (45_row_level_security.sql) checks the MAC once per statement
+-- (context_identity) and the grant by a join of its own; it stays until a migration drops it
+-- (a definition file drops nothing, db/README.md). Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.actor_in_scope(f text, d text)
  RETURNS boolean
  LANGUAGE sql
@@ -120,8 +122,8 @@ END
 $function$;
 
 -- The highest access-tier rank user u holds in (facility f, domain d) at t, 0 for none: the
--- five-argument tier_rank_at with no delegator excluded. Used by actor_in_scope,
--- analyst_in_scope and every per-command check that does not concern a change's author.
+-- five-argument tier_rank_at with no delegator excluded. Used by analyst_in_scope and every
+-- per-command check that does not concern a change's author.
 CREATE OR REPLACE FUNCTION axiom.tier_rank_at(u text, f text, d text, t timestamp with time zone)
  RETURNS integer
  LANGUAGE plpgsql

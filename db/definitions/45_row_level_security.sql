@@ -6,8 +6,10 @@
 --
 -- - axiom_definer (the rights of every SECURITY DEFINER function) reaches records,
 --   change_requests, change_request_steps and signatures only within the running command's
---   actor scope (definer_actor_scope: actor_in_scope, which trusts the identity of
---   10_identity_and_context.sql only with a valid MAC), and records also within the batch
+--   actor scope (definer_actor_scope: the identity of 10_identity_and_context.sql, which
+--   context_identity yields only with a valid MAC, checked once per statement; then, row by
+--   row, an indexed join of that actor's enrollment and grants in the row's facility and
+--   domain at that event time, delegations included), and records also within the batch
 --   scope of a set of record versions decided as one (definer_batch_scope: each lineage only as
 --   every command of the set on it may, against the grants row by row); it may
 --   only append to session_events
@@ -113,10 +115,35 @@ DROP POLICY IF EXISTS auditor_reads_all ON axiom.change_request_steps;
 CREATE POLICY auditor_reads_all ON axiom.change_request_steps AS PERMISSIVE FOR SELECT TO axiom_auditor
     USING (true);
 
+-- definer_actor_scope (here and on change_requests, records, signatures): a row is visible,
+-- and a new or changed row acceptable, while a command runs (context_identity: one row, the
+-- actor and event time of the settings, when their MAC is valid; a function scan without
+-- arguments, so PostgreSQL calls it once per statement and rewinds it for every further row)
+-- and that actor, enrolled and active at that event time, holds a grant valid then in the
+-- row's facility and domain whose tier ranks above 0; a delegation counts while its source
+-- grant is valid and its delegator enrolled and active at that time. That is the rule of
+-- tier_rank_at (40_authorization.sql) as an indexed join evaluated per row, an independent
+-- check of the definer's own decision. A caller-SET identity yields no row and sees nothing.
 DROP POLICY IF EXISTS definer_actor_scope ON axiom.change_request_steps;
 CREATE POLICY definer_actor_scope ON axiom.change_request_steps AS PERMISSIVE FOR ALL TO axiom_definer
-    USING (axiom.actor_in_scope(facility_id, domain_id))
-    WITH CHECK (axiom.actor_in_scope(facility_id, domain_id));
+    USING ((EXISTS ( SELECT 1
+   FROM (((axiom.context_identity() c(actor, event_time)
+     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
+     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = change_request_steps.facility_id) AND (g.domain_id = change_request_steps.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
+     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
+  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
+           FROM (axiom.grants sg
+             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
+          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))))
+    WITH CHECK ((EXISTS ( SELECT 1
+   FROM (((axiom.context_identity() c(actor, event_time)
+     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
+     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = change_request_steps.facility_id) AND (g.domain_id = change_request_steps.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
+     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
+  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
+           FROM (axiom.grants sg
+             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
+          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))));
 
 DROP POLICY IF EXISTS analyst_scope ON axiom.change_requests;
 CREATE POLICY analyst_scope ON axiom.change_requests AS PERMISSIVE FOR SELECT TO axiom_analytics
@@ -128,8 +155,24 @@ CREATE POLICY auditor_reads_all ON axiom.change_requests AS PERMISSIVE FOR SELEC
 
 DROP POLICY IF EXISTS definer_actor_scope ON axiom.change_requests;
 CREATE POLICY definer_actor_scope ON axiom.change_requests AS PERMISSIVE FOR ALL TO axiom_definer
-    USING (axiom.actor_in_scope(facility_id, domain_id))
-    WITH CHECK (axiom.actor_in_scope(facility_id, domain_id));
+    USING ((EXISTS ( SELECT 1
+   FROM (((axiom.context_identity() c(actor, event_time)
+     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
+     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = change_requests.facility_id) AND (g.domain_id = change_requests.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
+     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
+  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
+           FROM (axiom.grants sg
+             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
+          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))))
+    WITH CHECK ((EXISTS ( SELECT 1
+   FROM (((axiom.context_identity() c(actor, event_time)
+     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
+     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = change_requests.facility_id) AND (g.domain_id = change_requests.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
+     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
+  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
+           FROM (axiom.grants sg
+             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
+          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))));
 
 DROP POLICY IF EXISTS auditor_reads_all ON axiom.checkpoints;
 CREATE POLICY auditor_reads_all ON axiom.checkpoints AS PERMISSIVE FOR SELECT TO axiom_auditor
@@ -262,8 +305,24 @@ CREATE POLICY auditor_reads_all ON axiom.records AS PERMISSIVE FOR SELECT TO axi
 
 DROP POLICY IF EXISTS definer_actor_scope ON axiom.records;
 CREATE POLICY definer_actor_scope ON axiom.records AS PERMISSIVE FOR ALL TO axiom_definer
-    USING (axiom.actor_in_scope(facility_id, domain_id))
-    WITH CHECK (axiom.actor_in_scope(facility_id, domain_id));
+    USING ((EXISTS ( SELECT 1
+   FROM (((axiom.context_identity() c(actor, event_time)
+     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
+     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = records.facility_id) AND (g.domain_id = records.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
+     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
+  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
+           FROM (axiom.grants sg
+             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
+          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))))
+    WITH CHECK ((EXISTS ( SELECT 1
+   FROM (((axiom.context_identity() c(actor, event_time)
+     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
+     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = records.facility_id) AND (g.domain_id = records.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
+     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
+  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
+           FROM (axiom.grants sg
+             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
+          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))));
 
 -- A set of record versions decided as one (apply_version_run, 60_data_plane.sql) reads and
 -- writes each lineage named in axiom.batch_scope only as every command of the set on that
@@ -330,8 +389,24 @@ CREATE POLICY auditor_reads_all ON axiom.signatures AS PERMISSIVE FOR SELECT TO 
 
 DROP POLICY IF EXISTS definer_actor_scope ON axiom.signatures;
 CREATE POLICY definer_actor_scope ON axiom.signatures AS PERMISSIVE FOR ALL TO axiom_definer
-    USING (axiom.actor_in_scope(facility_id, domain_id))
-    WITH CHECK (axiom.actor_in_scope(facility_id, domain_id));
+    USING ((EXISTS ( SELECT 1
+   FROM (((axiom.context_identity() c(actor, event_time)
+     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
+     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = signatures.facility_id) AND (g.domain_id = signatures.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
+     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
+  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
+           FROM (axiom.grants sg
+             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
+          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))))
+    WITH CHECK ((EXISTS ( SELECT 1
+   FROM (((axiom.context_identity() c(actor, event_time)
+     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
+     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = signatures.facility_id) AND (g.domain_id = signatures.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
+     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
+  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
+           FROM (axiom.grants sg
+             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
+          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))));
 
 DROP POLICY IF EXISTS auditor_reads_all ON axiom.signing_factors;
 CREATE POLICY auditor_reads_all ON axiom.signing_factors AS PERMISSIVE FOR SELECT TO axiom_auditor

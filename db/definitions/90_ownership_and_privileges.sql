@@ -82,6 +82,7 @@ ALTER FUNCTION axiom.canon_uuid_array(uuid[]) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.change_step(axiom.change_requests,text,text,text,text,timestamp with time zone,text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.change_transition(text,text,timestamp with time zone,uuid,uuid,text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.check_record_links() OWNER TO axiom_owner;
+ALTER FUNCTION axiom.context_identity() OWNER TO axiom_owner;
 ALTER FUNCTION axiom.context_mac(text,text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.digest_rows_access_tiers() OWNER TO axiom_owner;
 ALTER FUNCTION axiom.digest_rows_applied_commands() OWNER TO axiom_owner;
@@ -333,6 +334,8 @@ REVOKE ALL ON FUNCTION axiom.change_transition(text,text,timestamp with time zon
 GRANT EXECUTE ON FUNCTION axiom.change_transition(text,text,timestamp with time zone,uuid,uuid,text) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.check_record_links() FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.check_record_links() TO axiom_definer;
+REVOKE ALL ON FUNCTION axiom.context_identity() FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
+GRANT EXECUTE ON FUNCTION axiom.context_identity() TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.context_mac(text,text) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.context_mac(text,text) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.digest_rows_access_tiers() FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;

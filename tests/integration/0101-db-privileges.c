@@ -304,7 +304,9 @@ START_TEST(test_identity_cannot_be_spoofed_by_setting_parameters)
 	ck_assert_str_eq(dbt_state(T.analytics, "SET ROLE axiom_auditor"), DENIED);
 	dbt_exec(T.analytics, "RESET ALL");
 	/*
-	 * only the two functions that implement it read or write the identity settings; the
+	 * only the functions that implement it read or write the identity settings
+	 * (begin_command sets them, context_identity reads them under their MAC for the row
+	 * policy; actor_in_scope, which no policy calls any more, read them the same way); the
 	 * batch's loop writes the ledger reference settings (db/0018), which identify no one
 	 */
 	ck_assert_str_eq(
@@ -312,7 +314,7 @@ START_TEST(test_identity_cannot_be_spoofed_by_setting_parameters)
 	                       "p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname "
 	                       "LIKE 'axiom%%' AND (p.prosrc LIKE '%%current_setting%%' OR "
 	                       "p.prosrc LIKE '%%set_config%%')"),
-	    "actor_in_scope,begin_command,partition_commands");
+	    "actor_in_scope,begin_command,context_identity,partition_commands");
 }
 END_TEST
 

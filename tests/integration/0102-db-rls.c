@@ -3,7 +3,9 @@
  * function that forgets every filter still returns only the rows of its actor's grants;
  * axiom_analytics sees only the facilities and domains of the analyst's own grants; the
  * auditor reads everything and writes nothing; probing for rows the caller cannot see
- * (unique keys, foreign keys) yields the same generic refusal as a row that does not exist.
+ * (unique keys, foreign keys) yields the same generic refusal as a row that does not exist;
+ * the definer's actor scope checks every row of a statement against the identity whose MAC
+ * it verified, delegations included, and nothing else.
  */
 #include <check.h>
 #include <stdio.h>
@@ -18,6 +20,11 @@
 #define RECORD_F2_QC     "00000000-0000-4000-8000-0000000002b1"
 #define NOWHERE          "00000000-0000-4000-8000-00000000dead"
 #define T1               "2026-01-01 00:10:00+00"
+#define G_CAROL          "00000000-0000-4000-8000-0000000000c1"
+#define T_DELEGATED      "2026-01-01 00:20:00+00"
+#define T_BEFORE         "2026-01-01 00:30:00+00"
+#define T_GONE           "2026-01-01 00:40:00+00"
+#define T_AFTER          "2026-01-01 00:41:00+00"
 
 static void
 setup(void)
@@ -197,6 +204,79 @@ START_TEST(test_probing_hidden_rows_answers_like_a_missing_row)
 }
 END_TEST
 
+/* The titles test_unfiltered_titles returns for actor at et: one statement over every row. */
+static const char *
+titles(const char *actor, const char *et)
+{
+	return dbt_value(T.user, "SELECT axiom_api.test_unfiltered_titles('%s', '%s')", actor, et);
+}
+
+/* The rows the definer sees with whatever identity the transaction holds. */
+static const char *
+unfiltered_count(void)
+{
+	return dbt_value(T.user, "SELECT axiom_api.test_unfiltered_count()");
+}
+
+START_TEST(test_actor_scope_checks_each_row_against_the_verified_identity)
+{
+	char mac[128], us[32], other_us[32];
+
+	/* carol (manager F1/QC) delegates her grant to dave (manager F2/QC), then leaves */
+	ck_assert_str_eq(dbt_call(T.api, "axiom_api.delegate('carol', '" T_DELEGATED
+	                                 "', gen_random_uuid(), gen_random_uuid(), '" G_CAROL
+	                                 "', 'dave', 'horizontal', '2026-02-01 00:00:00+00', "
+	                                 "'cover at plant 1')"),
+	    "accepted");
+	ck_assert_str_eq(dbt_call(T.api, "axiom_api.deactivate_user('axiom-system', '" T_GONE
+	                                 "', gen_random_uuid(), 'carol', 'left')"),
+	    "accepted");
+	/*
+	 * one statement reads rows of F1/QC (dave's by delegation), F2/QC (his own grant) and
+	 * F1/MICRO (none): each row is checked on its own facility and domain
+	 */
+	ck_assert_str_eq(titles("dave", T_BEFORE), "F1 quality note|F2 quality note");
+	ck_assert_str_eq(titles("dave", T1), "F2 quality note"); /* before the delegation */
+	/* from the delegator's deactivation on, her delegation counts no more */
+	ck_assert_str_eq(titles("dave", T_AFTER), "F2 quality note");
+	/* the actor must be active at the event time too */
+	ck_assert_str_eq(titles("carol", T_BEFORE), "F1 quality note");
+	ck_assert_str_eq(titles("carol", T_AFTER), "");
+
+	/*
+	 * the identity counts only as its MAC covers it: begin_command leaves dave's in this
+	 * transaction; every setting the caller changes after it is no identity
+	 */
+	dbt_exec(T.user, "BEGIN");
+	ck_assert_str_eq(titles("dave", T_BEFORE), "F1 quality note|F2 quality note");
+	ck_assert_str_eq(unfiltered_count(), "2");
+	snprintf(mac, sizeof(mac), "%s",
+	    dbt_value(T.user, "SELECT current_setting('axiom.context_mac')"));
+	snprintf(us, sizeof(us), "%s",
+	    dbt_value(T.user, "SELECT current_setting('axiom.event_time_us')"));
+	ck_assert_int_eq((int)strlen(mac), 64);
+	snprintf(other_us, sizeof(other_us), "%lld", strtoll(us, NULL, 10) + 1);
+	dbt_exec(T.user, "SET LOCAL axiom.actor = 'carol'");
+	ck_assert_str_eq(unfiltered_count(), "0");
+	dbt_exec(T.user, "SET LOCAL axiom.actor = 'dave'");
+	ck_assert_str_eq(unfiltered_count(), "2");
+	dbt_exec(T.user, "SET LOCAL axiom.event_time_us = '%s'", other_us);
+	ck_assert_str_eq(unfiltered_count(), "0");
+	dbt_exec(T.user, "SET LOCAL axiom.event_time_us = '%s'", us);
+	ck_assert_str_eq(unfiltered_count(), "2");
+	dbt_exec(T.user, "SET LOCAL axiom.context_mac = '%064d'", 0);
+	ck_assert_str_eq(unfiltered_count(), "0");
+	dbt_exec(T.user, "ROLLBACK");
+	/* the same three values SET in another transaction are no identity either */
+	dbt_exec(T.user,
+	    "SET axiom.actor = 'dave'; SET axiom.event_time_us = '%s'; SET axiom.context_mac = "
+	    "'%s'",
+	    us, mac);
+	ck_assert_str_eq(unfiltered_count(), "0");
+	dbt_exec(T.user, "RESET ALL");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -211,6 +291,7 @@ main(void)
 	tcase_add_test(tc, test_analytics_sees_only_its_own_grants_facilities_and_domains);
 	tcase_add_test(tc, test_auditor_reads_everything_and_writes_nothing);
 	tcase_add_test(tc, test_probing_hidden_rows_answers_like_a_missing_row);
+	tcase_add_test(tc, test_actor_scope_checks_each_row_against_the_verified_identity);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);
