@@ -100,7 +100,12 @@ out:
  * for the session: a batch's head lookup calls a set-returning function per command, whose
  * planner estimate (1,000 rows each) crossed jit_above_cost from about ten lookups and
  * jit_optimize_above_cost from about twenty, and compiling then cost 30 to 140 ms per batch
- * for a statement that runs in a few milliseconds.
+ * for a statement that runs in a few milliseconds. The session's PL/pgSQL statements keep
+ * their generic plans (plan_cache_mode): with the default, PostgreSQL planned a custom plan
+ * for many of them on every execution, 10 % of the server's CPU samples in the bench's
+ * throughput phase (4 % with generic plans: the rest is re-planning after invalidations). A
+ * plan choice changes no decision: the functions' lookups that take one row of several
+ * order them first (ORDER BY ... LIMIT 1).
  */
 static int
 connect_session(struct ax_batch_ctx *ctx, bool claim, struct ax_err *err)
@@ -112,7 +117,7 @@ connect_session(struct ax_batch_ctx *ctx, bool claim, struct ax_err *err)
 	ctx->conn = NULL;
 	if ((rc = ax_pg_connect(&ctx->conn, ctx->dsn, "the runtime role", err)) != AX_OK)
 		return rc;
-	res = PQexec(ctx->conn, "SET jit = off");
+	res = PQexec(ctx->conn, "SET jit = off; SET plan_cache_mode = force_generic_plan");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = ax_pg_err(err, ctx->conn, res, "could not set up the session");
 		PQclear(res);
