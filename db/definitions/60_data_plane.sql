@@ -270,8 +270,8 @@ $function$;
 -- only commands it would dispatch, in log order, each on a lineage and with a record id and
 -- command id of its own within the run, and decides each NULL one, and the cut, through the
 -- per-command function, which then gives its exact refusal. A refused command changes no
--- record, and no accepted command shares its lineage or record id, so deciding it after the
--- accepted ones changes nothing either gets. A lineage may come back in the run as a new
+-- record, and no accepted command after it shares its lineage or record id, so deciding it
+-- after them changes nothing either gets. A lineage may come back in the run as a new
 -- version: it builds on the version the command before it on that lineage makes, so each
 -- command gets the decision, record, audit-trail row and outcome the per-command path gives
 -- it. Command i of the run takes ledger entry p_seqs[i] as its ledger reference.
@@ -284,7 +284,8 @@ $function$;
 -- accepted commands' versions (the insert triggers hash each and check their links in one
 -- statement, L5 and L6) and audit rows (L4). An id in use by a row the actor cannot see shows
 -- only as the insert's key conflict: the statement is then rolled back (one subtransaction per
--- run) and the run cut before that command, which the caller decides alone. Executable by axiom_definer only.
+-- run) and the run cut before that command, which the caller decides alone. Executable by
+-- axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.apply_version_run(p_topic text, p_partition integer, p_seqs bigint[], p_cmds jsonb[])
  RETURNS axiom_api.outcome[]
  LANGUAGE plpgsql

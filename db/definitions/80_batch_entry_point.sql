@@ -144,17 +144,17 @@ $function$;
 -- before the run's cut: an accepted member's outcome, NULL for a refused one
 -- (partition_commands decides those, and the member at the cut, one by one). Deciding a
 -- member before a command that precedes it in the log changes nothing only when neither can
--- see the other,
--- so the run steps over a command only when it is a change step that touches no record
--- (submit, review, approve, reject), a propose_change, transition_record or sign_record, whose
--- lineage and record id no later member may then use, a tick or a quarantine; no member may
--- reuse a command id of the window or a record id of another member, nor create a lineage
--- another member used (a new version of one builds on the version before it). Every command
--- of the window must get the next ledger entry (the seq of command j is p_seq + j - p_from):
--- an offset after the previous one (after p_last_off, the ledger's last, for the first) and an
--- event time before the control watermark p_w and not before the previous one (p_last_et for
--- the first); a command id this ledger applied before, in an earlier batch or earlier in
--- this one (p_applied), ends the run before that member (invariant 5). Executable by axiom_definer only.
+-- see the other, so the run steps over a command only when it is a change step that touches
+-- no record (submit, review, approve, reject), a propose_change, transition_record or
+-- sign_record, whose lineage and record id no later member may then use, a tick or a
+-- quarantine; no member may reuse a command id of the window or a record id of another
+-- member, nor create a lineage another member used (a new version of one builds on the version
+-- before it). Every command of the window must get the next ledger entry (the seq of command
+-- j is p_seq + j - p_from): an offset after the previous one (after p_last_off, the ledger's
+-- last, for the first) and an event time before the control watermark p_w and not before the
+-- previous one (p_last_et for the first); a command id this ledger applied before, in an
+-- earlier batch or earlier in this one (p_applied), ends the run before that member
+-- (invariant 5). Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.version_run(p_topic text, p_partition integer, p_w timestamp with time zone, p_cmds jsonb[], p_from integer, p_cap integer, p_seq bigint, p_last_off bigint, p_last_et timestamp with time zone, p_applied uuid[], OUT outs axiom_api.outcome[], OUT ordinals integer[], OUT candidates integer)
  RETURNS record
  LANGUAGE plpgsql
@@ -341,17 +341,16 @@ $function$;
 -- members the set refused and the member that cut a run (one on a refused member's lineage,
 -- or a key conflict) are then dispatched alone, and a run after a cut may be at most twice
 -- the members decided before it, so a producer of refusals costs at most twice the set's
--- work. Then the
--- ledger entry (seq, offset, command id, actor, event time, decision, reason code, record
--- hash, previous entry hash, entry_hash = SHA-256 of canon_ledger_v1) when the offset is after
--- the ledger's last, and the command id for applied_commands. p_trap false, the normal path:
--- the partition's ledger lock (the advisory lock append_ledger_entry takes) once for the
--- batch, no per-command subtransaction, so a malformed field raises out of the batch, and the
--- batch's entries and applied command ids inserted in one statement each after the last
--- command (no function of a command reads either table). p_trap true, partition_batch's
--- second try: each command goes through apply_batch, whose per-command trap turns a malformed
--- command into invalid_command, and each entry through append_ledger_entry. The ledger
--- settings are cleared at the end. Executable by axiom_definer only.
+-- work. Then the ledger entry (seq, offset, command id, actor, event time, decision, reason
+-- code, record hash, previous entry hash, entry_hash = SHA-256 of canon_ledger_v1) when the
+-- offset is after the ledger's last, and the command id for applied_commands. p_trap false,
+-- the normal path: the partition's ledger lock (the advisory lock append_ledger_entry takes)
+-- once for the batch, no per-command subtransaction, so a malformed field raises out of the
+-- batch, and the batch's entries and applied command ids inserted in one statement each after
+-- the last command (no function of a command reads either table). p_trap true,
+-- partition_batch's second try: each command goes through apply_batch, whose per-command trap
+-- turns a malformed command into invalid_command, and each entry through append_ledger_entry.
+-- The ledger settings are cleared at the end. Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.partition_commands(p_topic text, p_partition integer, p_control boolean, p_expected bigint, p_w timestamp with time zone, p_commands jsonb, p_trap boolean)
  RETURNS SETOF axiom.batch_outcome
  LANGUAGE plpgsql
