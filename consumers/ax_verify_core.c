@@ -9,6 +9,7 @@
  */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,13 +321,118 @@ ax_verify_records_feed(struct ax_verify_records *v, const struct ax_verify_versi
 	return rc;
 }
 
+/* Rows that came early ------------------------------------------------------------------- */
+
+/*
+ * The rows of one chain that came before the row they follow (a version, a ledger entry),
+ * waiting: a min-heap by the int64_t key each holds at key_off (its version, its seq); the
+ * elements are size bytes, copied in and out, and own the message at why_off. One mechanism
+ * for both unordered checkers; it runs only for rows out of order.
+ */
+struct early {
+	unsigned char *e;
+	size_t n, cap;
+	size_t size, key_off, why_off;
+};
+
+#define EARLY_OF(type, key, why)                                                                   \
+	{                                                                                          \
+		NULL, 0, 0, sizeof(type), offsetof(type, key), offsetof(type, why)                 \
+	}
+
+static int64_t
+early_key(const struct early *h, size_t i)
+{
+	int64_t k;
+
+	memcpy(&k, h->e + i * h->size + h->key_off, sizeof(k));
+	return k;
+}
+
+/* The lowest waiting key; h->n > 0. */
+static int64_t
+early_min(const struct early *h)
+{
+	return early_key(h, 0);
+}
+
+/* Keep x (size bytes, its message owned from here on) among the waiting rows. */
+static int
+early_push(struct early *h, const void *x, struct ax_err *err)
+{
+	int64_t k;
+	size_t i;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 16;
+		unsigned char *e = realloc(h->e, cap * h->size);
+
+		if (e == NULL)
+			return ax_err_set(err, AX_ERR, "out of memory checking a chain");
+		h->e = e;
+		h->cap = cap;
+	}
+	memcpy(&k, (const unsigned char *)x + h->key_off, sizeof(k));
+	for (i = h->n++; i > 0 && early_key(h, (i - 1) / 2) > k; i = (i - 1) / 2)
+		memcpy(h->e + i * h->size, h->e + (i - 1) / 2 * h->size, h->size);
+	memcpy(h->e + i * h->size, x, h->size);
+	return AX_OK;
+}
+
+/* Take the lowest waiting row into out (size bytes); h->n > 0. */
+static void
+early_pop(struct early *h, void *out)
+{
+	size_t i = 0, n;
+
+	memcpy(out, h->e, h->size);
+	n = --h->n;
+	while (2 * i + 1 < n) { /* sift the last one down from the root */
+		size_t c = 2 * i + 1;
+
+		if (c + 1 < n && early_key(h, c + 1) < early_key(h, c))
+			c++;
+		if (early_key(h, n) <= early_key(h, c))
+			break;
+		memcpy(h->e + i * h->size, h->e + c * h->size, h->size);
+		i = c;
+	}
+	if (n > 0)
+		memcpy(h->e + i * h->size, h->e + n * h->size, h->size);
+}
+
+/* The lowest waiting row, without its message (the caller owns nothing); h->n > 0. */
+static void
+early_peek(const struct early *h, void *out)
+{
+	char *none = NULL;
+
+	memcpy(out, h->e, h->size);
+	memcpy((unsigned char *)out + h->why_off, &none, sizeof(none));
+}
+
+/* Drop every waiting row (and its message); returns how many there were. */
+static size_t
+early_drop(struct early *h)
+{
+	size_t i, n = h->n;
+
+	for (i = 0; i < n; i++) {
+		char *why;
+
+		memcpy(&why, h->e + i * h->size + h->why_off, sizeof(why));
+		free(why);
+	}
+	h->n = 0;
+	return n;
+}
+
 /* Record chains, rows in any order ---------------------------------------------------------- */
 
 /* One lineage of the unordered checker: its chain, the versions that came early, its failure. */
 struct lineage {
 	struct chain c;
-	struct link *early; /* versions above last_version + 1, a min-heap by version */
-	size_t nearly, capearly;
+	struct early early;                /* versions above last_version + 1 */
 	struct ax_verify_failure *failure; /* the first failure in version order, or NULL */
 };
 
@@ -365,12 +471,7 @@ ax_verify_unordered_new(struct ax_verify_unordered **out, struct ax_err *err)
 static void
 lineage_drop_early(struct ax_verify_unordered *u, struct lineage *g)
 {
-	size_t i;
-
-	for (i = 0; i < g->nearly; i++)
-		free(g->early[i].why);
-	u->early -= g->nearly;
-	g->nearly = 0;
+	u->early -= early_drop(&g->early);
 }
 
 void
@@ -386,7 +487,7 @@ ax_verify_unordered_free(struct ax_verify_unordered *u)
 		if (g == NULL)
 			continue;
 		lineage_drop_early(u, g);
-		free(g->early);
+		free(g->early.e);
 		free(g->failure);
 		free(g);
 	}
@@ -457,6 +558,7 @@ lineage_get(struct ax_verify_unordered *u, const uint8_t id[AX_UUID_LEN], struct
 		}
 		if ((u->slot[i] = calloc(1, sizeof(**u->slot))) == NULL)
 			return ax_err_set(err, AX_ERR, "out of memory checking the record chains");
+		u->slot[i]->early = (struct early)EARLY_OF(struct link, version, why);
 		memcpy(u->slot[i]->c.id, id, AX_UUID_LEN);
 		u->nlineage++;
 		u->counts.chains++;
@@ -482,28 +584,6 @@ lineage_fail(struct ax_verify_unordered *u, struct lineage *g, const struct ax_v
 	return AX_OK;
 }
 
-/* Take the lowest early version of g out of its heap into *out. */
-static void
-lineage_pop(struct lineage *g, struct link *out)
-{
-	size_t i = 0, n;
-
-	*out = g->early[0];
-	n = --g->nearly;
-	while (2 * i + 1 < n) { /* sift the last one down from the root */
-		size_t c = 2 * i + 1;
-
-		if (c + 1 < n && g->early[c + 1].version < g->early[c].version)
-			c++;
-		if (g->early[n].version <= g->early[c].version)
-			break;
-		g->early[i] = g->early[c];
-		i = c;
-	}
-	if (n > 0)
-		g->early[i] = g->early[n];
-}
-
 /* Check l (owned from here on), the next version of g, then every early one that follows. */
 static int
 lineage_advance(
@@ -520,10 +600,10 @@ lineage_advance(
 		free(cur.why); /* f has its text; lineage_fail frees the others */
 		if (broken)
 			rc = lineage_fail(u, g, &f, err);
-		if (rc != AX_OK || g->c.poisoned || g->nearly == 0 ||
-		    g->early[0].version > g->c.last_version + 1)
+		if (rc != AX_OK || g->c.poisoned || g->early.n == 0 ||
+		    early_min(&g->early) > g->c.last_version + 1)
 			break;
-		lineage_pop(g, &cur); /* the next one, or a second copy of the last one */
+		early_pop(&g->early, &cur); /* the next one, or a second copy of the last one */
 		u->early--;
 	}
 	if (g->c.poisoned)
@@ -531,28 +611,16 @@ lineage_advance(
 	return rc;
 }
 
-/* Keep l among the early versions of g (a min-heap by version). */
+/* Keep l among the early versions of g. */
 static int
 lineage_wait(
     struct ax_verify_unordered *u, struct lineage *g, const struct link *l, struct ax_err *err)
 {
-	size_t i;
+	int rc = early_push(&g->early, l, err);
 
-	if (g->nearly == g->capearly) {
-		size_t cap = g->capearly ? g->capearly * 2 : 16;
-		struct link *e = realloc(g->early, cap * sizeof(*e));
-
-		if (e == NULL)
-			return ax_err_set(err, AX_ERR, "out of memory checking the record chains");
-		g->early = e;
-		g->capearly = cap;
-	}
-	for (i = g->nearly++; i > 0 && g->early[(i - 1) / 2].version > l->version; i = (i - 1) / 2)
-		g->early[i] = g->early[(i - 1) / 2];
-	g->early[i] = *l;
-	if (++u->early > u->early_max)
+	if (rc == AX_OK && ++u->early > u->early_max)
 		u->early_max = u->early;
-	return AX_OK;
+	return rc;
 }
 
 int
@@ -611,12 +679,12 @@ ax_verify_unordered_finish(
 	for (i = 0; i < u->nslot; i++) {
 		struct lineage *g = u->slot[i];
 
-		if (g != NULL && !g->c.poisoned && g->nearly > 0) {
+		if (g != NULL && !g->c.poisoned && g->early.n > 0) {
 			/* the versions that came early still wait: the one before them is missing
 			 */
-			struct link next = g->early[0];
+			struct link next;
 
-			next.why = NULL;
+			early_peek(&g->early, &next);
 			(void)link_check(&g->c, &next, &f);
 			if ((rc = lineage_fail(u, g, &f, err)) != AX_OK)
 				return rc;
@@ -826,8 +894,7 @@ struct partition_chain {
 	int64_t last_offset;
 	uint8_t last_hash[AX_HASH_LEN];
 	size_t last_hash_len;
-	struct entry_link *early; /* entries above last_seq + 1, a min-heap by seq */
-	size_t nearly, capearly;
+	struct early early;                /* entries above last_seq + 1 */
 	struct ax_verify_failure *failure; /* the first failure in seq order, or NULL */
 };
 
@@ -861,12 +928,7 @@ ax_verify_ledger_unordered_new(struct ax_verify_ledger_unordered **out, struct a
 static void
 partition_drop_early(struct ax_verify_ledger_unordered *u, struct partition_chain *p)
 {
-	size_t i;
-
-	for (i = 0; i < p->nearly; i++)
-		free(p->early[i].why);
-	u->early -= p->nearly;
-	p->nearly = 0;
+	u->early -= early_drop(&p->early);
 }
 
 void
@@ -878,7 +940,7 @@ ax_verify_ledger_unordered_free(struct ax_verify_ledger_unordered *u)
 		return;
 	for (i = 0; i < u->n; i++) {
 		partition_drop_early(u, u->p[i]);
-		free(u->p[i]->early);
+		free(u->p[i]->early.e);
 		free(u->p[i]->failure);
 		free(u->p[i]->topic);
 		free(u->p[i]);
@@ -933,6 +995,7 @@ partition_get(struct ax_verify_ledger_unordered *u, const char *topic, int32_t p
 		return ax_err_set(err, AX_ERR, "out of memory checking the ledger chains");
 	}
 	p->partition = partition;
+	p->early = (struct early)EARLY_OF(struct entry_link, seq, why);
 	p->last_offset = -1;
 	p->last_hash_len = AX_HASH_LEN; /* 32 zero bytes before the first entry */
 	u->p[u->n] = p;
@@ -1061,28 +1124,6 @@ entry_link_of(struct ax_sha256 *sha, struct entry_link *l, const struct ax_verif
 	return AX_OK;
 }
 
-/* Take the lowest early entry of p out of its heap into *out. */
-static void
-partition_pop(struct partition_chain *p, struct entry_link *out)
-{
-	size_t i = 0, n;
-
-	*out = p->early[0];
-	n = --p->nearly;
-	while (2 * i + 1 < n) { /* sift the last one down from the root */
-		size_t c = 2 * i + 1;
-
-		if (c + 1 < n && p->early[c + 1].seq < p->early[c].seq)
-			c++;
-		if (p->early[n].seq <= p->early[c].seq)
-			break;
-		p->early[i] = p->early[c];
-		i = c;
-	}
-	if (n > 0)
-		p->early[i] = p->early[n];
-}
-
 /* Keep failure f as p's, unless p has one at a lower seq. */
 static int
 partition_fail(struct ax_verify_ledger_unordered *u, struct partition_chain *p,
@@ -1107,7 +1148,6 @@ ax_verify_ledger_unordered_feed(
 	struct ax_verify_failure f;
 	struct partition_chain *p = NULL;
 	struct entry_link l, cur;
-	size_t i;
 	int rc;
 
 	if ((rc = partition_get(u, e->topic, e->partition, &p, err)) != AX_OK)
@@ -1126,21 +1166,10 @@ ax_verify_ledger_unordered_feed(
 	if ((rc = entry_link_of(u->sha, &l, e, err)) != AX_OK)
 		return rc;
 	if (e->seq > p->last_seq + 1) { /* it waits for the entries before it */
-		if (p->nearly == p->capearly) {
-			size_t cap = p->capearly ? p->capearly * 2 : 16;
-			struct entry_link *g = realloc(p->early, cap * sizeof(*g));
-
-			if (g == NULL) {
-				free(l.why);
-				return ax_err_set(
-				    err, AX_ERR, "out of memory checking the ledger chains");
-			}
-			p->early = g;
-			p->capearly = cap;
+		if ((rc = early_push(&p->early, &l, err)) != AX_OK) {
+			free(l.why);
+			return rc;
 		}
-		for (i = p->nearly++; i > 0 && p->early[(i - 1) / 2].seq > l.seq; i = (i - 1) / 2)
-			p->early[i] = p->early[(i - 1) / 2];
-		p->early[i] = l;
 		if (++u->early > u->early_max)
 			u->early_max = u->early;
 		return AX_OK;
@@ -1151,10 +1180,10 @@ ax_verify_ledger_unordered_feed(
 		free(cur.why); /* f has its text; partition_fail frees the others */
 		if (broken)
 			rc = partition_fail(u, p, &f, err);
-		if (rc != AX_OK || p->poisoned || p->nearly == 0 ||
-		    p->early[0].seq > p->last_seq + 1)
+		if (rc != AX_OK || p->poisoned || p->early.n == 0 ||
+		    early_min(&p->early) > p->last_seq + 1)
 			break;
-		partition_pop(p, &cur); /* the next one, or a second copy of the last one */
+		early_pop(&p->early, &cur); /* the next one, or a second copy of the last one */
 		u->early--;
 	}
 	if (p->poisoned)
@@ -1186,11 +1215,11 @@ ax_verify_ledger_unordered_finish(
 	for (i = 0; i < u->n; i++) {
 		struct partition_chain *p = u->p[i];
 
-		if (!p->poisoned && p->nearly > 0) {
+		if (!p->poisoned && p->early.n > 0) {
 			/* the entries that came early still wait: the one before them is missing */
-			struct entry_link next = p->early[0];
+			struct entry_link next;
 
-			next.why = NULL;
+			early_peek(&p->early, &next);
 			(void)entry_check(p, &next, &f);
 			if ((rc = partition_fail(u, p, &f, err)) != AX_OK)
 				return rc;
