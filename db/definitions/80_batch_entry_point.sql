@@ -44,6 +44,18 @@
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
+-- p as a uuid when it is one in the canonical 8-4-4-4-12 hex form, else NULL (the batch's
+-- readers of command fields that must not raise where a cast would). Inlined by the planner.
+CREATE OR REPLACE FUNCTION axiom.uuid_or_null(p text)
+ RETURNS uuid
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+	SELECT CASE WHEN p OPERATOR(pg_catalog.~)
+	    '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+	    THEN p::pg_catalog.uuid END
+$function$;
+
 -- Call the per-command function named by c->>'op' with the fields of command c (an element of
 -- the batch's JSON array; bytea fields as lowercase hex without \x), the actor, event time and
 -- command id the caller parsed, and the partition (p_topic, p_partition) that sign_record's
@@ -161,8 +173,6 @@ CREATE OR REPLACE FUNCTION axiom.version_run(p_topic text, p_partition integer, 
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 DECLARE
-	uuid_re constant text :=
-	    '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 	j integer := p_from;
 	x jsonb;
 	op text;
@@ -187,10 +197,11 @@ BEGIN
 		x_et := (x->>'event_time')::timestamptz; -- the cast partition_commands makes
 		EXIT WHEN x_et >= p_w OR x_et < et;
 		-- a command id of the window used again is a duplicate, decided in log order
-		EXIT WHEN x->>'command_id' ~ uuid_re AND (x->>'command_id')::uuid = ANY (command_ids);
+		EXIT WHEN axiom.uuid_or_null(x->>'command_id') = ANY (command_ids);
 		IF op IN ('create_record', 'new_version') THEN
-			EXIT WHEN coalesce(x->>'command_id', '') !~ uuid_re OR coalesce(x->>'id', '') !~ uuid_re
-			    OR coalesce(x->>'record_id', '') !~ uuid_re;
+			EXIT WHEN axiom.uuid_or_null(x->>'command_id') IS NULL
+			    OR axiom.uuid_or_null(x->>'id') IS NULL
+			    OR axiom.uuid_or_null(x->>'record_id') IS NULL;
 			-- a lineage again: only as a new version, on the one the run made before it
 			EXIT WHEN (op = 'create_record' AND (x->>'id')::uuid = ANY (lineages))
 			    OR (x->>'record_id')::uuid = ANY (record_ids)
@@ -205,17 +216,17 @@ BEGIN
 			-- stepped over: what it reads or writes of records is out of the later members'
 			-- reach (its lineage and record id; a change step reads no record)
 			-- (a malformed id makes that command raise, and the batch takes its second try)
-			IF x->>'id' ~ uuid_re THEN
-				seen_lineages := seen_lineages || (x->>'id')::uuid;
+			IF axiom.uuid_or_null(x->>'id') IS NOT NULL THEN
+				seen_lineages := seen_lineages || axiom.uuid_or_null(x->>'id');
 			END IF;
-			IF x->>'record_id' ~ uuid_re THEN
-				seen_records := seen_records || (x->>'record_id')::uuid;
+			IF axiom.uuid_or_null(x->>'record_id') IS NOT NULL THEN
+				seen_records := seen_records || axiom.uuid_or_null(x->>'record_id');
 			END IF;
 		ELSE
 			EXIT;
 		END IF;
-		IF x->>'command_id' ~ uuid_re THEN
-			command_ids := command_ids || (x->>'command_id')::uuid;
+		IF axiom.uuid_or_null(x->>'command_id') IS NOT NULL THEN
+			command_ids := command_ids || axiom.uuid_or_null(x->>'command_id');
 		END IF;
 		off := (x->>'offset')::bigint;
 		et := x_et;
@@ -437,10 +448,7 @@ BEGIN
 			          HINT = 'The applier must send the running maximum of the partition''s append times.';
 		END IF;
 		PERFORM set_config('axiom.ledger_seq', (coalesce(last_seq, 0) + 1)::text, true);
-		cmd := NULL;
-		IF c->>'command_id' ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN
-			cmd := (c->>'command_id')::uuid;
-		END IF;
+		cmd := axiom.uuid_or_null(c->>'command_id');
 		l_actor := c->>'actor';
 		l_et := et;
 		l_cmd := cmd;

@@ -130,6 +130,7 @@ ALTER FUNCTION axiom.tier_rank_at(text,text,text,timestamp with time zone) OWNER
 ALTER FUNCTION axiom.tier_rank_at(text,text,text,timestamp with time zone,text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.timestamp_us(timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.user_active_at(text,timestamp with time zone) OWNER TO axiom_owner;
+ALTER FUNCTION axiom.uuid_or_null(text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.version_run(text,integer,timestamp with time zone,jsonb[],integer,integer,bigint,bigint,timestamp with time zone,uuid[]) OWNER TO axiom_owner;
 ALTER FUNCTION axiom_api.append_ledger_entry(text,timestamp with time zone,text,integer,bigint,uuid,text,text,bytea,bytea,text) OWNER TO axiom_definer;
 ALTER FUNCTION axiom_api.apply_batch(text,integer,jsonb) OWNER TO axiom_definer;
@@ -435,6 +436,8 @@ GRANT EXECUTE ON FUNCTION axiom.timestamp_us(timestamp with time zone) TO axiom_
 REVOKE ALL ON FUNCTION axiom.user_active_at(text,timestamp with time zone) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.user_active_at(text,timestamp with time zone) TO axiom_analytics;
 GRANT EXECUTE ON FUNCTION axiom.user_active_at(text,timestamp with time zone) TO axiom_definer;
+REVOKE ALL ON FUNCTION axiom.uuid_or_null(text) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
+GRANT EXECUTE ON FUNCTION axiom.uuid_or_null(text) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.version_run(text,integer,timestamp with time zone,jsonb[],integer,integer,bigint,bigint,timestamp with time zone,uuid[]) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.version_run(text,integer,timestamp with time zone,jsonb[],integer,integer,bigint,bigint,timestamp with time zone,uuid[]) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom_api.append_ledger_entry(text,timestamp with time zone,text,integer,bigint,uuid,text,text,bytea,bytea,text) FROM PUBLIC, axiom_owner, axiom_user, axiom_analytics, axiom_auditor;
