@@ -164,9 +164,9 @@ $function$;
 -- before it). Every command of the window must get the next ledger entry (the seq of command
 -- j is p_seq + j - p_from): an offset after the previous one (after p_last_off, the ledger's
 -- last, for the first) and an event time before the control watermark p_w and not before the
--- previous one (p_last_et for the first); a command id this ledger applied before, in an
--- earlier batch or earlier in this one (p_applied), ends the run before that member
--- (invariant 5). Executable by axiom_definer only.
+-- previous one (p_last_et for the first); a command id of p_applied (the caller passes every
+-- command id of the batch this ledger applied before, in an earlier batch or earlier in this
+-- one) ends the run before that member (invariant 5). Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.version_run(p_topic text, p_partition integer, p_w timestamp with time zone, p_cmds jsonb[], p_from integer, p_cap integer, p_seq bigint, p_last_off bigint, p_last_et timestamp with time zone, p_applied uuid[], OUT outs axiom_api.outcome[], OUT ordinals integer[], OUT candidates integer)
  RETURNS record
  LANGUAGE plpgsql
@@ -232,12 +232,10 @@ BEGIN
 		et := x_et;
 		j := j + 1;
 	END LOOP;
-	-- the first member whose command id this ledger applied before (in an earlier batch, or
-	-- earlier in this one: p_applied): the run ends before it
+	-- the first member whose command id this ledger applied before (p_applied): the run ends
+	-- before it
 	SELECT min(u.i) INTO dup FROM unnest(member_cmds) WITH ORDINALITY AS u(id, i)
-	 WHERE u.id = ANY (p_applied)
-	    OR EXISTS (SELECT 1 FROM axiom.applied_commands a WHERE a.topic = p_topic
-	       AND a.kafka_partition = p_partition AND a.command_id = u.id);
+	 WHERE u.id = ANY (p_applied);
 	candidates := coalesce(dup - 1, cardinality(ordinals));
 	ordinals := ordinals[1:candidates];
 	outs := CASE WHEN candidates > 0 THEN axiom.apply_version_run(p_topic, p_partition,
@@ -417,6 +415,8 @@ DECLARE
 	e_detail text[] := '{}';
 	a_cmd uuid[] := '{}';
 	a_off bigint[] := '{}';
+	-- the batch's command ids this ledger applied in an earlier batch (read once)
+	prior uuid[];
 	applied_at integer;
 	dup_at text;
 BEGIN
@@ -428,6 +428,10 @@ BEGIN
 	  INTO last_seq, last_off, last_hash, last_et
 	  FROM axiom.ledger l WHERE l.topic = p_topic AND l.kafka_partition = p_partition
 	 ORDER BY l.seq DESC LIMIT 1;
+	prior := ARRAY(SELECT a.command_id FROM axiom.applied_commands a
+	                WHERE a.topic = p_topic AND a.kafka_partition = p_partition
+	                  AND a.command_id = ANY (ARRAY(SELECT axiom.uuid_or_null(x->>'command_id')
+	                                                  FROM unnest(cmds) AS x)));
 	PERFORM set_config('axiom.ledger_topic', p_topic, true),
 	    set_config('axiom.ledger_partition', p_partition::text, true);
 	FOR n IN 1..coalesce(cardinality(cmds), 0) LOOP
@@ -458,12 +462,12 @@ BEGIN
 		l_payload := CASE WHEN c->>'payload_sha256' ~ '^[0-9a-f]{64}$'
 		    THEN decode(c->>'payload_sha256', 'hex') END;
 		-- where this ledger applied the command id before: earlier in this batch (an array
-		-- lookup, no statement) or in an earlier one (one indexed read)
+		-- lookup, no statement) or in an earlier one (prior: one indexed read for a hit)
 		dup_at := NULL;
 		applied_at := array_position(a_cmd, cmd);
 		IF applied_at IS NOT NULL THEN
 			dup_at := p_topic || '/' || p_partition || '@' || a_off[applied_at];
-		ELSIF cmd IS NOT NULL THEN
+		ELSIF cmd = ANY (prior) THEN
 			dup_at := (SELECT a.topic || '/' || a.kafka_partition || '@' || a.kafka_offset
 			             FROM axiom.applied_commands a WHERE a.topic = p_topic
 			              AND a.kafka_partition = p_partition AND a.command_id = cmd);
@@ -501,7 +505,7 @@ BEGIN
 				SELECT vr.outs, vr.ordinals, vr.candidates
 				  INTO run_outs, run_ords, run_candidates
 				  FROM axiom.version_run(p_topic, p_partition, p_w, cmds, n, run_cap,
-				      coalesce(last_seq, 0) + 1, last_off, last_et, a_cmd) vr;
+				      coalesce(last_seq, 0) + 1, last_off, last_et, a_cmd || prior) vr;
 				-- the members before the cut: accepted, or refused (left to their function)
 				k := cardinality(run_outs);
 				FOR j IN 1..k LOOP

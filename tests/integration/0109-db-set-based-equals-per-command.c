@@ -8,17 +8,17 @@
  * The batch goes once through axiom.partition_batch (the set-based path) and once, from the
  * same state, through partition_commands' per-command path (p_trap: every command alone,
  * through create_record or new_version), each in a transaction that is rolled back. Its
- * commands cover every refusal of the two functions and the cases a set could get wrong:
- * a lineage twice in one batch (its second version chains on the first), a stale previous
- * hash, a hash mismatch, a lineage and a record id in use by rows the actor cannot see (the
- * insert's key conflict), an actor below the author level, an actor acting through a
- * delegation, a grant that expires between two commands of one run, a change-controlled and a
- * retired lineage, a blank reason, an unknown record type, a republished command id, and a
- * malformed command (the batch's second try); and the commands a run steps over (change
- * steps, a tick) keep their place in the log: a change proposed on a lineage before a new
- * version of it sees the version before, a command id reused after a stepped-over command is
- * the duplicate. Also: the set path was taken (function call
- * counts), axiom.batch_scope is empty after each batch, and no login may write it.
+ * commands cover every refusal of the two functions and the cases a set could get wrong: a
+ * lineage twice in one batch (its second version chains on the first), a stale previous hash, a
+ * hash mismatch, a lineage and a record id in use by rows the actor cannot see (the insert's
+ * key conflict), an actor below the author level, an actor acting through a delegation, a grant
+ * that expires between two commands of one run, a change-controlled and a retired lineage, a
+ * blank reason, an unknown record type, a command id republished in the batch or applied in an
+ * earlier batch, and a malformed command (the batch's second try); and the commands a run steps
+ * over (change steps, a tick) keep their place in the log: a change proposed on a lineage
+ * before a new version of it sees the version before, a command id reused after a stepped-over
+ * command is the duplicate. Also: the set path was taken (function call counts),
+ * axiom.batch_scope is empty after each batch, and no login may write it.
  *
  * Cast (ax_dbtest.h): alice author F1/QC, bob reviewer F1/QC, carol manager F1/QC, dave
  * manager F2/QC, gina author F1/MICRO.
@@ -40,6 +40,8 @@
 static char batch[65536];
 static size_t batch_len;
 static int batch_n;
+/* the partition's stored next offset before the batch ("NULL": none) */
+static char expected[24];
 
 static void
 setup(void)
@@ -48,6 +50,7 @@ setup(void)
 	dbt_seed();
 	batch_len = 0;
 	batch_n = 0;
+	snprintf(expected, sizeof(expected), "NULL");
 	/* counts the calls of apply_version_run (apply) */
 	dbt_exec(T.api, "RESET ROLE; SET track_functions = 'all'; SET ROLE axiom_definer");
 	/* data commands are decided below the control watermark */
@@ -136,7 +139,7 @@ add(const char *cmd, const char *actor, const char *op, const char *rest)
 	batch_len += (size_t)snprintf(batch + batch_len, sizeof(batch) - batch_len,
 	    "%s{\"offset\": %d, \"event_time\": \"%s\", \"command_id\": \"%s\", \"actor\": \"%s\", "
 	    "\"op\": \"%s\", \"payload_sha256\": \"%s\", %s}",
-	    batch_n ? ", " : "[", batch_n, et_of(batch_n), cmd, actor, op, payload, rest);
+	    batch_len ? ", " : "[", batch_n, et_of(batch_n), cmd, actor, op, payload, rest);
 	batch_n++;
 	ck_assert_int_lt(batch_len, sizeof(batch) - 2);
 }
@@ -247,12 +250,16 @@ struct result {
 static void
 apply(int set, struct result *r)
 {
-	const char *from = set ? "axiom.partition_batch('it', '" TOPIC "', 0, false, NULL, $1)"
-	                       : "axiom.partition_commands('" TOPIC "', 0, false, NULL, "
-	                         "'2027-01-01', $1, true)";
-	char sql[1024];
+	char from[256], sql[1024];
 	int runs_before;
 
+	if (set)
+		snprintf(from, sizeof(from),
+		    "axiom.partition_batch('it', '" TOPIC "', 0, false, %s, $1)", expected);
+	else
+		snprintf(from, sizeof(from),
+		    "axiom.partition_commands('" TOPIC "', 0, false, %s, '2027-01-01', $1, true)",
+		    expected);
 	dbt_exec(T.api, "BEGIN");
 	runs_before = calls_of_apply_version_run();
 	snprintf(sql, sizeof(sql),
@@ -267,8 +274,8 @@ apply(int set, struct result *r)
 	if (!set)
 		dbt_value(T.api,
 		    "SELECT decision FROM axiom_api.store_next_offset('it', '" TOPIC
-		    "', 0, NULL, %d)",
-		    batch_n);
+		    "', 0, %s, %d)",
+		    expected, batch_n);
 	dbt_exec(T.api, "RESET ROLE");
 	r->digests = query_batch("SELECT string_agg(table_name || ' ' || row_count || ' ' || "
 	                         "coalesce(encode(digest, 'hex'), status), E'\\n' ORDER BY "
@@ -514,6 +521,39 @@ START_TEST(test_a_lineage_comes_back_in_a_run_on_the_version_before)
 }
 END_TEST
 
+START_TEST(test_a_command_id_applied_in_an_earlier_batch_ends_a_run)
+{
+	struct result set, one;
+	char *first;
+
+	/* an earlier batch, committed: two new notes */
+	create(CID("80"), "alice", RID("80"), LID("80"), "note", "F1", "first", NULL);
+	create(CID("81"), "alice", RID("81"), LID("81"), "note", "F1", "first", NULL);
+	close_batch();
+	first = query_batch(
+	    "SELECT string_agg(coalesce(b.reason_code, b.decision), ',' ORDER BY "
+	    "b.ordinal) FROM axiom.partition_batch('it', '" TOPIC "', 0, false, NULL, $1) b");
+	ck_assert_str_eq(first, "accepted,accepted");
+	free(first);
+	snprintf(expected, sizeof(expected), "%d", batch_n);
+	batch_len = 0;
+	/* this batch: a run whose second member republishes 80's command id */
+	create(CID("82"), "alice", RID("82"), LID("82"), "note", "F1", "new", NULL);
+	create(CID("80"), "alice", RID("83"), LID("83"), "note", "F1", "again", NULL);
+	create(CID("84"), "alice", RID("84"), LID("84"), "note", "F1", "new", NULL);
+	create(CID("85"), "carol", RID("85"), LID("85"), "note", "F1", "new", NULL);
+	close_batch();
+	apply(1, &set);
+	apply(0, &one);
+	ck_assert_str_eq(set.reasons, "accepted,duplicate_command,accepted,accepted");
+	/* runs: 0 (ends before the republished id), 2 */
+	ck_assert_int_eq(set.runs, 2);
+	assert_same(&set, &one);
+	result_free(&set);
+	result_free(&one);
+}
+END_TEST
+
 START_TEST(test_no_login_writes_the_batch_scope)
 {
 	static const char *const logins[] = { "user", "analytics", "auditor" };
@@ -544,6 +584,7 @@ suite(void)
 	tcase_add_test(tc, test_a_malformed_command_in_a_run_takes_the_second_try);
 	tcase_add_test(tc, test_commands_a_run_steps_over_keep_their_place_in_the_log);
 	tcase_add_test(tc, test_a_lineage_comes_back_in_a_run_on_the_version_before);
+	tcase_add_test(tc, test_a_command_id_applied_in_an_earlier_batch_ends_a_run);
 	tcase_add_test(tc, test_no_login_writes_the_batch_scope);
 	suite_add_tcase(s, tc);
 	return s;
