@@ -68,84 +68,110 @@ $function$;
 -- default), message "detail" (what refused the bytes, when the applier says), the message's
 -- SHA-256 ("payload_sha256") as record_hash. Any other op is
 -- invalid_command. Raises a data_exception when a field does not cast (a malformed uuid,
--- timestamp, number or hex); partition_batch then takes the trap path. Executable by
--- axiom_definer only.
+-- timestamp, number or hex); partition_batch then takes the trap path. One branch per op,
+-- each a plain expression PL/pgSQL keeps for the transaction: a single CASE over every op
+-- started an executor for each command and built all its branches (with a fresh parse and
+-- plan of the SQL-language step functions) each time. Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.dispatch_command(c jsonb, actor text, et timestamp with time zone, cmd uuid, p_topic text, p_partition integer)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
+DECLARE
+	op text := c->>'op';
 BEGIN
-	RETURN CASE c->>'op'
-	WHEN 'create_record' THEN axiom_api.create_record(actor, et, cmd,
-	    (c->>'record_id')::uuid, (c->>'id')::uuid, c->>'record_type', c->>'facility_id',
-	    c->>'title', decode(c->>'content', 'hex'), decode(c->>'record_hash', 'hex'),
-	    c->>'reason')
-	WHEN 'new_version' THEN axiom_api.new_version(actor, et, cmd,
-	    (c->>'record_id')::uuid, (c->>'id')::uuid, decode(c->>'previous_record_hash', 'hex'),
-	    c->>'title', decode(c->>'content', 'hex'), decode(c->>'record_hash', 'hex'),
-	    c->>'reason')
-	WHEN 'transition_record' THEN axiom_api.transition_record(actor, et, cmd,
-	    (c->>'id')::uuid, (c->>'version')::bigint, c->>'to_status', c->>'reason')
-	WHEN 'propose_change' THEN axiom_api.propose_change(actor, et, cmd,
-	    (c->>'change_id')::uuid, (c->>'id')::uuid, (c->>'base_version')::bigint,
-	    c->>'title', decode(c->>'content', 'hex'), c->>'reason')
-	WHEN 'submit_change' THEN axiom_api.submit_change(actor, et, cmd,
-	    (c->>'change_id')::uuid, c->>'reason')
-	WHEN 'review_change' THEN axiom_api.review_change(actor, et, cmd,
-	    (c->>'change_id')::uuid, c->>'reason')
-	WHEN 'approve_change' THEN axiom_api.approve_change(actor, et, cmd,
-	    (c->>'change_id')::uuid, c->>'reason')
-	WHEN 'reject_change' THEN axiom_api.reject_change(actor, et, cmd,
-	    (c->>'change_id')::uuid, c->>'reason')
-	WHEN 'apply_change' THEN axiom_api.apply_change(actor, et, cmd,
-	    (c->>'change_id')::uuid, (c->>'record_id')::uuid, decode(c->>'record_hash', 'hex'),
-	    c->>'reason')
-	WHEN 'sign_record' THEN CASE WHEN c ? 'nonce' THEN axiom_api.sign_record(actor, et,
-	    cmd, (c->>'signature_id')::uuid, (c->>'record_id')::uuid, (c->>'id')::uuid,
-	    (c->>'version')::bigint, decode(c->>'record_hash', 'hex'), c->>'meaning',
-	    decode(c->>'nonce', 'hex'), decode(c->>'intent_hash', 'hex'), p_topic,
-	    p_partition,
-	    ARRAY(SELECT jsonb_array_elements_text(c->'factor_ids'))::uuid[],
-	    ARRAY(SELECT jsonb_array_elements_text(c->'factor_types')),
-	    (c->>'user_verified')::boolean, (c->>'sign_count')::bigint, c->>'refusal',
-	    c->>'refusal_detail', decode(c->>'proofs', 'hex'), c->>'comment')
-	    ELSE axiom.rejected('invalid_command',
-	        'a signature needs its nonce and proofs (the verifier re-checks every signature)') END
-	WHEN 'register_factor' THEN axiom_api.register_factor(actor, et, cmd,
-	    (c->>'factor_id')::uuid, c->>'factor_type', c->>'user_id',
-	    decode(c->>'credential_id', 'hex'), decode(c->>'public_key', 'hex'),
-	    (c->>'cose_alg')::integer, c->>'issuer', c->>'audience', c->>'jwks', c->>'reason')
-	WHEN 'revoke_factor' THEN axiom_api.revoke_factor(actor, et, cmd,
-	    (c->>'factor_id')::uuid, c->>'reason')
-	WHEN 'set_signing_policy' THEN axiom_api.set_signing_policy(actor, et, cmd,
-	    c->>'record_type', c->>'meaning', (c->>'require_fido2')::boolean,
-	    (c->>'require_oidc')::boolean, (c->>'require_password')::boolean, c->>'reason')
-	WHEN 'grant_access' THEN axiom_api.grant_access(actor, et, cmd,
-	    (c->>'grant_id')::uuid, c->>'user_id', c->>'facility_id', c->>'domain_id',
-	    c->>'tier', (c->>'expires_at')::timestamptz, c->>'reason')
-	WHEN 'revoke_grant' THEN axiom_api.revoke_grant(actor, et, cmd,
-	    (c->>'grant_id')::uuid, c->>'reason')
-	WHEN 'delegate' THEN axiom_api.delegate(actor, et, cmd,
-	    (c->>'delegation_id')::uuid, (c->>'source_grant_id')::uuid, c->>'delegatee',
-	    c->>'kind', (c->>'expires_at')::timestamptz, c->>'reason')
-	WHEN 'revoke_delegation' THEN axiom_api.revoke_delegation(actor, et, cmd,
-	    (c->>'delegation_id')::uuid, c->>'reason')
-	WHEN 'enroll_user' THEN axiom_api.enroll_user(actor, et, cmd, c->>'user_id',
-	    c->>'printed_name', coalesce((c->>'administrator')::boolean, false),
-	    (c->>'db_role')::name, c->>'reason')
-	WHEN 'deactivate_user' THEN axiom_api.deactivate_user(actor, et, cmd,
-	    c->>'user_id', c->>'reason')
-	WHEN 'define_scope' THEN axiom_api.define_scope(actor, et, cmd, c->>'kind',
-	    c->>'key', c->>'name')
-	WHEN 'configure_record_type' THEN axiom_api.configure_record_type(actor, et, cmd,
-	    c->>'record_type', c->>'domain_id', c->>'gate')
-	WHEN 'quarantine' THEN ROW('quarantined', coalesce(c->>'reason_code', 'undecodable'),
-	    coalesce(c->>'detail', 'the message was quarantined'), NULL, NULL,
-	    decode(c->>'payload_sha256', 'hex'))::axiom_api.outcome
-	ELSE axiom.rejected('invalid_command',
-	    format('unknown operation %s', coalesce(c->>'op', '(none)')))
-	END;
+	IF op = 'create_record' THEN
+		RETURN axiom_api.create_record(actor, et, cmd,
+		    (c->>'record_id')::uuid, (c->>'id')::uuid, c->>'record_type', c->>'facility_id',
+		    c->>'title', decode(c->>'content', 'hex'), decode(c->>'record_hash', 'hex'),
+		    c->>'reason');
+	ELSIF op = 'new_version' THEN
+		RETURN axiom_api.new_version(actor, et, cmd,
+		    (c->>'record_id')::uuid, (c->>'id')::uuid, decode(c->>'previous_record_hash', 'hex'),
+		    c->>'title', decode(c->>'content', 'hex'), decode(c->>'record_hash', 'hex'),
+		    c->>'reason');
+	ELSIF op = 'transition_record' THEN
+		RETURN axiom_api.transition_record(actor, et, cmd,
+		    (c->>'id')::uuid, (c->>'version')::bigint, c->>'to_status', c->>'reason');
+	ELSIF op = 'propose_change' THEN
+		RETURN axiom_api.propose_change(actor, et, cmd,
+		    (c->>'change_id')::uuid, (c->>'id')::uuid, (c->>'base_version')::bigint,
+		    c->>'title', decode(c->>'content', 'hex'), c->>'reason');
+	ELSIF op = 'submit_change' THEN
+		RETURN axiom_api.submit_change(actor, et, cmd,
+		    (c->>'change_id')::uuid, c->>'reason');
+	ELSIF op = 'review_change' THEN
+		RETURN axiom_api.review_change(actor, et, cmd,
+		    (c->>'change_id')::uuid, c->>'reason');
+	ELSIF op = 'approve_change' THEN
+		RETURN axiom_api.approve_change(actor, et, cmd,
+		    (c->>'change_id')::uuid, c->>'reason');
+	ELSIF op = 'reject_change' THEN
+		RETURN axiom_api.reject_change(actor, et, cmd,
+		    (c->>'change_id')::uuid, c->>'reason');
+	ELSIF op = 'apply_change' THEN
+		RETURN axiom_api.apply_change(actor, et, cmd,
+		    (c->>'change_id')::uuid, (c->>'record_id')::uuid, decode(c->>'record_hash', 'hex'),
+		    c->>'reason');
+	ELSIF op = 'sign_record' THEN
+		RETURN CASE WHEN c ? 'nonce' THEN axiom_api.sign_record(actor, et,
+		    cmd, (c->>'signature_id')::uuid, (c->>'record_id')::uuid, (c->>'id')::uuid,
+		    (c->>'version')::bigint, decode(c->>'record_hash', 'hex'), c->>'meaning',
+		    decode(c->>'nonce', 'hex'), decode(c->>'intent_hash', 'hex'), p_topic,
+		    p_partition,
+		    ARRAY(SELECT jsonb_array_elements_text(c->'factor_ids'))::uuid[],
+		    ARRAY(SELECT jsonb_array_elements_text(c->'factor_types')),
+		    (c->>'user_verified')::boolean, (c->>'sign_count')::bigint, c->>'refusal',
+		    c->>'refusal_detail', decode(c->>'proofs', 'hex'), c->>'comment')
+		    ELSE axiom.rejected('invalid_command',
+		        'a signature needs its nonce and proofs (the verifier re-checks every signature)') END;
+	ELSIF op = 'register_factor' THEN
+		RETURN axiom_api.register_factor(actor, et, cmd,
+		    (c->>'factor_id')::uuid, c->>'factor_type', c->>'user_id',
+		    decode(c->>'credential_id', 'hex'), decode(c->>'public_key', 'hex'),
+		    (c->>'cose_alg')::integer, c->>'issuer', c->>'audience', c->>'jwks', c->>'reason');
+	ELSIF op = 'revoke_factor' THEN
+		RETURN axiom_api.revoke_factor(actor, et, cmd,
+		    (c->>'factor_id')::uuid, c->>'reason');
+	ELSIF op = 'set_signing_policy' THEN
+		RETURN axiom_api.set_signing_policy(actor, et, cmd,
+		    c->>'record_type', c->>'meaning', (c->>'require_fido2')::boolean,
+		    (c->>'require_oidc')::boolean, (c->>'require_password')::boolean, c->>'reason');
+	ELSIF op = 'grant_access' THEN
+		RETURN axiom_api.grant_access(actor, et, cmd,
+		    (c->>'grant_id')::uuid, c->>'user_id', c->>'facility_id', c->>'domain_id',
+		    c->>'tier', (c->>'expires_at')::timestamptz, c->>'reason');
+	ELSIF op = 'revoke_grant' THEN
+		RETURN axiom_api.revoke_grant(actor, et, cmd,
+		    (c->>'grant_id')::uuid, c->>'reason');
+	ELSIF op = 'delegate' THEN
+		RETURN axiom_api.delegate(actor, et, cmd,
+		    (c->>'delegation_id')::uuid, (c->>'source_grant_id')::uuid, c->>'delegatee',
+		    c->>'kind', (c->>'expires_at')::timestamptz, c->>'reason');
+	ELSIF op = 'revoke_delegation' THEN
+		RETURN axiom_api.revoke_delegation(actor, et, cmd,
+		    (c->>'delegation_id')::uuid, c->>'reason');
+	ELSIF op = 'enroll_user' THEN
+		RETURN axiom_api.enroll_user(actor, et, cmd, c->>'user_id',
+		    c->>'printed_name', coalesce((c->>'administrator')::boolean, false),
+		    (c->>'db_role')::name, c->>'reason');
+	ELSIF op = 'deactivate_user' THEN
+		RETURN axiom_api.deactivate_user(actor, et, cmd,
+		    c->>'user_id', c->>'reason');
+	ELSIF op = 'define_scope' THEN
+		RETURN axiom_api.define_scope(actor, et, cmd, c->>'kind',
+		    c->>'key', c->>'name');
+	ELSIF op = 'configure_record_type' THEN
+		RETURN axiom_api.configure_record_type(actor, et, cmd,
+		    c->>'record_type', c->>'domain_id', c->>'gate');
+	ELSIF op = 'quarantine' THEN
+		RETURN ROW('quarantined', coalesce(c->>'reason_code', 'undecodable'),
+		    coalesce(c->>'detail', 'the message was quarantined'), NULL, NULL,
+		    decode(c->>'payload_sha256', 'hex'))::axiom_api.outcome;
+	ELSE
+		RETURN axiom.rejected('invalid_command',
+		    format('unknown operation %s', coalesce(c->>'op', '(none)')));
+	END IF;
 END
 $function$;
 
