@@ -265,13 +265,13 @@ $function$;
 -- Decide and apply the run p_cmds of create_record and new_version commands as one set, every
 -- layer on, and return one element per command before the cut, in order: the outcome of an
 -- accepted one, NULL for one the per-command function (create_record, new_version) would not
--- accept; the cut is the first command on the lineage of such a refused one (it would build on
--- a version that is not made). The caller (partition_commands, 80_batch_entry_point.sql) gives
--- only commands it would dispatch, in log order, each on a lineage and with a record id and
--- command id of its own within the run, and decides each NULL one, and the cut, through the
--- per-command function, which then gives its exact refusal. A refused command changes no
--- record, and no accepted command after it shares its lineage or record id, so deciding it
--- after them changes nothing either gets. A lineage may come back in the run as a new
+-- accept and for every later one on its lineage (it would build on a version that is not
+-- made). The caller (partition_commands, 80_batch_entry_point.sql) gives only commands it
+-- would dispatch, in log order, each on a lineage and with a record id and command id of its
+-- own within the run, and decides each NULL one, and the cut, through the per-command
+-- function, in log order, which then gives its exact decision. A command left so changes no
+-- record in the set, and every accepted command after it is on another lineage and has
+-- another record id, so deciding it after them changes nothing either gets. A lineage may come back in the run as a new
 -- version: it builds on the version the command before it on that lineage makes, so each
 -- command gets the decision, record, audit-trail row and outcome the per-command path gives
 -- it. Command i of the run takes ledger entry p_seqs[i] as its ledger reference.
@@ -377,13 +377,14 @@ BEGIN
 			               OR NOT EXISTS (SELECT 1 FROM axiom.records x WHERE x.id = v.id)))
 			           AS accept
 			      FROM v),
-			k AS (
-			    -- the run ends before the first member that builds on a refused one
-			    SELECT coalesce(min(y.i), n + 1) AS cut FROM d y
-			     WHERE EXISTS (SELECT 1 FROM d z WHERE z.id = y.id AND z.i < y.i
-			                      AND z.accept IS NOT TRUE)),
+			g AS (
+			    -- a member after a refused one on its lineage is left to its function too (it
+			    -- would build on a version that is not made)
+			    SELECT d.*, d.accept IS TRUE AND NOT EXISTS (SELECT 1 FROM d z
+			               WHERE z.id = d.id AND z.i < d.i AND z.accept IS NOT TRUE) AS go
+			      FROM d),
 			p AS (
-			    SELECT d.* FROM d WHERE d.accept IS TRUE AND d.i < (SELECT k.cut FROM k)),
+			    SELECT g.* FROM g WHERE g.go),
 			ins AS (
 			    INSERT INTO axiom.records (record_id, id, version, previous_record_id,
 			        previous_record_hash, record_hash, record_type, facility_id, domain_id, title,
@@ -400,10 +401,10 @@ BEGIN
 			    SELECT p.actor, p.et, p.op, 'accepted', NULL, p.reason, p.cmd, p.id, p.head_id,
 			           p.record_id, p.v_facility, p.v_domain, p_topic, p_partition, p_seqs[p.i]
 			      FROM p ORDER BY p.i)
-			SELECT ARRAY(SELECT CASE WHEN d.accept IS TRUE THEN axiom.accepted(
-			                    format('created version %s', d.version), d.id, d.version,
-			                    d.claimed) END
-			               FROM d WHERE d.i < (SELECT k.cut FROM k) ORDER BY d.i)
+			SELECT ARRAY(SELECT CASE WHEN g.go THEN axiom.accepted(
+			                    format('created version %s', g.version), g.id, g.version,
+			                    g.claimed) END
+			               FROM g ORDER BY g.i)
 			  INTO outs;
 			n := 0;
 		EXCEPTION WHEN unique_violation THEN

@@ -179,8 +179,9 @@ $function$;
 -- one, at most p_cap of them) that apply_version_run (60_data_plane.sql) decides as one set
 -- before the commands the run steps over, and its outcomes: ordinals are the members' places
 -- in p_cmds, candidates their number, outs what apply_version_run returns for the members
--- before the run's cut: an accepted member's outcome, NULL for a refused one
--- (partition_commands decides those, and the member at the cut, one by one). Deciding a
+-- before the run's cut: an accepted member's outcome, NULL for one the set leaves to its
+-- function, a refused one or one after it on its lineage (partition_commands decides those,
+-- and the member at the cut, one by one). Deciding a
 -- member before a command that precedes it in the log changes nothing only when neither can
 -- see the other, so the run steps over a command only when it is a change step that touches
 -- no record (submit, review, approve, reject), a propose_change, transition_record or
@@ -373,10 +374,11 @@ $function$;
 -- tick, else dispatch_command, or, for a create_record or new_version on the normal path of a
 -- data batch, the outcome version_run decided for it: the run of such commands from this one
 -- on, stepping over the commands that cannot see them, decided as one set (invariant 8); the
--- members the set refused and the member that cut a run (one on a refused member's lineage,
--- or a key conflict) are then dispatched alone, and a run after a cut may be at most twice
--- the members decided before it, so a producer of refusals costs at most twice the set's
--- work. Then the ledger entry (seq, offset, command id, actor, event time, decision, reason
+-- members the set left to their functions (refused, or after a refused one on its lineage)
+-- and the member that cut a run (a key conflict) are then dispatched alone, in log order; a
+-- run after a cut may be at most twice the members decided before it. A refused command costs
+-- its share of a set statement and its own function, so a producer of refusals costs about
+-- twice the per-command work at most. Then the ledger entry (seq, offset, command id, actor, event time, decision, reason
 -- code, record hash, previous entry hash, entry_hash = SHA-256 of canon_ledger_v1) when the
 -- offset is after the ledger's last, and the command id for applied_commands. p_trap false,
 -- the normal path: the partition's ledger lock (the advisory lock append_ledger_entry takes)

@@ -480,8 +480,10 @@ END_TEST
 START_TEST(test_a_lineage_comes_back_in_a_run_on_the_version_before)
 {
 	struct result set, one;
-	char v2[80], v3[80], v4[80], c1[80], f2[80];
+	char v2[80], v3[80], v4[80], c1[80], f2[80], h01[80], h03[80];
 
+	snprintf(h01, sizeof(h01), "%s", head_hash(LID("01")));
+	snprintf(h03, sizeof(h03), "%s", head_hash(LID("03")));
 	snprintf(v2, sizeof(v2), "%s",
 	    version(CID("70"), "alice", RID("70"), LID("01"), RID("01"), 1, head_hash(LID("01")),
 	        NULL));
@@ -500,8 +502,12 @@ START_TEST(test_a_lineage_comes_back_in_a_run_on_the_version_before)
 	    version(CID("75"), "frank", RID("75"), LID("02"), RID("02"), 1, head_hash(LID("02")),
 	        NULL));
 	version(CID("76"), "alice", RID("76"), LID("01"), RID("74"), 4, v4, NULL);
-	/* on the version frank would have made: the run ends here (the cut), decided alone */
+	/* on the version frank would have made: left to its function, the run goes on */
 	version(CID("79"), "alice", RID("79"), LID("02"), RID("75"), 2, f2, NULL);
+	/* a revision on a stale base, refused, then the real one on the head: left to its
+	 * function (it follows a refusal on its lineage), which accepts it */
+	version(CID("7a"), "alice", RID("7a"), LID("03"), RID("03"), 1, h03, h01);
+	version(CID("7b"), "alice", RID("7b"), LID("03"), RID("03"), 1, h03, NULL);
 	/* a lineage created again inside a run: refused */
 	create(CID("77"), "alice", RID("77"), LID("77"), "note", "F1", "new", NULL);
 	create(CID("78"), "alice", RID("78"), LID("77"), "note", "F1", "again", NULL);
@@ -510,11 +516,11 @@ START_TEST(test_a_lineage_comes_back_in_a_run_on_the_version_before)
 	apply(0, &one);
 	ck_assert_str_eq(set.reasons,
 	    "accepted,accepted,accepted,accepted,accepted,"
-	    "insufficient_access_level,accepted,stale_previous_hash,accepted,"
-	    "not_found_or_denied");
-	/* 0-6 in one run (frank refused inside it, cut at 7), 8, then 9 (it creates 8's lineage
-	 * again, a run of its own) */
-	ck_assert_int_eq(set.runs, 3);
+	    "insufficient_access_level,accepted,stale_previous_hash,stale_previous_hash,"
+	    "accepted,accepted,not_found_or_denied");
+	/* 0-10 in one run (5, 7, 8 and 9 left to their functions), then 11 (it creates 10's
+	 * lineage again, a run of its own) */
+	ck_assert_int_eq(set.runs, 2);
 	assert_same(&set, &one);
 	result_free(&set);
 	result_free(&one);
