@@ -265,32 +265,31 @@ $function$;
 -- Decide and apply the run p_cmds of create_record and new_version commands as one set, every
 -- layer on, and return one element per command before the cut, in order: the outcome of an
 -- accepted one, NULL for one the per-command function (create_record, new_version) would not
--- accept and for every later one on its lineage (it would build on a version that is not
--- made). The caller (partition_commands, 80_batch_entry_point.sql) gives only commands it
--- would dispatch, in log order, each on a lineage and with a record id and command id of its
--- own within the run, and decides each NULL one, and the cut, through the per-command
--- function, in log order, which then gives its exact decision. A command left so changes no
--- record in the set, and every accepted command after it is on another lineage and has
--- another record id, so deciding it after them changes nothing either gets. A lineage may come back in the run as a new
--- version: it builds on the version the command before it on that lineage makes, so each
--- command gets the decision, record, audit-trail row and outcome the per-command path gives
--- it. Command i of the run takes ledger entry p_seqs[i] as its ledger reference.
+-- accept and for every later one on its lineage (it would build on a version that is not made).
+-- The caller (partition_commands, 80_batch_entry_point.sql) gives only commands it would dispatch,
+-- in log order, each on a lineage and with a record id and command id of its own within the run,
+-- and decides each NULL one, and the cut, through the per-command function, in log order, which
+-- then gives its exact decision. A command left so changes no record in the set, and every
+-- accepted command after it is on another lineage and has another record id, so deciding it after
+-- them changes nothing either gets. A lineage may come back in the run as a new version: it builds
+-- on the version the command before it on that lineage makes, so each command gets the decision,
+-- record, audit-trail row and outcome the per-command path gives it. Command i of the run takes
+-- ledger entry p_seqs[i] as its ledger reference.
 -- How: axiom.batch_scope names each command's lineage, actor and event time, so the row policy
--- definer_batch_scope (L3) lets each lineage be read and written only as its own command's
--- actor sees it; one statement reads the heads (locked), checks what the
--- per-command functions check (actor enrolled and active, fields, reason, record type, the
--- author level in the lineage's facility and domain at the event time, gate, status, previous
--- hash, the record hash the database computes, a lineage id not in use) and inserts the
--- accepted commands' versions (the insert triggers hash each and check their links in one
--- statement, L5 and L6) and audit rows (L4). The statement returns no inserted row: a
--- RETURNING would make PostgreSQL check every new row against the read policies as well, for
--- nothing (an accepted version's hash is the one the command claimed and the insert trigger
--- compared). An id in use by a row the actor cannot see shows only as the insert's key
--- conflict (unique_violation): the statement is then rolled back (one subtransaction per try)
--- and tried again over the first half of the run, until a try inserts or none is left; the
--- command after the members decided is the cut, which the caller decides alone (exact
--- refusal). The tries of a run cost at most twice its statement. Executable by axiom_definer
--- only.
+-- definer_batch_scope (L3) lets each lineage be read and written only as its own command's actor
+-- sees it; one statement reads the heads (locked), checks what the per-command functions check
+-- (actor enrolled and active, fields, reason, record type, the author level in the lineage's
+-- facility and domain at the event time, gate, status, previous hash, the record hash the database
+-- computes, a lineage id not in use) and inserts the accepted commands' versions (the insert
+-- triggers hash each and check their links in one statement, L5 and L6) and audit rows (L4). The
+-- statement returns no inserted row: a RETURNING would make PostgreSQL check every new row against
+-- the read policies as well, for nothing (an accepted version's hash is the one the command
+-- claimed and the insert trigger compared). An id in use by a row the actor cannot see shows only
+-- as the insert's key conflict (unique_violation): the statement is then rolled back (one
+-- subtransaction per try) and tried again over the first half of the run, until a try inserts or
+-- none is left; the command after the members decided is the cut, which the caller decides alone
+-- (exact refusal). The tries of a run cost at most twice its statement. Executable by
+-- axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.apply_version_run(p_topic text, p_partition integer, p_seqs bigint[], p_cmds jsonb[])
  RETURNS axiom_api.outcome[]
  LANGUAGE plpgsql
