@@ -70,8 +70,9 @@ $function$;
 -- invalid_command. Raises a data_exception when a field does not cast (a malformed uuid,
 -- timestamp, number or hex); partition_batch then takes the trap path. One branch per op,
 -- each a plain expression PL/pgSQL keeps for the transaction: a single CASE over every op
--- started an executor for each command and built all its branches (with a fresh parse and
--- plan of the SQL-language step functions) each time. Executable by axiom_definer only.
+-- started an executor for each command and built all its branches each time. The four change
+-- steps call change_transition, the body of their SQL-language wrappers (submit_change and its
+-- siblings, which this function runs with the same rights). Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.dispatch_command(c jsonb, actor text, et timestamp with time zone, cmd uuid, p_topic text, p_partition integer)
  RETURNS axiom_api.outcome
  LANGUAGE plpgsql
@@ -97,17 +98,9 @@ BEGIN
 		RETURN axiom_api.propose_change(actor, et, cmd,
 		    (c->>'change_id')::uuid, (c->>'id')::uuid, (c->>'base_version')::bigint,
 		    c->>'title', decode(c->>'content', 'hex'), c->>'reason');
-	ELSIF op = 'submit_change' THEN
-		RETURN axiom_api.submit_change(actor, et, cmd,
-		    (c->>'change_id')::uuid, c->>'reason');
-	ELSIF op = 'review_change' THEN
-		RETURN axiom_api.review_change(actor, et, cmd,
-		    (c->>'change_id')::uuid, c->>'reason');
-	ELSIF op = 'approve_change' THEN
-		RETURN axiom_api.approve_change(actor, et, cmd,
-		    (c->>'change_id')::uuid, c->>'reason');
-	ELSIF op = 'reject_change' THEN
-		RETURN axiom_api.reject_change(actor, et, cmd,
+	ELSIF op IN ('submit_change', 'review_change', 'approve_change', 'reject_change') THEN
+		-- the body of axiom_api.submit_change and its three siblings, without the wrapper
+		RETURN axiom.change_transition(split_part(op, '_', 1), actor, et, cmd,
 		    (c->>'change_id')::uuid, c->>'reason');
 	ELSIF op = 'apply_change' THEN
 		RETURN axiom_api.apply_change(actor, et, cmd,
