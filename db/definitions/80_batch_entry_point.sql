@@ -38,8 +38,9 @@
 --      gets the outcomes, rows and ledger entries the per-command functions give it, in the
 --      same order, and axiom.batch_scope, the run's row-policy scope, holds rows only while
 --      apply_version_run runs (never committed).
--- Tests: 0106-db-tamper-detection, 0109-db-set-based-equals-per-command, 0500-0515 (0505-apply-zombie-fenced, 0507-apply-stale-owner,
--- 0509-apply-ledger-is-the-only-door, 0510-apply-one-command-id-on-two-topics).
+-- Tests: 0106-db-tamper-detection, 0109-db-set-based-equals-per-command, 0500-0515
+-- (0505-apply-zombie-fenced, 0507-apply-stale-owner, 0509-apply-ledger-is-the-only-door,
+-- 0510-apply-one-command-id-on-two-topics).
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
@@ -356,31 +357,31 @@ END
 $function$;
 
 -- Decide the commands p_commands of (p_topic, p_partition) in order and return their outcomes
--- (axiom.batch_outcome); the caller, partition_batch, holds the partition's offset row lock.
--- Per command: raise invalid_parameter_value for a missing offset or event time or an offset
--- that goes back; stop at the first data command whose event time is not before the watermark
--- p_w (invariant 3); raise event_time_regressed (internal_error) for an event time before the
--- ledger's last (invariant 6); set axiom.ledger_topic, axiom.ledger_partition and
--- axiom.ledger_seq to the entry the command will get, which every row it inserts takes as its
--- ledger reference (invariant 7); decide: duplicate_command when this ledger applied the
--- command id before, in an earlier batch or earlier in this one (invariant 5), accepted for a
--- tick, else dispatch_command, or, for a create_record or new_version on the normal path of a
--- data batch, the outcome version_run decided for it: the run of such commands from this one
--- on, stepping over the commands that cannot see them, decided as one set (invariant 8); the
--- members the set left to their functions (refused, or after a refused one on its lineage)
--- and the member that cut a run (a key conflict) are then dispatched alone, in log order; a
--- run after a cut may be at most twice the members decided before it. A refused command costs
--- its share of a set statement and its own function, so a producer of refusals costs about
--- twice the per-command work at most. Then the ledger entry (seq, offset, command id, actor, event time, decision, reason
--- code, record hash, previous entry hash, entry_hash = SHA-256 of canon_ledger_v1) when the
--- offset is after the ledger's last, and the command id for applied_commands. p_trap false,
--- the normal path: the partition's ledger lock (the advisory lock append_ledger_entry takes)
--- once for the batch, no per-command subtransaction, so a malformed field raises out of the
--- batch, and the batch's entries and applied command ids inserted in one statement each after
--- the last command (no function of a command reads either table). p_trap true,
--- partition_batch's second try: each command goes through apply_batch, whose per-command trap
--- turns a malformed command into invalid_command, and each entry through append_ledger_entry.
--- The ledger settings are cleared at the end. Executable by axiom_definer only.
+-- (axiom.batch_outcome); the caller, partition_batch, holds the partition's offset row lock. Per
+-- command: raise invalid_parameter_value for a missing offset or event time or an offset that goes
+-- back; stop at the first data command whose event time is not before the watermark p_w (invariant
+-- 3); raise event_time_regressed (internal_error) for an event time before the ledger's last
+-- (invariant 6); set axiom.ledger_topic, axiom.ledger_partition and axiom.ledger_seq to the entry
+-- the command will get, which every row it inserts takes as its ledger reference (invariant 7);
+-- decide: duplicate_command when this ledger applied the command id before, in an earlier batch or
+-- earlier in this one (invariant 5), accepted for a tick, else dispatch_command, or, for a
+-- create_record or new_version on the normal path of a data batch, the outcome version_run decided
+-- for it: the run of such commands from this one on, stepping over the commands that cannot see
+-- them, decided as one set (invariant 8); the members the set left to their functions (refused, or
+-- after a refused one on its lineage) and the member that cut a run (a key conflict) are then
+-- dispatched alone, in log order; a run after a cut may be at most twice the members decided
+-- before it. A refused command costs its share of a set statement and its own function, so a
+-- producer of refusals costs about twice the per-command work at most. Then the ledger entry (seq,
+-- offset, command id, actor, event time, decision, reason code, record hash, previous entry hash,
+-- entry_hash = SHA-256 of canon_ledger_v1) when the offset is after the ledger's last, and the
+-- command id for applied_commands. p_trap false, the normal path: the partition's ledger lock (the
+-- advisory lock append_ledger_entry takes) once for the batch, no per-command subtransaction, so a
+-- malformed field raises out of the batch, and the batch's entries and applied command ids
+-- inserted in one statement each after the last command (no function of a command reads either
+-- table). p_trap true, partition_batch's second try: each command goes through apply_batch, whose
+-- per-command trap turns a malformed command into invalid_command, and each entry through
+-- append_ledger_entry. The ledger settings are cleared at the end. Executable by axiom_definer
+-- only.
 CREATE OR REPLACE FUNCTION axiom.partition_commands(p_topic text, p_partition integer, p_control boolean, p_expected bigint, p_w timestamp with time zone, p_commands jsonb, p_trap boolean)
  RETURNS SETOF axiom.batch_outcome
  LANGUAGE plpgsql
@@ -527,7 +528,7 @@ BEGIN
 				  INTO run_outs, run_ords, run_candidates
 				  FROM axiom.version_run(p_topic, p_partition, p_w, cmds, n, run_cap,
 				      coalesce(last_seq, 0) + 1, last_off, last_et, a_cmd || prior) vr;
-				-- the members before the cut: accepted, or refused (left to their function)
+				-- the members before the cut: accepted, or left to their function
 				k := cardinality(run_outs);
 				FOR j IN 1..k LOOP
 					IF (run_outs[j]).decision IS NULL THEN
