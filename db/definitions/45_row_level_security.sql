@@ -26,7 +26,9 @@
 -- - axiom_user has no policy and no table privilege: it reaches rows only through the functions
 --   of 80_batch_entry_point.sql.
 -- The expressions below are PostgreSQL's own rendering of each policy, so this file reads as the
--- database holds them. Tests: 0102-db-rls, 0107-db-allow-list.
+-- database holds them; definer_actor_scope, one rule for four tables, is created from one such
+-- text in a loop. Tests: 0102-db-rls, 0107-db-allow-list, 0108 (the same catalog from scratch
+-- and upgraded).
 --
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
@@ -115,8 +117,8 @@ DROP POLICY IF EXISTS auditor_reads_all ON axiom.change_request_steps;
 CREATE POLICY auditor_reads_all ON axiom.change_request_steps AS PERMISSIVE FOR SELECT TO axiom_auditor
     USING (true);
 
--- definer_actor_scope (here and on change_requests, records, signatures): a row is visible,
--- and a new or changed row acceptable, while a command runs (context_identity: one row, the
+-- definer_actor_scope (change_request_steps, change_requests, records, signatures): a row is
+-- visible, and a new or changed row acceptable, while a command runs (context_identity: one row, the
 -- actor and event time of the settings, when their MAC is valid; a function scan without
 -- arguments, so PostgreSQL calls it once per statement and rewinds it for every further row)
 -- and that actor, enrolled and active at that event time, holds a grant valid then in the
@@ -124,26 +126,30 @@ CREATE POLICY auditor_reads_all ON axiom.change_request_steps AS PERMISSIVE FOR 
 -- grant is valid and its delegator enrolled and active at that time. That is the rule of
 -- tier_rank_at (40_authorization.sql) as an indexed join evaluated per row, an independent
 -- check of the definer's own decision. A caller-SET identity yields no row and sees nothing.
-DROP POLICY IF EXISTS definer_actor_scope ON axiom.change_request_steps;
-CREATE POLICY definer_actor_scope ON axiom.change_request_steps AS PERMISSIVE FOR ALL TO axiom_definer
-    USING ((EXISTS ( SELECT 1
+-- One rule for four tables, so it is written once (below, in PostgreSQL's rendering, with the
+-- row's table as %1$I): the same expression is the USING and the WITH CHECK of each.
+DO $policies$
+DECLARE
+	t text;
+	rule text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['change_request_steps', 'change_requests', 'records', 'signatures']
+	LOOP
+		rule := format($rule$((EXISTS ( SELECT 1
    FROM (((axiom.context_identity() c(actor, event_time)
      JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
-     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = change_request_steps.facility_id) AND (g.domain_id = change_request_steps.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
+     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = %1$I.facility_id) AND (g.domain_id = %1$I.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
      JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
   WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
            FROM (axiom.grants sg
              JOIN axiom.users y ON ((y.user_id = sg.user_id)))
-          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))))
-    WITH CHECK ((EXISTS ( SELECT 1
-   FROM (((axiom.context_identity() c(actor, event_time)
-     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
-     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = change_request_steps.facility_id) AND (g.domain_id = change_request_steps.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
-     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
-  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
-           FROM (axiom.grants sg
-             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
-          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))));
+          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))))$rule$, t);
+		EXECUTE format('DROP POLICY IF EXISTS definer_actor_scope ON axiom.%I', t);
+		EXECUTE format('CREATE POLICY definer_actor_scope ON axiom.%I AS PERMISSIVE FOR ALL '
+		    'TO axiom_definer USING %s WITH CHECK %s', t, rule, rule);
+	END LOOP;
+END
+$policies$;
 
 DROP POLICY IF EXISTS analyst_scope ON axiom.change_requests;
 CREATE POLICY analyst_scope ON axiom.change_requests AS PERMISSIVE FOR SELECT TO axiom_analytics
@@ -152,27 +158,6 @@ CREATE POLICY analyst_scope ON axiom.change_requests AS PERMISSIVE FOR SELECT TO
 DROP POLICY IF EXISTS auditor_reads_all ON axiom.change_requests;
 CREATE POLICY auditor_reads_all ON axiom.change_requests AS PERMISSIVE FOR SELECT TO axiom_auditor
     USING (true);
-
-DROP POLICY IF EXISTS definer_actor_scope ON axiom.change_requests;
-CREATE POLICY definer_actor_scope ON axiom.change_requests AS PERMISSIVE FOR ALL TO axiom_definer
-    USING ((EXISTS ( SELECT 1
-   FROM (((axiom.context_identity() c(actor, event_time)
-     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
-     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = change_requests.facility_id) AND (g.domain_id = change_requests.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
-     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
-  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
-           FROM (axiom.grants sg
-             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
-          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))))
-    WITH CHECK ((EXISTS ( SELECT 1
-   FROM (((axiom.context_identity() c(actor, event_time)
-     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
-     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = change_requests.facility_id) AND (g.domain_id = change_requests.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
-     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
-  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
-           FROM (axiom.grants sg
-             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
-          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))));
 
 DROP POLICY IF EXISTS auditor_reads_all ON axiom.checkpoints;
 CREATE POLICY auditor_reads_all ON axiom.checkpoints AS PERMISSIVE FOR SELECT TO axiom_auditor
@@ -303,27 +288,6 @@ DROP POLICY IF EXISTS auditor_reads_all ON axiom.records;
 CREATE POLICY auditor_reads_all ON axiom.records AS PERMISSIVE FOR SELECT TO axiom_auditor
     USING (true);
 
-DROP POLICY IF EXISTS definer_actor_scope ON axiom.records;
-CREATE POLICY definer_actor_scope ON axiom.records AS PERMISSIVE FOR ALL TO axiom_definer
-    USING ((EXISTS ( SELECT 1
-   FROM (((axiom.context_identity() c(actor, event_time)
-     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
-     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = records.facility_id) AND (g.domain_id = records.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
-     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
-  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
-           FROM (axiom.grants sg
-             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
-          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))))
-    WITH CHECK ((EXISTS ( SELECT 1
-   FROM (((axiom.context_identity() c(actor, event_time)
-     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
-     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = records.facility_id) AND (g.domain_id = records.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
-     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
-  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
-           FROM (axiom.grants sg
-             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
-          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))));
-
 -- A set of record versions decided as one (apply_version_run, 60_data_plane.sql) reads and
 -- writes each lineage named in axiom.batch_scope only as every command of the set on that
 -- lineage may: a row is visible when its lineage has entries and each names an actor enrolled
@@ -386,27 +350,6 @@ CREATE POLICY analyst_scope ON axiom.signatures AS PERMISSIVE FOR SELECT TO axio
 DROP POLICY IF EXISTS auditor_reads_all ON axiom.signatures;
 CREATE POLICY auditor_reads_all ON axiom.signatures AS PERMISSIVE FOR SELECT TO axiom_auditor
     USING (true);
-
-DROP POLICY IF EXISTS definer_actor_scope ON axiom.signatures;
-CREATE POLICY definer_actor_scope ON axiom.signatures AS PERMISSIVE FOR ALL TO axiom_definer
-    USING ((EXISTS ( SELECT 1
-   FROM (((axiom.context_identity() c(actor, event_time)
-     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
-     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = signatures.facility_id) AND (g.domain_id = signatures.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
-     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
-  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
-           FROM (axiom.grants sg
-             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
-          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))))
-    WITH CHECK ((EXISTS ( SELECT 1
-   FROM (((axiom.context_identity() c(actor, event_time)
-     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
-     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = signatures.facility_id) AND (g.domain_id = signatures.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
-     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
-  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
-           FROM (axiom.grants sg
-             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
-          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))));
 
 DROP POLICY IF EXISTS auditor_reads_all ON axiom.signing_factors;
 CREATE POLICY auditor_reads_all ON axiom.signing_factors AS PERMISSIVE FOR SELECT TO axiom_auditor
