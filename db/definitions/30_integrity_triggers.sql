@@ -98,10 +98,11 @@ BEGIN
 		RAISE EXCEPTION 'version % of lineage % does not extend its head (version %)',
 		    bad.version, bad.id, bad.previous_version
 		    USING ERRCODE = 'integrity_constraint_violation';
+	ELSE
+		RAISE EXCEPTION 'version % of lineage % changes its record type, facility or domain',
+		    bad.version, bad.id
+		    USING ERRCODE = 'integrity_constraint_violation';
 	END IF;
-	RAISE EXCEPTION 'version % of lineage % changes its record type, facility or domain',
-	    bad.version, bad.id
-	    USING ERRCODE = 'integrity_constraint_violation';
 END
 $function$;
 
