@@ -200,6 +200,10 @@ DECLARE
 	off bigint := p_last_off;
 	et timestamptz := p_last_et;
 	x_et timestamptz;
+	-- the command's ids, NULL where one is missing or not a uuid
+	x_cmd uuid;
+	x_id uuid;
+	x_rid uuid;
 	-- what members use, and what the commands stepped over may see or use
 	lineages uuid[] := '{}';
 	record_ids uuid[] := '{}';
@@ -217,37 +221,37 @@ BEGIN
 		    OR (off IS NOT NULL AND (x->>'offset')::bigint <= off);
 		x_et := (x->>'event_time')::timestamptz; -- the cast partition_commands makes
 		EXIT WHEN x_et >= p_w OR x_et < et;
+		x_cmd := axiom.uuid_or_null(x->>'command_id');
+		x_id := axiom.uuid_or_null(x->>'id');
+		x_rid := axiom.uuid_or_null(x->>'record_id');
 		-- a command id of the window used again is a duplicate, decided in log order
-		EXIT WHEN axiom.uuid_or_null(x->>'command_id') = ANY (command_ids);
+		EXIT WHEN x_cmd = ANY (command_ids);
 		IF op IN ('create_record', 'new_version') THEN
-			EXIT WHEN axiom.uuid_or_null(x->>'command_id') IS NULL
-			    OR axiom.uuid_or_null(x->>'id') IS NULL
-			    OR axiom.uuid_or_null(x->>'record_id') IS NULL;
+			EXIT WHEN x_cmd IS NULL OR x_id IS NULL OR x_rid IS NULL;
 			-- a lineage again: only as a new version, on the one the run made before it
-			EXIT WHEN (op = 'create_record' AND (x->>'id')::uuid = ANY (lineages))
-			    OR (x->>'record_id')::uuid = ANY (record_ids)
-			    OR (x->>'id')::uuid = ANY (seen_lineages)
-			    OR (x->>'record_id')::uuid = ANY (seen_records);
+			EXIT WHEN (op = 'create_record' AND x_id = ANY (lineages))
+			    OR x_rid = ANY (record_ids) OR x_id = ANY (seen_lineages)
+			    OR x_rid = ANY (seen_records);
 			ordinals := ordinals || j;
-			lineages := lineages || (x->>'id')::uuid;
-			record_ids := record_ids || (x->>'record_id')::uuid;
-			member_cmds := member_cmds || (x->>'command_id')::uuid;
+			lineages := lineages || x_id;
+			record_ids := record_ids || x_rid;
+			member_cmds := member_cmds || x_cmd;
 		ELSIF op IN ('submit_change', 'review_change', 'approve_change', 'reject_change',
 		    'propose_change', 'transition_record', 'sign_record', 'tick', 'quarantine') THEN
 			-- stepped over: what it reads or writes of records is out of the later members'
 			-- reach (its lineage and record id; a change step reads no record)
 			-- (a malformed id makes that command raise, and the batch takes its second try)
-			IF axiom.uuid_or_null(x->>'id') IS NOT NULL THEN
-				seen_lineages := seen_lineages || axiom.uuid_or_null(x->>'id');
+			IF x_id IS NOT NULL THEN
+				seen_lineages := seen_lineages || x_id;
 			END IF;
-			IF axiom.uuid_or_null(x->>'record_id') IS NOT NULL THEN
-				seen_records := seen_records || axiom.uuid_or_null(x->>'record_id');
+			IF x_rid IS NOT NULL THEN
+				seen_records := seen_records || x_rid;
 			END IF;
 		ELSE
 			EXIT;
 		END IF;
-		IF axiom.uuid_or_null(x->>'command_id') IS NOT NULL THEN
-			command_ids := command_ids || axiom.uuid_or_null(x->>'command_id');
+		IF x_cmd IS NOT NULL THEN
+			command_ids := command_ids || x_cmd;
 		END IF;
 		off := (x->>'offset')::bigint;
 		et := x_et;
