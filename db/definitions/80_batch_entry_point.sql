@@ -178,8 +178,9 @@ $function$;
 -- and the member at the cut, one by one). Deciding a
 -- member before a command that precedes it in the log changes nothing only when neither can
 -- see the other, so the run steps over a command only when it is a change step that touches
--- no record (submit, review, approve, reject), a propose_change, transition_record or
--- sign_record, whose lineage and record id no later member may then use, a tick or a
+-- no record (submit, review, approve, reject), a propose_change, apply_change,
+-- transition_record or sign_record, whose lineage and record id no later member may then use
+-- (an apply_change's lineage is its change's, read as its actor sees it), a tick or a
 -- quarantine; no member may reuse a command id of the window or a record id of another
 -- member, nor create a lineage another member used (a new version of one builds on the version
 -- before it). Every command of the window must get the next ledger entry (the seq of command
@@ -237,10 +238,20 @@ BEGIN
 			record_ids := record_ids || x_rid;
 			member_cmds := member_cmds || x_cmd;
 		ELSIF op IN ('submit_change', 'review_change', 'approve_change', 'reject_change',
-		    'propose_change', 'transition_record', 'sign_record', 'tick', 'quarantine') THEN
+		    'propose_change', 'apply_change', 'transition_record', 'sign_record', 'tick',
+		    'quarantine') THEN
 			-- stepped over: what it reads or writes of records is out of the later members'
 			-- reach (its lineage and record id; a change step reads no record)
 			-- (a malformed id makes that command raise, and the batch takes its second try)
+			IF op = 'apply_change' THEN
+				-- the lineage it versions is its change's, read as its actor sees it; a
+				-- change that actor cannot see is not_found_or_denied in any order, and one
+				-- proposed in the window, not stored yet, is on a lineage seen already
+				PERFORM axiom.begin_command(x->>'actor', x_et);
+				x_id := (SELECT r.id FROM axiom.change_requests r
+				          WHERE r.change_id = axiom.uuid_or_null(x->>'change_id'));
+				PERFORM axiom.begin_command(NULL, NULL);
+			END IF;
 			IF x_id IS NOT NULL THEN
 				seen_lineages := seen_lineages || x_id;
 			END IF;

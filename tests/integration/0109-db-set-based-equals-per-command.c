@@ -16,7 +16,8 @@
  * blank reason, an unknown record type, a command id republished in the batch or applied in an
  * earlier batch, and a malformed command (the batch's second try); and the commands a run steps
  * over (change steps, a tick) keep their place in the log: a change proposed on a lineage
- * before a new version of it sees the version before, a command id reused after a stepped-over
+ * before a new version of it sees the version before, a change applied before a new version of
+ * its lineage makes the version that one builds on, a command id reused after a stepped-over
  * command is the duplicate. Also: the set path was taken (function call counts),
  * axiom.batch_scope is empty after each batch, and no login may write it.
  *
@@ -527,6 +528,63 @@ START_TEST(test_a_lineage_comes_back_in_a_run_on_the_version_before)
 }
 END_TEST
 
+START_TEST(test_an_applied_change_keeps_its_lineage_out_of_the_run)
+{
+	char rest[512], applied[80];
+
+	/* committed before the batch: alice's change of L04, submitted and approved */
+	ck_assert_str_eq(dbt_call(T.api,
+	                     "axiom_api.propose_change('alice', '2026-01-01 02:00:00+00', NULL, "
+	                     "'%s', '%s', 1, 't', '\\x00', 'fix')",
+	                     CID("93"), LID("04")),
+	    "accepted");
+	ck_assert_str_eq(dbt_call(T.api,
+	                     "axiom_api.submit_change('alice', '2026-01-01 02:00:01+00', NULL, "
+	                     "'%s', 'ready')",
+	                     CID("93")),
+	    "accepted");
+	ck_assert_str_eq(dbt_call(T.api,
+	                     "axiom_api.approve_change('carol', '2026-01-01 02:00:02+00', NULL, "
+	                     "'%s', 'fine')",
+	                     CID("93")),
+	    "accepted");
+	create(CID("a0"), "alice", RID("a0"), LID("a0"), "note", "F1", "new", NULL);
+	/* the change applied as L04's version 2: the run steps over it, and L04 leaves the run */
+	snprintf(applied, sizeof(applied), "%s",
+	    dbt_value(T.admin,
+	        "SELECT encode(axiom.expected_hash('%s', c.id, h.version + 1, h.record_id, "
+	        "h.record_hash, h.record_type, h.facility_id, h.domain_id, c.title, c.content, "
+	        "'alice', '%s', c.change_id), 'hex') FROM axiom.change_requests c JOIN "
+	        "axiom.records h ON h.id = c.id WHERE c.change_id = '%s' ORDER BY h.version DESC "
+	        "LIMIT 1",
+	        RID("a1"), et_of(batch_n), CID("93")));
+	snprintf(rest, sizeof(rest),
+	    "\"change_id\": \"%s\", \"record_id\": \"%s\", \"record_hash\": \"%s\", \"reason\": "
+	    "\"apply\"",
+	    CID("93"), RID("a1"), applied);
+	other(CID("a1"), "alice", "apply_change", rest);
+	create(CID("a2"), "alice", RID("a2"), LID("a2"), "note", "F1", "new", NULL);
+	/* a change no one proposed: stepped over too (not_found_or_denied in any order) */
+	snprintf(rest, sizeof(rest),
+	    "\"change_id\": \"%s\", \"record_id\": \"%s\", \"record_hash\": \"00\", \"reason\": "
+	    "\"apply\"",
+	    CID("94"), RID("a3"));
+	other(CID("a3"), "alice", "apply_change", rest);
+	create(CID("a4"), "alice", RID("a4"), LID("a4"), "note", "F1", "new", NULL);
+	/* new versions of L04: on version 1, stale once the change is applied (a set that let
+	 * it in before the change would accept it), then on the version the change made */
+	version(CID("a5"), "alice", RID("a5"), LID("04"), RID("04"), 1, head_hash(LID("04")), NULL);
+	version(CID("a6"), "alice", RID("a6"), LID("04"), RID("a1"), 2, applied, NULL);
+	create(CID("a7"), "alice", RID("a7"), LID("a7"), "note", "F1", "new", NULL);
+	close_batch();
+	/* runs: 0, 2, 4 (over 1 and 3; 5 is on 1's lineage), then 5-7 (6 left to its function
+	 * after 5's refusal) */
+	expect_same("accepted,accepted,accepted,not_found_or_denied,accepted,stale_previous_hash,"
+	            "accepted,accepted",
+	    2);
+}
+END_TEST
+
 START_TEST(test_a_command_id_applied_in_an_earlier_batch_ends_a_run)
 {
 	char *first;
@@ -583,6 +641,7 @@ suite(void)
 	tcase_add_test(tc, test_a_malformed_command_in_a_run_takes_the_second_try);
 	tcase_add_test(tc, test_commands_a_run_steps_over_keep_their_place_in_the_log);
 	tcase_add_test(tc, test_a_lineage_comes_back_in_a_run_on_the_version_before);
+	tcase_add_test(tc, test_an_applied_change_keeps_its_lineage_out_of_the_run);
 	tcase_add_test(tc, test_a_command_id_applied_in_an_earlier_batch_ends_a_run);
 	tcase_add_test(tc, test_no_login_writes_the_batch_scope);
 	suite_add_tcase(s, tc);
