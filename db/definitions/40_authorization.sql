@@ -138,34 +138,47 @@ $function$;
 -- delegations valid at t whose source grant is valid at t and whose delegator is enrolled and
 -- active at t; u itself must be enrolled and active at t. With p_not_delegated_by, delegations
 -- from that person do not count (separation of duties: nobody reviews, approves or rejects a
--- change through its author's own delegation; axiom.change_transition).
+-- change through its author's own delegation; axiom.change_transition). The rule is written
+-- once, in tier_rank_row.
 CREATE OR REPLACE FUNCTION axiom.tier_rank_at(u text, f text, d text, t timestamp with time zone, p_not_delegated_by text)
  RETURNS integer
  LANGUAGE plpgsql
  STABLE PARALLEL SAFE
 AS $function$
 BEGIN
-	RETURN (SELECT coalesce(pg_catalog.max(a.rank), 0)
+	RETURN (SELECT r.rank FROM axiom.tier_rank_row(u, f, d, t, p_not_delegated_by) AS r);
+END
+$function$;
+
+-- tier_rank_at(u, f, d, t, p_not_delegated_by) as one row (rank): a set-returning SQL function
+-- without settings, so that PostgreSQL inlines it into the query that calls it in FROM. A query
+-- over many rows (apply_version_run's, one rank per command) then joins the grants itself
+-- instead of calling a function, and running a statement of its own, per row.
+CREATE OR REPLACE FUNCTION axiom.tier_rank_row(u text, f text, d text, t timestamp with time zone, p_not_delegated_by text)
+ RETURNS TABLE(rank integer)
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+AS $function$
+	SELECT coalesce(pg_catalog.max(a.rank), 0)
 	  FROM axiom.grants g
 	  JOIN axiom.access_tiers a ON a.tier OPERATOR(pg_catalog.=) g.tier
 	  LEFT JOIN axiom.grants s ON s.grant_id OPERATOR(pg_catalog.=) g.source_grant_id
-	 WHERE g.user_id OPERATOR(pg_catalog.=) tier_rank_at.u
-	   AND g.facility_id OPERATOR(pg_catalog.=) tier_rank_at.f
-	   AND g.domain_id OPERATOR(pg_catalog.=) tier_rank_at.d
-	   AND axiom.grant_valid_at(g, tier_rank_at.t)
-	   AND (g.source_grant_id IS NULL OR (axiom.grant_valid_at(s, tier_rank_at.t)
-	       AND s.user_id IS DISTINCT FROM tier_rank_at.p_not_delegated_by
+	 WHERE g.user_id OPERATOR(pg_catalog.=) u
+	   AND g.facility_id OPERATOR(pg_catalog.=) f
+	   AND g.domain_id OPERATOR(pg_catalog.=) d
+	   AND axiom.grant_valid_at(g, t)
+	   AND (g.source_grant_id IS NULL OR (axiom.grant_valid_at(s, t)
+	       AND s.user_id IS DISTINCT FROM p_not_delegated_by
 	       AND EXISTS (SELECT 1 FROM axiom.users y
 	           WHERE y.user_id OPERATOR(pg_catalog.=) s.user_id
-	             AND y.enrolled_at OPERATOR(pg_catalog.<=) tier_rank_at.t
+	             AND y.enrolled_at OPERATOR(pg_catalog.<=) t
 	             AND (y.deactivated_at IS NULL
-	                 OR tier_rank_at.t OPERATOR(pg_catalog.<) y.deactivated_at))))
+	                 OR t OPERATOR(pg_catalog.<) y.deactivated_at))))
 	   AND EXISTS (SELECT 1 FROM axiom.users x
-	       WHERE x.user_id OPERATOR(pg_catalog.=) tier_rank_at.u
-	         AND x.enrolled_at OPERATOR(pg_catalog.<=) tier_rank_at.t
+	       WHERE x.user_id OPERATOR(pg_catalog.=) u
+	         AND x.enrolled_at OPERATOR(pg_catalog.<=) t
 	         AND (x.deactivated_at IS NULL
-	             OR tier_rank_at.t OPERATOR(pg_catalog.<) x.deactivated_at)));
-END
+	             OR t OPERATOR(pg_catalog.<) x.deactivated_at))
 $function$;
 
 -- Whether u is enrolled at or before t and not deactivated at t (a deactivation at c holds

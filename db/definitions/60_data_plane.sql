@@ -368,7 +368,8 @@ BEGIN
 			               AND NOT coalesce(v.gate <> 'none', false)
 			               AND v.head_status IS DISTINCT FROM 'retired'
 			               AND v.previous_claimed IS NOT DISTINCT FROM v.head_hash))
-			           AND axiom.tier_rank_at(v.actor, v.v_facility, v.v_domain, v.et) >= author_rank
+			           AND (SELECT r.rank FROM axiom.tier_rank_row(v.actor, v.v_facility,
+			               v.v_domain, v.et, NULL) AS r) >= author_rank
 			           AND v.claimed IS NOT DISTINCT FROM axiom.expected_hash(v.record_id, v.id,
 			               v.version, v.head_id, v.head_hash, v.v_type, v.v_facility, v.v_domain,
 			               v.title, v.content, v.actor, v.et, NULL)

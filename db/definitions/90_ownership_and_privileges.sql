@@ -128,6 +128,7 @@ ALTER FUNCTION axiom.table_digest_v1(text,bigint,bytea) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.tier_rank(text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.tier_rank_at(text,text,text,timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.tier_rank_at(text,text,text,timestamp with time zone,text) OWNER TO axiom_owner;
+ALTER FUNCTION axiom.tier_rank_row(text,text,text,timestamp with time zone,text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.timestamp_us(timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.user_active_at(text,timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.uuid_or_null(text) OWNER TO axiom_owner;
@@ -430,6 +431,9 @@ GRANT EXECUTE ON FUNCTION axiom.tier_rank_at(text,text,text,timestamp with time 
 REVOKE ALL ON FUNCTION axiom.tier_rank_at(text,text,text,timestamp with time zone,text) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.tier_rank_at(text,text,text,timestamp with time zone,text) TO axiom_analytics;
 GRANT EXECUTE ON FUNCTION axiom.tier_rank_at(text,text,text,timestamp with time zone,text) TO axiom_definer;
+REVOKE ALL ON FUNCTION axiom.tier_rank_row(text,text,text,timestamp with time zone,text) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
+GRANT EXECUTE ON FUNCTION axiom.tier_rank_row(text,text,text,timestamp with time zone,text) TO axiom_analytics;
+GRANT EXECUTE ON FUNCTION axiom.tier_rank_row(text,text,text,timestamp with time zone,text) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.timestamp_us(timestamp with time zone) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.timestamp_us(timestamp with time zone) TO axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.timestamp_us(timestamp with time zone) TO axiom_definer;
