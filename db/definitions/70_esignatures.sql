@@ -258,9 +258,14 @@ BEGIN
 			IF o IS NULL AND 'fido2' = ANY (verified) AND p_sign_count IS NOT NULL THEN
 				SELECT f.factor_id INTO fido2_id FROM axiom.signing_factors f
 				 WHERE f.factor_id = ANY (p_factor_ids) AND f.factor_type = 'fido2';
-				SELECT max(e.sign_count) INTO last_count FROM axiom.signature_evidence e
-				 WHERE e.fido2_factor_id = fido2_id AND e.topic IS NOT DISTINCT FROM p_topic
-				   AND e.kafka_partition IS NOT DISTINCT FROM p_partition;
+				-- the highest count: the last entry of the credential's range of the index
+				-- signature_evidence_counter (migration 0026), written as such so that no
+				-- row estimate turns it into a scan of the range; no partition (a direct
+				-- caller's NULL) has no last count
+				SELECT e.sign_count INTO last_count FROM axiom.signature_evidence e
+				 WHERE e.fido2_factor_id = fido2_id AND e.topic = p_topic
+				   AND e.kafka_partition = p_partition AND e.sign_count IS NOT NULL
+				 ORDER BY e.sign_count DESC LIMIT 1;
 				IF last_count IS NOT NULL AND p_sign_count <= last_count
 				    AND NOT (p_sign_count = 0 AND last_count = 0) THEN
 					o := axiom.rejected('webauthn_sign_count_regressed', format(

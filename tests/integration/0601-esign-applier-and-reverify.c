@@ -3,7 +3,8 @@
  * broker (consumers/ax_sign.h: element, one signing_context lookup, verification, then
  * apply_batch), the wait for the control watermark (invariant 2), and the offline
  * re-verification of stored signatures as axiom_auditor (consumers/ax_sign_reverify.h): a
- * valid one verifies, a 0007-form one is unverifiable, a tampered one fails.
+ * valid one verifies, a 0007-form one is unverifiable, a tampered one fails. The FIDO2 counter
+ * check reads one stored signature, however many the credential made before (migration 0026).
  */
 #include <check.h>
 #include <jansson.h>
@@ -110,21 +111,20 @@ apply(json_t *e)
 	return out;
 }
 
-START_TEST(test_applier_signs_waits_for_the_watermark_and_the_auditor_reverifies)
+/* A database (dbt_setup) where alice holds the FIDO2 key *sa, registered as FACTOR, and
+ * created version 1 of LINEAGE (record RID). */
+static void
+prepare(struct ax_softauth **sa)
 {
-	struct ax_softauth *sa = NULL;
-	struct ax_sign_reverify_report rep;
 	struct ax_err err;
 	uint8_t cose[AX_COSE_ES256_KEY_LEN], cid[AX_SOFTAUTH_CRED_ID_LEN];
 	char cose_hex[2 * sizeof(cose) + 1], cid_hex[2 * sizeof(cid) + 1];
-	size_t cut;
-	json_t *e;
 
 	dbt_setup("0601_esign");
 	dbt_seed();
-	ck_assert_int_eq(ax_softauth_new(&sa, &err), AX_OK);
-	ax_softauth_cose_key(sa, cose);
-	ax_softauth_cred_id(sa, cid);
+	ck_assert_int_eq(ax_softauth_new(sa, &err), AX_OK);
+	ax_softauth_cose_key(*sa, cose);
+	ax_softauth_cred_id(*sa, cid);
 	ax_hex_encode(cose_hex, cose, sizeof(cose));
 	ax_hex_encode(cid_hex, cid, sizeof(cid));
 	ck_assert_str_eq(dbt_call(T.api,
@@ -134,13 +134,24 @@ START_TEST(test_applier_signs_waits_for_the_watermark_and_the_auditor_reverifies
 	                     cid_hex, cose_hex),
 	    "accepted");
 	ck_assert_str_eq(
+	    dbt_create("alice", "2026-01-01 00:10:00+00", RID, LINEAGE, "note", "F1", "t"),
+	    "accepted");
+}
+
+START_TEST(test_applier_signs_waits_for_the_watermark_and_the_auditor_reverifies)
+{
+	struct ax_softauth *sa = NULL;
+	struct ax_sign_reverify_report rep;
+	struct ax_err err;
+	size_t cut;
+	json_t *e;
+
+	prepare(&sa);
+	ck_assert_str_eq(
 	    dbt_call(T.api, "axiom_api.register_factor('alice', '2026-01-01 00:00:04+00', NULL, "
 	                    "gen_random_uuid(), 'fido2', 'alice', '\\x01', '\\x02', -7, NULL, "
 	                    "NULL, NULL, 'self-service')"),
 	    "not_found_or_denied");
-	ck_assert_str_eq(
-	    dbt_create("alice", "2026-01-01 00:10:00+00", RID, LINEAGE, "note", "F1", "t"),
-	    "accepted");
 
 	/* the control watermark is still -infinity: the Sign element waits, unverified */
 	e = signed_element(sa, &cut);
@@ -183,6 +194,53 @@ START_TEST(test_applier_signs_waits_for_the_watermark_and_the_auditor_reverifies
 }
 END_TEST
 
+/* Heap rows this transaction of T.api fetched from signature_evidence through an index. */
+static long
+evidence_fetched(void)
+{
+	long n;
+
+	dbt_exec(T.api, "RESET ROLE");
+	n = strtol(
+	    dbt_value(T.api, "SELECT coalesce(sum(idx_tup_fetch), 0) FROM "
+	                     "pg_stat_xact_user_tables WHERE relname = 'signature_evidence'"),
+	    NULL, 10);
+	dbt_exec(T.api, "SET ROLE axiom_definer");
+	return n;
+}
+
+START_TEST(test_the_counter_check_reads_one_signature_whatever_the_history)
+{
+	struct ax_softauth *sa = NULL;
+	size_t cut;
+	long fetched;
+	json_t *e;
+
+	prepare(&sa);
+	/* 10,000 earlier signatures of the key on this partition, counters 1 to 10,000 */
+	dbt_exec(T.admin,
+	    "INSERT INTO axiom.signature_evidence (signature_id, signer, topic, kafka_partition, "
+	    "signed_at, factor_ids, factor_types, all_components, user_verified, fido2_factor_id, "
+	    "sign_count, ledger_topic, ledger_partition, ledger_seq) SELECT gen_random_uuid(), "
+	    "'alice', 't', 0, '2026-01-01 00:10:00+00'::timestamptz - make_interval(secs => n), "
+	    "'{}', '{fido2}', true, true, '" FACTOR "', n, 't', 0, n FROM generate_series(1, "
+	    "10000) n");
+	dbt_exec(T.admin, "UPDATE axiom.control_watermark SET event_time = '2026-01-02'");
+	e = signed_element(sa, &cut);
+	ck_assert_uint_eq(cut, 1);
+	dbt_exec(T.api, "BEGIN");
+	fetched = evidence_fetched();
+	ck_assert_str_eq(apply(e), "rejected:webauthn_sign_count_regressed");
+	fetched = evidence_fetched() - fetched;
+	dbt_exec(T.api, "ROLLBACK");
+	/* the last entry of the key's range of the counter index, and not every signature */
+	ck_assert_msg(fetched < 100, "the counter check fetched %ld stored signatures", fetched);
+	json_decref(e);
+	ax_softauth_free(sa);
+	dbt_teardown();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -193,6 +251,7 @@ main(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_applier_signs_waits_for_the_watermark_and_the_auditor_reverifies);
+	tcase_add_test(tc, test_the_counter_check_reads_one_signature_whatever_the_history);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
