@@ -4,7 +4,8 @@
  * author never reviews or approves their own change; approval before submission, review
  * skipped where required, and a change whose base is no longer the head are refused; every
  * step is audited with actor, event time and reason; gated records cannot be versioned
- * directly; lifecycle transitions need the manager level and a reason.
+ * directly; lifecycle transitions need the manager level and a reason. An approval reads the
+ * steps of its own change only, however many are stored (migration 0027).
  *
  * Cast (ax_dbtest.h): alice author, bob reviewer, carol manager, all F1/QC; spec has gate
  * review_approve, sop has gate approve.
@@ -236,6 +237,54 @@ START_TEST(test_a_signature_is_the_actors_own_with_its_manifestation)
 }
 END_TEST
 
+/* Rows this transaction of T.api read from axiom.change_request_steps, by scans and through
+ * indexes. */
+static long
+steps_read(void)
+{
+	long n;
+
+	dbt_exec(T.api, "RESET ROLE");
+	n = strtol(dbt_value(T.api, "SELECT coalesce(sum(seq_tup_read + idx_tup_fetch), 0) FROM "
+	                            "pg_stat_xact_user_tables WHERE relname = "
+	                            "'change_request_steps'"),
+	    NULL, 10);
+	dbt_exec(T.api, "SET ROLE axiom_definer");
+	return n;
+}
+
+START_TEST(test_an_approval_reads_only_its_changes_steps)
+{
+	const char *c = "00000000-0000-4000-8000-0000000005d1";
+	const char *other = "00000000-0000-4000-8000-0000000005d2";
+	long read;
+
+	/* the last test: SPEC's head is whatever the tests before left */
+	int head =
+	    atoi(dbt_value(T.admin, "SELECT max(version) FROM axiom.records WHERE id = " SPEC));
+
+	ck_assert_str_eq(propose("alice", "56:00", c, SPEC, head), "accepted");
+	ck_assert_str_eq(step("submit", "alice", "57:00", c, "'ready'"), "accepted");
+	ck_assert_str_eq(step("review", "bob", "58:00", c, "'checked'"), "accepted");
+	/* 10,000 steps of another change stored before */
+	ck_assert_str_eq(propose("alice", "56:30", other, SPEC, head), "accepted");
+	dbt_exec(T.admin,
+	    "INSERT INTO axiom.change_request_steps (change_id, step, from_status, to_status, "
+	    "actor, event_time, reason, facility_id, domain_id, ledger_topic, ledger_partition, "
+	    "ledger_seq) SELECT '%s', 'review', 'submitted', 'reviewed', 'bob', "
+	    "'2026-01-01 00:56:30+00', 'x', 'F1', 'QC', 't', 0, n FROM generate_series(1, 10000) "
+	    "n",
+	    other);
+	dbt_exec(T.api, "BEGIN");
+	read = steps_read();
+	/* the check that carol, who approves it, did not review it reads its steps only */
+	ck_assert_str_eq(step("approve", "carol", "59:00", c, "'approved'"), "accepted");
+	read = steps_read() - read;
+	dbt_exec(T.api, "ROLLBACK");
+	ck_assert_msg(read < 100, "the approval read %ld steps", read);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -252,6 +301,7 @@ main(void)
 	tcase_add_test(tc, test_a_change_based_on_an_old_head_is_refused_as_stale);
 	tcase_add_test(tc, test_lifecycle_transitions_need_a_manager_and_a_reason);
 	tcase_add_test(tc, test_a_signature_is_the_actors_own_with_its_manifestation);
+	tcase_add_test(tc, test_an_approval_reads_only_its_changes_steps); /* last: 10,000 rows */
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);
