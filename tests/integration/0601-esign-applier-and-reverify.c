@@ -194,21 +194,6 @@ START_TEST(test_applier_signs_waits_for_the_watermark_and_the_auditor_reverifies
 }
 END_TEST
 
-/* Heap rows this transaction of T.api fetched from signature_evidence through an index. */
-static long
-evidence_fetched(void)
-{
-	long n;
-
-	dbt_exec(T.api, "RESET ROLE");
-	n = strtol(
-	    dbt_value(T.api, "SELECT coalesce(sum(idx_tup_fetch), 0) FROM "
-	                     "pg_stat_xact_user_tables WHERE relname = 'signature_evidence'"),
-	    NULL, 10);
-	dbt_exec(T.api, "SET ROLE axiom_definer");
-	return n;
-}
-
 START_TEST(test_the_counter_check_reads_one_signature_whatever_the_history)
 {
 	struct ax_softauth *sa = NULL;
@@ -229,9 +214,9 @@ START_TEST(test_the_counter_check_reads_one_signature_whatever_the_history)
 	e = signed_element(sa, &cut);
 	ck_assert_uint_eq(cut, 1);
 	dbt_exec(T.api, "BEGIN");
-	fetched = evidence_fetched();
+	fetched = dbt_xact_rows_read("signature_evidence");
 	ck_assert_str_eq(apply(e), "rejected:webauthn_sign_count_regressed");
-	fetched = evidence_fetched() - fetched;
+	fetched = dbt_xact_rows_read("signature_evidence") - fetched;
 	dbt_exec(T.api, "ROLLBACK");
 	/* the last entry of the key's range of the counter index, and not every signature */
 	ck_assert_msg(fetched < 100, "the counter check fetched %ld stored signatures", fetched);

@@ -167,6 +167,27 @@ dbt_call(PGconn *conn, const char *fmt, ...)
 }
 
 /*
+ * Rows of axiom.<table> the open transaction of T.api read so far, by sequential scans and
+ * through indexes (pg_stat_xact_user_tables): a test bounds what one command reads, whatever
+ * the rows stored before it, without timing anything. T.api is back in role axiom_definer
+ * afterwards.
+ */
+static inline long
+dbt_xact_rows_read(const char *table)
+{
+	long n;
+
+	dbt_exec(T.api, "RESET ROLE");
+	n = strtol(dbt_value(T.api,
+	               "SELECT coalesce(sum(seq_tup_read + idx_tup_fetch), 0) FROM "
+	               "pg_stat_xact_user_tables WHERE schemaname = 'axiom' AND relname = '%s'",
+	               table),
+	    NULL, 10);
+	dbt_exec(T.api, "SET ROLE axiom_definer");
+	return n;
+}
+
+/*
  * Create version 1 of lineage id (record_id rid) as actor at event time et, the record hash
  * computed by the database's own canonical encoding (through the admin connection, as an
  * applier would with ax_canon). Returns the outcome as dbt_call does.
