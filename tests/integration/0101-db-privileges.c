@@ -264,8 +264,40 @@ START_TEST(test_triggers_hold_against_a_superuser_in_replica_mode)
 	ck_assert_str_eq(dbt_state(T.admin, "DELETE FROM axiom.session_events"), DENIED);
 	ck_assert_str_eq(dbt_state(T.admin, "TRUNCATE axiom.session_events"), DENIED);
 	ck_assert_str_eq(dbt_state(T.admin, "UPDATE axiom.grants SET tier = 'manager'"), DENIED);
+	ck_assert_str_eq(
+	    dbt_state(T.admin, "UPDATE axiom.users SET printed_name = 'forged'"), DENIED);
 	dbt_exec(T.admin, "RESET session_replication_role");
 	ck_assert_str_ne(dbt_value(T.admin, "SELECT count(*) FROM axiom.session_events"), "0");
+}
+END_TEST
+
+/*
+ * Each table's immutable_data_columns trigger compares every column but its lifecycle ones
+ * (its function is generated from the catalog, db/definitions/30_integrity_triggers.sql): the
+ * columns no trigger function compares are exactly these.
+ */
+START_TEST(test_every_data_column_is_compared_on_update)
+{
+	ck_assert_str_eq(
+	    dbt_value(T.admin,
+	        "SELECT string_agg(c.relname || '.' || a.attname, ' ' ORDER BY c.relname, "
+	        "a.attnum) "
+	        "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = "
+	        "t.tgfoid JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT "
+	        "a.attisdropped WHERE t.tgname = 'immutable_data_columns' AND position(format("
+	        "'OLD.%%1$I IS DISTINCT FROM NEW.%%1$I', a.attname) IN p.prosrc) = 0"),
+	    "change_requests.status change_requests.status_changed_at "
+	    "change_requests.applied_record_id control_watermark.event_time "
+	    "control_watermark.updated_by grants.revoked_at grants.revoked_by grants.revoke_reason "
+	    "partition_claims.claim partition_claims.claimed_by partition_claims.claimed_at "
+	    "partition_offsets.next_offset partition_offsets.updated_by record_types.gate "
+	    "record_types.configured_at record_types.configured_by records.status "
+	    "records.status_changed_at records.status_changed_by signing_factors.revoked_at "
+	    "signing_factors.revoked_by users.deactivated_at");
+	/* and every table with lifecycle columns has the trigger */
+	ck_assert_str_eq(dbt_value(T.admin, "SELECT count(*) FROM pg_trigger WHERE tgname = "
+	                                    "'immutable_data_columns' AND tgenabled = 'A'"),
+	    "9");
 }
 END_TEST
 
@@ -334,6 +366,7 @@ main(void)
 	tcase_add_test(tc, test_definer_cannot_disable_or_skip_triggers);
 	tcase_add_test(tc, test_definer_cannot_change_data_columns_or_the_audit_trail);
 	tcase_add_test(tc, test_triggers_hold_against_a_superuser_in_replica_mode);
+	tcase_add_test(tc, test_every_data_column_is_compared_on_update);
 	tcase_add_test(tc, test_identity_cannot_be_spoofed_by_setting_parameters);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
