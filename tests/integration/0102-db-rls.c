@@ -255,7 +255,7 @@ START_TEST(test_actor_scope_checks_each_row_against_the_verified_identity)
 	snprintf(us, sizeof(us), "%s",
 	    dbt_value(T.user, "SELECT current_setting('axiom.event_time_us')"));
 	ck_assert_int_eq((int)strlen(mac), 64);
-	snprintf(other_us, sizeof(other_us), "%lld", strtoll(us, NULL, 10) + 1);
+	snprintf(other_us, sizeof(other_us), "%lld", dbt_int64(us) + 1);
 	dbt_exec(T.user, "SET LOCAL axiom.actor = 'carol'");
 	ck_assert_str_eq(unfiltered_count(), "0");
 	dbt_exec(T.user, "SET LOCAL axiom.actor = 'dave'");

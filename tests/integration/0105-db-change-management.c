@@ -241,11 +241,11 @@ START_TEST(test_an_approval_reads_only_its_changes_steps)
 {
 	const char *c = "00000000-0000-4000-8000-0000000005d1";
 	const char *other = "00000000-0000-4000-8000-0000000005d2";
-	long read;
+	int read;
 
 	/* the last test: SPEC's head is whatever the tests before left */
 	int head =
-	    atoi(dbt_value(T.admin, "SELECT max(version) FROM axiom.records WHERE id = " SPEC));
+	    dbt_int(dbt_value(T.admin, "SELECT max(version) FROM axiom.records WHERE id = " SPEC));
 
 	ck_assert_str_eq(propose("alice", "56:00", c, SPEC, head), "accepted");
 	ck_assert_str_eq(step("submit", "alice", "57:00", c, "'ready'"), "accepted");
@@ -265,7 +265,7 @@ START_TEST(test_an_approval_reads_only_its_changes_steps)
 	ck_assert_str_eq(step("approve", "carol", "59:00", c, "'approved'"), "accepted");
 	read = dbt_xact_rows_read("change_request_steps") - read;
 	dbt_exec(T.api, "ROLLBACK");
-	ck_assert_msg(read < 100, "the approval read %ld steps", read);
+	ck_assert_msg(read < 100, "the approval read %d steps", read);
 }
 END_TEST
 

@@ -220,7 +220,7 @@ held_by(const char *login, struct lines *out, long *by_rule)
 	res = PQexecParams(T.admin, BY_RULE_SQL, 1, NULL, params, NULL, NULL, 0);
 	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "count %s: %s", login,
 	    PQresultErrorMessage(res));
-	*by_rule = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	*by_rule = dbt_int(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	dbt_exec(T.admin, "RESET search_path");
 	qsort(out->v, out->n, sizeof(*out->v), cmp_line);

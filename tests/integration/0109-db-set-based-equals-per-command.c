@@ -25,8 +25,6 @@
  * manager F2/QC, gina author F1/MICRO.
  */
 #include <check.h>
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,17 +219,9 @@ query_batch(const char *sql)
 static int
 calls_of_apply_version_run(void)
 {
-	const char *v = dbt_value(T.api, "SELECT coalesce((SELECT calls FROM "
-	                                 "pg_stat_xact_user_functions WHERE funcname = "
-	                                 "'apply_version_run'), 0)");
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	ck_assert_msg(errno == 0 && end != v && *end == '\0' && n >= 0 && n <= INT_MAX,
-	    "not a call count: '%s'", v);
-	return (int)n;
+	return dbt_int(dbt_value(T.api, "SELECT coalesce((SELECT calls FROM "
+	                                "pg_stat_xact_user_functions WHERE funcname = "
+	                                "'apply_version_run'), 0)"));
 }
 
 /* What one way of applying the batch gave: every outcome (one line each, then the reason

@@ -198,7 +198,7 @@ START_TEST(test_the_counter_check_reads_one_signature_whatever_the_history)
 {
 	struct ax_softauth *sa = NULL;
 	size_t cut;
-	long fetched;
+	int fetched;
 	json_t *e;
 
 	prepare(&sa);
@@ -219,7 +219,7 @@ START_TEST(test_the_counter_check_reads_one_signature_whatever_the_history)
 	fetched = dbt_xact_rows_read("signature_evidence") - fetched;
 	dbt_exec(T.api, "ROLLBACK");
 	/* the last entry of the key's range of the counter index, and not every signature */
-	ck_assert_msg(fetched < 100, "the counter check fetched %ld stored signatures", fetched);
+	ck_assert_msg(fetched < 100, "the counter check fetched %d stored signatures", fetched);
 	json_decref(e);
 	ax_softauth_free(sa);
 	dbt_teardown();

@@ -95,7 +95,6 @@ START_TEST(test_c_recomputes_the_entry_hash_the_database_stored)
 	struct ax_err err;
 	PGresult *res;
 	uint8_t rh[64], prev[AX_HASH_LEN], stored[AX_HASH_LEN], mine[AX_HASH_LEN];
-	char *end;
 	int i;
 
 	ck_assert_str_eq(
@@ -124,13 +123,13 @@ START_TEST(test_c_recomputes_the_entry_hash_the_database_stored)
 	for (i = 0; i < PQntuples(res); i++) {
 		memset(&e, 0, sizeof(e));
 		e.topic = PQgetvalue(res, i, 0);
-		e.partition = (int32_t)strtol(PQgetvalue(res, i, 1), &end, 10);
-		e.seq = strtoll(PQgetvalue(res, i, 2), &end, 10);
-		e.offset = strtoll(PQgetvalue(res, i, 3), &end, 10);
+		e.partition = (int32_t)dbt_int(PQgetvalue(res, i, 1));
+		e.seq = dbt_int64(PQgetvalue(res, i, 2));
+		e.offset = dbt_int64(PQgetvalue(res, i, 3));
 		if ((e.has_command_id = !PQgetisnull(res, i, 4)))
 			ck_assert_int_eq(cv_uuid(e.command_id, PQgetvalue(res, i, 4)), 0);
 		e.actor = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
-		e.event_time_us = strtoll(PQgetvalue(res, i, 6), &end, 10);
+		e.event_time_us = dbt_int64(PQgetvalue(res, i, 6));
 		e.decision = PQgetvalue(res, i, 7);
 		e.reason_code = PQgetisnull(res, i, 8) ? NULL : PQgetvalue(res, i, 8);
 		if (!PQgetisnull(res, i, 9)) {

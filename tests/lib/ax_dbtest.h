@@ -9,6 +9,8 @@
 #define AXIOM_TESTS_DBTEST_H
 
 #include <check.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,23 +168,45 @@ dbt_call(PGconn *conn, const char *fmt, ...)
 	return out;
 }
 
+/* text, an integer a query returned (base 10, nothing else); the test fails on anything else. */
+static inline long long
+dbt_int64(const char *text)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(text, &end, 10);
+	ck_assert_msg(errno == 0 && end != text && *end == '\0', "not an integer: '%s'", text);
+	return n;
+}
+
+/* text as a non-negative int (dbt_int64); the test fails on anything else. */
+static inline int
+dbt_int(const char *text)
+{
+	long long n = dbt_int64(text);
+
+	ck_assert_msg(n >= 0 && n <= INT_MAX, "not a non-negative int: '%s'", text);
+	return (int)n;
+}
+
 /*
  * Rows of axiom.<table> the open transaction of T.api read so far, by sequential scans and
  * through indexes (pg_stat_xact_user_tables): a test bounds what one command reads, whatever
  * the rows stored before it, without timing anything. T.api is back in role axiom_definer
  * afterwards.
  */
-static inline long
+static inline int
 dbt_xact_rows_read(const char *table)
 {
-	long n;
+	int n;
 
 	dbt_exec(T.api, "RESET ROLE");
-	n = strtol(dbt_value(T.api,
-	               "SELECT coalesce(sum(seq_tup_read + idx_tup_fetch), 0) FROM "
-	               "pg_stat_xact_user_tables WHERE schemaname = 'axiom' AND relname = '%s'",
-	               table),
-	    NULL, 10);
+	n = dbt_int(dbt_value(T.api,
+	    "SELECT coalesce(sum(seq_tup_read + idx_tup_fetch), 0) FROM "
+	    "pg_stat_xact_user_tables WHERE schemaname = 'axiom' AND relname = '%s'",
+	    table));
 	dbt_exec(T.api, "SET ROLE axiom_definer");
 	return n;
 }
