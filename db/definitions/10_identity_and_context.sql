@@ -33,17 +33,25 @@ $function$;
 -- Set the identity the row policies of axiom_definer read, as three transaction-local
 -- settings: axiom.actor, axiom.event_time_us (microseconds since the epoch) and
 -- axiom.context_mac (context_mac of both); (NULL, NULL) clears all three. Called by
--- start_command once it has checked actor and event time, and with (NULL, NULL) by finish and by
--- the read functions lineage_head and change_content to end the identity. Runs with the caller's
--- rights; only axiom_definer may execute it (90_ownership_and_privileges.sql).
+-- start_command, and with (NULL, NULL) by finish and by the read functions lineage_head and
+-- change_content to end the identity. Runs with the caller's rights; only axiom_definer may
+-- execute it (90_ownership_and_privileges.sql). Every name in it is schema-qualified, so it
+-- needs no SET search_path of its own (one setting saved and restored per call: it runs two to
+-- three times per command).
 CREATE OR REPLACE FUNCTION axiom.begin_command(p_actor text, p_event_time timestamp with time zone)
  RETURNS void
  LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 DECLARE
-	us pg_catalog.text := axiom.timestamp_us(p_event_time)::pg_catalog.text;
+	us pg_catalog.text;
 BEGIN
+	IF p_actor IS NULL AND p_event_time IS NULL THEN
+		PERFORM pg_catalog.set_config('axiom.actor', '', true),
+		    pg_catalog.set_config('axiom.event_time_us', '', true),
+		    pg_catalog.set_config('axiom.context_mac', '', true);
+		RETURN;
+	END IF;
+	us := axiom.timestamp_us(p_event_time)::pg_catalog.text;
 	PERFORM pg_catalog.set_config('axiom.actor', coalesce(p_actor, ''), true),
 	    pg_catalog.set_config('axiom.event_time_us', coalesce(us, ''), true),
 	    pg_catalog.set_config('axiom.context_mac', CASE WHEN p_actor IS NULL
@@ -161,11 +169,14 @@ CREATE OR REPLACE FUNCTION axiom.start_command(p_actor text, p_event_time timest
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 BEGIN
-	PERFORM axiom.begin_command(NULL, NULL); -- whatever the caller SET is gone
+	-- whatever identity the caller SET is gone on every path: cleared on a refusal, replaced
+	-- otherwise (the checks between read no row policy's identity)
 	IF p_actor IS NULL OR p_event_time IS NULL OR NOT isfinite(p_event_time) THEN
+		PERFORM axiom.begin_command(NULL, NULL);
 		RETURN axiom.rejected('invalid_command', 'actor and event time are required');
 	END IF;
 	IF NOT axiom.user_active_at(p_actor, p_event_time) THEN
+		PERFORM axiom.begin_command(NULL, NULL);
 		RETURN axiom.not_found_or_denied();
 	END IF;
 	PERFORM axiom.begin_command(p_actor, p_event_time);

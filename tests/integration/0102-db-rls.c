@@ -277,6 +277,42 @@ START_TEST(test_actor_scope_checks_each_row_against_the_verified_identity)
 }
 END_TEST
 
+/*
+ * start_command (the first step of every per-command function) leaves no identity a caller
+ * set before it: a refusal clears it (no actor, no event time, an actor not active at the
+ * event time, an unknown actor), an accepted start replaces it with the command's own; the
+ * definer's row policy reads records under whichever is left
+ */
+START_TEST(test_start_command_leaves_only_its_own_identity)
+{
+	static const char *const refused[] = { "NULL, '" T_BEFORE "'", "'dave', NULL",
+		"'carol', '" T_AFTER "'", "'nobody', '" T_BEFORE "'" };
+	static const char *const identity =
+	    "SELECT coalesce(string_agg(actor, ','), '') FROM axiom.context_identity()";
+	static const char *const visible = "SELECT count(*) FROM axiom.records";
+
+	dbt_exec(T.admin, "BEGIN");
+	dbt_exec(T.admin, "SET LOCAL ROLE axiom_definer");
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		dbt_exec(T.admin, "SELECT axiom.begin_command('dave', '" T_BEFORE "')");
+		ck_assert_str_eq(dbt_value(T.admin, identity), "dave");
+		ck_assert_str_eq(dbt_value(T.admin, visible), "2");
+		ck_assert_str_eq(
+		    dbt_value(T.admin, "SELECT (axiom.start_command(%s)).decision", refused[i]),
+		    "rejected");
+		ck_assert_msg(strcmp(dbt_value(T.admin, identity), "") == 0,
+		    "start_command(%s) left an identity", refused[i]);
+		ck_assert_str_eq(dbt_value(T.admin, visible), "0");
+	}
+	dbt_exec(T.admin, "SELECT axiom.begin_command('dave', '" T_BEFORE "')");
+	ck_assert_str_eq(
+	    dbt_value(T.admin, "SELECT axiom.start_command('carol', '" T_BEFORE "') IS NULL"), "t");
+	ck_assert_str_eq(dbt_value(T.admin, identity), "carol");
+	ck_assert_str_eq(dbt_value(T.admin, visible), "1");
+	dbt_exec(T.admin, "ROLLBACK");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -292,6 +328,7 @@ main(void)
 	tcase_add_test(tc, test_auditor_reads_everything_and_writes_nothing);
 	tcase_add_test(tc, test_probing_hidden_rows_answers_like_a_missing_row);
 	tcase_add_test(tc, test_actor_scope_checks_each_row_against_the_verified_identity);
+	tcase_add_test(tc, test_start_command_leaves_only_its_own_identity);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);
