@@ -575,6 +575,37 @@ START_TEST(test_an_applied_change_keeps_its_lineage_out_of_the_run)
 }
 END_TEST
 
+/*
+ * A refused member leaves the later versions of its lineage to their functions, decided in log
+ * order around what the run accepted, a republished command id of an accepted member included
+ */
+START_TEST(test_versions_after_a_refusal_on_their_lineage_keep_the_log_order)
+{
+	char h01[80], h02[80], v0[80], v2[80];
+
+	snprintf(h01, sizeof(h01), "%s", head_hash(LID("01")));
+	snprintf(h02, sizeof(h02), "%s", head_hash(LID("02")));
+	/* 0: L01 on its head; 1: L01 on a stale base; 2: L01 on 0's version */
+	snprintf(v0, sizeof(v0), "%s",
+	    version(CID("b0"), "alice", RID("b0"), LID("01"), RID("01"), 1, h01, NULL));
+	version(CID("b1"), "alice", RID("b1"), LID("01"), RID("01"), 1, h01, h01);
+	snprintf(v2, sizeof(v2), "%s",
+	    version(CID("b2"), "alice", RID("b2"), LID("01"), RID("b0"), 2, v0, NULL));
+	/* 3: L02, decided by the first run; 4: 3's command id again */
+	version(CID("b3"), "alice", RID("b3"), LID("02"), RID("02"), 1, h02, NULL);
+	create(CID("b3"), "alice", RID("b4"), LID("b4"), "note", "F1", "again", NULL);
+	/* 5: L01 on 2's version; 6: a new lineage */
+	version(CID("b5"), "alice", RID("b5"), LID("01"), RID("b2"), 3, v2, NULL);
+	create(CID("b6"), "alice", RID("b6"), LID("b6"), "note", "F1", "new", NULL);
+	close_batch();
+	/* runs: 0-3 (ends before 4's republished id; 1 refused and 2 after it on L01, each
+	 * left to its function), 5-6 */
+	expect_same("accepted,stale_previous_hash,accepted,accepted,duplicate_command,accepted,"
+	            "accepted",
+	    2);
+}
+END_TEST
+
 START_TEST(test_a_command_id_applied_in_an_earlier_batch_ends_a_run)
 {
 	char *first;
@@ -632,6 +663,7 @@ suite(void)
 	tcase_add_test(tc, test_commands_a_run_steps_over_keep_their_place_in_the_log);
 	tcase_add_test(tc, test_a_lineage_comes_back_in_a_run_on_the_version_before);
 	tcase_add_test(tc, test_an_applied_change_keeps_its_lineage_out_of_the_run);
+	tcase_add_test(tc, test_versions_after_a_refusal_on_their_lineage_keep_the_log_order);
 	tcase_add_test(tc, test_a_command_id_applied_in_an_earlier_batch_ends_a_run);
 	tcase_add_test(tc, test_no_login_writes_the_batch_scope);
 	suite_add_tcase(s, tc);
