@@ -295,28 +295,23 @@ CREATE POLICY auditor_reads_all ON axiom.records AS PERMISSIVE FOR SELECT TO axi
 -- domain (a delegation counts while its source grant is valid and its delegator is active: the
 -- rule of tier_rank_at, a rank above 0), so no command of a set reads what its own actor could
 -- not; a new row must carry the actor and event time of an entry of its lineage, as
--- created_by and created_at, whose actor may write there. The read rule is one uncorrelated
--- subquery, so PostgreSQL computes it once per statement (a hashed SubPlan) and each row is a
--- probe: the (lineage, facility, domain) for which every entry of the lineage (actor, event
--- time) holds such a grant; evaluated per row, it checked every entry of the row's lineage for
--- every row read, so a lineage with many versions in one set cost the square of their number.
--- The write rule is an indexed join per new row on its own entry. Neither is the definer's
--- decision: both read the grants; batch_scope holds rows only inside a running set (0025).
+-- created_by and created_at, whose actor may write there. The grant check is an indexed join
+-- evaluated per row, not the definer's decision; batch_scope holds rows only inside a running
+-- set (0025).
 DROP POLICY IF EXISTS definer_batch_scope ON axiom.records;
 CREATE POLICY definer_batch_scope ON axiom.records AS PERMISSIVE FOR ALL TO axiom_definer
-    USING (((records.id, records.facility_id, records.domain_id) IN ( SELECT s.id, g.facility_id, g.domain_id
-   FROM (((axiom.batch_scope s
-     JOIN axiom.users x ON (((x.user_id = s.actor) AND (x.enrolled_at <= s.event_time) AND ((x.deactivated_at IS NULL) OR (s.event_time < x.deactivated_at)))))
-     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND axiom.grant_valid_at(g.*, s.event_time))))
-     JOIN axiom.access_tiers a ON ((a.tier = g.tier)))
-  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
-           FROM (axiom.grants sg
-             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
-          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, s.event_time) AND (y.enrolled_at <= s.event_time) AND ((y.deactivated_at IS NULL) OR (s.event_time < y.deactivated_at))))))
-  GROUP BY s.id, g.facility_id, g.domain_id
- HAVING (count(DISTINCT ROW(s.actor, s.event_time)) = ( SELECT count(DISTINCT ROW(s2.actor, s2.event_time)) AS count
-           FROM axiom.batch_scope s2
-          WHERE (s2.id = s.id))))))
+    USING ((EXISTS ( SELECT 1
+   FROM axiom.batch_scope s0
+  WHERE (s0.id = records.id))) AND (NOT (EXISTS ( SELECT 1
+   FROM axiom.batch_scope s
+  WHERE ((s.id = records.id) AND (NOT (EXISTS ( SELECT 1
+           FROM ((axiom.users x
+             JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = records.facility_id) AND (g.domain_id = records.domain_id) AND axiom.grant_valid_at(g.*, s.event_time))))
+             JOIN axiom.access_tiers a ON ((a.tier = g.tier)))
+          WHERE ((x.user_id = s.actor) AND (x.enrolled_at <= s.event_time) AND ((x.deactivated_at IS NULL) OR (s.event_time < x.deactivated_at)) AND ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
+                   FROM (axiom.grants sg
+                     JOIN axiom.users y ON ((y.user_id = sg.user_id)))
+                  WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, s.event_time) AND (y.enrolled_at <= s.event_time) AND ((y.deactivated_at IS NULL) OR (s.event_time < y.deactivated_at)))))))))))))))
     WITH CHECK ((EXISTS ( SELECT 1
    FROM (((axiom.batch_scope s
      JOIN axiom.users x ON (((x.user_id = s.actor) AND (x.enrolled_at <= s.event_time) AND ((x.deactivated_at IS NULL) OR (s.event_time < x.deactivated_at)))))
