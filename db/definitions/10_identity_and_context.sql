@@ -43,15 +43,8 @@ CREATE OR REPLACE FUNCTION axiom.begin_command(p_actor text, p_event_time timest
  LANGUAGE plpgsql
 AS $function$
 DECLARE
-	us pg_catalog.text;
+	us pg_catalog.text := axiom.timestamp_us(p_event_time)::pg_catalog.text;
 BEGIN
-	IF p_actor IS NULL AND p_event_time IS NULL THEN
-		PERFORM pg_catalog.set_config('axiom.actor', '', true),
-		    pg_catalog.set_config('axiom.event_time_us', '', true),
-		    pg_catalog.set_config('axiom.context_mac', '', true);
-		RETURN;
-	END IF;
-	us := axiom.timestamp_us(p_event_time)::pg_catalog.text;
 	PERFORM pg_catalog.set_config('axiom.actor', coalesce(p_actor, ''), true),
 	    pg_catalog.set_config('axiom.event_time_us', coalesce(us, ''), true),
 	    pg_catalog.set_config('axiom.context_mac', CASE WHEN p_actor IS NULL

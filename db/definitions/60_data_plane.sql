@@ -164,31 +164,20 @@ BEGIN
 END
 $function$;
 
--- Not called since the overload below came (the API functions pass the hash they computed);
+-- insert_version with the hash computed here (expected_hash): the overload below, which the
+-- API functions call with the hash they computed already. Not called since that overload came;
 -- kept until a migration drops it (a definition file drops nothing, db/README.md).
--- Insert version p_version of lineage p_id once every check passed, with record_hash NULL:
--- the insert triggers compute the hash, start it as a draft and check its link to the head
--- (link_record_version, check_record_links). Returns the new record_hash, or NULL when the
--- insert hit a key conflict (ON CONFLICT DO NOTHING: the record id or the (lineage, version)
--- is in use, possibly by a row the actor cannot see), which the callers answer
--- not_found_or_denied.
 CREATE OR REPLACE FUNCTION axiom.insert_version(p_record_id uuid, p_id uuid, p_version bigint, p_previous_record_id uuid, p_previous_record_hash bytea, p_record_type text, p_facility_id text, p_domain_id text, p_title text, p_content bytea, p_actor text, p_event_time timestamp with time zone, p_change_id uuid)
  RETURNS bytea
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
-DECLARE
-	h bytea;
 BEGIN
-	INSERT INTO axiom.records (record_id, id, version, previous_record_id, previous_record_hash,
-	    record_hash, record_type, facility_id, domain_id, title, content, created_by, created_at,
-	    change_id)
-	VALUES (p_record_id, p_id, p_version, p_previous_record_id, p_previous_record_hash, NULL,
-	    p_record_type, p_facility_id, p_domain_id, p_title, p_content, p_actor, p_event_time,
-	    p_change_id)
-	ON CONFLICT DO NOTHING
-	RETURNING record_hash INTO h;
-	RETURN h;
+	RETURN axiom.insert_version(p_record_id, p_id, p_version, p_previous_record_id,
+	    p_previous_record_hash, p_record_type, p_facility_id, p_domain_id, p_title, p_content,
+	    p_actor, p_event_time, p_change_id, axiom.expected_hash(p_record_id, p_id, p_version,
+	        p_previous_record_id, p_previous_record_hash, p_record_type, p_facility_id,
+	        p_domain_id, p_title, p_content, p_actor, p_event_time, p_change_id));
 END
 $function$;
 
