@@ -545,6 +545,17 @@ commit(struct ax_relay_cursor *c, struct ax_err *err)
 	return rc;
 }
 
+/* The ledger entries after $3 of partition $2 of topic $1, PUBLISH_CHUNK at most, in seq order
+ * (ax_relay_publish); prepared once per connection. */
+static const struct ax_pg_stmt entries_stmt = { "ax_relay_entries",
+	"SELECT seq, kafka_offset, command_id, "
+	"  (extract(epoch FROM event_time) * 1000000)::bigint, decision, "
+	"  coalesce(reason_code, ''), encode(record_hash, 'hex'), encode(entry_hash, 'hex'), "
+	"  actor, encode(previous_entry_hash, 'hex'), encode(payload_hash, 'hex'), "
+	"  coalesce(reason_detail, '') "
+	"FROM axiom_api.ledger_entries($1, $2::integer, $3::bigint, " AX_STR(PUBLISH_CHUNK) ")",
+	3 };
+
 int
 ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, int64_t until, struct ax_err *err)
 {
@@ -573,16 +584,7 @@ ax_relay_publish(struct ax_relay_cursor *c, PGconn *conn, int64_t until, struct 
 		PGresult *res;
 
 		snprintf(after, sizeof(after), "%lld", (long long)last);
-		res = PQexecParams(conn,
-		    "SELECT seq, kafka_offset, command_id, "
-		    "  (extract(epoch FROM event_time) * 1000000)::bigint, decision, "
-		    "  coalesce(reason_code, ''), encode(record_hash, 'hex'), encode(entry_hash, "
-		    "'hex'), actor, encode(previous_entry_hash, 'hex'), encode(payload_hash, "
-		    "'hex'), "
-		    "  coalesce(reason_detail, '') "
-		    "FROM axiom_api.ledger_entries($1, $2::integer, $3::bigint, " AX_STR(
-		        PUBLISH_CHUNK) ")",
-		    3, NULL, params, NULL, NULL, 0);
+		res = ax_pg_exec_stmt(conn, &entries_stmt, params);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			rc = ax_pg_err(
 			    err, conn, res, "could not read the ledger for the audit topic");

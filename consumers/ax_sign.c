@@ -516,6 +516,16 @@ hex_col(PGresult *res, int row, int col, uint8_t **out, size_t *len)
 	return ax_pg_get_hex(out, len, res, row, col);
 }
 
+/* The signing context of each pending element (lookup), prepared once per connection. */
+static const struct ax_pg_stmt contexts_stmt = { "ax_sign_contexts",
+	"SELECT x.i, CASE WHEN isfinite(c.watermark) THEN (extract(epoch FROM c.watermark) "
+	"  * 1000000)::bigint END, c.factor_type, c.user_id, encode(c.credential_id, 'hex'), "
+	"  encode(c.public_key, 'hex'), c.cose_alg, c.origin, c.factor_revoked, "
+	"  c.issuer_factor_id, c.issuer_audience, c.issuer_jwks, c.issuer_revoked "
+	"FROM unnest($1::int[], $2::timestamptz[], $3::uuid[], $4::text[]) AS x(i, et, f, iss) "
+	"CROSS JOIN LATERAL axiom_api.signing_context(x.et, x.f, nullif(x.iss, '')) c",
+	4 };
+
 /* One round trip: the signing context of every pending element, by axiom_api.signing_context. */
 static int
 lookup(PGconn *conn, json_t *const *els, struct pending *pend, size_t np, struct ax_err *err)
@@ -545,14 +555,7 @@ lookup(PGconn *conn, json_t *const *els, struct pending *pend, size_t np, struct
 			rc = ax_err_set(err, AX_ERR, "out of memory");
 			goto out;
 		}
-	res = PQexecParams(conn,
-	    "SELECT x.i, CASE WHEN isfinite(c.watermark) THEN (extract(epoch FROM c.watermark) "
-	    "  * 1000000)::bigint END, c.factor_type, c.user_id, encode(c.credential_id, 'hex'), "
-	    "  encode(c.public_key, 'hex'), c.cose_alg, c.origin, c.factor_revoked, "
-	    "  c.issuer_factor_id, c.issuer_audience, c.issuer_jwks, c.issuer_revoked "
-	    "FROM unnest($1::int[], $2::timestamptz[], $3::uuid[], $4::text[]) AS x(i, et, f, iss) "
-	    "CROSS JOIN LATERAL axiom_api.signing_context(x.et, x.f, nullif(x.iss, '')) c",
-	    4, NULL, params, NULL, NULL, 0);
+	res = ax_pg_exec_stmt(conn, &contexts_stmt, params);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = ax_pg_err(err, conn, res, "could not read the signing context of the batch");
 		goto out;

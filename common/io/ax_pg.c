@@ -3,6 +3,7 @@
  */
 #include "ax_pg.h"
 
+#include <libpq-events.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,75 @@ ax_pg_err(struct ax_err *err, PGconn *conn, const PGresult *res, const char *wha
 	if (hint != NULL)
 		chomp_into(err->hint, sizeof(err->hint), hint);
 	return code;
+}
+
+/* The statements a connection prepared (its libpq event data): a list, a few entries long. */
+struct prepared {
+	const struct ax_pg_stmt *stmt;
+	struct prepared *next;
+};
+
+static void
+prepared_free(struct prepared *p)
+{
+	while (p != NULL) {
+		struct prepared *next = p->next;
+
+		free(p);
+		p = next;
+	}
+}
+
+/* libpq's events of a connection that ran ax_pg_exec_stmt: a reset starts a new server
+ * session (nothing prepared any more), a destroyed connection frees the list. */
+static int
+prepared_events(PGEventId id, void *info, void *pass)
+{
+	PGconn *conn = NULL;
+
+	(void)pass;
+	if (id == PGEVT_CONNRESET)
+		conn = ((PGEventConnReset *)info)->conn;
+	else if (id == PGEVT_CONNDESTROY)
+		conn = ((PGEventConnDestroy *)info)->conn;
+	if (conn != NULL) {
+		prepared_free(PQinstanceData(conn, prepared_events));
+		PQsetInstanceData(conn, prepared_events, NULL);
+	}
+	return 1;
+}
+
+PGresult *
+ax_pg_exec_stmt(PGconn *conn, const struct ax_pg_stmt *s, const char *const *params)
+{
+	struct prepared *list = PQinstanceData(conn, prepared_events), *p;
+
+	for (p = list; p != NULL && p->stmt != s; p = p->next)
+		;
+	if (p == NULL) {
+		PGresult *res;
+
+		/* registering twice fails harmlessly (the procedure is the same); what counts is
+		 * that the connection can remember, checked before anything is prepared */
+		if (list == NULL) {
+			(void)PQregisterEventProc(
+			    conn, prepared_events, "axiom prepared statements", NULL);
+			if (!PQsetInstanceData(conn, prepared_events, NULL))
+				return NULL;
+		}
+		if ((p = malloc(sizeof(*p))) == NULL)
+			return NULL;
+		res = PQprepare(conn, s->name, s->sql, s->nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			free(p);
+			return res;
+		}
+		PQclear(res);
+		p->stmt = s;
+		p->next = list;
+		PQsetInstanceData(conn, prepared_events, p);
+	}
+	return PQexecPrepared(conn, s->name, s->nparams, params, NULL, NULL, 0);
 }
 
 int

@@ -1,7 +1,8 @@
 /*
  * 0002-pg-credentials - the stack's PostgreSQL 15 answers queries with the generated
  * credentials, refuses a login without them (scram-sha-256 over loopback TCP), and keeps
- * its secrets in files of mode 0600.
+ * its secrets in files of mode 0600; and the adapter's prepared statements (ax_pg_exec_stmt)
+ * are prepared once per server session, again after a reset or on a new connection.
  */
 #include <check.h>
 #include <stdio.h>
@@ -95,6 +96,88 @@ START_TEST(test_unreachable_server_is_a_bounded_clear_error)
 }
 END_TEST
 
+/* How many statements named name the session of conn holds prepared. */
+static int
+prepared_count(PGconn *conn, const char *name)
+{
+	const char *params[1] = { name };
+	PGresult *res =
+	    PQexecParams(conn, "SELECT count(*) FROM pg_prepared_statements WHERE name = $1", 1,
+	        NULL, params, NULL, NULL, 0);
+	int n;
+
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	n = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
+/* Run s with one parameter and expect one row whose first column is want. */
+static void
+expect_stmt(PGconn *conn, const struct ax_pg_stmt *s, const char *param, const char *want)
+{
+	const char *params[1] = { param };
+	PGresult *res = ax_pg_exec_stmt(conn, s, params);
+
+	ck_assert_msg(
+	    PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", s->name, PQresultErrorMessage(res));
+	ck_assert_int_eq(PQntuples(res), 1);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), want);
+	PQclear(res);
+}
+
+START_TEST(test_a_statement_is_prepared_once_per_session)
+{
+	static const struct ax_pg_stmt twice = { "ax_test_twice", "SELECT $1::integer * 2", 1 };
+	static const struct ax_pg_stmt upper = { "ax_test_upper", "SELECT upper($1)", 1 };
+	static const struct ax_pg_stmt broken = { "ax_test_broken", "SELEC $1", 1 };
+	struct ax_err err;
+	PGconn *conn = NULL, *other = NULL;
+	PGresult *res;
+	const char *params[1] = { "x" };
+
+	ck_assert_int_eq(
+	    ax_pg_connect(&conn, getenv("AXIOM_PG_DSN"), "the runtime role", &err), AX_OK);
+	ck_assert_int_eq(prepared_count(conn, "ax_test_twice"), 0);
+	expect_stmt(conn, &twice, "21", "42");
+	ck_assert_int_eq(prepared_count(conn, "ax_test_twice"), 1);
+	/* run again: not prepared a second time (that would fail: the name exists) */
+	expect_stmt(conn, &twice, "5", "10");
+	expect_stmt(conn, &upper, "abc", "ABC");
+	expect_stmt(conn, &twice, "7", "14");
+	ck_assert_int_eq(prepared_count(conn, "ax_test_twice"), 1);
+	ck_assert_int_eq(prepared_count(conn, "ax_test_upper"), 1);
+
+	/* a statement that does not parse: its error is the result, every time (it is not
+	 * remembered as prepared), and the others go on */
+	res = ax_pg_exec_stmt(conn, &broken, params);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42601");
+	PQclear(res);
+	res = ax_pg_exec_stmt(conn, &broken, params);
+	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42601");
+	PQclear(res);
+	expect_stmt(conn, &twice, "8", "16");
+
+	/* a reset connection is a new server session: the statements are prepared again */
+	PQreset(conn);
+	ck_assert_int_eq(PQstatus(conn), CONNECTION_OK);
+	ck_assert_int_eq(prepared_count(conn, "ax_test_twice"), 0);
+	expect_stmt(conn, &twice, "9", "18");
+	expect_stmt(conn, &upper, "d", "D");
+	ck_assert_int_eq(prepared_count(conn, "ax_test_twice"), 1);
+
+	/* another connection prepares its own */
+	ck_assert_int_eq(
+	    ax_pg_connect(&other, getenv("AXIOM_PG_DSN"), "the runtime role", &err), AX_OK);
+	expect_stmt(other, &twice, "1", "2");
+	ck_assert_int_eq(prepared_count(other, "ax_test_twice"), 1);
+	PQfinish(other);
+	expect_stmt(conn, &twice, "2", "4");
+	PQfinish(conn);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -108,6 +191,7 @@ main(void)
 	tcase_add_test(tc, test_login_without_the_password_is_refused);
 	tcase_add_test(tc, test_secrets_are_mode_0600);
 	tcase_add_test(tc, test_unreachable_server_is_a_bounded_clear_error);
+	tcase_add_test(tc, test_a_statement_is_prepared_once_per_session);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_VERBOSE);
