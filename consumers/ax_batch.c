@@ -130,8 +130,9 @@ out:
  * for the session: a batch's head lookup calls a set-returning function per command, whose
  * planner estimate (1,000 rows each) crossed jit_above_cost from about ten lookups and
  * jit_optimize_above_cost from about twenty, and compiling then cost 30 to 140 ms per batch
- * for a statement that runs in a few milliseconds. The session's PL/pgSQL statements keep
- * their generic plans (plan_cache_mode): with the default, PostgreSQL planned a custom plan
+ * for a statement that runs in a few milliseconds. The session's statements, its PL/pgSQL
+ * functions' and its own prepared ones (heads_stmt and the others above), keep their generic
+ * plans (plan_cache_mode): with the default, PostgreSQL planned a custom plan
  * for many of them on every execution, 10 % of the server's CPU samples in the bench's
  * throughput phase (4 % with generic plans: the rest is re-planning after invalidations). A
  * plan choice changes no decision: the functions' lookups that take one row of several

@@ -4,6 +4,7 @@
 #include "ax_pg.h"
 
 #include <libpq-events.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,9 +134,9 @@ ax_pg_err(struct ax_err *err, PGconn *conn, const PGresult *res, const char *wha
 	return code;
 }
 
-/* The statements a connection prepared (its libpq event data): a list, a few entries long. */
+/* The statements a connection prepared (its libpq event data), by name: a few entries. */
 struct prepared {
-	const struct ax_pg_stmt *stmt;
+	const char *name; /* the ax_pg_stmt's, which outlives the connection */
 	struct prepared *next;
 };
 
@@ -169,37 +170,103 @@ prepared_events(PGEventId id, void *info, void *pass)
 	return 1;
 }
 
-PGresult *
-ax_pg_exec_stmt(PGconn *conn, const struct ax_pg_stmt *s, const char *const *params)
+static bool
+is_prepared(PGconn *conn, const char *name)
+{
+	struct prepared *p;
+
+	for (p = PQinstanceData(conn, prepared_events); p != NULL; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Remember name as prepared on conn; false when it cannot (out of memory, or libpq did not
+ * take the event procedure). Registering twice fails harmlessly: the procedure is the same. */
+static bool
+remember(PGconn *conn, const char *name)
 {
 	struct prepared *list = PQinstanceData(conn, prepared_events), *p;
 
-	for (p = list; p != NULL && p->stmt != s; p = p->next)
-		;
-	if (p == NULL) {
-		PGresult *res;
-
-		/* registering twice fails harmlessly (the procedure is the same); what counts is
-		 * that the connection can remember, checked before anything is prepared */
-		if (list == NULL) {
-			(void)PQregisterEventProc(
-			    conn, prepared_events, "axiom prepared statements", NULL);
-			if (!PQsetInstanceData(conn, prepared_events, NULL))
-				return NULL;
-		}
-		if ((p = malloc(sizeof(*p))) == NULL)
-			return NULL;
-		res = PQprepare(conn, s->name, s->sql, s->nparams, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			free(p);
-			return res;
-		}
-		PQclear(res);
-		p->stmt = s;
-		p->next = list;
-		PQsetInstanceData(conn, prepared_events, p);
+	if (list == NULL) {
+		(void)PQregisterEventProc(conn, prepared_events, "axiom prepared statements", NULL);
+		if (!PQsetInstanceData(conn, prepared_events, NULL))
+			return false;
 	}
-	return PQexecPrepared(conn, s->name, s->nparams, params, NULL, NULL, 0);
+	if ((p = malloc(sizeof(*p))) == NULL)
+		return false;
+	p->name = name;
+	p->next = list;
+	PQsetInstanceData(conn, prepared_events, p);
+	return true;
+}
+
+static void
+forget(PGconn *conn, const char *name)
+{
+	struct prepared *p = PQinstanceData(conn, prepared_events), *prev = NULL;
+
+	for (; p != NULL && strcmp(p->name, name) != 0; prev = p, p = p->next)
+		;
+	if (p == NULL)
+		return;
+	if (prev == NULL)
+		PQsetInstanceData(conn, prepared_events, p->next);
+	else
+		prev->next = p->next;
+	free(p);
+}
+
+static void
+deallocate(PGconn *conn, const char *name)
+{
+	char *id = PQescapeIdentifier(conn, name, strlen(name));
+	char sql[160];
+
+	if (id != NULL && snprintf(sql, sizeof(sql), "DEALLOCATE %s", id) < (int)sizeof(sql))
+		PQclear(PQexec(conn, sql));
+	PQfreemem(id);
+}
+
+static bool
+sqlstate_is(const PGresult *res, const char *code)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return state != NULL && strcmp(state, code) == 0;
+}
+
+PGresult *
+ax_pg_exec_stmt(PGconn *conn, const struct ax_pg_stmt *s, const char *const *params)
+{
+	PGresult *res;
+	bool retried = false;
+
+	for (;;) {
+		if (!is_prepared(conn, s->name)) {
+			res = PQprepare(conn, s->name, s->sql, s->nparams, NULL);
+			/* 42P05: the session has it (a prepare whose answer was lost, or one the
+			 * connection could not remember) */
+			if (PQresultStatus(res) != PGRES_COMMAND_OK && !sqlstate_is(res, "42P05"))
+				return res;
+			PQclear(res);
+			if (!remember(conn, s->name)) /* parsed and planned for this call only */
+				return PQexecParams(
+				    conn, s->sql, s->nparams, NULL, params, NULL, NULL, 0);
+		}
+		res = PQexecPrepared(conn, s->name, s->nparams, params, NULL, NULL, 0);
+		/* once, outside a transaction block (the failed call changed nothing): the session
+		 * lost the statement (26000: DEALLOCATE, DISCARD ALL), or its result type changed
+		 * under it (0A000, "cached plan must not change result type": a migration) */
+		if (retried || PQtransactionStatus(conn) != PQTRANS_IDLE ||
+		    !(sqlstate_is(res, "26000") || sqlstate_is(res, "0A000")))
+			return res;
+		if (sqlstate_is(res, "0A000"))
+			deallocate(conn, s->name); /* it is still there, with its old result type */
+		PQclear(res);
+		retried = true;
+		forget(conn, s->name);
+	}
 }
 
 int

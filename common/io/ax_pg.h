@@ -38,26 +38,33 @@ int ax_pg_connect(PGconn **out, const char *dsn, const char *who, struct ax_err 
 int ax_pg_err(struct ax_err *err, PGconn *conn, const PGresult *res, const char *what);
 
 /*
- * A statement the server parses and plans once per connection instead of once per call: the
+ * A statement prepared once per connection instead of parsed and analysed on every call: the
  * applier's per-batch statements (the head lookup, the batch itself, the watermark, the
- * signing contexts, the relay's ledger read), which small batches pay for on every call.
- * name is unique in the process ("ax_batch_heads"). Define one static const per statement;
- * the struct outlives every connection that ran it.
+ * signing contexts, the relay's ledger read), which small batches pay for on every call. A
+ * session with plan_cache_mode = force_generic_plan (the writer's) also plans it once. One
+ * struct per name (the connection remembers names), and it must outlive every connection that
+ * ran it: define each as a static const.
  */
 struct ax_pg_stmt {
 	const char *name;
 	const char *sql;
 	int nparams;
 };
+
 /*
  * Run s on conn with its nparams text parameters (NULL for SQL NULL), text results, like
  * PQexecParams: the result (NULL when memory ran out or the connection is gone), the caller
  * checks its status and PQclear()s it. The first call of s on a connection prepares it
- * (PQprepare); the connection remembers which statements it prepared until it is closed or
- * reset (libpq event data), so a reconnected session prepares them again. A failed prepare
- * is returned as the result. One connection, one thread at a time (libpq's rule).
+ * (PQprepare; one the session holds already counts as prepared); the connection remembers
+ * which statements it prepared until it is closed or reset (libpq event data), so a
+ * reconnected session prepares them again. A failed prepare is returned as the result. Outside
+ * a transaction block, a call that finds its statement gone (26000) or its result type changed
+ * (0A000, after a migration) prepares it again and runs it once more: the failed call changed
+ * nothing. When the connection cannot remember (out of memory), s runs as PQexecParams would.
+ * One connection, one thread at a time (libpq's rule).
  */
 PGresult *ax_pg_exec_stmt(PGconn *conn, const struct ax_pg_stmt *s, const char *const *params);
+
 /*
  * Run sql (no parameters) for its effect: AX_OK when the server reports success, with or
  * without rows; otherwise ax_pg_err's code, the message starting with what.

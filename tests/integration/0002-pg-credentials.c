@@ -2,7 +2,8 @@
  * 0002-pg-credentials - the stack's PostgreSQL 15 answers queries with the generated
  * credentials, refuses a login without them (scram-sha-256 over loopback TCP), and keeps
  * its secrets in files of mode 0600; and the adapter's prepared statements (ax_pg_exec_stmt)
- * are prepared once per server session, again after a reset or on a new connection.
+ * are prepared once per server session, again after a reset, on a new connection, and when
+ * the session lost one or its result type changed.
  */
 #include <check.h>
 #include <stdio.h>
@@ -178,6 +179,62 @@ START_TEST(test_a_statement_is_prepared_once_per_session)
 }
 END_TEST
 
+/* Run sql on conn for its effect and expect success. */
+static void
+exec_ok(PGconn *conn, const char *sql)
+{
+	PGresult *res = PQexec(conn, sql);
+
+	ck_assert_msg(
+	    PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+}
+
+START_TEST(test_a_statement_the_session_lost_or_outgrew_is_prepared_again)
+{
+	static const struct ax_pg_stmt twice = { "ax_test_twice", "SELECT $1::integer * 2", 1 };
+	static const struct ax_pg_stmt col = { "ax_test_col",
+		"SELECT a FROM pg_temp.t WHERE $1 = $1", 1 };
+	struct ax_err err;
+	PGconn *conn = NULL;
+	PGresult *res;
+	const char *params[1] = { "3" };
+
+	ck_assert_int_eq(
+	    ax_pg_connect(&conn, getenv("AXIOM_PG_ADMIN_DSN"), "the admin role", &err), AX_OK);
+	/* prepared on the session behind the adapter's back: taken as prepared */
+	res = PQprepare(conn, "ax_test_twice", "SELECT $1::integer * 2", 1, NULL);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	expect_stmt(conn, &twice, "4", "8");
+	ck_assert_int_eq(prepared_count(conn, "ax_test_twice"), 1);
+
+	/* deallocated behind its back: prepared again, the call answered */
+	exec_ok(conn, "DEALLOCATE ax_test_twice");
+	expect_stmt(conn, &twice, "6", "12");
+	expect_stmt(conn, &twice, "7", "14");
+
+	/* inside a transaction block the error is the answer (the block is aborted), and the
+	 * next call outside it prepares again (DEALLOCATE is not undone by the rollback) */
+	exec_ok(conn, "BEGIN");
+	exec_ok(conn, "DEALLOCATE ax_test_twice");
+	res = ax_pg_exec_stmt(conn, &twice, params);
+	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "26000");
+	PQclear(res);
+	exec_ok(conn, "ROLLBACK");
+	expect_stmt(conn, &twice, "3", "6");
+
+	/* the result type of the statement changed under it (what a migration may do) */
+	exec_ok(conn, "CREATE TEMP TABLE t (a integer)");
+	exec_ok(conn, "INSERT INTO t VALUES (42)");
+	expect_stmt(conn, &col, "x", "42");
+	exec_ok(conn, "ALTER TABLE t ALTER a TYPE text USING 'forty-two'");
+	expect_stmt(conn, &col, "x", "forty-two");
+	ck_assert_int_eq(prepared_count(conn, "ax_test_col"), 1);
+	PQfinish(conn);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -192,6 +249,7 @@ main(void)
 	tcase_add_test(tc, test_secrets_are_mode_0600);
 	tcase_add_test(tc, test_unreachable_server_is_a_bounded_clear_error);
 	tcase_add_test(tc, test_a_statement_is_prepared_once_per_session);
+	tcase_add_test(tc, test_a_statement_the_session_lost_or_outgrew_is_prepared_again);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_VERBOSE);
