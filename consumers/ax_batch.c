@@ -132,11 +132,11 @@ out:
  * jit_optimize_above_cost from about twenty, and compiling then cost 30 to 140 ms per batch
  * for a statement that runs in a few milliseconds. The session's statements, its PL/pgSQL
  * functions' and its own prepared ones (heads_stmt and the others above), keep their generic
- * plans (plan_cache_mode): with the default, PostgreSQL planned a custom plan
- * for many of them on every execution, 10 % of the server's CPU samples in the bench's
- * throughput phase (4 % with generic plans: the rest is re-planning after invalidations). A
- * plan choice changes no decision: the functions' lookups that take one row of several
- * order them first (ORDER BY ... LIMIT 1).
+ * plans (plan_cache_mode): with the default, PostgreSQL planned a custom plan for many of
+ * them on every execution, 10 % of the server's CPU samples in the bench's throughput phase
+ * (4 % with generic plans: the rest is re-planning after invalidations). A plan choice
+ * changes no decision: the functions' lookups that take one row of several order them first
+ * (ORDER BY ... LIMIT 1).
  */
 static int
 connect_session(struct ax_batch_ctx *ctx, bool claim, struct ax_err *err)
