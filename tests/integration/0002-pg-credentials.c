@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ax_check_int.h"
 #include "ax_pg.h"
 
 static void
@@ -108,7 +109,7 @@ prepared_count(PGconn *conn, const char *name)
 	int n;
 
 	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-	n = atoi(PQgetvalue(res, 0, 0));
+	n = dbt_int(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return n;
 }

@@ -9,13 +9,12 @@
 #define AXIOM_TESTS_DBTEST_H
 
 #include <check.h>
-#include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ax_check_int.h"
 #include "ax_migrate.h"
 #include "ax_pg.h"
 
@@ -166,29 +165,6 @@ dbt_call(PGconn *conn, const char *fmt, ...)
 	snprintf(out, sizeof(out), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return out;
-}
-
-/* text, an integer a query returned (base 10, nothing else); the test fails on anything else. */
-static inline long long
-dbt_int64(const char *text)
-{
-	char *end;
-	long long n;
-
-	errno = 0;
-	n = strtoll(text, &end, 10);
-	ck_assert_msg(errno == 0 && end != text && *end == '\0', "not an integer: '%s'", text);
-	return n;
-}
-
-/* text as a non-negative int (dbt_int64); the test fails on anything else. */
-static inline int
-dbt_int(const char *text)
-{
-	long long n = dbt_int64(text);
-
-	ck_assert_msg(n >= 0 && n <= INT_MAX, "not a non-negative int: '%s'", text);
-	return (int)n;
 }
 
 /*
