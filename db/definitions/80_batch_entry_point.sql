@@ -11,9 +11,10 @@
 -- settings, decides (duplicate, tick, or dispatch_command to the per-command function of
 -- 50_control_plane.sql, 60_data_plane.sql or 70_esignatures.sql) and appends the ledger entry
 -- whose hash chains the partition (canonical encoding v1, layer L6); a run of new records and
--- new versions is decided as one set instead (version_run, and apply_version_run in
--- 60_data_plane.sql), with exactly the outcomes, rows and entries the per-command functions
--- give (test 0109) and every layer on. All of it commits in the
+-- new versions, and a run of change steps, is decided as one set instead (version_run and
+-- step_run, and apply_version_run and apply_step_run in 60_data_plane.sql), with exactly the
+-- outcomes, rows and entries the per-command functions give (test 0109) and every layer on.
+-- All of it commits in the
 -- caller's one transaction with the new offset, so each command is applied exactly once. The
 -- functions beside it serve the applier: claim_partition (on assignment), the reads
 -- next_offset, partition_event_time, control_watermark and ledger_entries, and
@@ -35,9 +36,9 @@
 --      (event_time_regressed stops the partition);
 --  (7) every regulated row inserted by a command names that command's ledger entry;
 --  (8) deciding commands as a set changes nothing a command gets: a run decided by version_run
---      gets the outcomes, rows and ledger entries the per-command functions give it, in the
---      same order, and axiom.batch_scope, the run's row-policy scope, holds rows only while
---      apply_version_run runs (never committed).
+--      or step_run gets the outcomes, rows and ledger entries the per-command functions give
+--      it, in the same order, and axiom.batch_scope, the run's row-policy scope, holds rows
+--      only while apply_version_run or apply_step_run runs (never committed).
 -- Tests: 0106-db-tamper-detection, 0109-db-set-based-equals-per-command, 0500-0515
 -- (0505-apply-zombie-fenced, 0507-apply-stale-owner, 0509-apply-ledger-is-the-only-door,
 -- 0510-apply-one-command-id-on-two-topics).
@@ -280,6 +281,88 @@ BEGIN
 END
 $function$;
 
+-- The run of change steps (submit, review, approve and reject; "members") of p_cmds from p_from
+-- on (p_from itself one, at most p_cap of them) that apply_step_run (60_data_plane.sql) decides
+-- as one set before the commands the run steps over, and its outcomes: ordinals are the
+-- members' places in p_cmds, outs what apply_step_run returns for them (an accepted member's
+-- outcome, NULL for one it leaves to change_transition, which partition_commands then decides
+-- alone, in log order). No run (both empty) for fewer than two members: one step costs less
+-- through its function. A member is decided before the commands between the run's first and
+-- it, which changes nothing only when none of them reads or writes its change but the run's own
+-- members: the run steps over a create_record, new_version, transition_record, sign_record, tick
+-- or quarantine (none reads a change request) and over a command that names a change otherwise
+-- (propose_change, apply_change, a step the caller decided already or left to its function,
+-- p_pre and p_alone, or a step on a change named so before it), whose change no later member
+-- may then be on; any other command ends the window. A command id of the window used twice, or
+-- a member's that this ledger applied before (p_applied: earlier batches and earlier in this
+-- one), ends the run before it (invariant 5). Every command of the window must get the next
+-- ledger entry, as for version_run (the seq of command j is p_seq + j - p_from). Executable by
+-- axiom_definer only.
+CREATE OR REPLACE FUNCTION axiom.step_run(p_topic text, p_partition integer, p_w timestamp with time zone, p_cmds jsonb[], p_from integer, p_cap integer, p_seq bigint, p_last_off bigint, p_last_et timestamp with time zone, p_applied uuid[], p_pre axiom_api.outcome[], p_alone integer[], OUT outs axiom_api.outcome[], OUT ordinals integer[])
+ RETURNS record
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+	j integer := p_from;
+	x jsonb;
+	op text;
+	off bigint := p_last_off;
+	et timestamptz := p_last_et;
+	x_et timestamptz;
+	x_cmd uuid;
+	x_chg uuid;
+	-- the changes the commands stepped over name, the window's command ids
+	touched uuid[] := '{}';
+	command_ids uuid[] := '{}';
+BEGIN
+	ordinals := '{}';
+	outs := '{}';
+	WHILE j <= cardinality(p_cmds) AND cardinality(ordinals) < p_cap LOOP
+		x := p_cmds[j];
+		op := x->>'op';
+		EXIT WHEN coalesce(x->>'offset', '') !~ '^[0-9]{1,18}$' OR x->>'event_time' IS NULL
+		    OR (off IS NOT NULL AND (x->>'offset')::bigint <= off);
+		x_et := (x->>'event_time')::timestamptz; -- the cast partition_commands makes
+		EXIT WHEN x_et >= p_w OR x_et < et;
+		x_cmd := axiom.uuid_or_null(x->>'command_id');
+		-- a command id of the window used again is a duplicate, decided in log order
+		EXIT WHEN x_cmd = ANY (command_ids);
+		x_chg := axiom.uuid_or_null(x->>'change_id');
+		IF op IN ('submit_change', 'review_change', 'approve_change', 'reject_change') THEN
+			-- (a malformed id makes that command raise, and the batch takes its second try)
+			EXIT WHEN x_cmd IS NULL OR x_chg IS NULL;
+			IF x_chg = ANY (touched) OR (p_pre[j]).decision IS NOT NULL OR j = ANY (p_alone) THEN
+				touched := touched || x_chg;
+			ELSE
+				EXIT WHEN x_cmd = ANY (p_applied);
+				ordinals := ordinals || j;
+			END IF;
+		ELSIF op IN ('propose_change', 'apply_change') THEN
+			IF x_chg IS NOT NULL THEN
+				touched := touched || x_chg;
+			END IF;
+		ELSIF op NOT IN ('create_record', 'new_version', 'transition_record', 'sign_record',
+		    'tick', 'quarantine') THEN
+			EXIT;
+		END IF;
+		IF x_cmd IS NOT NULL THEN
+			command_ids := command_ids || x_cmd;
+		END IF;
+		off := (x->>'offset')::bigint;
+		et := x_et;
+		j := j + 1;
+	END LOOP;
+	IF cardinality(ordinals) < 2 THEN
+		ordinals := '{}';
+	ELSE
+		outs := axiom.apply_step_run(p_topic, p_partition,
+		    ARRAY(SELECT p_seq + o - p_from FROM unnest(ordinals) AS o),
+		    ARRAY(SELECT p_cmds[o] FROM unnest(ordinals) AS o));
+	END IF;
+END
+$function$;
+
 -- The batch of apply_partition_batch once its claim is checked; owned by axiom_definer, no
 -- login may execute it. Raises invalid_parameter_value without instance, topic, partition,
 -- control flag or a JSON array of commands. Locks the partition's offset row and compares the
@@ -385,7 +468,9 @@ $function$;
 -- them, decided as one set (invariant 8); the members the set left to their functions (refused, or
 -- after a refused one on its lineage) and the member that cut a run (a key conflict) are then
 -- dispatched alone, in log order; a run after a cut may be at most twice the members decided
--- before it. A refused command costs its share of a set statement and its own function, so a
+-- before it; likewise, for a change step, the outcome step_run decided for it (the run of change
+-- steps from this one on, at most 64, the ones it leaves to change_transition dispatched alone
+-- in log order). A refused command costs its share of a set statement and its own function, so a
 -- producer of refusals costs about twice the per-command work at most. Then the ledger entry (seq,
 -- offset, command id, actor, event time, decision, reason code, record hash, previous entry hash,
 -- entry_hash = SHA-256 of canon_ledger_v1) when the offset is after the ledger's last, and the
@@ -559,6 +644,21 @@ BEGIN
 				END IF;
 				run_cap := CASE WHEN k < run_candidates THEN greatest(2, 2 * k)
 				    ELSE least(64, 2 * run_cap) END;
+			END IF;
+			IF (pre[n]).decision IS NULL AND NOT n = ANY (alone) AND NOT p_control
+			    AND c->>'op' IN ('submit_change', 'review_change', 'approve_change',
+			        'reject_change') THEN
+				-- decide this change step and the run of them that follows as one set
+				SELECT sr.outs, sr.ordinals INTO run_outs, run_ords
+				  FROM axiom.step_run(p_topic, p_partition, p_w, cmds, n, 64,
+				      coalesce(last_seq, 0) + 1, last_off, last_et, a_cmd || prior, pre, alone) sr;
+				FOR j IN 1..coalesce(cardinality(run_outs), 0) LOOP
+					IF (run_outs[j]).decision IS NULL THEN
+						alone := alone || run_ords[j];
+					ELSE
+						pre[run_ords[j]] := run_outs[j];
+					END IF;
+				END LOOP;
 			END IF;
 			IF (pre[n]).decision IS NOT NULL THEN
 				o := pre[n];

@@ -3,7 +3,10 @@
  * one set (axiom.version_run and axiom.apply_version_run, db/definitions/60 and 80) gives
  * exactly what the per-command functions give: the same outcome for every command (decision,
  * reason code, message, object, version, record hash) and the same rows in every table (the
- * table digests), ledger included, whatever the refusals in the middle of a run.
+ * table digests), ledger included, whatever the refusals in the middle of a run; and so does a
+ * batch of change steps decided as one set (axiom.step_run and axiom.apply_step_run), with
+ * every refusal of change_transition inside a run, and the batch scope of a change is a row
+ * policy of its own.
  *
  * The batch goes once through axiom.partition_batch (the set-based path) and once, from the
  * same state, through partition_commands' per-command path (p_trap: every command alone,
@@ -215,22 +218,27 @@ query_batch(const char *sql)
 	return v;
 }
 
-/* The calls of apply_version_run this session counted so far (track_functions). */
+/* The calls of set function f (apply_version_run, apply_step_run) this session counted so far
+ * (track_functions). */
 static int
-calls_of_apply_version_run(void)
+calls_of(const char *f)
 {
-	return dbt_int(dbt_value(T.api, "SELECT coalesce((SELECT calls FROM "
-	                                "pg_stat_xact_user_functions WHERE funcname = "
-	                                "'apply_version_run'), 0)"));
+	return dbt_int(dbt_value(T.api,
+	    "SELECT coalesce((SELECT calls FROM pg_stat_xact_user_functions WHERE funcname = "
+	    "'%s'), "
+	    "0)",
+	    f));
 }
 
 /* What one way of applying the batch gave: every outcome (one line each, then the reason
- * codes, "accepted" for none), the table digests, and the calls of apply_version_run. */
+ * codes, "accepted" for none), the table digests, and the calls of apply_version_run (runs)
+ * and apply_step_run (step_runs). */
 struct result {
 	char *outcomes;
 	const char *reasons;
 	char *digests;
 	int runs;
+	int step_runs;
 };
 
 /*
@@ -242,7 +250,7 @@ static void
 apply(int set, struct result *r)
 {
 	char from[256], sql[1024];
-	int runs_before;
+	int runs_before, step_runs_before;
 
 	if (set)
 		snprintf(from, sizeof(from),
@@ -252,7 +260,8 @@ apply(int set, struct result *r)
 		    "axiom.partition_commands('" TOPIC "', 0, false, %s, '2027-01-01', $1, true)",
 		    expected);
 	dbt_exec(T.api, "BEGIN");
-	runs_before = calls_of_apply_version_run();
+	runs_before = calls_of("apply_version_run");
+	step_runs_before = calls_of("apply_step_run");
 	snprintf(sql, sizeof(sql),
 	    "WITH o AS (SELECT * FROM %s) SELECT string_agg(concat_ws('|', o.ordinal, "
 	    "o.kafka_offset, o.decision, coalesce(o.reason_code, '-'), o.message, "
@@ -271,7 +280,8 @@ apply(int set, struct result *r)
 	r->digests = query_batch("SELECT string_agg(table_name || ' ' || row_count || ' ' || "
 	                         "coalesce(encode(digest, 'hex'), status), E'\\n' ORDER BY "
 	                         "table_name) || left($1, 0) FROM axiom_api.table_digests()");
-	r->runs = calls_of_apply_version_run() - runs_before;
+	r->runs = calls_of("apply_version_run") - runs_before;
+	r->step_runs = calls_of("apply_step_run") - step_runs_before;
 	/* no row of the batch scope outlives a batch */
 	ck_assert_str_eq(dbt_value(T.api, "SELECT count(*) FROM axiom.batch_scope"), "0");
 	dbt_exec(T.api, "ROLLBACK");
@@ -291,16 +301,17 @@ assert_same(struct result *set, struct result *one)
 {
 	ck_assert_str_eq(set->outcomes, one->outcomes);
 	ck_assert_str_eq(set->digests, one->digests);
-	ck_assert_int_gt(set->runs, 0);
-	ck_assert_int_eq(one->runs, 0);
+	ck_assert_int_gt(set->runs + set->step_runs, 0);
+	ck_assert_int_eq(one->runs + one->step_runs, 0);
 }
 
 /*
  * Apply the batch both ways and check that they agree (assert_same), that the set path gave
- * the reason codes reasons, and that it made runs runs.
+ * the reason codes reasons, and that it made runs runs of record versions and step_runs runs
+ * of change steps.
  */
 static void
-expect_same(const char *reasons, int runs)
+expect_same(const char *reasons, int runs, int step_runs)
 {
 	struct result set, one;
 
@@ -308,6 +319,7 @@ expect_same(const char *reasons, int runs)
 	apply(0, &one);
 	ck_assert_str_eq(set.reasons, reasons);
 	ck_assert_int_eq(set.runs, runs);
+	ck_assert_int_eq(set.step_runs, step_runs);
 	assert_same(&set, &one);
 	result_free(&set);
 	result_free(&one);
@@ -372,7 +384,7 @@ START_TEST(test_set_equals_per_command_with_refusals_inside_runs)
 	            "change_control_required,reason_required,accepted,accepted,not_found_or_denied,"
 	            "not_found_or_denied,not_found_or_denied,duplicate_command,record_retired,"
 	            "accepted,not_found_or_denied,accepted,accepted,accepted",
-	    8);
+	    8, 0);
 }
 END_TEST
 
@@ -468,10 +480,11 @@ START_TEST(test_commands_a_run_steps_over_keep_their_place_in_the_log)
 	create(CID("63"), "alice", RID("63"), LID("63"), "note", "F1", "new", NULL);
 	close_batch();
 	/* runs: 0, 2, 4 (over 1, 3, 5, 6; 7 is on 6's lineage); 7 (9 reuses 3's id, applied
-	 * earlier in the batch); 10 (its window ends at 12, which reuses 11's id); 13 */
+	 * earlier in the batch); 10 (its window ends at 12, which reuses 11's id); 13; and one
+	 * run of change steps, 3 and 8 (11's window ends at 12 with one step: no run) */
 	expect_same("accepted,accepted,accepted,accepted,accepted,tick,accepted,accepted,accepted,"
 	            "duplicate_command,accepted,accepted,duplicate_command,accepted",
-	    4);
+	    4, 1);
 }
 END_TEST
 
@@ -514,7 +527,7 @@ START_TEST(test_a_lineage_comes_back_in_a_run_on_the_version_before)
 	expect_same("accepted,accepted,accepted,accepted,accepted,insufficient_access_level,"
 	            "accepted,stale_previous_hash,stale_previous_hash,accepted,accepted,"
 	            "not_found_or_denied",
-	    2);
+	    2, 0);
 }
 END_TEST
 
@@ -571,7 +584,7 @@ START_TEST(test_an_applied_change_keeps_its_lineage_out_of_the_run)
 	 * after 5's refusal) */
 	expect_same("accepted,accepted,accepted,not_found_or_denied,accepted,stale_previous_hash,"
 	            "accepted,accepted",
-	    2);
+	    2, 0);
 }
 END_TEST
 
@@ -602,7 +615,7 @@ START_TEST(test_versions_after_a_refusal_on_their_lineage_keep_the_log_order)
 	 * left to its function), 5-6 */
 	expect_same("accepted,stale_previous_hash,accepted,accepted,duplicate_command,accepted,"
 	            "accepted",
-	    2);
+	    2, 0);
 }
 END_TEST
 
@@ -628,7 +641,185 @@ START_TEST(test_a_command_id_applied_in_an_earlier_batch_ends_a_run)
 	create(CID("85"), "carol", RID("85"), LID("85"), "note", "F1", "new", NULL);
 	close_batch();
 	/* runs: 0 (ends before the republished id), 2 */
-	expect_same("accepted,duplicate_command,accepted,accepted", 2);
+	expect_same("accepted,duplicate_command,accepted,accepted", 2, 0);
+}
+END_TEST
+
+#define KID(n) "00000000-0000-4000-9000-0000000007" n /* changes */
+
+/* A change step (submit_change, review_change, approve_change, reject_change) of change kid. */
+static void
+step(const char *cmd, const char *actor, const char *op, const char *kid, const char *reason)
+{
+	char rest[256];
+
+	snprintf(rest, sizeof(rest), "\"change_id\": \"%s\", \"reason\": \"%s\"", kid, reason);
+	add(cmd, actor, op, rest);
+}
+
+/* Commit change kid of lineage id (version 1) proposed by actor at et, then the steps of
+ * "submit" (by actor) and "review" (by bob or reviewer) up to status to. */
+static void
+change(const char *kid, const char *id, const char *actor, const char *et, const char *to,
+    const char *reviewer)
+{
+	ck_assert_str_eq(dbt_call(T.api,
+	                     "axiom_api.propose_change('%s', '%s', NULL, '%s', '%s', 1, 't', "
+	                     "'\\x00', 'fix')",
+	                     actor, et, kid, id),
+	    "accepted");
+	if (strcmp(to, "draft") == 0)
+		return;
+	ck_assert_str_eq(dbt_call(T.api,
+	                     "axiom_api.submit_change('%s', '%s'::timestamptz + interval '1 s', "
+	                     "NULL, '%s', 'ready')",
+	                     actor, et, kid),
+	    "accepted");
+	if (strcmp(to, "reviewed") == 0)
+		ck_assert_str_eq(dbt_call(T.api,
+		                     "axiom_api.review_change('%s', '%s'::timestamptz + interval "
+		                     "'2 s', NULL, '%s', 'checked')",
+		                     reviewer, et, kid),
+		    "accepted");
+}
+
+/*
+ * Change steps decided as one set give what change_transition gives one by one: every refusal
+ * of it inside a run, a change coming back in the run on the status the step before makes (and
+ * left to its function after a refusal), a change the actor may not see, a change proposed or
+ * applied inside the window (stepped over, decided in log order), a republished command id.
+ */
+START_TEST(test_change_steps_as_one_set_equal_change_transition)
+{
+	char rest[512], applied[80];
+
+	ck_assert_str_eq(dbt_create("alice", "2026-01-01 02:00:00+00", RID("c0"), LID("c0"), "spec",
+	                     "F1", "SPEC"),
+	    "accepted");
+	/* committed before the batch: specs under review_approve, but 04 (an SOP, approve), 05 (a
+	 * note, no gate) and 08 (dave's note in F2) */
+	change(KID("01"), LID("c0"), "alice", "2026-01-01 02:01:00+00", "draft", NULL);
+	change(KID("02"), LID("c0"), "alice", "2026-01-01 02:02:00+00", "draft", NULL);
+	change(KID("03"), LID("c0"), "alice", "2026-01-01 02:03:00+00", "submitted", NULL);
+	change(KID("04"), LID("05"), "alice", "2026-01-01 02:04:00+00", "submitted", NULL);
+	change(KID("05"), LID("01"), "alice", "2026-01-01 02:05:00+00", "submitted", NULL);
+	change(KID("06"), LID("c0"), "carol", "2026-01-01 02:06:00+00", "submitted", NULL);
+	change(KID("07"), LID("c0"), "alice", "2026-01-01 02:07:00+00", "reviewed", "carol");
+	change(KID("08"), LID("07"), "dave", "2026-01-01 02:08:00+00", "submitted", NULL);
+	change(KID("09"), LID("c0"), "alice", "2026-01-01 02:09:00+00", "draft", NULL);
+
+	/* 0-2: one change submitted, reviewed and approved in the run */
+	step(CID("c0"), "alice", "submit_change", KID("01"), "ready");
+	step(CID("c1"), "bob", "review_change", KID("01"), "checked");
+	step(CID("c2"), "carol", "approve_change", KID("01"), "fine");
+	/* 3: not the author; 4, 5: after it on its change (left to the function) */
+	step(CID("c3"), "bob", "submit_change", KID("02"), "ready");
+	step(CID("c4"), "alice", "submit_change", KID("02"), "ready");
+	step(CID("c5"), "alice", "review_change", KID("02"), "mine");
+	/* 6-10: the author reviews, a second submission, approval before review, a technician,
+	 * a blank reason */
+	step(CID("c6"), "alice", "review_change", KID("03"), "mine");
+	step(CID("c7"), "alice", "submit_change", KID("03"), "again");
+	step(CID("c8"), "carol", "approve_change", KID("03"), "fine");
+	step(CID("c9"), "frank", "review_change", KID("03"), "checked");
+	step(CID("ca"), "bob", "review_change", KID("03"), " ");
+	/* 11: a note has no review step; 12: an SOP approved; 13: through the author's own
+	 * delegation (carol's to dave); 14: the reviewer approving; 15: a change in F2, hidden
+	 * from alice; 16: no such change */
+	step(CID("cb"), "bob", "review_change", KID("05"), "checked");
+	step(CID("cc"), "carol", "approve_change", KID("04"), "fine");
+	step(CID("cd"), "dave", "review_change", KID("06"), "checked");
+	step(CID("ce"), "carol", "approve_change", KID("07"), "fine");
+	step(CID("cf"), "alice", "submit_change", KID("08"), "ready");
+	step(CID("d0"), "alice", "submit_change", KID("0f"), "ready");
+	/* 17, 18: after refusals on their change; 19: not submitted; 20: approved already */
+	step(CID("d1"), "bob", "review_change", KID("03"), "checked");
+	step(CID("d2"), "carol", "reject_change", KID("03"), "no");
+	step(CID("d3"), "carol", "approve_change", KID("09"), "fine");
+	step(CID("d4"), "carol", "approve_change", KID("01"), "again");
+	/* 21: command 0's id again: ends the first run */
+	step(CID("c0"), "bob", "review_change", KID("09"), "checked");
+	/* 22, 23: the second run; 24, 25: a change proposed in the window and its submission
+	 * (stepped over); 26, 27: the SOP change applied, then approved again (stepped over) */
+	step(CID("d6"), "alice", "submit_change", KID("09"), "ready");
+	step(CID("d7"), "bob", "reject_change", KID("09"), "no");
+	other(CID("d8"), "alice", "propose_change",
+	    "\"change_id\": \"" KID("10") "\", \"id\": \"" LID(
+	        "c0") "\", \"base_version\": 1, "
+	              "\"title\": \"t\", \"content\": \"00\", \"reason\": \"more\"");
+	step(CID("d9"), "alice", "submit_change", KID("10"), "ready");
+	snprintf(applied, sizeof(applied), "%s",
+	    dbt_value(T.admin,
+	        "SELECT encode(axiom.expected_hash('%s', c.id, 2, h.record_id, h.record_hash, "
+	        "h.record_type, h.facility_id, h.domain_id, c.title, c.content, 'alice', '%s', "
+	        "c.change_id), 'hex') FROM axiom.change_requests c JOIN axiom.records h ON h.id = "
+	        "c.id WHERE c.change_id = '%s'",
+	        RID("da"), et_of(batch_n), KID("04")));
+	snprintf(rest, sizeof(rest),
+	    "\"change_id\": \"%s\", \"record_id\": \"%s\", \"record_hash\": \"%s\", \"reason\": "
+	    "\"apply\"",
+	    KID("04"), RID("da"), applied);
+	other(CID("da"), "alice", "apply_change", rest);
+	step(CID("db"), "carol", "approve_change", KID("04"), "again");
+	close_batch();
+	expect_same("accepted,accepted,accepted,not_author,accepted,author_cannot_review,"
+	            "author_cannot_review,invalid_state,review_required,insufficient_access_level,"
+	            "reason_required,review_not_required,accepted,delegated_by_author,"
+	            "reviewer_cannot_approve,not_found_or_denied,not_found_or_denied,accepted,"
+	            "accepted,not_submitted,invalid_state,duplicate_command,accepted,accepted,"
+	            "accepted,accepted,accepted,invalid_state",
+	    0, 2);
+}
+END_TEST
+
+/*
+ * The batch scope of a change (definer_batch_scope on change_requests and change_request_steps)
+ * is a layer of its own: without an entry the definer sees no change; an entry shows the change
+ * only while every entry on it names an actor with a grant there; a change is written only with
+ * an entry's event time, and a step only as an entry's actor at its event time.
+ */
+START_TEST(test_the_batch_scope_of_a_change_is_each_commands_own)
+{
+	static const char count[] =
+	    "SELECT count(*) FROM axiom.change_requests WHERE change_id = '" KID("01") "'";
+	PGresult *res;
+
+	change(KID("01"), LID("01"), "alice", "2026-01-01 02:01:00+00", "submitted", NULL);
+	dbt_exec(T.api, "BEGIN");
+	ck_assert_str_eq(dbt_value(T.api, count), "0");
+	dbt_exec(T.api,
+	    "INSERT INTO axiom.batch_scope VALUES ('" KID("01") "', 'bob', "
+	                                                        "'2026-01-02 00:00:00+00')");
+	ck_assert_str_eq(dbt_value(T.api, count), "1");
+	/* erin holds no grant in F1: the change is hidden from the whole set */
+	dbt_exec(T.api,
+	    "INSERT INTO axiom.batch_scope VALUES ('" KID("01") "', 'erin', "
+	                                                        "'2026-01-02 00:00:01+00')");
+	ck_assert_str_eq(dbt_value(T.api, count), "0");
+	dbt_exec(T.api, "DELETE FROM axiom.batch_scope WHERE actor = 'erin'");
+	/* a status time no entry has, a step by someone else or at another time: refused */
+	res = PQexec(T.api,
+	    "SAVEPOINT s; UPDATE axiom.change_requests SET status = 'reviewed', "
+	    "status_changed_at = '2026-01-02 00:00:05+00' WHERE change_id = '" KID("01") "'");
+	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42501");
+	PQclear(res);
+	dbt_exec(T.api, "ROLLBACK TO SAVEPOINT s");
+	res = PQexec(T.api, "INSERT INTO axiom.change_request_steps (change_id, step, from_status, "
+	                    "to_status, actor, event_time, reason, facility_id, domain_id) VALUES "
+	                    "('" KID("01") "', 'review', 'submitted', 'reviewed', 'carol', "
+	                                   "'2026-01-02 00:00:00+00', 'x', 'F1', 'QC')");
+	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42501");
+	PQclear(res);
+	dbt_exec(T.api, "ROLLBACK TO SAVEPOINT s");
+	/* as the entry says: accepted */
+	dbt_exec(T.api, "UPDATE axiom.change_requests SET status = 'reviewed', status_changed_at = "
+	                "'2026-01-02 00:00:00+00' WHERE change_id = '" KID("01") "'");
+	dbt_exec(T.api,
+	    "INSERT INTO axiom.change_request_steps (change_id, step, from_status, "
+	    "to_status, actor, event_time, reason, facility_id, domain_id) VALUES ('" KID(
+	        "01") "', 'review', 'submitted', 'reviewed', 'bob', '2026-01-02 "
+	              "00:00:00+00', 'x', 'F1', 'QC')");
+	dbt_exec(T.api, "ROLLBACK");
 }
 END_TEST
 
@@ -665,6 +856,8 @@ suite(void)
 	tcase_add_test(tc, test_an_applied_change_keeps_its_lineage_out_of_the_run);
 	tcase_add_test(tc, test_versions_after_a_refusal_on_their_lineage_keep_the_log_order);
 	tcase_add_test(tc, test_a_command_id_applied_in_an_earlier_batch_ends_a_run);
+	tcase_add_test(tc, test_change_steps_as_one_set_equal_change_transition);
+	tcase_add_test(tc, test_the_batch_scope_of_a_change_is_each_commands_own);
 	tcase_add_test(tc, test_no_login_writes_the_batch_scope);
 	suite_add_tcase(s, tc);
 	return s;
