@@ -10,10 +10,10 @@
 --   context_identity yields only with a valid MAC, checked once per statement; then, row by
 --   row, an indexed join of that actor's enrollment and grants in the row's facility and
 --   domain at that event time, delegations included), records also within the batch scope of
---   a set of record versions decided as one and change_requests and change_request_steps
---   within that of a set of change steps (definer_batch_scope: each lineage or change only as
---   every command of the set on it may, against the grants row by row); it may
---   only append to session_events
+--   a set of record versions or proposals decided as one and change_requests and
+--   change_request_steps within that of a set of proposals and change steps
+--   (definer_batch_scope: each lineage or change only as every command of the set on it may,
+--   against the grants row by row); it may only append to session_events
 --   (definer_appends) and only read context_key and delegation_limits; on the other tables
 --   (control plane, ledger, offsets, claims, watermark, e-signature registry) the policy is
 --   definer_all, and its table privileges (90_ownership_and_privileges.sql) bound what it may do.
@@ -323,11 +323,13 @@ CREATE POLICY definer_batch_scope ON axiom.records AS PERMISSIVE FOR ALL TO axio
              JOIN axiom.users y ON ((y.user_id = sg.user_id)))
           WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, s.event_time) AND (y.enrolled_at <= s.event_time) AND ((y.deactivated_at IS NULL) OR (s.event_time < y.deactivated_at))))))))));
 
--- A set of change steps decided as one (apply_step_run, 60_data_plane.sql) reads and writes
--- each change named in axiom.batch_scope (by its change id; a set's entries are all of one kind,
--- and a set of change steps reads no record) only as every command of the set on that change
--- may: the rule of definer_batch_scope on records above, with the change id for the lineage. A
--- changed change request must carry the event time of an entry of its change as
+-- A set of proposals and change steps decided as one (apply_step_run, 60_data_plane.sql) reads
+-- and writes each change named in axiom.batch_scope (by its change id) only as every command of
+-- the set on that change may: the rule of definer_batch_scope on records above, with the change
+-- id for the lineage. A proposal's lineage is an entry of the set too, so the head it reads
+-- passes the records policy the same way. An entry whose id happens to be a key of the other
+-- table only adds a command that must be allowed there (the rule takes every entry on a key).
+-- A new or changed change request must carry the event time of an entry of its change as
 -- status_changed_at, and a new step row the actor and event time of one, whose actor may write
 -- there. One rule for two tables, written once (the table as %1$I, the USING and the WITH CHECK
 -- as %2$s and %3$s).

@@ -442,28 +442,36 @@ BEGIN
 END
 $function$;
 
--- Decide and apply the run p_cmds of change steps (submit_change, review_change, approve_change,
--- reject_change) as one set, every layer on, and return one element per command, in order: the
--- outcome of an accepted one, NULL for one change_transition would not accept and for every
--- later one on its change (it would start from a status the change does not reach). The caller
--- (partition_commands, 80_batch_entry_point.sql, through step_run) gives only commands it would
--- dispatch, in log order, each with a command id of its own and on a change that no command
--- between the run's first and it reads or writes but the run's own, and decides each NULL one
--- through change_transition when the batch's loop reaches it, which then gives its exact
--- refusal. A change may come back in the run: its step starts from the status the step before
--- it makes. A step changes only its own change request, and reads only it, its steps and the
--- control plane (users, grants, record types), which a data batch does not change, so deciding
--- the run's steps before the commands between them changes nothing any command gets. Command i
--- of the run takes ledger entry p_seqs[i] as its ledger reference.
--- How: axiom.batch_scope names each command's change, actor and event time, so the row policy
--- definer_batch_scope of change_requests and change_request_steps (L3) lets each change be read
--- and written only as every command of the run on it may; one statement reads and locks the
--- changes, checks everything change_transition checks (actor enrolled and active, reason, author
--- or not, status, gate, the step's level in the change's facility and domain at the event time,
--- not through a delegation from the author, not the reviewer approving, a review earlier in the
--- run included), and for the accepted ones appends the step rows (L4) and the audit rows, as
--- change_transition and finish do, and moves each change to the status and time of its last
--- accepted step (the row the per-command path leaves). Executable by axiom_definer only.
+-- Decide and apply the run p_cmds of change-request commands (propose_change, submit_change,
+-- review_change, approve_change, reject_change) as one set, every layer on, and return one
+-- element per command, in order: the outcome of an accepted one, NULL for one its function
+-- (propose_change, change_transition) would not accept and for every later one on its change (it
+-- would start from a status the change does not reach). The caller (partition_commands,
+-- 80_batch_entry_point.sql, through step_run) gives only commands it would dispatch, in log
+-- order, each with a command id of its own, a proposal only as the first command of the run on
+-- its change, and each on a change (and a proposal on a lineage) that no command between the
+-- run's first and it reads or writes but the run's own; it decides each NULL one through its
+-- function when the batch's loop reaches it, which then gives its exact refusal. A change may
+-- come back in the run: its step starts from the status the command before it on the change
+-- makes (a proposal: draft). A step changes only its own change request and reads only it, its
+-- steps and the control plane (users, grants, record types), which a data batch does not
+-- change; a proposal also reads its lineage's head: so deciding the run's commands before the
+-- commands between them changes nothing any command gets. Command i of the run takes ledger
+-- entry p_seqs[i] as its ledger reference.
+-- How: axiom.batch_scope names each command's change (and a proposal's lineage), actor and
+-- event time, so the row policies definer_batch_scope of change_requests, change_request_steps
+-- and records (L3) let each change and lineage be read and written only as every command of the
+-- run on it may; one statement reads and locks the changes and the proposals' heads, checks
+-- everything the two functions check (actor enrolled and active, reason, fields; for a
+-- proposal the head, the author level in its facility and domain at the event time, a retired
+-- record, the base version, a change id not in use; for a step author or not, status, gate, the
+-- step's level, not through a delegation from the author, not the reviewer approving, a review
+-- earlier in the run included), and for the accepted ones inserts the proposed changes and
+-- appends the step rows (L4) and the audit rows, as the functions and finish do, each change
+-- with the status and time of its last accepted command (the row the per-command path leaves).
+-- A change id in use by a change the actor cannot see shows only as the insert's key conflict
+-- (unique_violation): the statement is then rolled back (one subtransaction per try) and tried
+-- again with every proposal left to propose_change. Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.apply_step_run(p_topic text, p_partition integer, p_seqs bigint[], p_cmds jsonb[])
  RETURNS axiom_api.outcome[]
  LANGUAGE plpgsql
@@ -476,99 +484,159 @@ DECLARE
 	author_rank integer := axiom.tier_rank('author');
 	reviewer_rank integer := axiom.tier_rank('reviewer');
 	manager_rank integer := axiom.tier_rank('manager');
+	proposals boolean := true;
 BEGIN
 	PERFORM axiom.begin_command(NULL, NULL); -- the set's scope only, no command's identity
 	DELETE FROM axiom.batch_scope;
 	INSERT INTO axiom.batch_scope (id, actor, event_time)
-	SELECT (x->>'change_id')::uuid, x->>'actor', (x->>'event_time')::timestamptz
-	  FROM unnest(p_cmds) AS x;
-	WITH s AS (
-	    SELECT u.i::integer AS i, left(u.x->>'op', -7) AS step, u.x->>'actor' AS actor,
-	           (u.x->>'event_time')::timestamptz AS et, (u.x->>'command_id')::uuid AS cmd,
-	           (u.x->>'change_id')::uuid AS change_id, u.x->>'reason' AS reason
-	      FROM unnest(p_cmds) WITH ORDINALITY AS u(x, i)),
-	c AS (
-	    -- each step's place among the run's steps on its change, and the status it makes
-	    SELECT s.*, row_number() OVER w AS occ,
-	           CASE s.step WHEN 'submit' THEN 'submitted' WHEN 'review' THEN 'reviewed'
-	               WHEN 'approve' THEN 'approved' WHEN 'reject' THEN 'rejected' END
-	               AS next_status,
-	           CASE s.step WHEN 'submit' THEN author_rank WHEN 'approve' THEN manager_rank
-	               ELSE reviewer_rank END AS needed
-	      FROM s WINDOW w AS (PARTITION BY s.change_id ORDER BY s.i)),
-	q AS (
-	    -- the change as every command of the run on it may see it (locked)
-	    SELECT x.change_id, x.status, x.author, x.facility_id, x.domain_id, x.base_version,
-	           t.gate
-	      FROM c
-	      JOIN LATERAL (SELECT * FROM axiom.change_requests y WHERE y.change_id = c.change_id
-	                     FOR UPDATE) x ON true
-	      LEFT JOIN axiom.record_types t ON t.record_type = x.record_type
-	     WHERE c.occ = 1),
-	r AS (
-	    -- a later step on the change starts from the status the step before it makes
-	    SELECT c.*, q.author, q.facility_id, q.domain_id, q.base_version, q.gate,
-	           CASE WHEN c.occ = 1 THEN q.status ELSE lag(c.next_status) OVER w END AS status
-	      FROM c JOIN q ON q.change_id = c.change_id
-	    WINDOW w AS (PARTITION BY c.change_id ORDER BY c.i)),
-	d AS (
-	    -- change_transition's refusals, each as it tests it (a NULL test refuses nothing)
-	    SELECT r.*, (r.actor IS NOT NULL AND r.et IS NOT NULL AND isfinite(r.et)
-	           AND axiom.user_active_at(r.actor, r.et)
-	           AND coalesce(btrim(r.reason), '') <> ''
-	           AND (r.step = 'submit' AND r.author <> r.actor) IS NOT TRUE
-	           AND (r.step <> 'submit' AND r.author = r.actor) IS NOT TRUE
-	           AND (r.step = 'submit' AND r.status <> 'draft') IS NOT TRUE
-	           AND (r.step <> 'submit' AND r.status = 'draft') IS NOT TRUE
-	           AND (r.step = 'review' AND r.gate NOT LIKE 'review_approve%') IS NOT TRUE
-	           AND (r.step = 'review' AND r.status <> 'submitted') IS NOT TRUE
-	           AND (r.step = 'approve' AND r.gate LIKE 'review_approve%'
-	               AND r.status = 'submitted') IS NOT TRUE
-	           AND (r.step = 'approve' AND r.status NOT IN ('submitted', 'reviewed')) IS NOT TRUE
-	           AND (r.step = 'reject' AND r.status NOT IN ('submitted', 'reviewed')) IS NOT TRUE
-	           AND ((SELECT k.rank FROM axiom.tier_rank_row(r.actor, r.facility_id, r.domain_id,
-	               r.et, NULL) AS k) < r.needed) IS NOT TRUE
-	           AND (r.step <> 'submit' AND (SELECT k.rank FROM axiom.tier_rank_row(r.actor,
-	               r.facility_id, r.domain_id, r.et, r.author) AS k) < r.needed) IS NOT TRUE
-	           AND (r.step = 'approve' AND r.gate <> 'review_approve_reviewer_may_approve'
-	               AND (EXISTS (SELECT 1 FROM axiom.change_request_steps v
-	                       WHERE v.change_id = r.change_id AND v.step = 'review'
-	                         AND v.actor = r.actor)
-	                   OR EXISTS (SELECT 1 FROM c v WHERE v.change_id = r.change_id
-	                       AND v.i < r.i AND v.step = 'review' AND v.actor = r.actor)))
-	               IS NOT TRUE) AS accept
-	      FROM r),
-	g AS (
-	    -- a step after a refused one on its change is left to its function too
-	    SELECT d.*, d.accept IS TRUE AND NOT EXISTS (SELECT 1 FROM d z
-	               WHERE z.change_id = d.change_id AND z.i < d.i AND z.accept IS NOT TRUE) AS go
-	      FROM d),
-	p AS (
-	    SELECT g.* FROM g WHERE g.go),
-	up AS (
-	    UPDATE axiom.change_requests x SET status = l.next_status, status_changed_at = l.et
-	      FROM (SELECT DISTINCT ON (p.change_id) p.change_id, p.next_status, p.et
-	              FROM p ORDER BY p.change_id, p.i DESC) l
-	     WHERE x.change_id = l.change_id),
-	st AS (
-	    INSERT INTO axiom.change_request_steps (change_id, step, from_status, to_status, actor,
-	        event_time, reason, facility_id, domain_id, ledger_topic, ledger_partition,
-	        ledger_seq)
-	    SELECT p.change_id, p.step, p.status, p.next_status, p.actor, p.et, p.reason,
-	           p.facility_id, p.domain_id, p_topic, p_partition, p_seqs[p.i]
-	      FROM p ORDER BY p.i),
-	ev AS (
-	    INSERT INTO axiom.session_events (actor, event_time, operation, decision, reason_code,
-	        reason, command_id, object_id, old_record_id, new_record_id, facility_id, domain_id,
-	        ledger_topic, ledger_partition, ledger_seq)
-	    SELECT p.actor, p.et, p.step || '_change', 'accepted', NULL, p.reason, p.cmd,
-	           p.change_id, NULL, NULL, p.facility_id, p.domain_id, p_topic, p_partition,
-	           p_seqs[p.i]
-	      FROM p ORDER BY p.i)
-	SELECT ARRAY(SELECT CASE WHEN g.go THEN axiom.accepted(format('change %s', g.next_status),
-	                    g.change_id, g.base_version) END
-	               FROM s LEFT JOIN g ON g.i = s.i ORDER BY s.i)
-	  INTO outs;
+	SELECT u.id, x->>'actor', (x->>'event_time')::timestamptz
+	  FROM unnest(p_cmds) AS x
+	 CROSS JOIN LATERAL (VALUES ((x->>'change_id')::uuid), (CASE WHEN x->>'op' = 'propose_change'
+	     THEN (x->>'id')::uuid END)) AS u(id)
+	 WHERE u.id IS NOT NULL;
+	LOOP
+		BEGIN
+			WITH s AS (
+			    SELECT u.i::integer AS i, left(u.x->>'op', -7) AS step, u.x->>'actor' AS actor,
+			           (u.x->>'event_time')::timestamptz AS et, (u.x->>'command_id')::uuid AS cmd,
+			           (u.x->>'change_id')::uuid AS change_id, u.x->>'reason' AS reason,
+			           (u.x->>'id')::uuid AS id, (u.x->>'base_version')::bigint AS base_claimed,
+			           u.x->>'title' AS title, decode(u.x->>'content', 'hex') AS content
+			      FROM unnest(p_cmds) WITH ORDINALITY AS u(x, i)),
+			c AS (
+			    -- each command's place among the run's commands on its change, and the status
+			    -- it makes
+			    SELECT s.*, row_number() OVER w AS occ,
+			           CASE s.step WHEN 'propose' THEN 'draft' WHEN 'submit' THEN 'submitted'
+			               WHEN 'review' THEN 'reviewed' WHEN 'approve' THEN 'approved'
+			               WHEN 'reject' THEN 'rejected' END AS next_status,
+			           CASE s.step WHEN 'propose' THEN author_rank WHEN 'submit' THEN author_rank
+			               WHEN 'approve' THEN manager_rank ELSE reviewer_rank END AS needed
+			      FROM s WINDOW w AS (PARTITION BY s.change_id ORDER BY s.i)),
+			q AS (
+			    -- the change as every command of the run on it may see it (locked), or, for a
+			    -- proposal, its lineage's head (locked)
+			    SELECT c.change_id, x.status, x.author, x.facility_id, x.domain_id,
+			           x.base_version, x.record_type, NULL::uuid AS head_id,
+			           NULL::bytea AS head_hash, NULL::text AS head_status
+			      FROM c
+			      JOIN LATERAL (SELECT * FROM axiom.change_requests y
+			                     WHERE y.change_id = c.change_id FOR UPDATE) x ON true
+			     WHERE c.occ = 1 AND c.step <> 'propose'
+			    UNION ALL
+			    SELECT c.change_id, NULL, c.actor, h.facility_id, h.domain_id, h.version,
+			           h.record_type, h.record_id, h.record_hash, h.status
+			      FROM c
+			      JOIN LATERAL (SELECT r.record_id, r.version, r.record_hash, r.record_type,
+			                           r.facility_id, r.domain_id, r.status
+			                      FROM axiom.records r WHERE r.id = c.id
+			                     ORDER BY r.version DESC LIMIT 1 FOR UPDATE) h ON true
+			     WHERE c.occ = 1 AND c.step = 'propose' AND proposals),
+			r AS (
+			    -- a later command on the change starts from the status the one before makes
+			    SELECT c.*, q.author, q.facility_id, q.domain_id, q.base_version, q.record_type,
+			           q.head_id, q.head_hash, q.head_status, t.gate,
+			           CASE WHEN c.occ = 1 THEN q.status ELSE lag(c.next_status) OVER w END
+			               AS status
+			      FROM c JOIN q ON q.change_id = c.change_id
+			      LEFT JOIN axiom.record_types t ON t.record_type = q.record_type
+			    WINDOW w AS (PARTITION BY c.change_id ORDER BY c.i)),
+			d AS (
+			    -- the functions' refusals, each as it tests it (a NULL test refuses nothing)
+			    SELECT r.*, (r.actor IS NOT NULL AND r.et IS NOT NULL AND isfinite(r.et)
+			           AND axiom.user_active_at(r.actor, r.et)
+			           AND coalesce(btrim(r.reason), '') <> ''
+			           AND ((SELECT k.rank FROM axiom.tier_rank_row(r.actor, r.facility_id,
+			               r.domain_id, r.et, NULL) AS k) < r.needed) IS NOT TRUE
+			           AND CASE WHEN r.step = 'propose' THEN r.occ = 1
+			               AND r.title IS NOT NULL AND r.content IS NOT NULL
+			               AND r.head_status IS DISTINCT FROM 'retired'
+			               AND r.base_claimed IS NOT DISTINCT FROM r.base_version
+			               AND NOT EXISTS (SELECT 1 FROM axiom.change_requests y
+			                   WHERE y.change_id = r.change_id)
+			           ELSE r.step IN ('submit', 'review', 'approve', 'reject')
+			           AND (r.step = 'submit' AND r.author <> r.actor) IS NOT TRUE
+			           AND (r.step <> 'submit' AND r.author = r.actor) IS NOT TRUE
+			           AND (r.step = 'submit' AND r.status <> 'draft') IS NOT TRUE
+			           AND (r.step <> 'submit' AND r.status = 'draft') IS NOT TRUE
+			           AND (r.step = 'review' AND r.gate NOT LIKE 'review_approve%') IS NOT TRUE
+			           AND (r.step = 'review' AND r.status <> 'submitted') IS NOT TRUE
+			           AND (r.step = 'approve' AND r.gate LIKE 'review_approve%'
+			               AND r.status = 'submitted') IS NOT TRUE
+			           AND (r.step = 'approve' AND r.status NOT IN ('submitted', 'reviewed'))
+			               IS NOT TRUE
+			           AND (r.step = 'reject' AND r.status NOT IN ('submitted', 'reviewed'))
+			               IS NOT TRUE
+			           AND (r.step <> 'submit' AND (SELECT k.rank FROM axiom.tier_rank_row(r.actor,
+			               r.facility_id, r.domain_id, r.et, r.author) AS k) < r.needed) IS NOT TRUE
+			           AND (r.step = 'approve' AND r.gate <> 'review_approve_reviewer_may_approve'
+			               AND (EXISTS (SELECT 1 FROM axiom.change_request_steps v
+			                       WHERE v.change_id = r.change_id AND v.step = 'review'
+			                         AND v.actor = r.actor)
+			                   OR EXISTS (SELECT 1 FROM c v WHERE v.change_id = r.change_id
+			                       AND v.i < r.i AND v.step = 'review' AND v.actor = r.actor)))
+			               IS NOT TRUE END) AS accept
+			      FROM r),
+			g AS (
+			    -- a command after a refused one on its change is left to its function too
+			    SELECT d.*, d.accept IS TRUE AND NOT EXISTS (SELECT 1 FROM d z
+			               WHERE z.change_id = d.change_id AND z.i < d.i
+			                 AND z.accept IS NOT TRUE) AS go
+			      FROM d),
+			p AS (
+			    SELECT g.* FROM g WHERE g.go),
+			l AS (
+			    -- each change's last accepted command
+			    SELECT DISTINCT ON (p.change_id) p.change_id, p.next_status, p.et
+			      FROM p ORDER BY p.change_id, p.i DESC),
+			ins AS (
+			    INSERT INTO axiom.change_requests (change_id, id, base_version, base_record_hash,
+			        record_type, facility_id, domain_id, title, content, author, reason,
+			        proposed_at, status, status_changed_at, ledger_topic, ledger_partition,
+			        ledger_seq)
+			    SELECT p.change_id, p.id, p.base_version, p.head_hash, p.record_type,
+			           p.facility_id, p.domain_id, p.title, p.content, p.actor, p.reason, p.et,
+			           l.next_status, l.et, p_topic, p_partition, p_seqs[p.i]
+			      FROM p JOIN l ON l.change_id = p.change_id
+			     WHERE p.step = 'propose' ORDER BY p.i),
+			up AS (
+			    UPDATE axiom.change_requests x SET status = l.next_status, status_changed_at = l.et
+			      FROM l
+			     WHERE x.change_id = l.change_id
+			       AND NOT EXISTS (SELECT 1 FROM p WHERE p.change_id = l.change_id
+			           AND p.step = 'propose')),
+			st AS (
+			    INSERT INTO axiom.change_request_steps (change_id, step, from_status, to_status,
+			        actor, event_time, reason, facility_id, domain_id, ledger_topic,
+			        ledger_partition, ledger_seq)
+			    SELECT p.change_id, p.step, p.status, p.next_status, p.actor, p.et, p.reason,
+			           p.facility_id, p.domain_id, p_topic, p_partition, p_seqs[p.i]
+			      FROM p ORDER BY p.i),
+			ev AS (
+			    INSERT INTO axiom.session_events (actor, event_time, operation, decision,
+			        reason_code, reason, command_id, object_id, old_record_id, new_record_id,
+			        facility_id, domain_id, ledger_topic, ledger_partition, ledger_seq)
+			    SELECT p.actor, p.et, p.step || '_change', 'accepted', NULL, p.reason, p.cmd,
+			           p.change_id, CASE WHEN p.step = 'propose' THEN p.head_id END, NULL,
+			           p.facility_id, p.domain_id, p_topic,
+			           p_partition, p_seqs[p.i]
+			      FROM p ORDER BY p.i)
+			SELECT ARRAY(SELECT CASE WHEN g.go IS NOT TRUE THEN NULL WHEN g.step = 'propose'
+			                    THEN axiom.accepted('change proposed', g.change_id, g.base_version)
+			                    ELSE axiom.accepted(format('change %s', g.next_status),
+			                        g.change_id, g.base_version) END
+			               FROM s LEFT JOIN g ON g.i = s.i ORDER BY s.i)
+			  INTO outs;
+			EXIT;
+		EXCEPTION WHEN unique_violation THEN
+			-- a change id in use by a change the actor cannot see: every proposal to its
+			-- function (a run without proposals inserts no key)
+			IF NOT proposals THEN
+				RAISE;
+			END IF;
+			proposals := false;
+		END;
+	END LOOP;
 	DELETE FROM axiom.batch_scope; -- no row of it outlives the run (0025)
 	RETURN outs;
 END

@@ -11,11 +11,11 @@
 -- settings, decides (duplicate, tick, or dispatch_command to the per-command function of
 -- 50_control_plane.sql, 60_data_plane.sql or 70_esignatures.sql) and appends the ledger entry
 -- whose hash chains the partition (canonical encoding v1, layer L6); a run of new records and
--- new versions, and a run of change steps, is decided as one set instead (version_run and
--- step_run, and apply_version_run and apply_step_run in 60_data_plane.sql), with exactly the
--- outcomes, rows and entries the per-command functions give (test 0109) and every layer on.
--- All of it commits in the
--- caller's one transaction with the new offset, so each command is applied exactly once. The
+-- new versions, and a run of proposals and change steps, is decided as one set instead
+-- (version_run and step_run, and apply_version_run and apply_step_run in 60_data_plane.sql),
+-- with exactly the outcomes, rows and entries the per-command functions give (test 0109) and
+-- every layer on. All of it commits in the caller's one transaction with the new offset, so
+-- each command is applied exactly once. The
 -- functions beside it serve the applier: claim_partition (on assignment), the reads
 -- next_offset, partition_event_time, control_watermark and ledger_entries, and
 -- store_checkpoint (the relay's signed checkpoints). axiom_user executes these six and
@@ -56,6 +56,30 @@ AS $function$
 	SELECT CASE WHEN p OPERATOR(pg_catalog.~)
 	    '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 	    THEN p::pg_catalog.uuid END
+$function$;
+
+-- The event time of command x (an element of a batch's JSON array) when x may join the window
+-- of a set run after a command at offset p_off and event time p_et, so that x gets the next
+-- ledger entry: an offset of 1 to 18 digits after p_off (any, when p_off is NULL) and an event
+-- time before the control watermark p_w and not before p_et (any, when p_et is NULL); else NULL,
+-- and the window ends before x. The cast is the one partition_commands makes (a malformed event
+-- time raises, and the batch takes its second try). Inlined by the planner (version_run,
+-- step_run).
+CREATE OR REPLACE FUNCTION axiom.window_event_time(x jsonb, p_off bigint, p_et timestamp with time zone, p_w timestamp with time zone)
+ RETURNS timestamp with time zone
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+AS $function$
+	SELECT CASE
+	    WHEN COALESCE(x OPERATOR(pg_catalog.->>) 'offset', '') OPERATOR(pg_catalog.!~)
+	        '^[0-9]{1,18}$' OR (x OPERATOR(pg_catalog.->>) 'event_time') IS NULL THEN NULL
+	    WHEN (x OPERATOR(pg_catalog.->>) 'offset')::pg_catalog.int8 OPERATOR(pg_catalog.<=) p_off
+	        THEN NULL
+	    WHEN (x OPERATOR(pg_catalog.->>) 'event_time')::pg_catalog.timestamptz
+	        OPERATOR(pg_catalog.>=) p_w
+	        OR (x OPERATOR(pg_catalog.->>) 'event_time')::pg_catalog.timestamptz
+	        OPERATOR(pg_catalog.<) p_et THEN NULL
+	    ELSE (x OPERATOR(pg_catalog.->>) 'event_time')::pg_catalog.timestamptz END
 $function$;
 
 -- Call the per-command function named by c->>'op' with the fields of command c (an element of
@@ -219,10 +243,8 @@ BEGIN
 	WHILE j <= cardinality(p_cmds) AND cardinality(ordinals) < p_cap LOOP
 		x := p_cmds[j];
 		op := x->>'op';
-		EXIT WHEN coalesce(x->>'offset', '') !~ '^[0-9]{1,18}$' OR x->>'event_time' IS NULL
-		    OR (off IS NOT NULL AND (x->>'offset')::bigint <= off);
-		x_et := (x->>'event_time')::timestamptz; -- the cast partition_commands makes
-		EXIT WHEN x_et >= p_w OR x_et < et;
+		x_et := axiom.window_event_time(x, off, et, p_w);
+		EXIT WHEN x_et IS NULL;
 		x_cmd := axiom.uuid_or_null(x->>'command_id');
 		x_id := axiom.uuid_or_null(x->>'id');
 		x_rid := axiom.uuid_or_null(x->>'record_id');
@@ -281,22 +303,27 @@ BEGIN
 END
 $function$;
 
--- The run of change steps (submit, review, approve and reject; "members") of p_cmds from p_from
--- on (p_from itself one, at most p_cap of them) that apply_step_run (60_data_plane.sql) decides
--- as one set before the commands the run steps over, and its outcomes: ordinals are the
--- members' places in p_cmds, outs what apply_step_run returns for them (an accepted member's
--- outcome, NULL for one it leaves to change_transition, which partition_commands then decides
--- alone, in log order). No run (both empty) for fewer than two members: one step costs less
--- through its function. A member is decided before the commands between the run's first and
--- it, which changes nothing only when none of them reads or writes its change but the run's own
--- members: the run steps over a create_record, new_version, transition_record, sign_record, tick
--- or quarantine (none reads a change request) and over a command that names a change otherwise
--- (propose_change, apply_change, a step the caller decided already or left to its function,
--- p_pre and p_alone, or a step on a change named so before it), whose change no later member
--- may then be on; any other command ends the window. A command id of the window used twice, or
--- a member's that this ledger applied before (p_applied: earlier batches and earlier in this
--- one), ends the run before it (invariant 5). Every command of the window must get the next
--- ledger entry, as for version_run (the seq of command j is p_seq + j - p_from). Executable by
+-- The run of change-request commands (proposals and the steps submit, review, approve and
+-- reject; "members") of p_cmds from p_from on (p_from itself one, at most p_cap of them) that
+-- apply_step_run (60_data_plane.sql) decides as one set before the commands the run steps over,
+-- and its outcomes: ordinals are the members' places in p_cmds, outs what apply_step_run returns
+-- for them (an accepted member's outcome, NULL for one it leaves to its function, which
+-- partition_commands then decides alone, in log order). No run (both empty) for fewer than two
+-- members: one command costs less through its function. A member is decided before the
+-- commands between the run's first and it, which changes nothing only when none of them reads
+-- or writes its change, nor, for a proposal, writes its lineage, but the run's own members. So
+-- the run steps over the commands that read no change request (create_record, new_version,
+-- transition_record: the lineage each names is then out of the later proposals' reach;
+-- sign_record, tick, quarantine) and over the commands that name a change otherwise
+-- (apply_change, whose lineage, its change's, read as its actor sees it or from a proposal of
+-- the window, is then out of the proposals' reach too; a member the caller decided already or
+-- left to its function, p_pre and p_alone; a proposal on such a lineage or of a change the
+-- window named before; a step on a change named so before it), whose change no later member
+-- may then be on; any other command ends the window. A proposal is a member only as the
+-- window's first command on its change. A command id of the window used twice, or a member's
+-- that this ledger applied before (p_applied: earlier batches and earlier in this one), ends
+-- the run before it (invariant 5). Every command of the window must get the next ledger entry,
+-- as for version_run (the seq of command j is p_seq + j - p_from). Executable by
 -- axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.step_run(p_topic text, p_partition integer, p_w timestamp with time zone, p_cmds jsonb[], p_from integer, p_cap integer, p_seq bigint, p_last_off bigint, p_last_et timestamp with time zone, p_applied uuid[], p_pre axiom_api.outcome[], p_alone integer[], OUT outs axiom_api.outcome[], OUT ordinals integer[])
  RETURNS record
@@ -312,38 +339,80 @@ DECLARE
 	x_et timestamptz;
 	x_cmd uuid;
 	x_chg uuid;
-	-- the changes the commands stepped over name, the window's command ids
+	x_id uuid;
+	-- the changes the window named, those no later member may be on, the lineages the commands
+	-- stepped over write, the proposals of the window (change, lineage) and the lineages of the
+	-- member proposals, the window's command ids
+	named uuid[] := '{}';
 	touched uuid[] := '{}';
+	written uuid[] := '{}';
+	proposed_changes uuid[] := '{}';
+	proposed_lineages uuid[] := '{}';
+	member_lineages uuid[] := '{}';
 	command_ids uuid[] := '{}';
+	k integer;
 BEGIN
 	ordinals := '{}';
 	outs := '{}';
 	WHILE j <= cardinality(p_cmds) AND cardinality(ordinals) < p_cap LOOP
 		x := p_cmds[j];
 		op := x->>'op';
-		EXIT WHEN coalesce(x->>'offset', '') !~ '^[0-9]{1,18}$' OR x->>'event_time' IS NULL
-		    OR (off IS NOT NULL AND (x->>'offset')::bigint <= off);
-		x_et := (x->>'event_time')::timestamptz; -- the cast partition_commands makes
-		EXIT WHEN x_et >= p_w OR x_et < et;
+		x_et := axiom.window_event_time(x, off, et, p_w);
+		EXIT WHEN x_et IS NULL;
 		x_cmd := axiom.uuid_or_null(x->>'command_id');
 		-- a command id of the window used again is a duplicate, decided in log order
 		EXIT WHEN x_cmd = ANY (command_ids);
 		x_chg := axiom.uuid_or_null(x->>'change_id');
-		IF op IN ('submit_change', 'review_change', 'approve_change', 'reject_change') THEN
+		x_id := axiom.uuid_or_null(x->>'id');
+		IF op IN ('submit_change', 'review_change', 'approve_change', 'reject_change',
+		    'propose_change') THEN
 			-- (a malformed id makes that command raise, and the batch takes its second try)
-			EXIT WHEN x_cmd IS NULL OR x_chg IS NULL;
-			IF x_chg = ANY (touched) OR (p_pre[j]).decision IS NOT NULL OR j = ANY (p_alone) THEN
+			EXIT WHEN x_cmd IS NULL OR x_chg IS NULL
+			    OR (op = 'propose_change' AND x_id IS NULL);
+			IF x_chg = ANY (touched) OR (p_pre[j]).decision IS NOT NULL OR j = ANY (p_alone)
+			    OR (op = 'propose_change' AND (x_chg = ANY (named) OR x_id = ANY (written))) THEN
 				touched := touched || x_chg;
 			ELSE
 				EXIT WHEN x_cmd = ANY (p_applied);
 				ordinals := ordinals || j;
+				IF op = 'propose_change' THEN
+					member_lineages := member_lineages || x_id;
+				END IF;
 			END IF;
-		ELSIF op IN ('propose_change', 'apply_change') THEN
+			named := named || x_chg;
+			IF op = 'propose_change' THEN
+				proposed_changes := proposed_changes || x_chg;
+				proposed_lineages := proposed_lineages || x_id;
+			END IF;
+		ELSIF op = 'apply_change' THEN
 			IF x_chg IS NOT NULL THEN
 				touched := touched || x_chg;
+				named := named || x_chg;
+				-- the lineage it versions: its change's, proposed in the window or stored (read
+				-- as its actor sees it; a change that actor cannot see changes nothing)
+				k := array_position(proposed_changes, x_chg);
+				IF k IS NOT NULL THEN
+					x_id := proposed_lineages[k];
+				ELSE
+					PERFORM axiom.begin_command(x->>'actor', x_et);
+					x_id := (SELECT r.id FROM axiom.change_requests r WHERE r.change_id = x_chg);
+					PERFORM axiom.begin_command(NULL, NULL);
+				END IF;
+				IF x_id IS NOT NULL THEN
+					written := written || x_id;
+				END IF;
 			END IF;
-		ELSIF op NOT IN ('create_record', 'new_version', 'transition_record', 'sign_record',
-		    'tick', 'quarantine') THEN
+		ELSIF op IN ('create_record', 'new_version', 'transition_record') THEN
+			IF x_id IS NOT NULL THEN
+				-- a version decided already (by version_run) is never after a member proposal
+				-- on its lineage: version_run steps over a proposal and keeps its lineage out
+				IF (p_pre[j]).decision IS NOT NULL AND x_id = ANY (member_lineages) THEN
+					RAISE EXCEPTION 'step run of %/% at command % would decide a proposal before command %, a version of its lineage decided already',
+					    p_topic, p_partition, p_from, j USING ERRCODE = 'internal_error';
+				END IF;
+				written := written || x_id;
+			END IF;
+		ELSIF op NOT IN ('sign_record', 'tick', 'quarantine') THEN
 			EXIT;
 		END IF;
 		IF x_cmd IS NOT NULL THEN
@@ -468,9 +537,9 @@ $function$;
 -- them, decided as one set (invariant 8); the members the set left to their functions (refused, or
 -- after a refused one on its lineage) and the member that cut a run (a key conflict) are then
 -- dispatched alone, in log order; a run after a cut may be at most twice the members decided
--- before it; likewise, for a change step, the outcome step_run decided for it (the run of change
--- steps from this one on, at most 64, the ones it leaves to change_transition dispatched alone
--- in log order). A refused command costs its share of a set statement and its own function, so a
+-- before it; likewise, for a proposal or a change step, the outcome step_run decided for it (the
+-- run of such commands from this one on, at most 64, the ones it leaves to their functions
+-- dispatched alone in log order). A refused command costs its share of a set statement and its own function, so a
 -- producer of refusals costs about twice the per-command work at most. Then the ledger entry (seq,
 -- offset, command id, actor, event time, decision, reason code, record hash, previous entry hash,
 -- entry_hash = SHA-256 of canon_ledger_v1) when the offset is after the ledger's last, and the
@@ -646,9 +715,10 @@ BEGIN
 				    ELSE least(64, 2 * run_cap) END;
 			END IF;
 			IF (pre[n]).decision IS NULL AND NOT n = ANY (alone) AND NOT p_control
-			    AND c->>'op' IN ('submit_change', 'review_change', 'approve_change',
-			        'reject_change') THEN
-				-- decide this change step and the run of them that follows as one set
+			    AND c->>'op' IN ('propose_change', 'submit_change', 'review_change',
+			        'approve_change', 'reject_change') THEN
+				-- decide this change-request command and the run of them that follows as one
+				-- set
 				SELECT sr.outs, sr.ordinals INTO run_outs, run_ords
 				  FROM axiom.step_run(p_topic, p_partition, p_w, cmds, n, 64,
 				      coalesce(last_seq, 0) + 1, last_off, last_et, a_cmd || prior, pre, alone) sr;

@@ -145,6 +145,7 @@ ALTER FUNCTION axiom.timestamp_us(timestamp with time zone) OWNER TO axiom_owner
 ALTER FUNCTION axiom.user_active_at(text,timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.uuid_or_null(text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.version_run(text,integer,timestamp with time zone,jsonb[],integer,integer,bigint,bigint,timestamp with time zone,uuid[]) OWNER TO axiom_owner;
+ALTER FUNCTION axiom.window_event_time(jsonb,bigint,timestamp with time zone,timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom_api.append_ledger_entry(text,timestamp with time zone,text,integer,bigint,uuid,text,text,bytea,bytea,text) OWNER TO axiom_definer;
 ALTER FUNCTION axiom_api.apply_batch(text,integer,jsonb) OWNER TO axiom_definer;
 ALTER FUNCTION axiom_api.apply_change(text,timestamp with time zone,uuid,uuid,uuid,bytea,text) OWNER TO axiom_definer;
@@ -480,6 +481,8 @@ REVOKE ALL ON FUNCTION axiom.uuid_or_null(text) FROM PUBLIC, axiom_definer, axio
 GRANT EXECUTE ON FUNCTION axiom.uuid_or_null(text) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.version_run(text,integer,timestamp with time zone,jsonb[],integer,integer,bigint,bigint,timestamp with time zone,uuid[]) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.version_run(text,integer,timestamp with time zone,jsonb[],integer,integer,bigint,bigint,timestamp with time zone,uuid[]) TO axiom_definer;
+REVOKE ALL ON FUNCTION axiom.window_event_time(jsonb,bigint,timestamp with time zone,timestamp with time zone) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
+GRANT EXECUTE ON FUNCTION axiom.window_event_time(jsonb,bigint,timestamp with time zone,timestamp with time zone) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom_api.append_ledger_entry(text,timestamp with time zone,text,integer,bigint,uuid,text,text,bytea,bytea,text) FROM PUBLIC, axiom_owner, axiom_user, axiom_analytics, axiom_auditor;
 REVOKE ALL ON FUNCTION axiom_api.apply_batch(text,integer,jsonb) FROM PUBLIC, axiom_owner, axiom_user, axiom_analytics, axiom_auditor;
 REVOKE ALL ON FUNCTION axiom_api.apply_change(text,timestamp with time zone,uuid,uuid,uuid,bytea,text) FROM PUBLIC, axiom_owner, axiom_user, axiom_analytics, axiom_auditor;

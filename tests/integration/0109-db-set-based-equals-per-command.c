@@ -446,6 +446,32 @@ other(const char *cmd, const char *actor, const char *op, const char *rest)
 	add(cmd, actor, op, rest);
 }
 
+/*
+ * apply_change of the stored change kid as alice, as version rid on its lineage's stored head,
+ * with the record hash the database computes for it; returns that hash (hex).
+ */
+static const char *
+apply_change(const char *cmd, const char *kid, const char *rid)
+{
+	static char h[80];
+	char rest[512];
+
+	snprintf(h, sizeof(h), "%s",
+	    dbt_value(T.admin,
+	        "SELECT encode(axiom.expected_hash('%s', c.id, h.version + 1, h.record_id, "
+	        "h.record_hash, h.record_type, h.facility_id, h.domain_id, c.title, c.content, "
+	        "'alice', '%s', c.change_id), 'hex') FROM axiom.change_requests c JOIN "
+	        "axiom.records h ON h.id = c.id WHERE c.change_id = '%s' ORDER BY h.version DESC "
+	        "LIMIT 1",
+	        rid, et_of(batch_n), kid));
+	snprintf(rest, sizeof(rest),
+	    "\"change_id\": \"%s\", \"record_id\": \"%s\", \"record_hash\": \"%s\", \"reason\": "
+	    "\"apply\"",
+	    kid, rid, h);
+	add(cmd, "alice", "apply_change", rest);
+	return h;
+}
+
 START_TEST(test_commands_a_run_steps_over_keep_their_place_in_the_log)
 {
 	char h02[80];
@@ -553,19 +579,7 @@ START_TEST(test_an_applied_change_keeps_its_lineage_out_of_the_run)
 	    "accepted");
 	create(CID("a0"), "alice", RID("a0"), LID("a0"), "note", "F1", "new", NULL);
 	/* the change applied as L04's version 2: the run steps over it, and L04 leaves the run */
-	snprintf(applied, sizeof(applied), "%s",
-	    dbt_value(T.admin,
-	        "SELECT encode(axiom.expected_hash('%s', c.id, h.version + 1, h.record_id, "
-	        "h.record_hash, h.record_type, h.facility_id, h.domain_id, c.title, c.content, "
-	        "'alice', '%s', c.change_id), 'hex') FROM axiom.change_requests c JOIN "
-	        "axiom.records h ON h.id = c.id WHERE c.change_id = '%s' ORDER BY h.version DESC "
-	        "LIMIT 1",
-	        RID("a1"), et_of(batch_n), CID("93")));
-	snprintf(rest, sizeof(rest),
-	    "\"change_id\": \"%s\", \"record_id\": \"%s\", \"record_hash\": \"%s\", \"reason\": "
-	    "\"apply\"",
-	    CID("93"), RID("a1"), applied);
-	other(CID("a1"), "alice", "apply_change", rest);
+	snprintf(applied, sizeof(applied), "%s", apply_change(CID("a1"), CID("93"), RID("a1")));
 	create(CID("a2"), "alice", RID("a2"), LID("a2"), "note", "F1", "new", NULL);
 	/* a change no one proposed: stepped over too (not_found_or_denied in any order) */
 	snprintf(rest, sizeof(rest),
@@ -691,7 +705,6 @@ change(const char *kid, const char *id, const char *actor, const char *et, const
  */
 START_TEST(test_change_steps_as_one_set_equal_change_transition)
 {
-	char rest[512], applied[80];
 
 	ck_assert_str_eq(dbt_create("alice", "2026-01-01 02:00:00+00", RID("c0"), LID("c0"), "spec",
 	                     "F1", "SPEC"),
@@ -748,18 +761,7 @@ START_TEST(test_change_steps_as_one_set_equal_change_transition)
 	        "c0") "\", \"base_version\": 1, "
 	              "\"title\": \"t\", \"content\": \"00\", \"reason\": \"more\"");
 	step(CID("d9"), "alice", "submit_change", KID("10"), "ready");
-	snprintf(applied, sizeof(applied), "%s",
-	    dbt_value(T.admin,
-	        "SELECT encode(axiom.expected_hash('%s', c.id, 2, h.record_id, h.record_hash, "
-	        "h.record_type, h.facility_id, h.domain_id, c.title, c.content, 'alice', '%s', "
-	        "c.change_id), 'hex') FROM axiom.change_requests c JOIN axiom.records h ON h.id = "
-	        "c.id WHERE c.change_id = '%s'",
-	        RID("da"), et_of(batch_n), KID("04")));
-	snprintf(rest, sizeof(rest),
-	    "\"change_id\": \"%s\", \"record_id\": \"%s\", \"record_hash\": \"%s\", \"reason\": "
-	    "\"apply\"",
-	    KID("04"), RID("da"), applied);
-	other(CID("da"), "alice", "apply_change", rest);
+	apply_change(CID("da"), KID("04"), RID("da"));
 	step(CID("db"), "carol", "approve_change", KID("04"), "again");
 	close_batch();
 	expect_same("accepted,accepted,accepted,not_author,accepted,author_cannot_review,"
@@ -769,6 +771,77 @@ START_TEST(test_change_steps_as_one_set_equal_change_transition)
 	            "accepted,not_submitted,invalid_state,duplicate_command,accepted,accepted,"
 	            "accepted,accepted,accepted,invalid_state",
 	    0, 2);
+}
+END_TEST
+
+/* A proposal of change kid on lineage id, based on version base, as actor; fields: more JSON
+ * fields, the title and reason included. */
+static void
+propose(const char *cmd, const char *actor, const char *kid, const char *id, int base,
+    const char *fields)
+{
+	char rest[512];
+
+	snprintf(rest, sizeof(rest),
+	    "\"change_id\": \"%s\", \"id\": \"%s\", \"base_version\": %d, \"content\": \"00\", %s",
+	    kid, id, base, fields);
+	add(cmd, actor, "propose_change", rest);
+}
+
+/*
+ * Proposals decided in a run of change-request commands give what propose_change gives: every
+ * refusal of it inside a run; a proposal after a command that writes its lineage (a new
+ * version, an applied change) or after a command on its change sees them, in log order; a
+ * change id in use, visible or hidden (the run tried again without its proposals).
+ */
+START_TEST(test_proposals_in_a_run_see_their_lineage_in_log_order)
+{
+	/* committed before the batch: dave's change of his F2 note (hidden from alice), an
+	 * approved change of the SOP */
+	change(KID("08"), LID("07"), "dave", "2026-01-01 02:08:00+00", "submitted", NULL);
+	change(KID("0a"), LID("05"), "alice", "2026-01-01 02:10:00+00", "submitted", NULL);
+	ck_assert_str_eq(
+	    dbt_call(T.api, "axiom_api.approve_change('carol', '2026-01-01 02:11:00+00', "
+	                    "NULL, '" KID("0a") "', 'fine')"),
+	    "accepted");
+	/* 0, 1: a proposal and its submission in the run */
+	propose(CID("e0"), "alice", KID("e0"), LID("01"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	step(CID("e1"), "alice", "submit_change", KID("e0"), "ready");
+	/* 2-7: a technician, a retired record, a hidden lineage, a stale base, a blank reason, no
+	 * title */
+	propose(CID("e2"), "frank", KID("e2"), LID("02"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	propose(CID("e3"), "alice", KID("e3"), LID("06"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	propose(CID("e4"), "alice", KID("e4"), LID("07"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	propose(CID("e5"), "alice", KID("e5"), LID("03"), 2, "\"title\": \"t\", \"reason\": \"r\"");
+	propose(CID("e6"), "alice", KID("e6"), LID("03"), 1, "\"title\": \"t\", \"reason\": \" \"");
+	propose(CID("e7"), "alice", KID("e7"), LID("04"), 1, "\"reason\": \"r\"");
+	/* 8, 9: a new version of L02, then a proposal on its version 1: stale (a set that took
+	 * the proposal before the version would accept it) */
+	version(CID("e8"), "alice", RID("e8"), LID("02"), RID("02"), 1, head_hash(LID("02")), NULL);
+	propose(CID("e9"), "alice", KID("e9"), LID("02"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	/* 10, 11: a submission before its change's proposal, then the proposal; 12: a change id
+	 * in use (0's) */
+	step(CID("ea"), "alice", "submit_change", KID("ea"), "early");
+	propose(CID("eb"), "alice", KID("ea"), LID("04"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	propose(CID("ec"), "alice", KID("e0"), LID("01"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	/* 13, 14: the SOP change applied as version 2, then a proposal on version 1: stale */
+	apply_change(CID("ed"), KID("0a"), RID("ed"));
+	propose(CID("ee"), "alice", KID("ee"), LID("05"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	/* 15: command 0's id again: ends the first run; 16-18: the second run, whose first
+	 * proposal takes the id of dave's hidden change (tried again without proposals) */
+	step(CID("e0"), "alice", "submit_change", KID("e5"), "again");
+	propose(CID("f0"), "alice", KID("08"), LID("01"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	propose(CID("f1"), "alice", KID("f1"), LID("04"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	step(CID("f2"), "alice", "submit_change", KID("f1"), "ready");
+	close_batch();
+	/* step runs: 0-14 (9 and 11-14 stepped over), 9-14 (9 after the version it must see; 10
+	 * and 12 with it; 11 and 14 stepped over), 16-18 (all three left to their functions) */
+	expect_same(
+	    "accepted,accepted,insufficient_access_level,record_retired,not_found_or_denied,"
+	    "stale_base,reason_required,invalid_command,accepted,stale_base,"
+	    "not_found_or_denied,accepted,not_found_or_denied,accepted,stale_base,"
+	    "duplicate_command,not_found_or_denied,accepted,accepted",
+	    1, 3);
 }
 END_TEST
 
@@ -857,6 +930,7 @@ suite(void)
 	tcase_add_test(tc, test_versions_after_a_refusal_on_their_lineage_keep_the_log_order);
 	tcase_add_test(tc, test_a_command_id_applied_in_an_earlier_batch_ends_a_run);
 	tcase_add_test(tc, test_change_steps_as_one_set_equal_change_transition);
+	tcase_add_test(tc, test_proposals_in_a_run_see_their_lineage_in_log_order);
 	tcase_add_test(tc, test_the_batch_scope_of_a_change_is_each_commands_own);
 	tcase_add_test(tc, test_no_login_writes_the_batch_scope);
 	suite_add_tcase(s, tc);
