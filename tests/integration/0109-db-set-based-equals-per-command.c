@@ -827,21 +827,22 @@ START_TEST(test_proposals_in_a_run_see_their_lineage_in_log_order)
 	/* 13, 14: the SOP change applied as version 2, then a proposal on version 1: stale */
 	apply_change(CID("ed"), KID("0a"), RID("ed"));
 	propose(CID("ee"), "alice", KID("ee"), LID("05"), 1, "\"title\": \"t\", \"reason\": \"r\"");
-	/* 15: command 0's id again: ends the first run; 16-18: the second run, whose first
+	/* 15: command 0's id again: ends the first run; 16-19: the second run, whose first
 	 * proposal takes the id of dave's hidden change (tried again without proposals) */
 	step(CID("e0"), "alice", "submit_change", KID("e5"), "again");
 	propose(CID("f0"), "alice", KID("08"), LID("01"), 1, "\"title\": \"t\", \"reason\": \"r\"");
 	propose(CID("f1"), "alice", KID("f1"), LID("04"), 1, "\"title\": \"t\", \"reason\": \"r\"");
 	step(CID("f2"), "alice", "submit_change", KID("f1"), "ready");
+	step(CID("f3"), "bob", "reject_change", KID("f1"), "no");
 	close_batch();
-	/* step runs: 0-14 (9 and 11-14 stepped over), 9-14 (9 after the version it must see; 10
-	 * and 12 with it; 11 and 14 stepped over), 16-18 (all three left to their functions) */
+	/* step runs: 0-14 (9 and 11-14 stepped over; from 9 on, 9 and 12 alone: no run), 16-19
+	 * (all four left to their functions) */
 	expect_same(
 	    "accepted,accepted,insufficient_access_level,record_retired,not_found_or_denied,"
 	    "stale_base,reason_required,invalid_command,accepted,stale_base,"
 	    "not_found_or_denied,accepted,not_found_or_denied,accepted,stale_base,"
-	    "duplicate_command,not_found_or_denied,accepted,accepted",
-	    1, 3);
+	    "duplicate_command,not_found_or_denied,accepted,accepted,accepted",
+	    1, 2);
 }
 END_TEST
 
