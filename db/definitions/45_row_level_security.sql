@@ -325,46 +325,31 @@ CREATE POLICY definer_batch_scope ON axiom.records AS PERMISSIVE FOR ALL TO axio
 
 -- A set of proposals and change steps decided as one (apply_step_run, 60_data_plane.sql) reads
 -- and writes each change named in axiom.batch_scope (by its change id) only as every command of
--- the set on that change may: the rule of definer_batch_scope on records above, with the change
--- id for the lineage. A proposal's lineage is an entry of the set too, so the head it reads
--- passes the records policy the same way. An entry whose id happens to be a key of the other
--- table only adds a command that must be allowed there (the rule takes every entry on a key).
--- A new or changed change request must carry the event time of an entry of its change as
--- status_changed_at, and a new step row the actor and event time of one, whose actor may write
--- there. One rule for two tables, written once (the table as %1$I, the USING and the WITH CHECK
--- as %2$s and %3$s).
-DO $policies$
-DECLARE
-	t text;
-	grant_of text := $rule$(EXISTS ( SELECT 1
-           FROM ((axiom.users x
-             JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = %1$I.facility_id) AND (g.domain_id = %1$I.domain_id) AND axiom.grant_valid_at(g.*, s.event_time))))
-             JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
-          WHERE ((x.user_id = s.actor) AND (x.enrolled_at <= s.event_time) AND ((x.deactivated_at IS NULL) OR (s.event_time < x.deactivated_at)) AND ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
-                   FROM (axiom.grants sg
-                     JOIN axiom.users y ON ((y.user_id = sg.user_id)))
-                  WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, s.event_time) AND (y.enrolled_at <= s.event_time) AND ((y.deactivated_at IS NULL) OR (s.event_time < y.deactivated_at)))))))))$rule$;
-	using_rule text;
-	check_rule text;
-BEGIN
-	FOREACH t IN ARRAY ARRAY['change_request_steps', 'change_requests'] LOOP
-		using_rule := format($rule$((EXISTS ( SELECT 1
+-- the set on that change may: batch_scope_allows (40_authorization.sql), the rule of
+-- definer_batch_scope on records above, with the change id for the lineage, called only when
+-- batch_scope holds the key (a statement of the per-command path then starts no sub-query for
+-- it). A proposal's lineage is an entry of the set too, so the head it reads passes the records
+-- policy the same way. An entry whose id happens to be a key of the other table only adds a
+-- command that must be allowed there (the rule takes every entry on a key). A new or changed
+-- change request must carry the event time of an entry of its change as status_changed_at, and
+-- a new step row the actor and event time of one.
+DROP POLICY IF EXISTS definer_batch_scope ON axiom.change_requests;
+CREATE POLICY definer_batch_scope ON axiom.change_requests AS PERMISSIVE FOR ALL TO axiom_definer
+    USING ((EXISTS ( SELECT 1
    FROM axiom.batch_scope s0
-  WHERE (s0.id = %1$I.change_id))) AND (NOT (EXISTS ( SELECT 1
-   FROM axiom.batch_scope s
-  WHERE ((s.id = %1$I.change_id) AND (NOT %2$s))))))$rule$, t, format(grant_of, t));
-		check_rule := format($rule$(EXISTS ( SELECT 1
-   FROM axiom.batch_scope s
-  WHERE ((s.id = %1$I.change_id) AND %2$s AND %3$s)))$rule$, t,
-		    CASE t WHEN 'change_requests' THEN format('(s.event_time = %I.status_changed_at)', t)
-		        ELSE format('(s.actor = %1$I.actor) AND (s.event_time = %1$I.event_time)', t) END,
-		    format(grant_of, t));
-		EXECUTE format('DROP POLICY IF EXISTS definer_batch_scope ON axiom.%I', t);
-		EXECUTE format('CREATE POLICY definer_batch_scope ON axiom.%I AS PERMISSIVE FOR ALL '
-		    'TO axiom_definer USING %s WITH CHECK %s', t, using_rule, check_rule);
-	END LOOP;
-END
-$policies$;
+  WHERE (s0.id = change_requests.change_id))) AND axiom.batch_scope_allows(change_id, facility_id, domain_id))
+    WITH CHECK ((EXISTS ( SELECT 1
+   FROM axiom.batch_scope s0
+  WHERE ((s0.id = change_requests.change_id) AND (s0.event_time = change_requests.status_changed_at)))) AND axiom.batch_scope_allows(change_id, facility_id, domain_id));
+
+DROP POLICY IF EXISTS definer_batch_scope ON axiom.change_request_steps;
+CREATE POLICY definer_batch_scope ON axiom.change_request_steps AS PERMISSIVE FOR ALL TO axiom_definer
+    USING ((EXISTS ( SELECT 1
+   FROM axiom.batch_scope s0
+  WHERE (s0.id = change_request_steps.change_id))) AND axiom.batch_scope_allows(change_id, facility_id, domain_id))
+    WITH CHECK ((EXISTS ( SELECT 1
+   FROM axiom.batch_scope s0
+  WHERE ((s0.id = change_request_steps.change_id) AND (s0.actor = change_request_steps.actor) AND (s0.event_time = change_request_steps.event_time)))) AND axiom.batch_scope_allows(change_id, facility_id, domain_id));
 
 DROP POLICY IF EXISTS analyst_scope ON axiom.session_events;
 CREATE POLICY analyst_scope ON axiom.session_events AS PERMISSIVE FOR SELECT TO axiom_analytics

@@ -68,6 +68,7 @@ ALTER FUNCTION axiom.actor_in_scope(text,text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.analyst_in_scope(text,text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.apply_step_run(text,integer,bigint[],jsonb[]) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.apply_version_run(text,integer,bigint[],jsonb[]) OWNER TO axiom_owner;
+ALTER FUNCTION axiom.batch_scope_allows(uuid,text,text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.begin_command(text,timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.canon_bool(boolean) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.canon_bytes(bytea) OWNER TO axiom_owner;
@@ -314,6 +315,8 @@ REVOKE ALL ON FUNCTION axiom.apply_step_run(text,integer,bigint[],jsonb[]) FROM 
 GRANT EXECUTE ON FUNCTION axiom.apply_step_run(text,integer,bigint[],jsonb[]) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.apply_version_run(text,integer,bigint[],jsonb[]) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.apply_version_run(text,integer,bigint[],jsonb[]) TO axiom_definer;
+REVOKE ALL ON FUNCTION axiom.batch_scope_allows(uuid,text,text) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
+GRANT EXECUTE ON FUNCTION axiom.batch_scope_allows(uuid,text,text) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.begin_command(text,timestamp with time zone) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.begin_command(text,timestamp with time zone) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.canon_bool(boolean) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
