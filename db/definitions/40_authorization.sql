@@ -189,9 +189,9 @@ $function$;
 -- the grants, not the definer's decision. A function, not a sub-query in the policy, so that a
 -- statement of the per-command path, which runs with an empty batch scope, starts no executor
 -- for it: the policy first probes batch_scope for the key and calls this only on a hit (one
--- backend, a batch of three change commands through their functions, minimum of 60, the last
--- three of four alternated rounds: 2.1-3.3 ms with the rule as sub-queries, 1.9-2.3 without
--- the policy, 2.0-2.5 with this function).
+-- backend, the default plan cache mode, a batch of three change commands through their
+-- functions, minimum of 60, the last three of four alternated rounds: 2.1-3.3 ms with the rule
+-- as sub-queries, 1.9-2.3 without the policy, 2.0-2.5 with this function).
 CREATE OR REPLACE FUNCTION axiom.batch_scope_allows(p_id uuid, p_facility text, p_domain text)
  RETURNS boolean
  LANGUAGE plpgsql
