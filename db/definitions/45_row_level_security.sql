@@ -329,10 +329,14 @@ CREATE POLICY definer_batch_scope ON axiom.records AS PERMISSIVE FOR ALL TO axio
 -- definer_batch_scope on records above, with the change id for the lineage, called only when
 -- batch_scope holds the key (a statement of the per-command path then starts no sub-query for
 -- it). A proposal's lineage is an entry of the set too, so the head it reads passes the records
--- policy the same way. An entry whose id happens to be a key of the other table only adds a
--- command that must be allowed there (the rule takes every entry on a key). A new or changed
+-- policy the same way. The entries' ids are not typed: for reads, an entry whose id happens to
+-- be a key of the other table only adds a command that must be allowed there (the rule takes
+-- every entry on a key); for the write checks below it could stand for an entry of that key,
+-- and apply_step_run writes only its members' rows, each under its own entry. A new or changed
 -- change request must carry the event time of an entry of its change as status_changed_at, and
--- a new step row the actor and event time of one.
+-- a new step row the actor and event time of one. (Weaker than records' check, which binds
+-- created_by and created_at: a new change's author and proposed_at are not bound to an entry,
+-- since one rule serves the insert and the status change.)
 DROP POLICY IF EXISTS definer_batch_scope ON axiom.change_requests;
 CREATE POLICY definer_batch_scope ON axiom.change_requests AS PERMISSIVE FOR ALL TO axiom_definer
     USING ((EXISTS ( SELECT 1

@@ -500,8 +500,14 @@ BEGIN
 			    SELECT u.i::integer AS i, left(u.x->>'op', -7) AS step, u.x->>'actor' AS actor,
 			           (u.x->>'event_time')::timestamptz AS et, (u.x->>'command_id')::uuid AS cmd,
 			           (u.x->>'change_id')::uuid AS change_id, u.x->>'reason' AS reason,
-			           (u.x->>'id')::uuid AS id, (u.x->>'base_version')::bigint AS base_claimed,
-			           u.x->>'title' AS title, decode(u.x->>'content', 'hex') AS content
+			           -- a proposal's own fields, cast as dispatch_command casts them for
+			           -- propose_change (change_transition reads no field of these names)
+			           CASE WHEN u.x->>'op' = 'propose_change' THEN (u.x->>'id')::uuid END AS id,
+			           CASE WHEN u.x->>'op' = 'propose_change'
+			               THEN (u.x->>'base_version')::bigint END AS base_claimed,
+			           u.x->>'title' AS title,
+			           CASE WHEN u.x->>'op' = 'propose_change'
+			               THEN decode(u.x->>'content', 'hex') END AS content
 			      FROM unnest(p_cmds) WITH ORDINALITY AS u(x, i)),
 			c AS (
 			    -- each command's place among the run's commands on its change, and the status

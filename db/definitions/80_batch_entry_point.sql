@@ -317,11 +317,12 @@ $function$;
 -- the run steps over the commands that read no change request (create_record, new_version,
 -- transition_record: the lineage each names is then out of the later proposals' reach;
 -- sign_record, tick, quarantine) and over the commands that name a change otherwise
--- (apply_change, whose lineage, its change's, read as its actor sees it or from a proposal of
--- the window, is then out of the proposals' reach too; a member the caller decided already or
--- left to its function, p_pre and p_alone; a proposal on such a lineage or of a change the
--- window named before; a step on a change named so before it), whose change no later member
--- may then be on; any other command ends the window. A proposal is a member only as the
+-- (apply_change, whose lineage, its change's, stored and read as its actor sees it, and that of
+-- every proposal of its change id in the window, whichever is accepted, is then out of the
+-- proposals' reach too; a member the caller decided already or left to its function, p_pre
+-- and p_alone; a proposal on such a lineage or of a change the window named before; a step on
+-- a change named so before it), whose change no later member may then be on; any other
+-- command ends the window. A proposal is a member only as the
 -- window's first command on its change. A command id of the window used twice, or a member's
 -- that this ledger applied before (p_applied: earlier batches and earlier in this one), ends
 -- the run before it (invariant 5). Every command of the window must get the next ledger entry,
@@ -352,7 +353,6 @@ DECLARE
 	proposed_lineages uuid[] := '{}';
 	member_lineages uuid[] := '{}';
 	command_ids uuid[] := '{}';
-	k integer;
 BEGIN
 	ordinals := '{}';
 	outs := '{}';
@@ -390,19 +390,16 @@ BEGIN
 			IF x_chg IS NOT NULL THEN
 				touched := touched || x_chg;
 				named := named || x_chg;
-				-- the lineage it versions: its change's, proposed in the window or stored (read
-				-- as its actor sees it; a change that actor cannot see changes nothing)
-				k := array_position(proposed_changes, x_chg);
-				IF k IS NOT NULL THEN
-					x_id := proposed_lineages[k];
-				ELSE
-					PERFORM axiom.begin_command(x->>'actor', x_et);
-					x_id := (SELECT r.id FROM axiom.change_requests r WHERE r.change_id = x_chg);
-					PERFORM axiom.begin_command(NULL, NULL);
-				END IF;
-				IF x_id IS NOT NULL THEN
-					written := written || x_id;
-				END IF;
+				-- the lineage it versions is its change's: the stored change's (read as its
+				-- actor sees it; a change that actor cannot see changes nothing) or, for a
+				-- change proposed in the window, its proposal's; which proposal of a change id
+				-- is accepted is known only once decided, so every one of them counts
+				PERFORM axiom.begin_command(x->>'actor', x_et);
+				x_id := (SELECT r.id FROM axiom.change_requests r WHERE r.change_id = x_chg);
+				PERFORM axiom.begin_command(NULL, NULL);
+				written := written || ARRAY(SELECT x_id WHERE x_id IS NOT NULL UNION ALL
+				    SELECT u.l FROM unnest(proposed_changes, proposed_lineages) AS u(c, l)
+				     WHERE u.c = x_chg);
 			END IF;
 		ELSIF op IN ('create_record', 'new_version', 'transition_record') THEN
 			IF x_id IS NOT NULL THEN

@@ -239,6 +239,7 @@ struct result {
 	char *digests;
 	int runs;
 	int step_runs;
+	int trapped; /* calls of apply_batch: the batch's second try, command by command */
 };
 
 /*
@@ -250,7 +251,7 @@ static void
 apply(int set, struct result *r)
 {
 	char from[256], sql[1024];
-	int runs_before, step_runs_before;
+	int runs_before, step_runs_before, trapped_before;
 
 	if (set)
 		snprintf(from, sizeof(from),
@@ -262,6 +263,7 @@ apply(int set, struct result *r)
 	dbt_exec(T.api, "BEGIN");
 	runs_before = calls_of("apply_version_run");
 	step_runs_before = calls_of("apply_step_run");
+	trapped_before = calls_of("apply_batch");
 	snprintf(sql, sizeof(sql),
 	    "WITH o AS (SELECT * FROM %s) SELECT string_agg(concat_ws('|', o.ordinal, "
 	    "o.kafka_offset, o.decision, coalesce(o.reason_code, '-'), o.message, "
@@ -282,6 +284,7 @@ apply(int set, struct result *r)
 	                         "table_name) || left($1, 0) FROM axiom_api.table_digests()");
 	r->runs = calls_of("apply_version_run") - runs_before;
 	r->step_runs = calls_of("apply_step_run") - step_runs_before;
+	r->trapped = calls_of("apply_batch") - trapped_before;
 	/* no row of the batch scope outlives a batch */
 	ck_assert_str_eq(dbt_value(T.api, "SELECT count(*) FROM axiom.batch_scope"), "0");
 	dbt_exec(T.api, "ROLLBACK");
@@ -507,7 +510,7 @@ START_TEST(test_commands_a_run_steps_over_keep_their_place_in_the_log)
 	close_batch();
 	/* runs: 0, 2, 4 (over 1, 3, 5, 6; 7 is on 6's lineage); 7 (9 reuses 3's id, applied
 	 * earlier in the batch); 10 (its window ends at 12, which reuses 11's id); 13; and one
-	 * run of change steps, 3 and 8 (11's window ends at 12 with one step: no run) */
+	 * run of change-request commands, 1, 3, 6 and 8 (from 11 on, too few are left) */
 	expect_same("accepted,accepted,accepted,accepted,accepted,tick,accepted,accepted,accepted,"
 	            "duplicate_command,accepted,accepted,duplicate_command,accepted",
 	    4, 1);
@@ -752,8 +755,8 @@ START_TEST(test_change_steps_as_one_set_equal_change_transition)
 	step(CID("d4"), "carol", "approve_change", KID("01"), "again");
 	/* 21: command 0's id again: ends the first run */
 	step(CID("c0"), "bob", "review_change", KID("09"), "checked");
-	/* 22, 23: the second run; 24, 25: a change proposed in the window and its submission
-	 * (stepped over); 26, 27: the SOP change applied, then approved again (stepped over) */
+	/* 22-25: the second run, with a change proposed in it and its submission; 26, 27: the
+	 * SOP change applied, then approved again (stepped over) */
 	step(CID("d6"), "alice", "submit_change", KID("09"), "ready");
 	step(CID("d7"), "bob", "reject_change", KID("09"), "no");
 	other(CID("d8"), "alice", "propose_change",
@@ -792,7 +795,8 @@ propose(const char *cmd, const char *actor, const char *kid, const char *id, int
  * Proposals decided in a run of change-request commands give what propose_change gives: every
  * refusal of it inside a run; a proposal after a command that writes its lineage (a new
  * version, an applied change) or after a command on its change sees them, in log order; a
- * change id in use, visible or hidden (the run tried again without its proposals).
+ * change id in use, visible (12: left to propose_change by the window rule; inside a run in the
+ * next test) or hidden (the run tried again without its proposals).
  */
 START_TEST(test_proposals_in_a_run_see_their_lineage_in_log_order)
 {
@@ -847,16 +851,87 @@ START_TEST(test_proposals_in_a_run_see_their_lineage_in_log_order)
 END_TEST
 
 /*
+ * An applied change versions its stored change's lineage, whatever a proposal of the same
+ * change id in the window names: a later proposal on that lineage is decided after it. In the
+ * same run: a proposal of a change id in use by a visible change, and a step carrying a field
+ * its function does not read, malformed (no second try for the batch).
+ */
+START_TEST(test_an_applied_change_keeps_its_stored_lineage_from_later_proposals)
+{
+	struct result set, one;
+
+	change(KID("0b"), LID("05"), "alice", "2026-01-01 02:10:00+00", "submitted", NULL);
+	change(KID("0c"), LID("04"), "alice", "2026-01-01 02:11:00+00", "draft", NULL);
+	/* 0: the SOP change approved; 1: its change id proposed again, on L01 (refused); 2: the
+	 * change applied, as L05's version 2 */
+	step(CID("b0"), "carol", "approve_change", KID("0b"), "fine");
+	propose(CID("b1"), "alice", KID("0b"), LID("01"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	apply_change(CID("b2"), KID("0b"), RID("b2"));
+	/* 3, 4: a proposal on L05's version 1, stale after 2, and its submission */
+	propose(CID("b3"), "alice", KID("b3"), LID("05"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	step(CID("b4"), "alice", "submit_change", KID("b3"), "ready");
+	/* 5-8: members of the run, 6 with a malformed field no step reads */
+	propose(CID("b5"), "alice", KID("b5"), LID("02"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	add(CID("b6"), "alice", "submit_change",
+	    "\"change_id\": \"" KID("b5") "\", \"reason\": \"ready\", \"content\": \"zz\", "
+	                                  "\"base_version\": \"x\", \"id\": \"y\"");
+	propose(CID("b7"), "alice", KID("b7"), LID("03"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	step(CID("b8"), "alice", "submit_change", KID("b7"), "ready");
+	/* 9: the id of alice's stored draft proposed again: refused */
+	propose(CID("b9"), "alice", KID("0c"), LID("01"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	close_batch();
+	apply(1, &set);
+	apply(0, &one);
+	ck_assert_str_eq(set.reasons, "accepted,not_found_or_denied,accepted,stale_base,"
+	                              "not_found_or_denied,accepted,accepted,accepted,accepted,"
+	                              "not_found_or_denied");
+	/* one run: 0 and 5-9; no second try */
+	ck_assert_int_eq(set.step_runs, 1);
+	ck_assert_int_eq(set.trapped, 0);
+	assert_same(&set, &one);
+	result_free(&set);
+	result_free(&one);
+}
+END_TEST
+
+/*
  * The batch scope of a change (definer_batch_scope on change_requests and change_request_steps)
  * is a layer of its own: without an entry the definer sees no change; an entry shows the change
  * only while every entry on it names an actor with a grant there; a change is written only with
  * an entry's event time, and a step only as an entry's actor at its event time.
  */
+/* A review step row of change 01 by actor at et, and a new change request 0d whose status
+ * time is et, as the definer would insert them. */
+#define STEP_ROW(actor, et)                                                                        \
+	"INSERT INTO axiom.change_request_steps (change_id, step, from_status, to_status, actor, " \
+	"event_time, reason, facility_id, domain_id) VALUES ('" KID(                               \
+	    "01") "', 'review', "                                                                  \
+	          "'submitted', 'reviewed', '" actor "', '" et "', 'x', 'F1', 'QC')"
+#define NEW_CHANGE(et)                                                                             \
+	"INSERT INTO axiom.change_requests (change_id, id, base_version, base_record_hash, "       \
+	"record_type, facility_id, domain_id, title, content, author, reason, proposed_at, "       \
+	"status, status_changed_at) VALUES ('" KID("0d") "', '" LID(                               \
+	    "01") "', 1, '\\x00', "                                                                \
+	          "'note', 'F1', 'QC', 't', '\\x00', 'bob', 'r', '" et "', 'draft', '" et "')"
+
+/* sql, run inside T.api's open transaction, is refused by row security (42501). */
+static void
+refused_in_scope(const char *sql)
+{
+	PGresult *res;
+
+	dbt_exec(T.api, "SAVEPOINT s");
+	res = PQexec(T.api, sql);
+	ck_assert_msg(PQresultStatus(res) == PGRES_FATAL_ERROR, "%s\nwas not refused", sql);
+	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42501");
+	PQclear(res);
+	dbt_exec(T.api, "ROLLBACK TO SAVEPOINT s");
+}
+
 START_TEST(test_the_batch_scope_of_a_change_is_each_commands_own)
 {
 	static const char count[] =
 	    "SELECT count(*) FROM axiom.change_requests WHERE change_id = '" KID("01") "'";
-	PGresult *res;
 
 	change(KID("01"), LID("01"), "alice", "2026-01-01 02:01:00+00", "submitted", NULL);
 	dbt_exec(T.api, "BEGIN");
@@ -871,28 +946,21 @@ START_TEST(test_the_batch_scope_of_a_change_is_each_commands_own)
 	                                                        "'2026-01-02 00:00:01+00')");
 	ck_assert_str_eq(dbt_value(T.api, count), "0");
 	dbt_exec(T.api, "DELETE FROM axiom.batch_scope WHERE actor = 'erin'");
-	/* a status time no entry has, a step by someone else or at another time: refused */
-	res = PQexec(T.api,
-	    "SAVEPOINT s; UPDATE axiom.change_requests SET status = 'reviewed', "
-	    "status_changed_at = '2026-01-02 00:00:05+00' WHERE change_id = '" KID("01") "'");
-	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42501");
-	PQclear(res);
-	dbt_exec(T.api, "ROLLBACK TO SAVEPOINT s");
-	res = PQexec(T.api, "INSERT INTO axiom.change_request_steps (change_id, step, from_status, "
-	                    "to_status, actor, event_time, reason, facility_id, domain_id) VALUES "
-	                    "('" KID("01") "', 'review', 'submitted', 'reviewed', 'carol', "
-	                                   "'2026-01-02 00:00:00+00', 'x', 'F1', 'QC')");
-	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42501");
-	PQclear(res);
-	dbt_exec(T.api, "ROLLBACK TO SAVEPOINT s");
-	/* as the entry says: accepted */
+	/* a status time no entry has, a step by someone else or at another time, a new change
+	 * request whose status time no entry has: refused */
+	refused_in_scope(
+	    "UPDATE axiom.change_requests SET status = 'reviewed', status_changed_at = "
+	    "'2026-01-02 00:00:05+00' WHERE change_id = '" KID("01") "'");
+	refused_in_scope(STEP_ROW("carol", "2026-01-02 00:00:00+00"));
+	refused_in_scope(STEP_ROW("bob", "2026-01-02 00:00:09+00"));
+	dbt_exec(T.api, "INSERT INTO axiom.batch_scope VALUES ('" KID(
+	                    "0d") "', 'bob', '2026-01-02 00:00:00+00')");
+	refused_in_scope(NEW_CHANGE("2026-01-02 00:00:05+00"));
+	/* as the entries say: accepted */
 	dbt_exec(T.api, "UPDATE axiom.change_requests SET status = 'reviewed', status_changed_at = "
 	                "'2026-01-02 00:00:00+00' WHERE change_id = '" KID("01") "'");
-	dbt_exec(T.api,
-	    "INSERT INTO axiom.change_request_steps (change_id, step, from_status, "
-	    "to_status, actor, event_time, reason, facility_id, domain_id) VALUES ('" KID(
-	        "01") "', 'review', 'submitted', 'reviewed', 'bob', '2026-01-02 "
-	              "00:00:00+00', 'x', 'F1', 'QC')");
+	dbt_exec(T.api, STEP_ROW("bob", "2026-01-02 00:00:00+00"));
+	dbt_exec(T.api, NEW_CHANGE("2026-01-02 00:00:00+00"));
 	dbt_exec(T.api, "ROLLBACK");
 }
 END_TEST
@@ -932,6 +1000,7 @@ suite(void)
 	tcase_add_test(tc, test_a_command_id_applied_in_an_earlier_batch_ends_a_run);
 	tcase_add_test(tc, test_change_steps_as_one_set_equal_change_transition);
 	tcase_add_test(tc, test_proposals_in_a_run_see_their_lineage_in_log_order);
+	tcase_add_test(tc, test_an_applied_change_keeps_its_stored_lineage_from_later_proposals);
 	tcase_add_test(tc, test_the_batch_scope_of_a_change_is_each_commands_own);
 	tcase_add_test(tc, test_no_login_writes_the_batch_scope);
 	suite_add_tcase(s, tc);
