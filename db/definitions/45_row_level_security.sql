@@ -337,23 +337,27 @@ CREATE POLICY definer_batch_scope ON axiom.records AS PERMISSIVE FOR ALL TO axio
 -- a new step row the actor and event time of one. (Weaker than records' check, which binds
 -- created_by and created_at: a new change's author and proposed_at are not bound to an entry,
 -- since one rule serves the insert and the status change.)
-DROP POLICY IF EXISTS definer_batch_scope ON axiom.change_requests;
-CREATE POLICY definer_batch_scope ON axiom.change_requests AS PERMISSIVE FOR ALL TO axiom_definer
-    USING ((EXISTS ( SELECT 1
+-- One rule for two tables, written once (below, in PostgreSQL's rendering, with the row's table
+-- as %1$I and, for the WITH CHECK, the columns a new row must share with an entry as %2$s).
+DO $policies$
+DECLARE
+	t text;
+	scope text := $rule$(EXISTS ( SELECT 1
    FROM axiom.batch_scope s0
-  WHERE (s0.id = change_requests.change_id))) AND axiom.batch_scope_allows(change_id, facility_id, domain_id))
-    WITH CHECK ((EXISTS ( SELECT 1
-   FROM axiom.batch_scope s0
-  WHERE ((s0.id = change_requests.change_id) AND (s0.event_time = change_requests.status_changed_at)))) AND axiom.batch_scope_allows(change_id, facility_id, domain_id));
-
-DROP POLICY IF EXISTS definer_batch_scope ON axiom.change_request_steps;
-CREATE POLICY definer_batch_scope ON axiom.change_request_steps AS PERMISSIVE FOR ALL TO axiom_definer
-    USING ((EXISTS ( SELECT 1
-   FROM axiom.batch_scope s0
-  WHERE (s0.id = change_request_steps.change_id))) AND axiom.batch_scope_allows(change_id, facility_id, domain_id))
-    WITH CHECK ((EXISTS ( SELECT 1
-   FROM axiom.batch_scope s0
-  WHERE ((s0.id = change_request_steps.change_id) AND (s0.actor = change_request_steps.actor) AND (s0.event_time = change_request_steps.event_time)))) AND axiom.batch_scope_allows(change_id, facility_id, domain_id));
+  WHERE %2$s)) AND axiom.batch_scope_allows(change_id, facility_id, domain_id)$rule$;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['change_request_steps', 'change_requests'] LOOP
+		EXECUTE format('DROP POLICY IF EXISTS definer_batch_scope ON axiom.%I', t);
+		EXECUTE format('CREATE POLICY definer_batch_scope ON axiom.%I AS PERMISSIVE FOR ALL '
+		    'TO axiom_definer USING (%s) WITH CHECK (%s)', t,
+		    format(scope, t, format('(s0.id = %I.change_id)', t)),
+		    format(scope, t, format(CASE t WHEN 'change_requests'
+		        THEN '((s0.id = %1$I.change_id) AND (s0.event_time = %1$I.status_changed_at))'
+		        ELSE '((s0.id = %1$I.change_id) AND (s0.actor = %1$I.actor) AND '
+		            '(s0.event_time = %1$I.event_time))' END, t)));
+	END LOOP;
+END
+$policies$;
 
 DROP POLICY IF EXISTS analyst_scope ON axiom.session_events;
 CREATE POLICY analyst_scope ON axiom.session_events AS PERMISSIVE FOR SELECT TO axiom_analytics

@@ -364,8 +364,9 @@ BEGIN
 		x_cmd := axiom.uuid_or_null(x->>'command_id');
 		-- a command id of the window used again is a duplicate, decided in log order
 		EXIT WHEN x_cmd = ANY (command_ids);
-		x_chg := axiom.uuid_or_null(x->>'change_id');
-		x_id := axiom.uuid_or_null(x->>'id');
+		x_chg := CASE WHEN op LIKE '%\_change' THEN axiom.uuid_or_null(x->>'change_id') END;
+		x_id := CASE WHEN op IN ('propose_change', 'create_record', 'new_version',
+		    'transition_record') THEN axiom.uuid_or_null(x->>'id') END;
 		IF op IN ('submit_change', 'review_change', 'approve_change', 'reject_change',
 		    'propose_change') THEN
 			-- (a malformed id makes that command raise, and the batch takes its second try)
@@ -607,7 +608,8 @@ DECLARE
 	a_off bigint[] := '{}';
 	-- the batch's command ids this ledger applied in an earlier batch (read once)
 	prior uuid[];
-	-- the places of the batch's proposals and change steps, in order
+	-- the places of the batch's proposals and change steps, in order (a data batch's normal
+	-- path; NULL otherwise, and no step run)
 	step_places integer[];
 	applied_at integer;
 	dup_at text;
@@ -620,10 +622,13 @@ BEGIN
 	  INTO last_seq, last_off, last_hash, last_et
 	  FROM axiom.ledger l WHERE l.topic = p_topic AND l.kafka_partition = p_partition
 	 ORDER BY l.seq DESC LIMIT 1;
-	-- where the batch's proposals and change steps are: a step run needs four of them
-	step_places := ARRAY(SELECT u.i::integer FROM unnest(cmds) WITH ORDINALITY AS u(x, i)
-	                      WHERE u.x->>'op' IN ('propose_change', 'submit_change', 'review_change',
-	                          'approve_change', 'reject_change') ORDER BY u.i);
+	IF NOT p_trap AND NOT p_control THEN
+		-- where the batch's proposals and change steps are: a step run needs four of them
+		step_places := ARRAY(SELECT u.i::integer FROM unnest(cmds) WITH ORDINALITY AS u(x, i)
+		                      WHERE u.x->>'op' IN ('propose_change', 'submit_change',
+		                          'review_change', 'approve_change', 'reject_change')
+		                      ORDER BY u.i);
+	END IF;
 	prior := ARRAY(SELECT a.command_id FROM axiom.applied_commands a
 	                WHERE a.topic = p_topic AND a.kafka_partition = p_partition
 	                  AND a.command_id = ANY (ARRAY(SELECT axiom.uuid_or_null(x->>'command_id')
@@ -719,7 +724,7 @@ BEGIN
 				run_cap := CASE WHEN k < run_candidates THEN greatest(2, 2 * k)
 				    ELSE least(64, 2 * run_cap) END;
 			END IF;
-			IF (pre[n]).decision IS NULL AND NOT n = ANY (alone) AND NOT p_control
+			IF (pre[n]).decision IS NULL AND NOT n = ANY (alone)
 			    AND cardinality(step_places) - array_position(step_places, n) >= 3 THEN
 				-- decide this change-request command and the run of them that follows as one
 				-- set
