@@ -629,10 +629,13 @@ BEGIN
 		                          'review_change', 'approve_change', 'reject_change')
 		                      ORDER BY u.i);
 	END IF;
-	prior := ARRAY(SELECT a.command_id FROM axiom.applied_commands a
-	                WHERE a.topic = p_topic AND a.kafka_partition = p_partition
-	                  AND a.command_id = ANY (ARRAY(SELECT axiom.uuid_or_null(x->>'command_id')
-	                                                  FROM unnest(cmds) AS x)));
+	-- one index probe per command: as "command_id = ANY (ids)", a generic plan made without
+	-- the table's statistics read every command id the partition ever applied
+	prior := ARRAY(SELECT a.command_id FROM unnest(cmds) AS x
+	                CROSS JOIN LATERAL (SELECT a.command_id FROM axiom.applied_commands a
+	                                     WHERE a.topic = p_topic AND a.kafka_partition = p_partition
+	                                       AND a.command_id = axiom.uuid_or_null(x->>'command_id')
+	                                     LIMIT 1) a);
 	PERFORM set_config('axiom.ledger_topic', p_topic, true),
 	    set_config('axiom.ledger_partition', p_partition::text, true);
 	FOR n IN 1..coalesce(cardinality(cmds), 0) LOOP
