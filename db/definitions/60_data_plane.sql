@@ -407,9 +407,10 @@ BEGIN
 			      FROM v),
 			g AS (
 			    -- a member after a refused one on its lineage is left to its function too (it
-			    -- would build on a version that is not made)
-			    SELECT d.*, d.accept IS TRUE AND NOT EXISTS (SELECT 1 FROM d z
-			               WHERE z.id = d.id AND z.i < d.i AND z.accept IS NOT TRUE) AS go
+			    -- would build on a version that is not made); a window, not a join of d with
+			    -- itself, which compared every pair of members
+			    SELECT d.*, bool_and(d.accept IS TRUE) OVER (PARTITION BY d.id ORDER BY d.i
+			               ROWS UNBOUNDED PRECEDING) AS go
 			      FROM d),
 			p AS (
 			    SELECT g.* FROM g WHERE g.go),
@@ -591,9 +592,8 @@ BEGIN
 			      FROM r),
 			g AS (
 			    -- a command after a refused one on its change is left to its function too
-			    SELECT d.*, d.accept IS TRUE AND NOT EXISTS (SELECT 1 FROM d z
-			               WHERE z.change_id = d.change_id AND z.i < d.i
-			                 AND z.accept IS NOT TRUE) AS go
+			    SELECT d.*, bool_and(d.accept IS TRUE) OVER (PARTITION BY d.change_id
+			               ORDER BY d.i ROWS UNBOUNDED PRECEDING) AS go
 			      FROM d),
 			p AS (
 			    SELECT g.* FROM g WHERE g.go),
