@@ -316,6 +316,11 @@ struct elem {
 	long spec_from;         /* the earlier element whose head this one builds on, or -1 */
 	long prop_from;         /* apply_change: the earlier element proposing its change, or -1 */
 	struct ax_head running; /* the lineage's head after this element (see below) */
+	/* running rests on a head lookup that found no head, made as running_unseen_by saw the
+	 * lineage at running_unseen_at */
+	bool running_unseen;
+	const char *running_unseen_by; /* that element's actor (in its json) */
+	int64_t running_unseen_at;     /* and event time (microseconds) */
 };
 
 static void
@@ -544,6 +549,14 @@ out:
  * apply_change takes the change's title, content and base from a propose_change of the
  * batch, unless the change exists already (then that propose is refused and the committed
  * change is the one applied: its base is not known here, cut) or the head is committed.
+ * A head lookup answers as its command's actor sees the lineage at its event time: a lineage
+ * out of that actor's sight then looks like one with no version yet. So "versions only grow"
+ * holds from a head someone found; a speculative head that rests on a lookup that found none
+ * is exact only for a command of the same actor at the same event time (which sees what the
+ * lookup saw), and any other built on it is cut (looked up on its own in the next batch).
+ * Without that cut, a command the database refuses because its actor may not see the lineage
+ * made a later one of another actor, built on it in the same batch, stale, while it is
+ * accepted when it comes alone (test 0517).
  * The rule itself is ax_batch_speculation, a pure function (tests/unit/test_batch_speculation).
  */
 enum ax_speculation_verdict
@@ -551,6 +564,8 @@ ax_batch_speculation(const struct ax_speculation *s)
 {
 	int64_t base = s->base_version;
 
+	if (s->on_speculative_head && s->head_not_found_by_another_lookup)
+		return AX_SPECULATION_CUT_HEAD_NOT_FOUND_BY_ANOTHER_LOOKUP;
 	if (s->is_change && s->change_proposed_in_batch) {
 		if (s->change_committed)
 			return AX_SPECULATION_CUT_CHANGE_COMMITTED;
@@ -570,6 +585,9 @@ complete_element(
     struct ax_batch_ctx *ctx, struct elem *els, size_t i, bool *exact, struct ax_err *err)
 {
 	struct elem *el = &els[i];
+	const struct elem *from = el->spec_from >= 0 ? &els[el->spec_from] : NULL;
+	const char *actor = json_string_value(json_object_get(el->json, "actor"));
+	int64_t et_us = (int64_t)json_integer_value(json_object_get(el->json, "_et_us"));
 	struct ax_speculation s;
 	enum ax_speculation_verdict verdict;
 	struct ax_head in;
@@ -579,18 +597,26 @@ complete_element(
 	int rc;
 
 	*exact = true;
-	if (el->kind == AX_KIND_CREATE_RECORD && el->want_lookup)
+	if (el->kind == AX_KIND_CREATE_RECORD && el->want_lookup) {
 		/* a lineage that exists already makes the creation fail for sure */
 		el->running = el->head.found ? el->head : el->need.produces;
+		el->running_unseen = !el->head.found;
+		el->running_unseen_by = actor;
+		el->running_unseen_at = et_us;
+	}
 	if (!el->need.needed)
 		return AX_OK;
-	in = el->spec_from >= 0 ? els[el->spec_from].running : el->head;
+	in = from != NULL ? from->running : el->head;
 	in.change_found = el->head.change_found;
 	in.change_title = el->head.change_title;
 	in.change_content = el->head.change_content;
 	in.change_content_len = el->head.change_content_len;
 	memset(&s, 0, sizeof(s));
-	s.on_speculative_head = el->spec_from >= 0;
+	s.on_speculative_head = from != NULL;
+	s.head_not_found_by_another_lookup =
+	    from != NULL && from->running_unseen &&
+	    !(actor != NULL && from->running_unseen_by != NULL &&
+	        strcmp(actor, from->running_unseen_by) == 0 && et_us == from->running_unseen_at);
 	s.head_found = in.found;
 	s.head_version = in.version;
 	s.base_version = el->need.base_version;
@@ -633,6 +659,9 @@ complete_element(
 		return rc;
 	/* refused for sure when no hash could be claimed: the head stays */
 	el->running = el->need.produces_valid ? el->need.produces : in;
+	el->running_unseen = from != NULL ? from->running_unseen : !el->head.found;
+	el->running_unseen_by = from != NULL ? from->running_unseen_by : actor;
+	el->running_unseen_at = from != NULL ? from->running_unseen_at : et_us;
 	el->running.change_found = false;
 	el->running.change_title = NULL;
 	el->running.change_content = NULL;

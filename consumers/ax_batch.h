@@ -135,6 +135,9 @@ struct ax_speculation {
 	int64_t proposal_base_version;
 	bool proposal_has_content;
 	bool change_committed; /* apply_change: the change exists in the database already */
+	/* the speculative head rests on a head lookup that found no head, made for another actor
+	 * or at another event time: the lineage may exist, out of that lookup's sight */
+	bool head_not_found_by_another_lookup;
 };
 
 /* Where the batch is cut before such a command, and why; AX_SPECULATION_EXACT: not cut. */
@@ -150,6 +153,9 @@ enum ax_speculation_verdict {
 	/* the speculative head's version is not the command's base (the proposal's, for a
 	 * change proposed in the batch): the database would use another head, or none */
 	AX_SPECULATION_CUT_BASE_NOT_HEAD,
+	/* the speculative head rests on a lookup for another actor or event time that found no
+	 * head: the lineage may exist, and this command's actor may see it then */
+	AX_SPECULATION_CUT_HEAD_NOT_FOUND_BY_ANOTHER_LOOKUP,
 };
 
 /* Whether the batch is cut before the command s describes (invariant 4). */

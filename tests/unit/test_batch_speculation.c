@@ -80,6 +80,30 @@ START_TEST(test_new_version_on_a_speculative_head_that_does_not_exist_is_not_cut
 }
 END_TEST
 
+START_TEST(test_a_head_another_lookup_did_not_find_is_cut)
+{
+	/* an earlier command's lookup (its actor, its event time) found no head: the lineage may
+	 * exist out of that lookup's sight, so no command of another actor or event time is built
+	 * on what it saw, found or not (a create speculated on it), at its base or not */
+	struct ax_speculation s = new_version(true, 1, 1);
+
+	s.head_not_found_by_another_lookup = true;
+	ck_assert_int_eq(
+	    ax_batch_speculation(&s), AX_SPECULATION_CUT_HEAD_NOT_FOUND_BY_ANOTHER_LOOKUP);
+	s.head_found = false;
+	ck_assert_int_eq(
+	    ax_batch_speculation(&s), AX_SPECULATION_CUT_HEAD_NOT_FOUND_BY_ANOTHER_LOOKUP);
+	s = change_proposed_in_batch(true, 1, 1);
+	s.head_not_found_by_another_lookup = true;
+	ck_assert_int_eq(
+	    ax_batch_speculation(&s), AX_SPECULATION_CUT_HEAD_NOT_FOUND_BY_ANOTHER_LOOKUP);
+	/* the committed head is looked up as the command's own actor: never cut for this */
+	s = new_version(false, 1, 1);
+	s.head_not_found_by_another_lookup = true;
+	ck_assert_int_eq(ax_batch_speculation(&s), AX_SPECULATION_EXACT);
+}
+END_TEST
+
 START_TEST(test_change_proposed_in_the_batch_is_checked_against_the_proposal_base)
 {
 	struct ax_speculation s = change_proposed_in_batch(true, 4, 4);
@@ -163,8 +187,9 @@ END_TEST
 /*
  * The rule stated another way, and checked against every combination: a command is sent
  * exactly when whatever it builds on is known regardless of the batch's earlier outcomes.
- * The head is known when it is the committed one, when there is none, or when the
- * speculative head is at the command's effective base; the change is known when the command
+ * The head is known when it is the committed one, or when the speculative head rests on
+ * no other lookup that found nothing (another actor, another event time) and there is none
+ * or it is at the command's effective base; the change is known when the command
  * is not a change, or when it is proposed in this batch (with content, and not committed
  * already), or when it is committed and the head is the committed one, or found nowhere.
  */
@@ -172,7 +197,7 @@ START_TEST(test_every_combination_is_cut_exactly_when_the_rule_says)
 {
 	unsigned bits;
 
-	for (bits = 0; bits < 64; bits++) {
+	for (bits = 0; bits < 128; bits++) {
 		int64_t head, base, pbase;
 
 		for (head = 1; head <= 3; head++)
@@ -188,6 +213,7 @@ START_TEST(test_every_combination_is_cut_exactly_when_the_rule_says)
 					s.change_proposed_in_batch = (bits & 8) && s.is_change;
 					s.proposal_has_content = bits & 16;
 					s.change_committed = bits & 32;
+					s.head_not_found_by_another_lookup = bits & 64;
 					s.head_version = head;
 					s.base_version = base;
 					s.proposal_base_version = pbase;
@@ -198,8 +224,9 @@ START_TEST(test_every_combination_is_cut_exactly_when_the_rule_says)
 					            ? s.proposal_has_content && !s.change_committed
 					            : !(s.change_committed &&
 					                  s.on_speculative_head));
-					head_known =
-					    !s.on_speculative_head || !s.head_found || head == eff;
+					head_known = !s.on_speculative_head ||
+					             (!s.head_not_found_by_another_lookup &&
+					                 (!s.head_found || head == eff));
 					ck_assert_msg(
 					    (ax_batch_speculation(&s) == AX_SPECULATION_EXACT) ==
 					        (change_known && head_known),
@@ -221,6 +248,7 @@ suite(void)
 	    tc, test_new_version_on_a_speculative_head_at_another_version_than_its_base_is_cut);
 	tcase_add_test(tc, test_new_version_on_the_committed_head_is_never_cut_whatever_its_base);
 	tcase_add_test(tc, test_new_version_on_a_speculative_head_that_does_not_exist_is_not_cut);
+	tcase_add_test(tc, test_a_head_another_lookup_did_not_find_is_cut);
 	tcase_add_test(tc, test_change_proposed_in_the_batch_is_checked_against_the_proposal_base);
 	tcase_add_test(tc, test_change_proposed_in_the_batch_on_the_committed_head_is_not_cut);
 	tcase_add_test(tc, test_change_proposed_in_the_batch_that_is_already_committed_is_cut);
