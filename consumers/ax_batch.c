@@ -43,6 +43,22 @@ struct ax_batch_ctx {
 	ax_batch_observe_fn observe; /* each committed outcome, for the metrics */
 	void *observe_arg;
 	struct ax_sign_cache *sign; /* this writer's parsed FIDO2 keys (consumers/ax_sign.h) */
+	struct head_slot *heads;    /* the committed heads this writer knows (invariant 8) */
+	size_t heads_used;
+};
+
+/*
+ * The head cache (invariant 8 of ax_batch.h): lineage -> its committed head, as a lookup
+ * found it or as a batch this writer committed left it. Open addressing, linear probing;
+ * emptied when three quarters full, on every (re)connection and after a batch whose commit
+ * is not confirmed. A miss costs a lookup, never a decision.
+ */
+#define HEAD_CACHE_SLOTS 4096
+
+struct head_slot {
+	bool used;
+	uint8_t lineage[AX_UUID_LEN];
+	struct ax_head head; /* change_* unused */
 };
 
 /*
@@ -74,6 +90,58 @@ static const struct ax_pg_stmt watermark_stmt = { "ax_batch_watermark",
 	"SELECT (extract(epoch FROM w) * 1000000)::bigint FROM axiom_api.control_watermark() w "
 	"WHERE isfinite(w)",
 	0 };
+
+static size_t
+head_slot_of(const struct ax_batch_ctx *ctx, const uint8_t lineage[AX_UUID_LEN])
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a: the ids of tests are not random */
+	size_t i;
+
+	for (i = 0; i < AX_UUID_LEN; i++)
+		h = (h ^ lineage[i]) * 1099511628211ULL;
+	for (i = (size_t)(h % HEAD_CACHE_SLOTS); ctx->heads[i].used; i = (i + 1) % HEAD_CACHE_SLOTS)
+		if (memcmp(ctx->heads[i].lineage, lineage, AX_UUID_LEN) == 0)
+			break;
+	return i;
+}
+
+static void
+heads_forget(struct ax_batch_ctx *ctx)
+{
+	memset(ctx->heads, 0, HEAD_CACHE_SLOTS * sizeof(*ctx->heads));
+	ctx->heads_used = 0;
+}
+
+static bool
+heads_get(const struct ax_batch_ctx *ctx, const uint8_t lineage[AX_UUID_LEN], struct ax_head *out)
+{
+	const struct head_slot *slot = &ctx->heads[head_slot_of(ctx, lineage)];
+
+	if (!slot->used)
+		return false;
+	*out = slot->head;
+	return true;
+}
+
+static void
+heads_put(struct ax_batch_ctx *ctx, const uint8_t lineage[AX_UUID_LEN], const struct ax_head *h)
+{
+	size_t i = head_slot_of(ctx, lineage);
+
+	if (!ctx->heads[i].used && ctx->heads_used >= HEAD_CACHE_SLOTS / 4 * 3) {
+		heads_forget(ctx);
+		i = head_slot_of(ctx, lineage);
+	}
+	if (!ctx->heads[i].used)
+		ctx->heads_used++;
+	ctx->heads[i].used = true;
+	memcpy(ctx->heads[i].lineage, lineage, AX_UUID_LEN);
+	ctx->heads[i].head = *h;
+	ctx->heads[i].head.change_found = false;
+	ctx->heads[i].head.change_title = NULL;
+	ctx->heads[i].head.change_content = NULL;
+	ctx->heads[i].head.change_content_len = 0;
+}
 
 void
 ax_batch_set_observer(struct ax_batch_ctx *ctx, ax_batch_observe_fn fn, void *arg)
@@ -146,6 +214,7 @@ connect_session(struct ax_batch_ctx *ctx, bool claim, struct ax_err *err)
 
 	PQfinish(ctx->conn);
 	ctx->conn = NULL;
+	heads_forget(ctx); /* whatever the last batch did, it is read again */
 	if ((rc = ax_pg_connect(&ctx->conn, ctx->dsn, "the runtime role", err)) != AX_OK)
 		return rc;
 	res = PQexec(ctx->conn, "SET jit = off; SET plan_cache_mode = force_generic_plan");
@@ -186,6 +255,10 @@ ax_batch_ctx_new(struct ax_batch_ctx **out, const struct ax_codec *codec, const 
 		goto fail;
 	if ((rc = ax_sign_cache_new(&ctx->sign, AX_SIGN_KEY_CACHE_CAP, err)) != AX_OK)
 		goto fail;
+	if ((ctx->heads = calloc(HEAD_CACHE_SLOTS, sizeof(*ctx->heads))) == NULL) {
+		rc = ax_err_set(err, AX_ERR, "out of memory");
+		goto fail;
+	}
 	if ((rc = connect_session(ctx, true, err)) != AX_OK)
 		goto fail;
 	*out = ctx;
@@ -204,6 +277,7 @@ ax_batch_ctx_free(struct ax_batch_ctx *ctx)
 	ax_decoder_free(ctx->dec);
 	ax_sha256_free(ctx->sha);
 	ax_sign_cache_free(ctx->sign);
+	free(ctx->heads);
 	free(ctx->dsn);
 	free(ctx);
 }
@@ -462,6 +536,8 @@ lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err
 
 		if (!els[i].want_lookup)
 			continue;
+		if (!els[i].need.is_change && heads_get(ctx, els[i].lineage, &els[i].head))
+			continue; /* known committed: the change's content is always read */
 		snprintf(num, sizeof(num), "%zu", i);
 		ax_uuid_format(id, els[i].lineage);
 		ax_uuid_format(cid, els[i].need.change_id);
@@ -507,6 +583,8 @@ lookup_heads(struct ax_batch_ctx *ctx, struct elem *els, size_t n, struct ax_err
 			snprintf(
 			    h->facility_id, sizeof(h->facility_id), "%s", PQgetvalue(res, r, 5));
 			snprintf(h->domain_id, sizeof(h->domain_id), "%s", PQgetvalue(res, r, 6));
+			if (h->found)
+				heads_put(ctx, els[i].lineage, h);
 		}
 		if (strcmp(PQgetvalue(res, r, 9), "t") == 0) {
 			const char *hex = PQgetvalue(res, r, 8);
@@ -820,6 +898,7 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 		 * (AX409, ax_pg.h) stays: fenced */
 		if (rc != AX_EUNAVAIL && rc != AX_ECONFLICT)
 			rc = err->code = AX_ERR;
+		heads_forget(ctx); /* committed or not, who knows: read the heads again */
 		goto out;
 	}
 	rows = (size_t)PQntuples(pr);
@@ -832,9 +911,12 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 	for (i = 0; i < rows; i++) {
 		const char *d = PQgetvalue(pr, (int)i, 1);
 
-		if (strcmp(d, "accepted") == 0)
+		if (strcmp(d, "accepted") == 0) {
 			res->accepted++;
-		else if (strcmp(d, "quarantined") == 0)
+			/* the head it leaves: the hash the database compared binds every field */
+			if (els[i].moves_head && els[i].need.produces_valid)
+				heads_put(ctx, els[i].lineage, &els[i].need.produces);
+		} else if (strcmp(d, "quarantined") == 0)
 			res->quarantined++;
 		else
 			res->rejected++;

@@ -32,7 +32,18 @@
  *      (docs/producers.md section 3): a pure function of the message, its partition and the
  *      topic's partition count (fixed at creation), so a replay decides alike. Quarantined,
  *      not rejected: the command id is not used up, and the producer publishes the same
- *      command again, correctly routed.
+ *      command again, correctly routed;
+ *  (8) a head a command is completed with (ax_batch_element.h) is the lineage's committed head
+ *      as the command's actor sees it, or one this writer knows committed: found by an earlier
+ *      lookup, or left by a command of a batch whose commit PostgreSQL confirmed (its claimed
+ *      hash, which the database compared, binds every field of the head). Only this partition's
+ *      writer moves its lineages' heads (invariant 7; an apply_change's version is refused
+ *      unless it is on its message's lineage, whose id its hash binds), and a context is made
+ *      per assignment, so such a head is the committed one. The two differ only where the
+ *      actor may not see the lineage, and the database then refuses the command as
+ *      not_found_or_denied with or without a hash; so decisions, outcomes and ledger entries are
+ *      those of a lookup for every command (a replay starts with no such head). What it knows is
+ *      forgotten on every (re)connection and after a batch whose commit is not confirmed.
  * @locality: a context belongs to one writer thread.
  */
 #ifndef AX_BATCH_H

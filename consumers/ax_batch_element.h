@@ -7,8 +7,9 @@
  *
  * Invariants:
  *  (1) the element is a pure function of the message, its event time and, for commands that
- *      create the next version of a lineage, the lineage's committed head (and the change's
- *      content): so a replay of the log builds the same elements and the same hashes;
+ *      create the next version of a lineage, the head it is given (and the change's content):
+ *      the lineage's committed head, or none where its actor may not see it (ax_batch.h,
+ *      invariant 8): so a replay of the log builds elements the database decides alike;
  *  (2) record_hash is computed here, in C (common/canon/ax_canon.c), and again by the database,
  *      which refuses a mismatch (docs/canonical-encoding.md);
  *  (3) a record_id the command leaves empty is derived from the command id (see
