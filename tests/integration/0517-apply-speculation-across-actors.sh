@@ -6,7 +6,9 @@
 # refuses because its actor (zed, never enrolled) sees no head, then alice's NewVersion of the
 # same lineage on its real head: alice's is accepted, as it is when it comes alone (and in a
 # replay, batched otherwise); before, it was refused stale_previous_hash, built on zed's view.
-# The batch is cut before alice's, whose head is then looked up as alice sees it: (1) zed's NewVersion of an SOP before alice's; (2) zed's
+# The batch is cut before alice's, whose head is then looked up as alice sees it, or taken
+# from what the writer knows committed (consumers/ax_batch.h, invariant 8: a refused command
+# leaves its lineage's head as it was; putting the refused ones' heads there fails (1) and (2)): (1) zed's NewVersion of an SOP before alice's; (2) zed's
 # CreateRecord of a lineage that exists (version 1) before alice's NewVersion of it; (3) the
 # same actor before and after its grant.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
