@@ -898,7 +898,6 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 		 * (AX409, ax_pg.h) stays: fenced */
 		if (rc != AX_EUNAVAIL && rc != AX_ECONFLICT)
 			rc = err->code = AX_ERR;
-		heads_forget(ctx); /* committed or not, who knows: read the heads again */
 		goto out;
 	}
 	rows = (size_t)PQntuples(pr);
@@ -942,6 +941,9 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 		res->wait_for_us = sign_wait_us;
 	}
 out:
+	if (rc != AX_OK)
+		heads_forget(
+		    ctx); /* a batch that failed may have committed: read the heads again */
 	PQclear(pr);
 	free(text);
 	json_decref(arr);
