@@ -316,7 +316,10 @@ $function$;
 -- is planned where an index serves: batch_scope is empty but inside runs, so its statistics
 -- (none, or an empty table) made the row policies scan all of its entries for each row read,
 -- not the entries of the row's lineage (one replay of a bench topic, one backend: the
--- statement's time per member 111 -> 95 us, auto_explain). Executable by axiom_definer only.
+-- statement's time per member 111 -> 95 us, auto_explain). The run deletes its entries by their
+-- row ids: a DELETE of the whole table read every page it ever grew to while six writers
+-- filled it (30-70 ms at times, growing the database to 1,000,000 versions, until a vacuum
+-- truncates it). Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.apply_version_run(p_topic text, p_partition integer, p_seqs bigint[], p_cmds jsonb[])
  RETURNS axiom_api.outcome[]
  LANGUAGE plpgsql
@@ -329,12 +332,16 @@ DECLARE
 	n integer := coalesce(cardinality(p_cmds), 0);
 	outs axiom_api.outcome[] := '{}';
 	author_rank integer := axiom.tier_rank('author');
+	scope tid[] := '{}'; -- the run's entries of batch_scope, by row id (see above)
 BEGIN
 	WHILE n > 0 LOOP
-		DELETE FROM axiom.batch_scope;
-		INSERT INTO axiom.batch_scope (id, actor, event_time)
-		SELECT (x->>'id')::uuid, x->>'actor', (x->>'event_time')::timestamptz
-		  FROM unnest(p_cmds[1:n]) AS x;
+		DELETE FROM axiom.batch_scope WHERE ctid = ANY (scope); -- the try before's
+		WITH e AS (
+		    INSERT INTO axiom.batch_scope (id, actor, event_time)
+		    SELECT (x->>'id')::uuid, x->>'actor', (x->>'event_time')::timestamptz
+		      FROM unnest(p_cmds[1:n]) AS x
+		    RETURNING ctid)
+		SELECT array_agg(e.ctid) INTO scope FROM e;
 		BEGIN
 			WITH c AS (
 			    SELECT u.i::integer AS i, u.x->>'op' AS op, u.x->>'actor' AS actor,
@@ -442,7 +449,7 @@ BEGIN
 			n := n / 2;
 		END;
 	END LOOP;
-	DELETE FROM axiom.batch_scope; -- no row of it outlives the run (0025)
+	DELETE FROM axiom.batch_scope WHERE ctid = ANY (scope); -- no row of it outlives the run (0025)
 	RETURN outs;
 END
 $function$;
@@ -492,15 +499,18 @@ DECLARE
 	reviewer_rank integer := axiom.tier_rank('reviewer');
 	manager_rank integer := axiom.tier_rank('manager');
 	proposals boolean := true;
+	scope tid[]; -- the run's entries of batch_scope (as in apply_version_run)
 BEGIN
 	PERFORM axiom.begin_command(NULL, NULL); -- the set's scope only, no command's identity
-	DELETE FROM axiom.batch_scope;
-	INSERT INTO axiom.batch_scope (id, actor, event_time)
-	SELECT u.id, x->>'actor', (x->>'event_time')::timestamptz
-	  FROM unnest(p_cmds) AS x
-	 CROSS JOIN LATERAL (VALUES ((x->>'change_id')::uuid), (CASE WHEN x->>'op' = 'propose_change'
-	     THEN (x->>'id')::uuid END)) AS u(id)
-	 WHERE u.id IS NOT NULL;
+	WITH e AS (
+	    INSERT INTO axiom.batch_scope (id, actor, event_time)
+	    SELECT u.id, x->>'actor', (x->>'event_time')::timestamptz
+	      FROM unnest(p_cmds) AS x
+	     CROSS JOIN LATERAL (VALUES ((x->>'change_id')::uuid), (CASE WHEN x->>'op' = 'propose_change'
+	         THEN (x->>'id')::uuid END)) AS u(id)
+	     WHERE u.id IS NOT NULL
+	    RETURNING ctid)
+	SELECT array_agg(e.ctid) INTO scope FROM e;
 	LOOP
 		BEGIN
 			WITH s AS (
@@ -649,7 +659,7 @@ BEGIN
 			proposals := false;
 		END;
 	END LOOP;
-	DELETE FROM axiom.batch_scope; -- no row of it outlives the run (0025)
+	DELETE FROM axiom.batch_scope WHERE ctid = ANY (scope); -- no row of it outlives the run (0025)
 	RETURN outs;
 END
 $function$;

@@ -982,6 +982,58 @@ START_TEST(test_no_login_writes_the_batch_scope)
 }
 END_TEST
 
+/* Blocks of axiom.batch_scope read so far (shared statistics: every session's flushed). */
+static long
+batch_scope_blocks(void)
+{
+	dbt_exec(T.admin, "SELECT pg_stat_clear_snapshot()");
+	return atol(dbt_value(T.admin,
+	    "SELECT coalesce(heap_blks_hit, 0) + coalesce(heap_blks_read, 0) FROM "
+	    "pg_statio_user_tables WHERE schemaname = 'axiom' AND relname = 'batch_scope'"));
+}
+
+/*
+ * A run removes its own entries of axiom.batch_scope by their row ids, however many pages the
+ * table grew to: the table is shared by every writer's runs and shrinks only when a vacuum
+ * truncates it, and a DELETE of the whole table read every one of its pages, twice a run.
+ */
+START_TEST(test_a_run_reads_its_own_batch_scope_entries_only)
+{
+	char rid[64], id[64], cmd[64];
+	long before, read;
+	int i, runs;
+
+	/* pages of dead entries: what other writers' runs leave until a vacuum */
+	dbt_exec(T.admin, "ALTER TABLE axiom.batch_scope SET (autovacuum_enabled = false)");
+	dbt_exec(T.admin, "BEGIN");
+	dbt_exec(T.admin, "INSERT INTO axiom.batch_scope SELECT gen_random_uuid(), 'x', "
+	                  "'2026-01-01 00:00:00+00' FROM generate_series(1, 200000)");
+	dbt_exec(T.admin, "ROLLBACK");
+	for (i = 0; i < 16; i++) {
+		snprintf(rid, sizeof(rid), "00000000-0000-4000-9000-0000000004%02d", i);
+		snprintf(id, sizeof(id), "00000000-0000-4000-9000-0000000005%02d", i);
+		snprintf(cmd, sizeof(cmd), "00000000-0000-4000-9000-0000000006%02d", i);
+		create(cmd, "alice", rid, id, "note", "F1", "bulk", NULL);
+	}
+	close_batch();
+	dbt_exec(T.api, "SELECT pg_stat_force_next_flush()");
+	before = batch_scope_blocks();
+	dbt_exec(T.api, "BEGIN");
+	runs = calls_of("apply_version_run");
+	free(query_batch(
+	    "SELECT count(*) FROM axiom.partition_batch('it', '" TOPIC "', 0, false, NULL, $1)"));
+	runs = calls_of("apply_version_run") - runs;
+	dbt_exec(T.api, "ROLLBACK");
+	dbt_exec(T.api, "SELECT pg_stat_force_next_flush()");
+	dbt_exec(T.api, "SELECT 1"); /* the flush, after the statement before */
+	read = batch_scope_blocks() - before;
+	dbt_exec(T.admin, "ALTER TABLE axiom.batch_scope RESET (autovacuum_enabled)");
+	ck_assert_int_eq(runs, 1);
+	/* about 1,400 pages: a whole-table DELETE reads each of them, twice a run */
+	ck_assert_msg(read < 500, "a run of 16 read %ld blocks of batch_scope", read);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -1003,6 +1055,7 @@ suite(void)
 	tcase_add_test(tc, test_an_applied_change_keeps_its_stored_lineage_from_later_proposals);
 	tcase_add_test(tc, test_the_batch_scope_of_a_change_is_each_commands_own);
 	tcase_add_test(tc, test_no_login_writes_the_batch_scope);
+	tcase_add_test(tc, test_a_run_reads_its_own_batch_scope_entries_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
