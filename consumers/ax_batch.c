@@ -67,7 +67,8 @@ struct head_slot {
  * (pgbench, one client, round trip included, generic plans as below).
  *
  * The committed head of each lineage a batch versions and the content of each change it
- * applies, as the command's actor sees them (lookup_heads). "NULL" quoted is the text NULL,
+ * applies, as the command's actor sees them (lookup_heads; not the heads this writer knows,
+ * invariant 8 of ax_batch.h, but for an apply_change). "NULL" quoted is the text NULL,
  * not SQL NULL: nullif turns it back. The filter inside the subquery is a one-time filter:
  * change_content is not called at all for the rows that need no change.
  */
