@@ -983,11 +983,11 @@ START_TEST(test_no_login_writes_the_batch_scope)
 END_TEST
 
 /* Blocks of axiom.batch_scope read so far (shared statistics: every session's flushed). */
-static long
+static long long
 batch_scope_blocks(void)
 {
 	dbt_exec(T.admin, "SELECT pg_stat_clear_snapshot()");
-	return atol(dbt_value(T.admin,
+	return dbt_int64(dbt_value(T.admin,
 	    "SELECT coalesce(heap_blks_hit, 0) + coalesce(heap_blks_read, 0) FROM "
 	    "pg_statio_user_tables WHERE schemaname = 'axiom' AND relname = 'batch_scope'"));
 }
@@ -1000,7 +1000,7 @@ batch_scope_blocks(void)
 START_TEST(test_a_run_reads_its_own_batch_scope_entries_only)
 {
 	char rid[64], id[64], cmd[64];
-	long before, read;
+	long long before, read;
 	int i, runs;
 
 	/* pages of dead entries: what other writers' runs leave until a vacuum */
@@ -1030,7 +1030,7 @@ START_TEST(test_a_run_reads_its_own_batch_scope_entries_only)
 	dbt_exec(T.admin, "ALTER TABLE axiom.batch_scope RESET (autovacuum_enabled)");
 	ck_assert_int_eq(runs, 1);
 	/* about 1,400 pages: a whole-table DELETE reads each of them, twice a run */
-	ck_assert_msg(read < 500, "a run of 16 read %ld blocks of batch_scope", read);
+	ck_assert_msg(read < 500, "a run of 16 read %lld blocks of batch_scope", read);
 }
 END_TEST
 
