@@ -270,10 +270,8 @@ BEGIN
 				-- the lineage it versions is its change's, read as its actor sees it; a
 				-- change that actor cannot see is not_found_or_denied in any order, and one
 				-- proposed in the window, not stored yet, is on a lineage seen already
-				PERFORM axiom.begin_command(x->>'actor', x_et);
-				x_id := (SELECT r.id FROM axiom.change_requests r
-				          WHERE r.change_id = axiom.uuid_or_null(x->>'change_id'));
-				PERFORM axiom.begin_command(NULL, NULL);
+				x_id := (SELECT c.id FROM axiom_api.change_content(x->>'actor', x_et,
+				             axiom.uuid_or_null(x->>'change_id')) c);
 			END IF;
 			IF x_id IS NOT NULL THEN
 				seen_lineages := seen_lineages || x_id;
@@ -395,9 +393,7 @@ BEGIN
 				-- actor sees it; a change that actor cannot see changes nothing) or, for a
 				-- change proposed in the window, its proposal's; which proposal of a change id
 				-- is accepted is known only once decided, so every one of them counts
-				PERFORM axiom.begin_command(x->>'actor', x_et);
-				x_id := (SELECT r.id FROM axiom.change_requests r WHERE r.change_id = x_chg);
-				PERFORM axiom.begin_command(NULL, NULL);
+				x_id := (SELECT c.id FROM axiom_api.change_content(x->>'actor', x_et, x_chg) c);
 				written := written || ARRAY(SELECT x_id WHERE x_id IS NOT NULL UNION ALL
 				    SELECT u.l FROM unnest(proposed_changes, proposed_lineages) AS u(c, l)
 				     WHERE u.c = x_chg);
