@@ -188,6 +188,24 @@ dbt_xact_rows_read(const char *table)
 }
 
 /*
+ * Heap blocks of axiom.<table> the open transaction of T.api fetched so far, from shared
+ * buffers or from disk (pg_stat_get_xact_blocks_fetched): its own counter, which neither
+ * waits for a statistics flush nor counts another session's reads. T.api is back in role
+ * axiom_definer afterwards.
+ */
+static inline long long
+dbt_xact_blocks_fetched(const char *table)
+{
+	long long n;
+
+	dbt_exec(T.api, "RESET ROLE");
+	n = dbt_int64(dbt_value(
+	    T.api, "SELECT pg_stat_get_xact_blocks_fetched('axiom.%s'::regclass)", table));
+	dbt_exec(T.api, "SET ROLE axiom_definer");
+	return n;
+}
+
+/*
  * Create version 1 of lineage id (record_id rid) as actor at event time et, the record hash
  * computed by the database's own canonical encoding (through the admin connection, as an
  * applier would with ax_canon). Returns the outcome as dbt_call does.
