@@ -392,7 +392,9 @@ BEGIN
 			      FROM o
 			      JOIN f ON f.i = o.first_i
 			      LEFT JOIN c pv ON pv.i = o.prev_i),
-			d AS (
+			d AS MATERIALIZED (
+			    -- materialized: g reads accept twice (its own column and the window's
+			    -- argument), and an inlined d evaluated every check twice per member
 			    SELECT v.*, (v.actor IS NOT NULL AND v.et IS NOT NULL AND isfinite(v.et)
 			           AND axiom.user_active_at(v.actor, v.et)
 			           AND v.record_id IS NOT NULL AND v.id IS NOT NULL AND v.title IS NOT NULL
@@ -564,8 +566,9 @@ BEGIN
 			      FROM c JOIN q ON q.change_id = c.change_id
 			      LEFT JOIN axiom.record_types t ON t.record_type = q.record_type
 			    WINDOW w AS (PARTITION BY c.change_id ORDER BY c.i)),
-			d AS (
-			    -- the functions' refusals, each as it tests it (a NULL test refuses nothing)
+			d AS MATERIALIZED (
+			    -- the functions' refusals, each as it tests it (a NULL test refuses nothing);
+			    -- materialized, as in apply_version_run
 			    SELECT r.*, (r.actor IS NOT NULL AND r.et IS NOT NULL AND isfinite(r.et)
 			           AND axiom.user_active_at(r.actor, r.et)
 			           AND coalesce(btrim(r.reason), '') <> ''
