@@ -199,7 +199,8 @@ CREATE OR REPLACE FUNCTION axiom.batch_scope_allows(p_id uuid, p_facility text, 
 AS $function$
 BEGIN
 	RETURN NOT EXISTS (SELECT 1 FROM axiom.batch_scope s
-	    WHERE s.id OPERATOR(pg_catalog.=) p_id
+	    WHERE s.xact OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id_if_assigned()
+	      AND s.id OPERATOR(pg_catalog.=) p_id
 	      AND NOT EXISTS (SELECT 1
 	          FROM axiom.users x
 	          JOIN axiom.grants g ON g.user_id OPERATOR(pg_catalog.=) x.user_id

@@ -108,7 +108,7 @@ CREATE POLICY definer_all ON axiom.applied_commands AS PERMISSIVE FOR ALL TO axi
 DROP POLICY IF EXISTS definer_all ON axiom.batch_scope;
 CREATE POLICY definer_all ON axiom.batch_scope AS PERMISSIVE FOR ALL TO axiom_definer
     USING (true)
-    WITH CHECK (true);
+    WITH CHECK ((xact = pg_current_xact_id()));
 
 DROP POLICY IF EXISTS analyst_scope ON axiom.change_request_steps;
 CREATE POLICY analyst_scope ON axiom.change_request_steps AS PERMISSIVE FOR SELECT TO axiom_analytics
@@ -303,9 +303,9 @@ DROP POLICY IF EXISTS definer_batch_scope ON axiom.records;
 CREATE POLICY definer_batch_scope ON axiom.records AS PERMISSIVE FOR ALL TO axiom_definer
     USING ((EXISTS ( SELECT 1
    FROM axiom.batch_scope s0
-  WHERE (s0.id = records.id))) AND (NOT (EXISTS ( SELECT 1
+  WHERE ((s0.xact = pg_current_xact_id_if_assigned()) AND (s0.id = records.id)))) AND (NOT (EXISTS ( SELECT 1
    FROM axiom.batch_scope s
-  WHERE ((s.id = records.id) AND (NOT (EXISTS ( SELECT 1
+  WHERE ((s.xact = pg_current_xact_id_if_assigned()) AND (s.id = records.id) AND (NOT (EXISTS ( SELECT 1
            FROM ((axiom.users x
              JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = records.facility_id) AND (g.domain_id = records.domain_id) AND axiom.grant_valid_at(g.*, s.event_time))))
              JOIN axiom.access_tiers a ON ((a.tier = g.tier)))
@@ -318,7 +318,7 @@ CREATE POLICY definer_batch_scope ON axiom.records AS PERMISSIVE FOR ALL TO axio
      JOIN axiom.users x ON (((x.user_id = s.actor) AND (x.enrolled_at <= s.event_time) AND ((x.deactivated_at IS NULL) OR (s.event_time < x.deactivated_at)))))
      JOIN axiom.grants g ON (((g.user_id = s.actor) AND (g.facility_id = records.facility_id) AND (g.domain_id = records.domain_id) AND axiom.grant_valid_at(g.*, s.event_time))))
      JOIN axiom.access_tiers a ON ((a.tier = g.tier)))
-  WHERE ((s.id = records.id) AND (s.actor = records.created_by) AND (s.event_time = records.created_at) AND ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
+  WHERE ((s.xact = pg_current_xact_id_if_assigned()) AND (s.id = records.id) AND (s.actor = records.created_by) AND (s.event_time = records.created_at) AND ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
            FROM (axiom.grants sg
              JOIN axiom.users y ON ((y.user_id = sg.user_id)))
           WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, s.event_time) AND (y.enrolled_at <= s.event_time) AND ((y.deactivated_at IS NULL) OR (s.event_time < y.deactivated_at))))))))));
@@ -350,10 +350,13 @@ BEGIN
 		EXECUTE format('DROP POLICY IF EXISTS definer_batch_scope ON axiom.%I', t);
 		EXECUTE format('CREATE POLICY definer_batch_scope ON axiom.%I AS PERMISSIVE FOR ALL '
 		    'TO axiom_definer USING (%s) WITH CHECK (%s)', t,
-		    format(scope, t, format('(s0.id = %I.change_id)', t)),
+		    format(scope, t, format('((s0.xact = pg_current_xact_id_if_assigned()) AND '
+		        '(s0.id = %I.change_id))', t)),
 		    format(scope, t, format(CASE t WHEN 'change_requests'
-		        THEN '((s0.id = %1$I.change_id) AND (s0.event_time = %1$I.status_changed_at))'
-		        ELSE '((s0.id = %1$I.change_id) AND (s0.actor = %1$I.actor) AND '
+		        THEN '((s0.xact = pg_current_xact_id_if_assigned()) AND '
+		            '(s0.id = %1$I.change_id) AND (s0.event_time = %1$I.status_changed_at))'
+		        ELSE '((s0.xact = pg_current_xact_id_if_assigned()) AND '
+		            '(s0.id = %1$I.change_id) AND (s0.actor = %1$I.actor) AND '
 		            '(s0.event_time = %1$I.event_time))' END, t)));
 	END LOOP;
 END
