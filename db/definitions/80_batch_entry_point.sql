@@ -58,6 +58,20 @@ AS $function$
 	    THEN p::pg_catalog.uuid END
 $function$;
 
+-- The 32 bytes p names when p is 64 lowercase hex digits (a message's SHA-256 as the applier
+-- sends it, "payload_sha256"), else NULL. Not a regular expression: PostgreSQL's took about
+-- 8 us for this one, once per command of every batch; this takes under 1 us. Inlined by the
+-- planner.
+CREATE OR REPLACE FUNCTION axiom.sha256_hex_or_null(p text)
+ RETURNS bytea
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+	SELECT CASE WHEN pg_catalog.octet_length(p) OPERATOR(pg_catalog.=) 64
+	    AND pg_catalog.ltrim(p, '0123456789abcdef') OPERATOR(pg_catalog.=) ''
+	    THEN pg_catalog.decode(p, 'hex') END
+$function$;
+
 -- The event time of command x (an element of a batch's JSON array) when x may join the window
 -- of a set run after a command at offset p_off and event time p_et, so that x gets the next
 -- ledger entry: an offset of 1 to 18 digits after p_off (any, when p_off is NULL) and an event
@@ -659,8 +673,7 @@ BEGIN
 		l_hash := NULL;
 		-- outside the ledger hash (db/0024): the SHA-256 of the message bytes, and below what
 		-- decided a refusal
-		l_payload := CASE WHEN c->>'payload_sha256' ~ '^[0-9a-f]{64}$'
-		    THEN decode(c->>'payload_sha256', 'hex') END;
+		l_payload := axiom.sha256_hex_or_null(c->>'payload_sha256');
 		-- where this ledger applied the command id before: earlier in this batch (an array
 		-- lookup, no statement) or in an earlier one (prior: one indexed read for a hit)
 		dup_at := NULL;
@@ -892,8 +905,7 @@ BEGIN
 		IF c ? 'offset' AND et IS NOT NULL THEN
 			PERFORM axiom_api.append_ledger_entry(actor, et, p_topic, p_partition,
 			    (c->>'offset')::bigint, cmd, o.decision, o.reason_code, o.record_hash,
-			    CASE WHEN c->>'payload_sha256' ~ '^[0-9a-f]{64}$'
-			        THEN decode(c->>'payload_sha256', 'hex') END,
+			    axiom.sha256_hex_or_null(c->>'payload_sha256'),
 			    CASE WHEN o.decision <> 'accepted' THEN left(o.message, 2000) END);
 		END IF;
 		ordinal := n;

@@ -135,6 +135,7 @@ ALTER FUNCTION axiom.refuse_change_of_data_columns() OWNER TO axiom_owner;
 ALTER FUNCTION axiom.refuse_removal() OWNER TO axiom_owner;
 ALTER FUNCTION axiom.rejected(text,text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.revoke_cascade(uuid,text,timestamp with time zone,text) OWNER TO axiom_owner;
+ALTER FUNCTION axiom.sha256_hex_or_null(text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.start_command(text,timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.table_digest_v1(text,bigint,bytea) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.step_run(text,integer,timestamp with time zone,jsonb[],integer,integer,bigint,bigint,timestamp with time zone,uuid[],axiom_api.outcome[],integer[]) OWNER TO axiom_owner;
@@ -457,6 +458,8 @@ REVOKE ALL ON FUNCTION axiom.rejected(text,text) FROM PUBLIC, axiom_definer, axi
 GRANT EXECUTE ON FUNCTION axiom.rejected(text,text) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.revoke_cascade(uuid,text,timestamp with time zone,text) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.revoke_cascade(uuid,text,timestamp with time zone,text) TO axiom_definer;
+REVOKE ALL ON FUNCTION axiom.sha256_hex_or_null(text) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
+GRANT EXECUTE ON FUNCTION axiom.sha256_hex_or_null(text) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.start_command(text,timestamp with time zone) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.start_command(text,timestamp with time zone) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.step_run(text,integer,timestamp with time zone,jsonb[],integer,integer,bigint,bigint,timestamp with time zone,uuid[],axiom_api.outcome[],integer[]) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;

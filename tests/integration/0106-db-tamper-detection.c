@@ -412,6 +412,27 @@ START_TEST(test_a_batch_reads_only_the_applied_command_ids_it_asks_for)
 }
 END_TEST
 
+/*
+ * The message hash a batch element carries ("payload_sha256") is read without a regular
+ * expression (axiom.sha256_hex_or_null): exactly the 64 lowercase hex digits the pattern
+ * ^[0-9a-f]{64}$ takes, every other text NULL.
+ */
+START_TEST(test_the_payload_hash_is_read_as_its_pattern_reads_it)
+{
+	ck_assert_str_eq(
+	    dbt_value(T.admin,
+	        "SELECT count(*) FILTER (WHERE axiom.sha256_hex_or_null(p) IS DISTINCT "
+	        "FROM CASE WHEN p ~ '^[0-9a-f]{64}$' THEN decode(p, 'hex') END) || '/' "
+	        "|| count(*) FILTER (WHERE axiom.sha256_hex_or_null(p) IS NOT NULL) FROM "
+	        "(VALUES (repeat('0', 64)), (repeat('af09', 16)), (repeat('A', 64)), "
+	        "(repeat('0', 63)), (repeat('0', 65)), (repeat('0', 63) || 'g'), "
+	        "(repeat('0', 63) || E'\\n'), (repeat('0', 64) || E'\\n'), "
+	        "(repeat('0', 62) || 'é'), (repeat('0', 63) || ' '), (''), (NULL), "
+	        "('-' || repeat('0', 63))) AS v(p)"),
+	    "0/2");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -430,6 +451,7 @@ main(void)
 	tcase_add_test(
 	    tc, test_a_partition_batch_decides_alike_with_and_without_a_malformed_command);
 	tcase_add_test(tc, test_a_batch_reads_only_the_applied_command_ids_it_asks_for);
+	tcase_add_test(tc, test_the_payload_hash_is_read_as_its_pattern_reads_it);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);
