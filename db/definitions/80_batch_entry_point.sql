@@ -46,15 +46,21 @@
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
--- p as a uuid when it is one in the canonical 8-4-4-4-12 hex form, else NULL (the batch's
--- readers of command fields that must not raise where a cast would). Inlined by the planner.
+-- p as a uuid when it is one in the canonical 8-4-4-4-12 hex form (the texts
+-- ^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$ matches), else
+-- NULL (the batch's readers of command fields that must not raise where a cast would): 36
+-- characters with a hyphen at 9, 14, 19 and 24, nothing but hex digits and hyphens, and 32
+-- once the hyphens are gone. Not that regular expression: it took 2.5-2.7 us, this 1.8-1.9 us,
+-- and a batch reads its commands' ids about ten times per command (test 0106 compares the
+-- two). Inlined by the planner.
 CREATE OR REPLACE FUNCTION axiom.uuid_or_null(p text)
  RETURNS uuid
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
 AS $function$
-	SELECT CASE WHEN p OPERATOR(pg_catalog.~)
-	    '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+	SELECT CASE WHEN p OPERATOR(pg_catalog.~~) '________-____-____-____-____________'
+	    AND pg_catalog.ltrim(p, '0123456789abcdefABCDEF-') OPERATOR(pg_catalog.=) ''
+	    AND pg_catalog.octet_length(pg_catalog.replace(p, '-', '')) OPERATOR(pg_catalog.=) 32
 	    THEN p::pg_catalog.uuid END
 $function$;
 
