@@ -92,6 +92,16 @@ static const struct ax_pg_stmt watermark_stmt = { "ax_batch_watermark",
 	"WHERE isfinite(w)",
 	0 };
 
+/* h without the change it carried (a head known or built on holds no change of its own). */
+static void
+drop_change(struct ax_head *h)
+{
+	h->change_found = false;
+	h->change_title = NULL;
+	h->change_content = NULL;
+	h->change_content_len = 0;
+}
+
 static size_t
 head_slot_of(const struct ax_batch_ctx *ctx, const uint8_t lineage[AX_UUID_LEN])
 {
@@ -138,10 +148,7 @@ heads_put(struct ax_batch_ctx *ctx, const uint8_t lineage[AX_UUID_LEN], const st
 	ctx->heads[i].used = true;
 	memcpy(ctx->heads[i].lineage, lineage, AX_UUID_LEN);
 	ctx->heads[i].head = *h;
-	ctx->heads[i].head.change_found = false;
-	ctx->heads[i].head.change_title = NULL;
-	ctx->heads[i].head.change_content = NULL;
-	ctx->heads[i].head.change_content_len = 0;
+	drop_change(&ctx->heads[i].head);
 }
 
 void
@@ -391,11 +398,9 @@ struct elem {
 	long spec_from;         /* the earlier element whose head this one builds on, or -1 */
 	long prop_from;         /* apply_change: the earlier element proposing its change, or -1 */
 	struct ax_head running; /* the lineage's head after this element (see below) */
-	/* running rests on a head lookup that found no head, made as running_unseen_by saw the
-	 * lineage at running_unseen_at */
-	bool running_unseen;
-	const char *running_unseen_by; /* that element's actor (in its json) */
-	int64_t running_unseen_at;     /* and event time (microseconds) */
+	/* the element whose head lookup found no head, as its actor saw the lineage at its event
+	 * time, that running rests on, or -1 */
+	long running_unseen_from;
 };
 
 static void
@@ -463,6 +468,7 @@ element(struct ax_batch_ctx *ctx, const rd_kafka_message_t *m, int64_t et_us, st
 	memset(el, 0, sizeof(*el));
 	el->spec_from = -1;
 	el->prop_from = -1;
+	el->running_unseen_from = -1;
 	if (ax_sha256_digest(
 	        ctx->sha, digest, m->payload ? m->payload : (const void *)"", m->len, err) != AX_OK)
 		return err->code;
@@ -659,14 +665,25 @@ ax_batch_speculation(const struct ax_speculation *s)
 	return AX_SPECULATION_EXACT;
 }
 
+/* Whether elements a and b see a lineage alike: the same actor at the same event time. */
+static bool
+same_sight(const struct elem *a, const struct elem *b)
+{
+	const char *x = json_string_value(json_object_get(a->json, "actor"));
+	const char *y = json_string_value(json_object_get(b->json, "actor"));
+
+	return x != NULL && y != NULL && strcmp(x, y) == 0 &&
+	       json_integer_value(json_object_get(a->json, "_et_us")) ==
+	           json_integer_value(json_object_get(b->json, "_et_us"));
+}
+
 static int
 complete_element(
     struct ax_batch_ctx *ctx, struct elem *els, size_t i, bool *exact, struct ax_err *err)
 {
 	struct elem *el = &els[i];
 	const struct elem *from = el->spec_from >= 0 ? &els[el->spec_from] : NULL;
-	const char *actor = json_string_value(json_object_get(el->json, "actor"));
-	int64_t et_us = (int64_t)json_integer_value(json_object_get(el->json, "_et_us"));
+	long unseen_here = el->head.found ? -1 : (long)i;
 	struct ax_speculation s;
 	enum ax_speculation_verdict verdict;
 	struct ax_head in;
@@ -679,9 +696,7 @@ complete_element(
 	if (el->kind == AX_KIND_CREATE_RECORD && el->want_lookup) {
 		/* a lineage that exists already makes the creation fail for sure */
 		el->running = el->head.found ? el->head : el->need.produces;
-		el->running_unseen = !el->head.found;
-		el->running_unseen_by = actor;
-		el->running_unseen_at = et_us;
+		el->running_unseen_from = unseen_here;
 	}
 	if (!el->need.needed)
 		return AX_OK;
@@ -692,10 +707,8 @@ complete_element(
 	in.change_content_len = el->head.change_content_len;
 	memset(&s, 0, sizeof(s));
 	s.on_speculative_head = from != NULL;
-	s.head_not_found_by_another_lookup =
-	    from != NULL && from->running_unseen &&
-	    !(actor != NULL && from->running_unseen_by != NULL &&
-	        strcmp(actor, from->running_unseen_by) == 0 && et_us == from->running_unseen_at);
+	s.head_not_found_by_another_lookup = from != NULL && from->running_unseen_from >= 0 &&
+	                                     !same_sight(el, &els[from->running_unseen_from]);
 	s.head_found = in.found;
 	s.head_version = in.version;
 	s.base_version = el->need.base_version;
@@ -738,12 +751,8 @@ complete_element(
 		return rc;
 	/* refused for sure when no hash could be claimed: the head stays */
 	el->running = el->need.produces_valid ? el->need.produces : in;
-	el->running_unseen = from != NULL ? from->running_unseen : !el->head.found;
-	el->running_unseen_by = from != NULL ? from->running_unseen_by : actor;
-	el->running_unseen_at = from != NULL ? from->running_unseen_at : et_us;
-	el->running.change_found = false;
-	el->running.change_title = NULL;
-	el->running.change_content = NULL;
+	el->running_unseen_from = from != NULL ? from->running_unseen_from : unseen_here;
+	drop_change(&el->running);
 	return AX_OK;
 }
 
@@ -942,9 +951,8 @@ ax_batch_apply(struct ax_batch_ctx *ctx, rd_kafka_message_t **msgs, size_t n,
 		res->wait_for_us = sign_wait_us;
 	}
 out:
-	if (rc != AX_OK)
-		heads_forget(
-		    ctx); /* a batch that failed may have committed: read the heads again */
+	if (rc != AX_OK) /* a batch that failed may have committed: read the heads again */
+		heads_forget(ctx);
 	PQclear(pr);
 	free(text);
 	json_decref(arr);
