@@ -999,21 +999,6 @@ START_TEST(test_no_login_writes_the_batch_scope)
 }
 END_TEST
 
-/* Entries of axiom.batch_scope's indexes the open transaction of T.api read so far (dead ones
- * included: an index scan counts each entry before it checks the row's visibility). */
-static long long
-scope_entries_read(void)
-{
-	long long n;
-
-	dbt_exec(T.api, "RESET ROLE");
-	n = dbt_int64(dbt_value(T.api, "SELECT coalesce(sum(pg_stat_get_xact_tuples_returned("
-	                               "indexrelid)), 0) FROM pg_index WHERE indrelid = "
-	                               "'axiom.batch_scope'::regclass"));
-	dbt_exec(T.api, "SET ROLE axiom_definer");
-	return n;
-}
-
 /*
  * A run reads and removes its own entries of axiom.batch_scope only, however many dead entries
  * other runs left: the table is shared by every writer's runs, and while any transaction of
@@ -1059,13 +1044,13 @@ START_TEST(test_a_run_reads_its_own_batch_scope_entries_only)
 	close_batch();
 	dbt_exec(T.api, "BEGIN");
 	before = dbt_xact_blocks_fetched("batch_scope");
-	entries = scope_entries_read();
+	entries = dbt_xact_index_entries_read("batch_scope");
 	runs = calls_of("apply_version_run");
 	free(query_batch(
 	    "SELECT count(*) FROM axiom.partition_batch('it', '" TOPIC "', 0, false, NULL, $1)"));
 	runs = calls_of("apply_version_run") - runs;
 	read = dbt_xact_blocks_fetched("batch_scope") - before;
-	entries = scope_entries_read() - entries;
+	entries = dbt_xact_index_entries_read("batch_scope") - entries;
 	dbt_exec(T.api, "ROLLBACK");
 	dbt_exec(T.admin, "ALTER TABLE axiom.batch_scope RESET (autovacuum_enabled)");
 	dbt_exec(T.analytics, "ROLLBACK");

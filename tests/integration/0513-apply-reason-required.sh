@@ -26,10 +26,10 @@ cmd() { # ID REASON LINEAGE PAYLOAD
 	cmd b2 alice "   " "$sop" "{\"NewVersion\":{\"base_version\":$ver,\"content\":\"{}\",\"title\":\"no reason\"}}"
 	cmd b3 carol "" "$sop" "{\"LifecycleTransition\":{\"version\":$ver,\"from_state\":\"draft\",\"to_state\":\"effective\"}}"
 } >"$TMP/blank.jsonl"
-"$AX" publish "$TMP/blank.jsonl" --prefix "$P" >/dev/null 2>"$TMP/publish-blank.err" || { echo "FAIL publish"; cat "$TMP/publish-blank.err"; exit 1; }
+publish_file "$TMP/blank.jsonl"
 apply_fg "$TMP/apply2.log"
 check "apply the commands without a reason" 0 $?
-dec() { admin "SELECT decision || ':' || coalesce(reason_code, '') FROM axiom.ledger WHERE command_id = '0b6c1c52-8a3e-4d59-9d0c-0000000005$1'"; }
+dec() { decision_of "0b6c1c52-8a3e-4d59-9d0c-0000000005$1"; }
 check "CreateRecord with an empty reason: rejected reason_required" "rejected:reason_required" "$(dec b1)"
 check "NewVersion with a blank reason: rejected reason_required" "rejected:reason_required" "$(dec b2)"
 check "LifecycleTransition with an empty reason: rejected reason_required" "rejected:reason_required" "$(dec b3)"
@@ -41,7 +41,7 @@ check "the refusals are in the audit trail" 3 \
 # a record type written as revision 1 or 2 of the control schema had (has) no domain: the
 # refusal says so (db/0023), where it used to be not_found_or_denied
 printf '{"command_id":"0b6c1c52-8a3e-4d59-9d0c-0000000005c1","actor":"axiom-system","issued_at":1,"reason":"old producer","payload":{"RecordTypeConfig":{"record_type":"lab_method","review_required":false,"description":"no domain"}}}\n' >"$TMP/nodomain.jsonl"
-"$AX" publish "$TMP/nodomain.jsonl" --prefix "$P" >/dev/null 2>"$TMP/publish-nodomain.err" || { echo "FAIL publish"; cat "$TMP/publish-nodomain.err"; exit 1; }
+publish_file "$TMP/nodomain.jsonl"
 apply_fg "$TMP/apply3.log"
 check "a RecordTypeConfig without a domain: rejected domain_required" "rejected:domain_required" "$(dec c1)"
 check "ledger chains verify" 0 "$(admin "SELECT count(*) FROM axiom_api.verify_ledger_chains()")"

@@ -8,9 +8,10 @@
 # replay, batched otherwise); before, it was refused stale_previous_hash, built on zed's view.
 # The batch is cut before alice's, whose head is then looked up as alice sees it, or taken
 # from what the writer knows committed (consumers/ax_batch.h, invariant 8: a refused command
-# leaves its lineage's head as it was; putting the refused ones' heads there fails (1) and (2)): (1) zed's NewVersion of an SOP before alice's; (2) zed's
-# CreateRecord of a lineage that exists (version 1) before alice's NewVersion of it; (3) the
-# same actor before and after its grant.
+# leaves its lineage's head as it was; putting the refused ones' heads there fails (1) and
+# (2)): (1) zed's NewVersion of an SOP before alice's; (2) zed's CreateRecord of a lineage
+# that exists (version 1) before alice's NewVersion of it; (3) the same actor before and
+# after its grant.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/apply-fault-lib.sh"
 fault_setup 0517 1 2
 apply_fg "$TMP/apply1.log"
@@ -19,9 +20,9 @@ check "apply the scenario" 0 $?
 cmd() { # ID ACTOR LINEAGE PAYLOAD
 	printf '{"command_id":"0b6c1c52-8a3e-4d59-9d0c-0000000517%s","actor":"%s","issued_at":1,"reason":"r","lineage_id":"%s","payload":%s}\n' "$1" "$2" "$3" "$4"
 }
-dec() { admin "SELECT decision || ':' || coalesce(reason_code, '') FROM axiom.ledger WHERE command_id = '0b6c1c52-8a3e-4d59-9d0c-0000000517$1'"; }
+dec() { decision_of "0b6c1c52-8a3e-4d59-9d0c-0000000517$1"; }
 publish_apply() { # FILE LOG
-	"$AX" publish "$1" --prefix "$P" >/dev/null 2>"$1.err" || { echo "FAIL publish"; cat "$1.err"; exit 1; }
+	publish_file "$1"
 	apply_fg "$2"
 }
 # ID1 ID2: the transactions that decided them and the distance of their ledger entries; "2:1"

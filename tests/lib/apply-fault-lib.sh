@@ -161,6 +161,18 @@ apply_fg() {
 		--dsn "$(DSN_OF)" "$@" 2>>"$log"
 }
 
+# publish_file FILE: publish FILE's JSON lines to the scenario's topics; the test stops on an
+# error, printing it
+publish_file() {
+	"$AX" publish "$1" --prefix "$P" >/dev/null 2>"$1.err" || { echo "FAIL publish $1"; cat "$1.err"; exit 1; }
+}
+
+# decision_of COMMAND_ID: "decision:reason_code" of its ledger entry (reason code empty when
+# accepted)
+decision_of() {
+	admin "SELECT decision || ':' || coalesce(reason_code, '') FROM axiom.ledger WHERE command_id = '$1'"
+}
+
 log_end() { # TOPIC PARTITION
 	kc admin -Q -t "$1:$2:-1" 2>/dev/null | awk '{print $NF}'
 }

@@ -168,41 +168,67 @@ dbt_call(PGconn *conn, const char *fmt, ...)
 }
 
 /*
- * Rows of axiom.<table> the open transaction of T.api read so far, by sequential scans and
- * through indexes (pg_stat_xact_user_tables): a test bounds what one command reads, whatever
- * the rows stored before it, without timing anything. T.api is back in role axiom_definer
+ * The integer the statistics query sql gives on T.api (as the admin: axiom_definer may not
+ * read them), about the open transaction of T.api: its own counters, which neither wait for a
+ * statistics flush nor count another session's work. T.api is back in role axiom_definer
  * afterwards.
  */
-static inline int
-dbt_xact_rows_read(const char *table)
+static inline long long
+dbt_xact_stat(const char *sql)
 {
-	int n;
+	long long n;
 
 	dbt_exec(T.api, "RESET ROLE");
-	n = dbt_int(dbt_value(T.api,
-	    "SELECT coalesce(sum(seq_tup_read + idx_tup_fetch), 0) FROM "
-	    "pg_stat_xact_user_tables WHERE schemaname = 'axiom' AND relname = '%s'",
-	    table));
+	n = dbt_int64(dbt_value(T.api, "%s", sql));
 	dbt_exec(T.api, "SET ROLE axiom_definer");
 	return n;
 }
 
 /*
+ * Rows of axiom.<table> the open transaction of T.api read so far, by sequential scans and
+ * through indexes (pg_stat_xact_user_tables): a test bounds what one command reads, whatever
+ * the rows stored before it, without timing anything.
+ */
+static inline int
+dbt_xact_rows_read(const char *table)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT coalesce(sum(seq_tup_read + idx_tup_fetch), 0) FROM "
+	    "pg_stat_xact_user_tables WHERE schemaname = 'axiom' AND relname = '%s'",
+	    table);
+	return (int)dbt_xact_stat(sql);
+}
+
+/*
  * Heap blocks of axiom.<table> the open transaction of T.api fetched so far, from shared
- * buffers or from disk (pg_stat_get_xact_blocks_fetched): its own counter, which neither
- * waits for a statistics flush nor counts another session's reads. T.api is back in role
- * axiom_definer afterwards.
+ * buffers or from disk (pg_stat_get_xact_blocks_fetched).
  */
 static inline long long
 dbt_xact_blocks_fetched(const char *table)
 {
-	long long n;
+	char sql[256];
 
-	dbt_exec(T.api, "RESET ROLE");
-	n = dbt_int64(dbt_value(
-	    T.api, "SELECT pg_stat_get_xact_blocks_fetched('axiom.%s'::regclass)", table));
-	dbt_exec(T.api, "SET ROLE axiom_definer");
-	return n;
+	snprintf(sql, sizeof(sql), "SELECT pg_stat_get_xact_blocks_fetched('axiom.%s'::regclass)",
+	    table);
+	return dbt_xact_stat(sql);
+}
+
+/*
+ * Entries of the indexes of axiom.<table> the open transaction of T.api read so far, dead ones
+ * included (an index scan counts each entry before it checks the row's visibility).
+ */
+static inline long long
+dbt_xact_index_entries_read(const char *table)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT coalesce(sum(pg_stat_get_xact_tuples_returned(indexrelid)), 0) FROM pg_index "
+	    "WHERE indrelid = 'axiom.%s'::regclass",
+	    table);
+	return dbt_xact_stat(sql);
 }
 
 /*
