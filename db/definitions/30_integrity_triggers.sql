@@ -130,8 +130,9 @@ $function$;
 -- it: compares OLD and NEW as jsonb without the columns named as trigger arguments (the
 -- lifecycle columns) and raises insufficient_privilege when anything else differs (L5). Both
 -- rows were converted whole, a record's content as hex: a status change of a version with 20
--- MB of content took 450-470 ms (21-24 ms now). No trigger calls it; it stays defined until a
--- migration drops it (a definition file drops nothing, db/README.md).
+-- MB of content took 450-470 ms (21-24 ms now). No trigger calls it once this file is applied;
+-- it stays defined because the migrations that created the triggers name it (db/0029 says why
+-- no migration drops it).
 CREATE OR REPLACE FUNCTION axiom.refuse_change_of_data_columns()
  RETURNS trigger
  LANGUAGE plpgsql

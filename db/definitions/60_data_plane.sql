@@ -164,23 +164,6 @@ BEGIN
 END
 $function$;
 
--- insert_version with the hash computed here (expected_hash): the overload below, which the
--- API functions call with the hash they computed already. Not called since that overload came;
--- kept until a migration drops it (a definition file drops nothing, db/README.md).
-CREATE OR REPLACE FUNCTION axiom.insert_version(p_record_id uuid, p_id uuid, p_version bigint, p_previous_record_id uuid, p_previous_record_hash bytea, p_record_type text, p_facility_id text, p_domain_id text, p_title text, p_content bytea, p_actor text, p_event_time timestamp with time zone, p_change_id uuid)
- RETURNS bytea
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'pg_temp'
-AS $function$
-BEGIN
-	RETURN axiom.insert_version(p_record_id, p_id, p_version, p_previous_record_id,
-	    p_previous_record_hash, p_record_type, p_facility_id, p_domain_id, p_title, p_content,
-	    p_actor, p_event_time, p_change_id, axiom.expected_hash(p_record_id, p_id, p_version,
-	        p_previous_record_id, p_previous_record_hash, p_record_type, p_facility_id,
-	        p_domain_id, p_title, p_content, p_actor, p_event_time, p_change_id));
-END
-$function$;
-
 -- Insert version p_version of lineage p_id once every check passed, with p_record_hash, the
 -- hash its caller computed (expected_hash) and compared with the command's: the insert
 -- triggers compare it with the hash of the stored columns (a difference raises), start the

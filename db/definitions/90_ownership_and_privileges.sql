@@ -121,7 +121,6 @@ ALTER FUNCTION axiom.immutable_data_columns_of_record_types() OWNER TO axiom_own
 ALTER FUNCTION axiom.immutable_data_columns_of_records() OWNER TO axiom_owner;
 ALTER FUNCTION axiom.immutable_data_columns_of_signing_factors() OWNER TO axiom_owner;
 ALTER FUNCTION axiom.immutable_data_columns_of_users() OWNER TO axiom_owner;
-ALTER FUNCTION axiom.insert_version(uuid,uuid,bigint,uuid,bytea,text,text,text,text,bytea,text,timestamp with time zone,uuid) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.insert_version(uuid,uuid,bigint,uuid,bytea,text,text,text,text,bytea,text,timestamp with time zone,uuid,bytea) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.insufficient_access_level(text,integer,text,text,text,timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.is_administrator(text,timestamp with time zone) OWNER TO axiom_owner;
@@ -430,8 +429,6 @@ REVOKE ALL ON FUNCTION axiom.immutable_data_columns_of_signing_factors() FROM PU
 GRANT EXECUTE ON FUNCTION axiom.immutable_data_columns_of_signing_factors() TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.immutable_data_columns_of_users() FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.immutable_data_columns_of_users() TO axiom_definer;
-REVOKE ALL ON FUNCTION axiom.insert_version(uuid,uuid,bigint,uuid,bytea,text,text,text,text,bytea,text,timestamp with time zone,uuid) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
-GRANT EXECUTE ON FUNCTION axiom.insert_version(uuid,uuid,bigint,uuid,bytea,text,text,text,text,bytea,text,timestamp with time zone,uuid) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.insert_version(uuid,uuid,bigint,uuid,bytea,text,text,text,text,bytea,text,timestamp with time zone,uuid,bytea) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.insert_version(uuid,uuid,bigint,uuid,bytea,text,text,text,text,bytea,text,timestamp with time zone,uuid,bytea) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.insufficient_access_level(text,integer,text,text,text,timestamp with time zone) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
