@@ -334,9 +334,10 @@ CREATE POLICY definer_batch_scope ON axiom.records AS PERMISSIVE FOR ALL TO axio
 -- every entry on a key); for the write checks below it could stand for an entry of that key,
 -- and apply_step_run writes only its members' rows, each under its own entry. A new or changed
 -- change request must carry the event time of an entry of its change as status_changed_at, and
--- a new step row the actor and event time of one. (Weaker than records' check, which binds
--- created_by and created_at: a new change's author and proposed_at are not bound to an entry,
--- since one rule serves the insert and the status change.)
+-- a new step row the actor and event time of one. A new change request must also be proposed by
+-- an entry's actor at that entry's event time (author, proposed_at), as records' check binds
+-- created_by and created_at: the restrictive policy definer_batch_scope_author below, for
+-- inserts only, since a status change keeps the author and proposal time of the row it changes.
 -- One rule for two tables, written once (below, in PostgreSQL's rendering, with the row's table
 -- as %1$I and, for the WITH CHECK, the columns a new row must share with an entry as %2$s).
 DO $policies$
@@ -361,6 +362,18 @@ BEGIN
 	END LOOP;
 END
 $policies$;
+
+-- A new change request written while the batch scope names its change (a proposal decided in a
+-- set, apply_step_run) is proposed by an entry's actor at that entry's event time; with no entry
+-- on it (the per-command path, propose_change) this adds nothing to definer_actor_scope.
+-- Restrictive: it narrows the inserts the permissive policies allow.
+DROP POLICY IF EXISTS definer_batch_scope_author ON axiom.change_requests;
+CREATE POLICY definer_batch_scope_author ON axiom.change_requests AS RESTRICTIVE FOR INSERT TO axiom_definer
+    WITH CHECK (((NOT (EXISTS ( SELECT 1
+   FROM axiom.batch_scope s
+  WHERE ((s.xact = pg_current_xact_id_if_assigned()) AND (s.id = change_requests.change_id))))) OR (EXISTS ( SELECT 1
+   FROM axiom.batch_scope s
+  WHERE ((s.xact = pg_current_xact_id_if_assigned()) AND (s.id = change_requests.change_id) AND (s.actor = change_requests.author) AND (s.event_time = change_requests.proposed_at))))));
 
 DROP POLICY IF EXISTS analyst_scope ON axiom.session_events;
 CREATE POLICY analyst_scope ON axiom.session_events AS PERMISSIVE FOR SELECT TO axiom_analytics

@@ -903,21 +903,24 @@ END_TEST
  * The batch scope of a change (definer_batch_scope on change_requests and change_request_steps)
  * is a layer of its own: without an entry the definer sees no change; an entry shows the change
  * only while every entry on it names an actor with a grant there; a change is written only with
- * an entry's event time, and a step only as an entry's actor at its event time.
+ * an entry's event time, a new one only by an entry's actor as proposed at that entry's event
+ * time, and a step only as an entry's actor at its event time.
  */
-/* A review step row of change 01 by actor at et, and a new change request 0d whose status
- * time is et, as the definer would insert them. */
+/* A review step row of change 01 by actor at et, and a new change request 0d proposed by
+ * author at proposed whose status time is et, as the definer would insert them. */
 #define STEP_ROW(actor, et)                                                                        \
 	"INSERT INTO axiom.change_request_steps (change_id, step, from_status, to_status, actor, " \
 	"event_time, reason, facility_id, domain_id) VALUES ('" KID(                               \
 	    "01") "', 'review', "                                                                  \
 	          "'submitted', 'reviewed', '" actor "', '" et "', 'x', 'F1', 'QC')"
-#define NEW_CHANGE(et)                                                                             \
+#define NEW_CHANGE_AS(author, proposed, et)                                                        \
 	"INSERT INTO axiom.change_requests (change_id, id, base_version, base_record_hash, "       \
 	"record_type, facility_id, domain_id, title, content, author, reason, proposed_at, "       \
 	"status, status_changed_at) VALUES ('" KID("0d") "', '" LID(                               \
 	    "01") "', 1, '\\x00', "                                                                \
-	          "'note', 'F1', 'QC', 't', '\\x00', 'bob', 'r', '" et "', 'draft', '" et "')"
+	          "'note', 'F1', 'QC', 't', '\\x00', '" author "', 'r', '" proposed                \
+	          "', 'draft', '" et "')"
+#define NEW_CHANGE(et) NEW_CHANGE_AS("bob", et, et)
 
 /* sql, run inside T.api's open transaction, is refused by row security (42501). */
 static void
@@ -961,6 +964,11 @@ START_TEST(test_the_batch_scope_of_a_change_is_each_commands_own)
 	dbt_exec(T.api, "INSERT INTO axiom.batch_scope VALUES ('" KID(
 	                    "0d") "', 'bob', '2026-01-02 00:00:00+00')");
 	refused_in_scope(NEW_CHANGE("2026-01-02 00:00:05+00"));
+	/* a new change request by another author, or proposed at another time, than an entry
+	 * names, though its status time is an entry's: refused (definer_batch_scope_author) */
+	refused_in_scope(
+	    NEW_CHANGE_AS("carol", "2026-01-02 00:00:00+00", "2026-01-02 00:00:00+00"));
+	refused_in_scope(NEW_CHANGE_AS("bob", "2026-01-01 23:59:59+00", "2026-01-02 00:00:00+00"));
 	/* as the entries say: accepted */
 	dbt_exec(T.api, "UPDATE axiom.change_requests SET status = 'reviewed', status_changed_at = "
 	                "'2026-01-02 00:00:00+00' WHERE change_id = '" KID("01") "'");
