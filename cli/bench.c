@@ -146,10 +146,22 @@ name_objects(struct bench_ctx *c)
 	                   : (c->o->commands / 4 > 200 ? c->o->commands / 4 : 200);
 }
 
+/* Whether the server records commit times (track_commit_timestamp). */
+static bool
+commit_times_on(PGconn *conn)
+{
+	PGresult *res = PQexec(conn, "SHOW track_commit_timestamp");
+	bool on = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	          strcmp(PQgetvalue(res, 0, 0), "on") == 0;
+
+	PQclear(res);
+	return on;
+}
+
 /*
- * SETUP: the bench database, migrated, with the commit listener's trigger and the listener
- * thread (invariant 2); the topics; the producer; the command mix. Each step sets the flag
- * or handle that tells cleanup what to undo.
+ * SETUP: the bench database, migrated, and the commit listener's thread (invariant 2); the
+ * topics; the producer; the command mix. Each step sets the flag or handle that tells cleanup
+ * what to undo.
  */
 static int
 setup(struct bench_ctx *c, struct ax_err *err)
@@ -169,27 +181,21 @@ setup(struct bench_ctx *c, struct ax_err *err)
 	if ((rc = ax_pg_connect(&c->admin_bench, c->admin_db, "the admin", err)) != AX_OK)
 		return rc;
 	c->pm = bench_postmaster_pid(c->admin_bench);
-	/* invariant 2: the commit listener's trigger, in this throwaway database only; it runs
-	 * as the admin who installs it (SECURITY DEFINER), because the definer that inserts the
-	 * ledger rows may not execute pg_notify (db/0020) */
-	if ((rc = ax_pg_exec(c->admin_bench,
-	         "CREATE SCHEMA axiom_bench;"
-	         "CREATE FUNCTION axiom_bench.notify_commit() RETURNS trigger LANGUAGE plpgsql "
-	         "SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS "
-	         "$f$"
-	         "BEGIN PERFORM pg_catalog.pg_notify('axiom_bench', "
-	         "(NEW.topic LIKE '%.control')::int || ' ' || NEW.kafka_partition || ' ' || "
-	         "NEW.kafka_offset || ' ' || axiom.timestamp_us(NEW.event_time)); RETURN NULL; END"
-	         "$f$;"
-	         "CREATE TRIGGER bench_commit AFTER INSERT ON axiom.ledger FOR EACH ROW "
-	         "EXECUTE FUNCTION axiom_bench.notify_commit();"
-	         "ALTER TABLE axiom.ledger ENABLE ALWAYS TRIGGER bench_commit;",
-	         "could not install the commit listener's trigger", err)) != AX_OK)
-		return rc;
+	/* invariant 2: the commit listener reads the commit times PostgreSQL records */
 	if ((rc = ax_pg_connect(&c->lis.conn, c->admin_db, "the admin (listener)", err)) != AX_OK)
 		return rc;
-	if ((rc = ax_pg_exec(c->lis.conn, "LISTEN axiom_bench", "could not listen", err)) != AX_OK)
+	if (!commit_times_on(c->lis.conn)) {
+		rc = ax_err_set(err, AX_EINVAL,
+		    "the bench reads commit times: the server needs track_commit_timestamp = on");
+		ax_err_detail(err,
+		    "ops/stack sets it when it creates the cluster; on an older one: "
+		    "ALTER SYSTEM SET track_commit_timestamp = on, then restart.");
 		return rc;
+	}
+	snprintf(c->lis.topic, sizeof(c->lis.topic), "%s.commands", c->prefix);
+	c->lis.partitions = c->o->partitions;
+	if ((c->lis.seq = calloc((size_t)c->o->partitions, sizeof(*c->lis.seq))) == NULL)
+		return ax_err_set(err, AX_ERR, "out of memory");
 	if (pthread_create(&c->lis.thread, NULL, bench_listener_main, &c->lis) != 0)
 		return ax_err_set(err, AX_ERR, "could not start the listener thread");
 	c->lis_started = true;
@@ -237,6 +243,7 @@ cleanup(struct bench_ctx *c)
 	c->lis.s = NULL;
 	pthread_mutex_unlock(&c->lis.mu);
 	PQfinish(c->lis.conn);
+	free(c->lis.seq);
 	PQfinish(c->admin_bench);
 	if (!o->keep && c->admin != NULL) {
 		if (c->db_made)

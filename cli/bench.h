@@ -11,9 +11,11 @@
  *  (1) everything runs in throwaway objects: a database axiom_bench_<tag> (and a second one
  *      for the replay) and topics bench-<tag>.*, removed at the end unless kept;
  *  (2) latency is append -> commit: the broker's LogAppendTime of a command (its ledger
- *      event_time) against the instant its commit becomes visible, observed through a
- *      NOTIFY sent by an AFTER INSERT trigger on axiom.ledger that exists only in the
- *      benchmark database (notifications are delivered at commit);
+ *      event_time) against its transaction's commit time as PostgreSQL records it
+ *      (pg_xact_commit_timestamp of the ledger row, track_commit_timestamp = on), read by a
+ *      poller that changes nothing: the bench adds no trigger, lock or notification to the
+ *      applier's transactions (a NOTIFY per commit, as before, serialized every commit of
+ *      the server behind one lock held through its WAL flush);
  *  (3) the ceiling inserts the very rows the applier wrote (copied out afterwards) into
  *      tables of the same shape (same columns, same primary and unique indexes; no CHECK,
  *      no foreign key, no trigger, no RLS) with COPY, one transaction per batch of the same
@@ -68,13 +70,13 @@ struct bench_opts {
 
 /* One committed command as the listener saw it. */
 struct bench_sample {
-	int64_t recv_us;  /* wall clock when its commit became visible */
+	int64_t recv_us;  /* its commit time (wall clock, as PostgreSQL recorded it) */
 	int64_t event_us; /* its LogAppendTime */
 	int phase;        /* 1 throughput, 2 latency, BENCH_COUNTED (below) */
 };
 
-/* A throughput-phase commit counted from the stored offsets (that phase runs without the
- * listener's NOTIFY): it has a commit second but no latency (event_us is 0). */
+/* A throughput-phase commit counted from the stored offsets (the listener records nothing
+ * while a backlog is applied): it has a commit second but no latency (event_us is 0). */
 #define BENCH_COUNTED 3
 
 /* CPU of one phase that applies commands: the applier's and the PostgreSQL server's. */

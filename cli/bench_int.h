@@ -77,7 +77,11 @@ struct bench_pub {
 	uint64_t line;
 };
 
-/* The commit listener (invariant 2): one sample per committed command. */
+/* The phase of the listener while a backlog is applied: it records nothing. */
+#define BENCH_IDLE (-1)
+
+/* The commit listener (invariant 2): one sample per committed data command, read from the
+ * ledger of the commands topic, partition by partition after the last seq it read. */
 struct bench_listener {
 	PGconn *conn;
 	pthread_t thread;
@@ -85,7 +89,11 @@ struct bench_listener {
 	struct bench_sample *s;
 	size_t n, cap;
 	size_t data_seen[3]; /* data commands seen per phase */
+	char topic[AX_TOPIC_NAME_MAX + 16];
+	int partitions;
+	long long *seq; /* per partition: the last seq read */
 	_Atomic int phase, stop;
+	_Atomic unsigned polls; /* polls completed */
 };
 
 /*
@@ -165,8 +173,12 @@ void bench_describe_machine(struct bench_result *r);
 double bench_pg_cpu_s(long pm);
 /* The postmaster's pid: the parent of this connection's backend (a local server only). */
 long bench_postmaster_pid(PGconn *conn);
-/* The listener thread: wait on the LISTEN socket, record every notification, until stop. */
+/* The listener thread: read the ledger's new data entries with their commit times every
+ * 25 ms, recording them in phases 0 and 2, until stop. */
 void *bench_listener_main(void *arg);
+/* Return once the listener read the ledger as it is now (two more polls); false after
+ * timeout_s. */
+bool bench_listener_sync(struct bench_listener *l, double timeout_s);
 /* How many data commands of phase were seen committed so far. */
 size_t bench_listener_seen(struct bench_listener *l, int phase);
 /* Wait until want data commands of phase were seen, at most timeout_s; true when they were. */
