@@ -14,8 +14,8 @@
  *      event_time) against its transaction's commit time as PostgreSQL records it
  *      (pg_xact_commit_timestamp of the ledger row, track_commit_timestamp = on), read by a
  *      poller that changes nothing: the bench adds no trigger, lock or notification to the
- *      applier's transactions (a NOTIFY per commit, as before, serialized every commit of
- *      the server behind one lock held through its WAL flush);
+ *      applier's transactions (a NOTIFY per ledger row, as before, made the applier's
+ *      commits wait for each other: PostgreSQL holds one lock through a notifying commit);
  *  (3) the ceiling inserts the very rows the applier wrote (copied out afterwards) into
  *      tables of the same shape (same columns, same primary and unique indexes; no CHECK,
  *      no foreign key, no trigger, no RLS) with COPY, one transaction per batch of the same
