@@ -70,9 +70,9 @@ struct bench_opts {
 
 /* One committed command as the listener saw it. */
 struct bench_sample {
-	int64_t recv_us;  /* its commit time (wall clock, as PostgreSQL recorded it) */
-	int64_t event_us; /* its LogAppendTime */
-	int phase;        /* 1 throughput, 2 latency, BENCH_COUNTED (below) */
+	int64_t commit_us; /* its commit time (wall clock, as PostgreSQL recorded it) */
+	int64_t event_us;  /* its LogAppendTime */
+	int phase;         /* 1 throughput, 2 latency, BENCH_COUNTED (below) */
 };
 
 /* A throughput-phase commit counted from the stored offsets (the listener records nothing

@@ -144,9 +144,9 @@ bench_postmaster_pid(PGconn *conn)
 
 /* ---- the commit listener (invariant 2) --------------------------------------------------- */
 
-/* Append count samples (recv, et, ph) under l->mu; false when out of memory. */
+/* Append count samples (commit, et, ph) under l->mu; false when out of memory. */
 static bool
-listener_append(struct bench_listener *l, int64_t recv, int64_t et, int ph, size_t count)
+listener_append(struct bench_listener *l, int64_t commit, int64_t et, int ph, size_t count)
 {
 	bool ok = true;
 
@@ -163,7 +163,7 @@ listener_append(struct bench_listener *l, int64_t recv, int64_t et, int ph, size
 			l->s = ns;
 			l->cap = ncap;
 		}
-		l->s[l->n].recv_us = recv;
+		l->s[l->n].commit_us = commit;
 		l->s[l->n].event_us = et;
 		l->s[l->n].phase = ph;
 		l->n++;
@@ -184,34 +184,30 @@ listener_append(struct bench_listener *l, int64_t recv, int64_t et, int ph, size
  * seq order is its commit order, and an entry read once is never read again.
  */
 static const struct ax_pg_stmt poll_stmt = { "bench_poll",
-	"SELECT x.p, l.seq, axiom.timestamp_us(l.event_time), "
+	"SELECT x.p - 1, l.seq, axiom.timestamp_us(l.event_time), "
 	"       axiom.timestamp_us(pg_catalog.pg_xact_commit_timestamp(l.xmin)) "
-	"  FROM unnest($2::int[], $3::bigint[]) AS x(p, s) "
+	"  FROM unnest($2::bigint[]) WITH ORDINALITY AS x(s, p) "
 	"  CROSS JOIN LATERAL (SELECT l.seq, l.event_time, l.xmin FROM axiom.ledger l "
-	"                       WHERE l.topic = $1 AND l.kafka_partition = x.p AND l.seq > x.s "
-	"                       ORDER BY l.seq) l",
-	3 };
+	"                       WHERE l.topic = $1 AND l.kafka_partition = x.p - 1 "
+	"                         AND l.seq > x.s ORDER BY l.seq) l",
+	2 };
 
 /* One poll: record what the ledger committed since the last one; false on a database error. */
 static bool
 listener_poll(struct bench_listener *l)
 {
-	char parts[16 * 64 + 8], seqs[24 * 64 + 8]; /* --partitions is at most 64 (cmd_bench.c) */
-	const char *params[3] = { l->topic, parts, seqs };
-	size_t pn = 0, sn = 0;
+	char seqs[24 * 64 + 8]; /* --partitions is at most 64 (cmd_bench.c) */
+	const char *params[2] = { l->topic, seqs };
+	size_t n = 0;
 	PGresult *res;
 	int i, ph = atomic_load(&l->phase);
 	bool ok;
 
-	parts[pn++] = '{';
-	seqs[sn++] = '{';
-	for (i = 0; i < l->partitions && i < 64; i++) {
-		pn += (size_t)snprintf(parts + pn, sizeof(parts) - pn, "%s%d", i ? "," : "", i);
-		sn += (size_t)snprintf(
-		    seqs + sn, sizeof(seqs) - sn, "%s%lld", i ? "," : "", l->seq[i]);
-	}
-	snprintf(parts + pn, sizeof(parts) - pn, "}");
-	snprintf(seqs + sn, sizeof(seqs) - sn, "}");
+	seqs[n++] = '{';
+	for (i = 0; i < l->partitions && n < sizeof(seqs) - 24; i++)
+		n +=
+		    (size_t)snprintf(seqs + n, sizeof(seqs) - n, "%s%lld", i ? "," : "", l->seq[i]);
+	snprintf(seqs + n, sizeof(seqs) - n, "}");
 	res = ax_pg_exec_stmt(l->conn, &poll_stmt, params);
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 	for (i = 0; ok && i < PQntuples(res); i++) {

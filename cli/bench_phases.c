@@ -345,7 +345,7 @@ latency_percentiles(
 	pthread_mutex_lock(&c->lis.mu);
 	for (size_t s = from; s < c->lis.n && n < (size_t)f->n; s++)
 		if (c->lis.s[s].phase == 2)
-			lat[n++] = (double)(c->lis.s[s].recv_us - c->lis.s[s].event_us) / 1000.0;
+			lat[n++] = (double)(c->lis.s[s].commit_us - c->lis.s[s].event_us) / 1000.0;
 	pthread_mutex_unlock(&c->lis.mu);
 	qsort(lat, n, sizeof(double), cmp_double);
 	f->n = (long)n;

@@ -326,8 +326,8 @@ write_timeline(const char *path, const struct bench_result *r, struct ax_err *er
 	int rc = AX_OK;
 
 	for (i = 0; i < r->nsamples; i++)
-		if (r->samples[i].recv_us > last)
-			last = r->samples[i].recv_us;
+		if (r->samples[i].commit_us > last)
+			last = r->samples[i].commit_us;
 	nsec = last > t0 ? (size_t)((last - t0) / 1000000) + 1 : 1;
 	if ((fp = fopen(path, "w")) == NULL)
 		return ax_err_set(err, AX_ERR, "could not write %s: %s", path, strerror(errno));
@@ -344,13 +344,13 @@ write_timeline(const char *path, const struct bench_result *r, struct ax_err *er
 		for (i = 0; i < r->nsamples; i++) {
 			const struct bench_sample *s = &r->samples[i];
 
-			if (s->phase == 0 || s->recv_us < t0 ||
-			    (size_t)((s->recv_us - t0) / 1000000) != sec)
+			if (s->phase == 0 || s->commit_us < t0 ||
+			    (size_t)((s->commit_us - t0) / 1000000) != sec)
 				continue; /* phase 0: the latency phase's warm-up */
 			commits++;
 			phase = s->phase == BENCH_COUNTED ? 1 : s->phase;
 			if (s->phase != BENCH_COUNTED)
-				lat[n++] = (double)(s->recv_us - s->event_us) / 1000.0;
+				lat[n++] = (double)(s->commit_us - s->event_us) / 1000.0;
 		}
 		if (n == 0) {
 			fprintf(fp, "%zu %zu NaN NaN %d\n", sec, commits, phase);
