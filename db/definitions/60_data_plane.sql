@@ -287,15 +287,20 @@ $function$;
 -- sees it; one statement reads the heads (locked), checks what the per-command functions check
 -- (actor enrolled and active, fields, reason, record type, the author level in the lineage's
 -- facility and domain at the event time, gate, status, previous hash, the record hash the database
--- computes, a lineage id not in use) and inserts the accepted commands' versions (the insert
--- triggers hash each and check their links in one statement, L5 and L6) and audit rows (L4). The
--- statement returns no inserted row: a RETURNING would make PostgreSQL check every new row against
--- the read policies as well, for nothing (an accepted version's hash is the one the command
--- claimed and the insert trigger compared). An id in use by a row the actor cannot see shows only
--- as the insert's key conflict (unique_violation): the statement is then rolled back (one
+-- computes) and inserts the accepted commands' versions (the insert triggers hash each and check
+-- their links in one statement, L5 and L6) and audit rows (L4). The statement returns no inserted
+-- row: a RETURNING would make PostgreSQL check every new row against the read policies as well,
+-- for nothing (an accepted version's hash is the one the command claimed and the insert trigger
+-- compared). A lineage id or record id in use, by a row the actor can see or not, shows only as
+-- the insert's key conflict (unique_violation): the statement is then rolled back (one
 -- subtransaction per try) and tried again over the first half of the run, until a try inserts or
 -- none is left; the command after the members decided is the cut, which the caller decides alone
--- (exact refusal). The tries of a run cost at most twice its statement. No sequential scan
+-- (create_record's exact refusal, which answers both alike). The tries of a run cost at most twice
+-- its statement. The statement does not also look for a visible lineage of each new record: that
+-- read expanded the records policies a third time in the statement, and PostgreSQL starts every
+-- sub-plan of a statement each time it runs it, whether a row needs it or not (without it, a
+-- batch of two new versions costs the server 8.6 % fewer instructions, a replay of a bench topic
+-- 4.8 % fewer with batches of four, 0.7 % with batches of 200: docs/benchmarks.md). No sequential scan
 -- is planned where an index serves: batch_scope is empty but inside runs, so its statistics
 -- (none, or an empty table) made the row policies scan all of its entries for each row read,
 -- not the entries of the row's lineage (one replay of a bench topic, one backend: the
@@ -392,9 +397,7 @@ BEGIN
 			               v.v_domain, v.et, NULL) AS r) >= author_rank
 			           AND v.claimed IS NOT DISTINCT FROM axiom.expected_hash(v.record_id, v.id,
 			               v.version, v.head_id, v.head_hash, v.v_type, v.v_facility, v.v_domain,
-			               v.title, v.content, v.actor, v.et, NULL)
-			           AND (v.op = 'new_version'
-			               OR NOT EXISTS (SELECT 1 FROM axiom.records x WHERE x.id = v.id)))
+			               v.title, v.content, v.actor, v.et, NULL))
 			           AS accept
 			      FROM v),
 			g AS (

@@ -394,6 +394,30 @@ START_TEST(test_set_equals_per_command_with_refusals_inside_runs)
 }
 END_TEST
 
+/*
+ * A new record on a lineage id in use gets create_record's refusal whether the actor sees the
+ * lineage or not: the run finds either only as its insert's key conflict (the statement reads
+ * no records for it), cuts before the member and leaves it to create_record, which answers
+ * both alike.
+ */
+START_TEST(test_a_lineage_in_use_cuts_a_run_alike_visible_or_hidden)
+{
+	/* 0: accepted; 1: alice's own L02, visible to her; 2, 3: accepted; 4: dave's hidden
+	 * note; 5: accepted */
+	create(CID("00"), "alice", RID("40"), LID("40"), "note", "F1", "new", NULL);
+	create(CID("01"), "alice", RID("41"), LID("02"), "note", "F1", "visible", NULL);
+	create(CID("02"), "alice", RID("42"), LID("42"), "note", "F1", "new", NULL);
+	create(CID("03"), "alice", RID("43"), LID("43"), "note", "F1", "new", NULL);
+	create(CID("04"), "alice", RID("44"), LID("07"), "note", "F1", "hidden", NULL);
+	create(CID("05"), "alice", RID("45"), LID("45"), "note", "F1", "new", NULL);
+	close_batch();
+	/* runs: 0 (tried over 0-5, 0-2, then 0; 1 is the cut), 2-3 (at most twice the one
+	 * decided), 4-5 (tried over both, then 4: nothing; 4 is the cut), 5 */
+	expect_same(
+	    "accepted,not_found_or_denied,accepted,accepted,not_found_or_denied,accepted", 4, 0);
+}
+END_TEST
+
 START_TEST(test_one_run_for_a_batch_of_distinct_lineages)
 {
 	struct result set, one;
@@ -1079,6 +1103,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_set_equals_per_command_with_refusals_inside_runs);
+	tcase_add_test(tc, test_a_lineage_in_use_cuts_a_run_alike_visible_or_hidden);
 	tcase_add_test(tc, test_one_run_for_a_batch_of_distinct_lineages);
 	tcase_add_test(tc, test_a_malformed_command_in_a_run_takes_the_second_try);
 	tcase_add_test(tc, test_commands_a_run_steps_over_keep_their_place_in_the_log);
