@@ -125,10 +125,12 @@ CREATE POLICY auditor_reads_all ON axiom.change_request_steps AS PERMISSIVE FOR 
 -- and that actor, enrolled and active at that event time, holds a grant valid then in the
 -- row's facility and domain whose tier ranks above 0; a delegation counts while its source
 -- grant is valid and its delegator enrolled and active at that time. That is the rule of
--- tier_rank_at (40_authorization.sql) as an indexed join evaluated per row, an independent
--- check of the definer's own decision. A caller-SET identity yields no row and sees nothing.
--- One rule for four tables, so it is written once (below, in PostgreSQL's rendering, with the
--- row's table as %1$I): the same expression is the USING and the WITH CHECK of each.
+-- tier_rank_at, checked row by row by axiom.actor_scope_allows (40_authorization.sql) as an
+-- indexed join, an independent check of the definer's own decision. A caller-SET identity
+-- yields no row and sees nothing. The grant check is a function call, not sub-queries of the
+-- policy, because PostgreSQL starts every sub-plan of a statement each time it runs it. One rule
+-- for four tables, so it is written once (below, in PostgreSQL's rendering, with the row's table
+-- as %1$I): the same expression is the USING and the WITH CHECK of each.
 DO $policies$
 DECLARE
 	t text;
@@ -136,15 +138,9 @@ DECLARE
 BEGIN
 	FOREACH t IN ARRAY ARRAY['change_request_steps', 'change_requests', 'records', 'signatures']
 	LOOP
-		rule := format($rule$((EXISTS ( SELECT 1
-   FROM (((axiom.context_identity() c(actor, event_time)
-     JOIN axiom.users x ON (((x.user_id = c.actor) AND (x.enrolled_at <= c.event_time) AND ((x.deactivated_at IS NULL) OR (c.event_time < x.deactivated_at)))))
-     JOIN axiom.grants g ON (((g.user_id = x.user_id) AND (g.facility_id = %1$I.facility_id) AND (g.domain_id = %1$I.domain_id) AND axiom.grant_valid_at(g.*, c.event_time))))
-     JOIN axiom.access_tiers a ON (((a.tier = g.tier) AND (a.rank > 0))))
-  WHERE ((g.source_grant_id IS NULL) OR (EXISTS ( SELECT 1
-           FROM (axiom.grants sg
-             JOIN axiom.users y ON ((y.user_id = sg.user_id)))
-          WHERE ((sg.grant_id = g.source_grant_id) AND axiom.grant_valid_at(sg.*, c.event_time) AND (y.enrolled_at <= c.event_time) AND ((y.deactivated_at IS NULL) OR (c.event_time < y.deactivated_at)))))))))$rule$, t);
+		rule := format($rule$(EXISTS ( SELECT 1
+   FROM axiom.context_identity() c(actor, event_time)
+  WHERE axiom.actor_scope_allows(c.actor, c.event_time, %1$I.facility_id, %1$I.domain_id)))$rule$, t);
 		EXECUTE format('DROP POLICY IF EXISTS definer_actor_scope ON axiom.%I', t);
 		EXECUTE format('CREATE POLICY definer_actor_scope ON axiom.%I AS PERMISSIVE FOR ALL '
 		    'TO axiom_definer USING %s WITH CHECK %s', t, rule, rule);

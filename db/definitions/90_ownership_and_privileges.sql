@@ -65,6 +65,7 @@ ALTER TABLE axiom.signing_policies OWNER TO axiom_owner;
 ALTER TABLE axiom.users OWNER TO axiom_owner;
 ALTER FUNCTION axiom.accepted(text,uuid,bigint,bytea) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.actor_in_scope(text,text) OWNER TO axiom_owner;
+ALTER FUNCTION axiom.actor_scope_allows(text,timestamp with time zone,text,text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.analyst_in_scope(text,text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.apply_step_run(text,integer,bigint[],jsonb[]) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.apply_version_run(text,integer,bigint[],jsonb[]) OWNER TO axiom_owner;
@@ -309,6 +310,8 @@ REVOKE ALL ON FUNCTION axiom.accepted(text,uuid,bigint,bytea) FROM PUBLIC, axiom
 GRANT EXECUTE ON FUNCTION axiom.accepted(text,uuid,bigint,bytea) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.actor_in_scope(text,text) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.actor_in_scope(text,text) TO axiom_definer;
+REVOKE ALL ON FUNCTION axiom.actor_scope_allows(text,timestamp with time zone,text,text) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
+GRANT EXECUTE ON FUNCTION axiom.actor_scope_allows(text,timestamp with time zone,text,text) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.analyst_in_scope(text,text) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.analyst_in_scope(text,text) TO axiom_analytics;
 REVOKE ALL ON FUNCTION axiom.apply_step_run(text,integer,bigint[],jsonb[]) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
