@@ -191,11 +191,11 @@ $function$;
 -- the policy, because PostgreSQL starts every sub-plan of a statement each time it runs it,
 -- whether a row needs it or not: a set run's statement, which runs without an identity and never
 -- calls this, started the join at each of its reads and writes of these tables. The price is a
--- call per row checked on the per-command path (about 27 microseconds; five per command there). Server
--- instructions, against the policy's own join: a batch of two new versions -5.6 %, a replay of a
--- bench topic -3.3 % with batches of four, +2.4 % with batches of 200 (docs/benchmarks.md).
--- Every name is schema-qualified, so it needs no SET search_path (a setting saved and restored
--- per call). Executable by axiom_definer only.
+-- call per row checked on the per-command path (about 27 microseconds; five per command there).
+-- Server instructions, against the policy's own join: a batch of two new versions -5.6 %, a
+-- replay of a bench topic -3.3 % with batches of four, +2.4 % with batches of 200
+-- (docs/benchmarks.md). Every name is schema-qualified, so it needs no SET search_path (a setting
+-- saved and restored per call). Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.actor_scope_allows(p_actor text, p_event_time timestamp with time zone, p_facility text, p_domain text)
  RETURNS boolean
  LANGUAGE plpgsql

@@ -296,14 +296,15 @@ $function$;
 -- subtransaction per try) and tried again over the first half of the run, until a try inserts or
 -- none is left; the command after the members decided is the cut, which the caller decides alone
 -- (create_record's exact refusal, which answers both alike). The tries of a run cost at most twice
--- its statement. The statement does not also look for a visible lineage of each new record: that
--- read expanded the records policies a third time in the statement, and PostgreSQL starts every
--- sub-plan of a statement each time it runs it, whether a row needs it or not (without it, a
--- batch of two new versions costs the server 8.6 % fewer instructions, a replay of a bench topic
--- 4.8 % fewer with batches of four, 0.7 % with batches of 200: docs/benchmarks.md). No sequential scan
--- is planned where an index serves: batch_scope is empty but inside runs, so its statistics
--- (none, or an empty table) made the row policies scan all of its entries for each row read,
--- not the entries of the row's lineage (one replay of a bench topic, one backend: the
+-- its statement; so a producer of new records on lineages in use costs a failed try per such
+-- command, visible or hidden, and the runs after it are short. The statement does not also look
+-- for a visible lineage of each new record: that read expanded the records policies a third time
+-- in every run's statement, and PostgreSQL starts every sub-plan of a statement each time it runs
+-- it, whether a row needs it or not (without it, a batch of two new versions costs the server
+-- 8.6 % fewer instructions, a replay of a bench topic 4.8 % fewer with batches of four, 0.7 % with
+-- batches of 200: docs/benchmarks.md). No sequential scan is planned where an index serves:
+-- batch_scope is empty but inside runs, so its statistics (none, or an empty table) made the row
+-- policies scan all of its entries for each row read, not the entries of the row's lineage (one replay of a bench topic, one backend: the
 -- statement's time per member 111 -> 95 us, auto_explain). The run deletes its entries by their
 -- row ids: a DELETE of the whole table read every page it ever grew to while six writers
 -- filled it (30-70 ms at times, growing the database to 1,000,000 versions, until a vacuum
