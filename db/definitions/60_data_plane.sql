@@ -143,6 +143,23 @@ AS $function$
 	    p_actor, p_event_time, p_change_id))
 $function$;
 
+-- Whether the caller sees a version of lineage p_id under row-level security: for
+-- apply_version_run, which asks it only for a new record's lineage id, so that a lineage the
+-- command's actor can see is refused inside the set, as create_record refuses it. A function,
+-- not a sub-query of that statement: PostgreSQL starts every sub-plan of a statement each time it
+-- runs it, and this read, under both row policies of records, was started by every run, new
+-- versions only included; a call starts it only for a new record. Every name is
+-- schema-qualified (no SET search_path). Executable by axiom_definer only.
+CREATE OR REPLACE FUNCTION axiom.lineage_in_sight(p_id uuid)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+BEGIN
+	RETURN EXISTS (SELECT 1 FROM axiom.records r WHERE r.id OPERATOR(pg_catalog.=) p_id);
+END
+$function$;
+
 -- The head (highest version) of lineage p_id as the running command's actor sees it under
 -- row-level security, locked FOR UPDATE so that commands on one lineage are serialized; NULL
 -- when the actor sees no version.
@@ -287,22 +304,20 @@ $function$;
 -- sees it; one statement reads the heads (locked), checks what the per-command functions check
 -- (actor enrolled and active, fields, reason, record type, the author level in the lineage's
 -- facility and domain at the event time, gate, status, previous hash, the record hash the database
--- computes) and inserts the accepted commands' versions (the insert triggers hash each and check
--- their links in one statement, L5 and L6) and audit rows (L4). The statement returns no inserted
--- row: a RETURNING would make PostgreSQL check every new row against the read policies as well,
--- for nothing (an accepted version's hash is the one the command claimed and the insert trigger
--- compared). A lineage id or record id in use, by a row the actor can see or not, shows only as
--- the insert's key conflict (unique_violation): the statement is then rolled back (one
--- subtransaction per try) and tried again over the first half of the run, until a try inserts or
--- none is left; the command after the members decided is the cut, which the caller decides alone
--- (create_record's exact refusal, which answers both alike). The tries of a run cost at most twice
--- its statement; so a producer of new records on lineages in use costs a failed try per such
--- command, visible or hidden, and the runs after it are short. The statement does not also look
--- for a visible lineage of each new record: that read expanded the records policies a third time
--- in every run's statement, and PostgreSQL starts every sub-plan of a statement each time it runs
--- it, whether a row needs it or not (without it, a batch of two new versions costs the server
--- 8.6 % fewer instructions, a replay of a bench topic 4.8 % fewer with batches of four, 0.7 % with
--- batches of 200: docs/benchmarks.md). No sequential scan is planned where an index serves:
+-- computes, a lineage id in use that the actor can see: lineage_in_sight, called for new records
+-- only) and inserts the accepted commands' versions (the insert triggers hash each and check their
+-- links in one statement, L5 and L6) and audit rows (L4). The statement returns no inserted row:
+-- a RETURNING would make PostgreSQL check every new row against the read policies as well, for
+-- nothing (an accepted version's hash is the one the command claimed and the insert trigger
+-- compared). An id in use by a row the actor cannot see shows only as the insert's key conflict
+-- (unique_violation): the statement is then rolled back (one subtransaction per try) and tried
+-- again over the first half of the run, until a try inserts or none is left; the command after
+-- the members decided is the cut, which the caller decides alone (exact refusal). The tries of a
+-- run cost at most twice its statement. The visible lineage is asked through a function, not as
+-- a sub-query of the statement, which every run, new versions only included, started whether a
+-- row needed it or not (a batch of two new versions costs the server 8.6 % fewer instructions
+-- without it, a replay of a bench topic 4.8 % fewer with batches of four, 0.7 % with batches of
+-- 200: docs/benchmarks.md). No sequential scan is planned where an index serves:
 -- batch_scope is empty but inside runs, so its statistics (none, or an empty table) made the row
 -- policies scan all of its entries for each row read, not the entries of the row's lineage (one replay of a bench topic, one backend: the
 -- statement's time per member 111 -> 95 us, auto_explain). The run deletes its entries by their
@@ -398,7 +413,8 @@ BEGIN
 			               v.v_domain, v.et, NULL) AS r) >= author_rank
 			           AND v.claimed IS NOT DISTINCT FROM axiom.expected_hash(v.record_id, v.id,
 			               v.version, v.head_id, v.head_hash, v.v_type, v.v_facility, v.v_domain,
-			               v.title, v.content, v.actor, v.et, NULL))
+			               v.title, v.content, v.actor, v.et, NULL)
+			           AND (v.op = 'new_version' OR NOT axiom.lineage_in_sight(v.id)))
 			           AS accept
 			      FROM v),
 			g AS (

@@ -113,6 +113,7 @@ ALTER FUNCTION axiom.expected_hash(uuid,uuid,bigint,uuid,bytea,text,text,text,te
 ALTER FUNCTION axiom.finish(text,text,timestamp with time zone,uuid,axiom_api.outcome,text,uuid,uuid,uuid,text,text) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.grant_valid_at(axiom.grants,timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.head_for_update(uuid) OWNER TO axiom_owner;
+ALTER FUNCTION axiom.lineage_in_sight(uuid) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.immutable_data_columns_of_change_requests() OWNER TO axiom_owner;
 ALTER FUNCTION axiom.immutable_data_columns_of_control_watermark() OWNER TO axiom_owner;
 ALTER FUNCTION axiom.immutable_data_columns_of_grants() OWNER TO axiom_owner;
@@ -414,6 +415,8 @@ GRANT EXECUTE ON FUNCTION axiom.grant_valid_at(axiom.grants,timestamp with time 
 GRANT EXECUTE ON FUNCTION axiom.grant_valid_at(axiom.grants,timestamp with time zone) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.head_for_update(uuid) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.head_for_update(uuid) TO axiom_definer;
+REVOKE ALL ON FUNCTION axiom.lineage_in_sight(uuid) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
+GRANT EXECUTE ON FUNCTION axiom.lineage_in_sight(uuid) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.immutable_data_columns_of_change_requests() FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.immutable_data_columns_of_change_requests() TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.immutable_data_columns_of_control_watermark() FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;

@@ -241,6 +241,7 @@ struct result {
 	int step_runs;
 	int trapped;      /* calls of apply_batch: the batch's second try, command by command */
 	int actor_checks; /* calls of user_active_at */
+	int sight_checks; /* calls of lineage_in_sight */
 };
 
 /*
@@ -252,7 +253,7 @@ static void
 apply(int set, struct result *r)
 {
 	char from[256], sql[1024];
-	int runs_before, step_runs_before, trapped_before, checks_before;
+	int runs_before, step_runs_before, trapped_before, checks_before, sight_before;
 
 	if (set)
 		snprintf(from, sizeof(from),
@@ -266,6 +267,7 @@ apply(int set, struct result *r)
 	step_runs_before = calls_of("apply_step_run");
 	trapped_before = calls_of("apply_batch");
 	checks_before = calls_of("user_active_at");
+	sight_before = calls_of("lineage_in_sight");
 	snprintf(sql, sizeof(sql),
 	    "WITH o AS (SELECT * FROM %s) SELECT string_agg(concat_ws('|', o.ordinal, "
 	    "o.kafka_offset, o.decision, coalesce(o.reason_code, '-'), o.message, "
@@ -288,6 +290,7 @@ apply(int set, struct result *r)
 	r->step_runs = calls_of("apply_step_run") - step_runs_before;
 	r->trapped = calls_of("apply_batch") - trapped_before;
 	r->actor_checks = calls_of("user_active_at") - checks_before;
+	r->sight_checks = calls_of("lineage_in_sight") - sight_before;
 	/* no row of the batch scope outlives a batch */
 	ck_assert_str_eq(dbt_value(T.api, "SELECT count(*) FROM axiom.batch_scope"), "0");
 	dbt_exec(T.api, "ROLLBACK");
@@ -396,11 +399,10 @@ END_TEST
 
 /*
  * A new record on a lineage id in use gets create_record's refusal whether the actor sees the
- * lineage or not: the run finds either only as its insert's key conflict (the statement reads
- * no records for it), cuts before the member and leaves it to create_record, which answers
- * both alike.
+ * lineage or not: a visible one inside the run (lineage_in_sight), a hidden one as the insert's
+ * key conflict, which cuts the run before it.
  */
-START_TEST(test_a_lineage_in_use_cuts_a_run_alike_visible_or_hidden)
+START_TEST(test_a_lineage_in_use_is_refused_alike_visible_or_hidden)
 {
 	/* 0: accepted; 1: alice's own L02, visible to her; 2, 3: accepted; 4: dave's hidden
 	 * note; 5: accepted */
@@ -411,10 +413,31 @@ START_TEST(test_a_lineage_in_use_cuts_a_run_alike_visible_or_hidden)
 	create(CID("04"), "alice", RID("44"), LID("07"), "note", "F1", "hidden", NULL);
 	create(CID("05"), "alice", RID("45"), LID("45"), "note", "F1", "new", NULL);
 	close_batch();
-	/* runs: 0 (tried over 0-5, 0-2, then 0; 1 is the cut), 2-3 (at most twice the one
-	 * decided), 4-5 (tried over both, then 4: nothing; 4 is the cut), 5 */
+	/* runs: 0-5 (tried over 0-5, then 0-2: 1 refused inside it, 3 the cut), 4-5 (tried over
+	 * both, then 4: nothing; 4 the cut), 5 */
 	expect_same(
-	    "accepted,not_found_or_denied,accepted,accepted,not_found_or_denied,accepted", 4, 0);
+	    "accepted,not_found_or_denied,accepted,accepted,not_found_or_denied,accepted", 3, 0);
+}
+END_TEST
+
+/* A run of new versions only asks for no lineage in sight: the read is a call made for new
+ * records, not a sub-query every run starts. */
+START_TEST(test_a_run_of_new_versions_reads_no_lineage_for_new_records)
+{
+	struct result set, one;
+
+	version(CID("00"), "alice", RID("40"), LID("01"), RID("01"), 1, head_hash(LID("01")), NULL);
+	version(CID("01"), "alice", RID("41"), LID("02"), RID("02"), 1, head_hash(LID("02")), NULL);
+	version(CID("02"), "alice", RID("42"), LID("03"), RID("03"), 1, head_hash(LID("03")), NULL);
+	close_batch();
+	apply(1, &set);
+	apply(0, &one);
+	ck_assert_str_eq(set.reasons, "accepted,accepted,accepted");
+	ck_assert_int_eq(set.runs, 1);
+	ck_assert_int_eq(set.sight_checks, 0);
+	assert_same(&set, &one);
+	result_free(&set);
+	result_free(&one);
 }
 END_TEST
 
@@ -434,9 +457,10 @@ START_TEST(test_one_run_for_a_batch_of_distinct_lineages)
 	apply(1, &set);
 	apply(0, &one);
 	/* 40 commands on 40 lineages: one run, every command accepted, each member's checks made
-	 * once (an inlined CTE made them twice: 80 calls) */
+	 * once (an inlined CTE made them twice: 80 calls), its lineage asked for once */
 	ck_assert_int_eq(set.runs, 1);
 	ck_assert_int_eq(set.actor_checks, 40);
+	ck_assert_int_eq(set.sight_checks, 40);
 	ck_assert_ptr_null(strstr(set.reasons, "_"));
 	assert_same(&set, &one);
 	result_free(&set);
@@ -1103,7 +1127,8 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_set_equals_per_command_with_refusals_inside_runs);
-	tcase_add_test(tc, test_a_lineage_in_use_cuts_a_run_alike_visible_or_hidden);
+	tcase_add_test(tc, test_a_lineage_in_use_is_refused_alike_visible_or_hidden);
+	tcase_add_test(tc, test_a_run_of_new_versions_reads_no_lineage_for_new_records);
 	tcase_add_test(tc, test_one_run_for_a_batch_of_distinct_lineages);
 	tcase_add_test(tc, test_a_malformed_command_in_a_run_takes_the_second_try);
 	tcase_add_test(tc, test_commands_a_run_steps_over_keep_their_place_in_the_log);
