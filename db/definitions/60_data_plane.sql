@@ -317,13 +317,13 @@ $function$;
 -- a sub-query of the statement, which every run, new versions only included, started whether a
 -- row needed it or not (a batch of two new versions costs the server 8.6 % fewer instructions
 -- without it, a replay of a bench topic 4.8 % fewer with batches of four, 0.7 % with batches of
--- 200: docs/benchmarks.md). No sequential scan is planned where an index serves:
--- batch_scope is empty but inside runs, so its statistics (none, or an empty table) made the row
--- policies scan all of its entries for each row read, not the entries of the row's lineage (one replay of a bench topic, one backend: the
--- statement's time per member 111 -> 95 us, auto_explain). The run deletes its entries by their
--- row ids: a DELETE of the whole table read every page it ever grew to while six writers
--- filled it (30-70 ms at times, growing the database to 1,000,000 versions, until a vacuum
--- truncates it). Executable by axiom_definer only.
+-- 200: docs/benchmarks.md). No sequential scan is planned where an index serves: batch_scope
+-- is empty but inside runs, so its statistics (none, or an empty table) made the row policies
+-- scan all of its entries for each row read, not the entries of the row's lineage (one replay of
+-- a bench topic, one backend: the statement's time per member 111 -> 95 us, auto_explain). The
+-- run deletes its entries by their row ids: a DELETE of the whole table read every page it ever
+-- grew to while six writers filled it (30-70 ms at times, growing the database to 1,000,000
+-- versions, until a vacuum truncates it). Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.apply_version_run(p_topic text, p_partition integer, p_seqs bigint[], p_cmds jsonb[])
  RETURNS axiom_api.outcome[]
  LANGUAGE plpgsql
