@@ -146,18 +146,6 @@ name_objects(struct bench_ctx *c)
 	                   : (c->o->commands / 4 > 200 ? c->o->commands / 4 : 200);
 }
 
-/* Whether the server records commit times (track_commit_timestamp). */
-static bool
-commit_times_on(PGconn *conn)
-{
-	PGresult *res = PQexec(conn, "SHOW track_commit_timestamp");
-	bool on = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-	          strcmp(PQgetvalue(res, 0, 0), "on") == 0;
-
-	PQclear(res);
-	return on;
-}
-
 /*
  * SETUP: the bench database, migrated, and the commit listener's thread (invariant 2); the
  * topics; the producer; the command mix. Each step sets the flag or handle that tells cleanup
@@ -168,6 +156,7 @@ setup(struct bench_ctx *c, struct ax_err *err)
 {
 	const struct ax_config *cfg = c->cfg;
 	struct ax_topic_spec specs[AX_TOPIC_COUNT];
+	char on[8];
 	int rc;
 
 	bench_say(c->log, "setup: database %s, topics %s.*, %d partitions, work folder %s", c->db,
@@ -184,7 +173,10 @@ setup(struct bench_ctx *c, struct ax_err *err)
 	/* invariant 2: the commit listener reads the commit times PostgreSQL records */
 	if ((rc = ax_pg_connect(&c->lis.conn, c->admin_db, "the admin (listener)", err)) != AX_OK)
 		return rc;
-	if (!commit_times_on(c->lis.conn)) {
+	if ((rc = ax_pg_query_value(
+	         c->lis.conn, "SHOW track_commit_timestamp", on, sizeof(on), err)) != AX_OK)
+		return rc;
+	if (strcmp(on, "on") != 0) {
 		rc = ax_err_set(err, AX_EINVAL,
 		    "the bench reads commit times: the server needs track_commit_timestamp = on");
 		ax_err_detail(err,

@@ -196,19 +196,23 @@ static const struct ax_pg_stmt poll_stmt = { "bench_poll",
 static bool
 listener_poll(struct bench_listener *l)
 {
-	char seqs[24 * 64 + 8]; /* --partitions is at most 64 (cmd_bench.c) */
-	const char *params[2] = { l->topic, seqs };
-	size_t n = 0;
+	struct ax_pg_array seqs = { 0 };
+	const char *params[2] = { l->topic, NULL };
+	char num[24];
 	PGresult *res;
 	int i, ph = atomic_load(&l->phase);
-	bool ok;
+	bool ok = true;
 
-	seqs[n++] = '{';
-	for (i = 0; i < l->partitions && n < sizeof(seqs) - 24; i++)
-		n +=
-		    (size_t)snprintf(seqs + n, sizeof(seqs) - n, "%s%lld", i ? "," : "", l->seq[i]);
-	snprintf(seqs + n, sizeof(seqs) - n, "}");
+	for (i = 0; ok && i < l->partitions; i++) {
+		snprintf(num, sizeof(num), "%lld", l->seq[i]);
+		ok = ax_pg_array_add(&seqs, num) == 0;
+	}
+	if (!ok || (params[1] = ax_pg_array_text(&seqs)) == NULL) {
+		ax_pg_array_free(&seqs);
+		return false;
+	}
 	res = ax_pg_exec_stmt(l->conn, &poll_stmt, params);
+	ax_pg_array_free(&seqs);
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 	for (i = 0; ok && i < PQntuples(res); i++) {
 		int p = (int)strtol(PQgetvalue(res, i, 0), NULL, 10);

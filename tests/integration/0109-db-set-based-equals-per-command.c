@@ -314,22 +314,29 @@ assert_same(struct result *set, struct result *one)
 	ck_assert_int_eq(one->runs + one->step_runs, 0);
 }
 
+/* Apply the batch both ways (set, one) and check that they agree (assert_same); the caller
+ * frees both. */
+static void
+apply_both(struct result *set, struct result *one)
+{
+	apply(1, set);
+	apply(0, one);
+	assert_same(set, one);
+}
+
 /*
- * Apply the batch both ways and check that they agree (assert_same), that the set path gave
- * the reason codes reasons, and that it made runs runs of record versions and step_runs runs
- * of change steps.
+ * Apply the batch both ways and check that they agree, that the set path gave the reason codes
+ * reasons, and that it made runs runs of record versions and step_runs runs of change steps.
  */
 static void
 expect_same(const char *reasons, int runs, int step_runs)
 {
 	struct result set, one;
 
-	apply(1, &set);
-	apply(0, &one);
+	apply_both(&set, &one);
 	ck_assert_str_eq(set.reasons, reasons);
 	ck_assert_int_eq(set.runs, runs);
 	ck_assert_int_eq(set.step_runs, step_runs);
-	assert_same(&set, &one);
 	result_free(&set);
 	result_free(&one);
 }
@@ -430,12 +437,10 @@ START_TEST(test_a_run_of_new_versions_reads_no_lineage_for_new_records)
 	version(CID("01"), "alice", RID("41"), LID("02"), RID("02"), 1, head_hash(LID("02")), NULL);
 	version(CID("02"), "alice", RID("42"), LID("03"), RID("03"), 1, head_hash(LID("03")), NULL);
 	close_batch();
-	apply(1, &set);
-	apply(0, &one);
+	apply_both(&set, &one);
 	ck_assert_str_eq(set.reasons, "accepted,accepted,accepted");
 	ck_assert_int_eq(set.runs, 1);
 	ck_assert_int_eq(set.sight_checks, 0);
-	assert_same(&set, &one);
 	result_free(&set);
 	result_free(&one);
 }
@@ -454,15 +459,13 @@ START_TEST(test_one_run_for_a_batch_of_distinct_lineages)
 		create(cmd, i % 2 ? "alice" : "carol", rid, id, "note", "F1", "bulk", NULL);
 	}
 	close_batch();
-	apply(1, &set);
-	apply(0, &one);
+	apply_both(&set, &one);
 	/* 40 commands on 40 lineages: one run, every command accepted, each member's checks made
 	 * once (an inlined CTE made them twice: 80 calls), its lineage asked for once */
 	ck_assert_int_eq(set.runs, 1);
 	ck_assert_int_eq(set.actor_checks, 40);
 	ck_assert_int_eq(set.sight_checks, 40);
 	ck_assert_ptr_null(strstr(set.reasons, "_"));
-	assert_same(&set, &one);
 	result_free(&set);
 	result_free(&one);
 }
@@ -933,15 +936,13 @@ START_TEST(test_an_applied_change_keeps_its_stored_lineage_from_later_proposals)
 	/* 9: the id of alice's stored draft proposed again: refused */
 	propose(CID("b9"), "alice", KID("0c"), LID("01"), 1, "\"title\": \"t\", \"reason\": \"r\"");
 	close_batch();
-	apply(1, &set);
-	apply(0, &one);
+	apply_both(&set, &one);
 	ck_assert_str_eq(set.reasons, "accepted,not_found_or_denied,accepted,stale_base,"
 	                              "not_found_or_denied,accepted,accepted,accepted,accepted,"
 	                              "not_found_or_denied");
 	/* one run: 0 and 5-9; no second try */
 	ck_assert_int_eq(set.step_runs, 1);
 	ck_assert_int_eq(set.trapped, 0);
-	assert_same(&set, &one);
 	result_free(&set);
 	result_free(&one);
 }
