@@ -288,17 +288,25 @@ $function$;
 
 -- Decide and apply the run p_cmds of create_record and new_version commands as one set, every
 -- layer on, and return one element per command before the cut, in order: the outcome of an
--- accepted one, NULL for one the per-command function (create_record, new_version) would not
--- accept and for every later one on its lineage (it would build on a version that is not made).
--- The caller (partition_commands, 80_batch_entry_point.sql) gives only commands it would dispatch,
--- in log order, each on a lineage and with a record id and command id of its own within the run,
--- and decides each NULL one, and the cut, through the per-command function, in log order, which
--- then gives its exact decision. A command left so changes no record in the set, and every
--- accepted command after it is on another lineage and has another record id, so deciding it after
--- them changes nothing either gets. A lineage may come back in the run as a new version: it builds
--- on the version the command before it on that lineage makes, so each command gets the decision,
--- record, audit-trail row and outcome the per-command path gives it. Command i of the run takes
--- ledger entry p_seqs[i] as its ledger reference.
+-- accepted one or of one its function decided here (below), NULL for one left to the per-command
+-- function (create_record, new_version). The caller (partition_commands, 80_batch_entry_point.sql)
+-- gives only commands it would dispatch, in log order, each on a lineage and with a record id and
+-- command id of its own within the run, and decides each NULL one, and the cut, through the
+-- per-command function, in log order, which then gives its exact decision. A command left so
+-- changes no record in the set, and every accepted command after it is on another lineage and has
+-- another record id, so deciding it after them changes nothing either gets. A lineage may come
+-- back in the run as a new version: it builds on the version the command before it on that
+-- lineage makes, so each command gets the decision, record, audit-trail row and outcome the
+-- per-command path gives it. The commands after a refused one on its lineage would build on a
+-- version that is not made: the try defers them. Their refused one is then decided by its
+-- function at once, before them as in the log (the run's scope emptied and its own ledger entry
+-- set, as partition_commands calls it; the function may even accept it: the set's refusal is only
+-- a reason to ask it), and the next try takes the deferred ones on the head that leaves. So a
+-- producer's refusals do not push the versions after them onto the per-command path, where a new
+-- version cost the server about 770 us in a replay of a bench topic, a member of a run about 190.
+-- The deferred tries of a run take at most as many members in all as its first: beyond that, the
+-- deferred members and the refused ones before them are left to their functions. Command i of
+-- the run takes ledger entry p_seqs[i] as its ledger reference.
 -- How: axiom.batch_scope names each command's lineage, actor and event time, so the row policy
 -- definer_batch_scope (L3) lets each lineage be read and written only as its own command's actor
 -- sees it; one statement reads the heads (locked), checks what the per-command functions check
@@ -312,8 +320,9 @@ $function$;
 -- compared). An id in use by a row the actor cannot see shows only as the insert's key conflict
 -- (unique_violation): the statement is then rolled back (one subtransaction per try) and tried
 -- again over the first half of the run, until a try inserts or none is left; the command after
--- the members decided is the cut, which the caller decides alone (exact refusal). The tries of a
--- run cost at most twice its statement. The visible lineage is asked through a function, not as
+-- the members decided is the cut, which the caller decides alone (exact refusal); in a deferred
+-- try, the conflict leaves its members to their functions. The tries over halves of a run cost
+-- at most twice its statement. The visible lineage is asked through a function, not as
 -- a sub-query of the statement, which every run, new versions only included, started whether a
 -- row needed it or not (a batch of two new versions costs the server 8.6 % fewer instructions
 -- without it, a replay of a bench topic 4.8 % fewer with batches of four, 0.7 % with batches of
@@ -333,19 +342,35 @@ CREATE OR REPLACE FUNCTION axiom.apply_version_run(p_topic text, p_partition int
  SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 DECLARE
-	n integer := coalesce(cardinality(p_cmds), 0);
 	outs axiom_api.outcome[] := '{}';
 	author_rank integer := axiom.tier_rank('author');
-	scope tid[] := '{}'; -- the run's entries of batch_scope, by row id (see above)
+	scope tid[]; -- the try's entries of batch_scope, by row id (see above)
+	-- the members of a try: the first n commands (todo NULL), or the places todo holds, those
+	-- the try before deferred, the last of them n; what a try decided, in order; how many
+	-- members deferred tries may still take (see above)
+	n integer := coalesce(cardinality(p_cmds), 0);
+	todo integer[];
+	tried axiom_api.outcome[];
+	budget integer;
+	-- the lineages of the members a try left, the first member it left on each, the members it
+	-- deferred, and the refused ones decided by their functions before the next try
+	lineages text[];
+	firsts integer[];
+	deferred integer[];
+	refused integer[];
+	m integer;
+	j integer;
+	seq text;
 BEGIN
 	WHILE n > 0 LOOP
-		DELETE FROM axiom.batch_scope WHERE ctid = ANY (scope); -- the try before's
 		WITH e AS (
 		    INSERT INTO axiom.batch_scope (id, actor, event_time)
 		    SELECT (x->>'id')::uuid, x->>'actor', (x->>'event_time')::timestamptz
-		      FROM unnest(p_cmds[1:n]) AS x
+		      FROM unnest(p_cmds[1:n]) WITH ORDINALITY AS u(x, i)
+		     WHERE todo IS NULL OR u.i = ANY (todo)
 		    RETURNING ctid)
 		SELECT array_agg(e.ctid) INTO scope FROM e;
+		refused := '{}';
 		BEGIN
 			WITH c AS (
 			    SELECT u.i::integer AS i, u.x->>'op' AS op, u.x->>'actor' AS actor,
@@ -357,7 +382,8 @@ BEGIN
 			           decode(u.x->>'record_hash', 'hex') AS claimed,
 			           decode(u.x->>'previous_record_hash', 'hex') AS previous_claimed,
 			           u.x->>'reason' AS reason
-			      FROM unnest(p_cmds[1:n]) WITH ORDINALITY AS u(x, i)),
+			      FROM unnest(p_cmds[1:n]) WITH ORDINALITY AS u(x, i)
+			     WHERE todo IS NULL OR u.i = ANY (todo)),
 			o AS (
 			    -- each command's place among the run's commands on its lineage
 			    SELECT c.*, row_number() OVER (PARTITION BY c.id ORDER BY c.i)::integer AS occ,
@@ -418,7 +444,7 @@ BEGIN
 			           AS accept
 			      FROM v),
 			g AS (
-			    -- a member after a refused one on its lineage is left to its function too (it
+			    -- a member after a refused one on its lineage is not decided by this try (it
 			    -- would build on a version that is not made); a window, not a join of d with
 			    -- itself, which compared every pair of members
 			    SELECT d.*, bool_and(d.accept IS TRUE) OVER (PARTITION BY d.id ORDER BY d.i
@@ -446,15 +472,71 @@ BEGIN
 			                    format('created version %s', g.version), g.id, g.version,
 			                    g.claimed) END
 			               FROM g ORDER BY g.i)
-			  INTO outs;
+			  INTO tried;
+			IF todo IS NULL THEN
+				outs := tried;
+				budget := n;
+			ELSE
+				FOR k IN 1..cardinality(todo) LOOP
+					outs[todo[k]] := tried[k];
+				END LOOP;
+			END IF;
 			n := 0;
+			IF array_position(tried, NULL) IS NOT NULL THEN
+				-- the members left: the first on each lineage was refused, the later ones
+				-- are deferred, and the refused one before them decided by its function
+				lineages := '{}';
+				firsts := '{}';
+				deferred := '{}';
+				FOR k IN 1..cardinality(tried) LOOP
+					CONTINUE WHEN (tried[k]).decision IS NOT NULL;
+					m := coalesce(todo[k], k);
+					j := array_position(lineages, p_cmds[m]->>'id');
+					IF j IS NULL THEN
+						lineages := lineages || (p_cmds[m]->>'id');
+						firsts := firsts || m;
+					ELSE
+						deferred := deferred || m;
+						IF NOT firsts[j] = ANY (refused) THEN
+							refused := refused || firsts[j];
+						END IF;
+					END IF;
+				END LOOP;
+				IF cardinality(deferred) BETWEEN 1 AND budget THEN
+					budget := budget - cardinality(deferred);
+					todo := deferred;
+					n := deferred[cardinality(deferred)];
+				ELSE
+					-- none, or more than the budget: left to their functions
+					refused := '{}';
+				END IF;
+			END IF;
 		EXCEPTION WHEN unique_violation THEN
-			-- an id in use by a row the actor cannot see: try the first half
-			outs := '{}';
-			n := n / 2;
+			refused := '{}';
+			IF todo IS NULL THEN
+				-- an id in use by a row the actor cannot see: try the first half
+				outs := '{}';
+				n := n / 2;
+			ELSE
+				-- in a deferred try: those members are left to their functions
+				n := 0;
+			END IF;
 		END;
+		-- no row of the scope outlives the try (0025): the functions below see none
+		DELETE FROM axiom.batch_scope WHERE ctid = ANY (scope);
+		-- the refused member before each deferred lineage, decided by its function now, in
+		-- log order, under its ledger entry: before the versions after it, as in the log
+		IF cardinality(refused) > 0 THEN
+			seq := current_setting('axiom.ledger_seq', true);
+			FOREACH m IN ARRAY ARRAY(SELECT unnest(refused) ORDER BY 1) LOOP
+				PERFORM set_config('axiom.ledger_seq', p_seqs[m]::text, true);
+				outs[m] := axiom.dispatch_command(p_cmds[m], p_cmds[m]->>'actor',
+				    (p_cmds[m]->>'event_time')::timestamptz, (p_cmds[m]->>'command_id')::uuid,
+				    p_topic, p_partition);
+			END LOOP;
+			PERFORM set_config('axiom.ledger_seq', seq, true);
+		END IF;
 	END LOOP;
-	DELETE FROM axiom.batch_scope WHERE ctid = ANY (scope); -- no row of it outlives the run (0025)
 	RETURN outs;
 END
 $function$;

@@ -38,7 +38,8 @@
 --  (8) deciding commands as a set changes nothing a command gets: a run decided by version_run
 --      or step_run gets the outcomes, rows and ledger entries the per-command functions give
 --      it, in the same order, and axiom.batch_scope, the run's row-policy scope, holds rows
---      only while apply_version_run or apply_step_run runs (never committed).
+--      only while a try of apply_version_run or apply_step_run runs (never while a per-command
+--      function runs, never committed).
 -- Tests: 0106-db-tamper-detection, 0109-db-set-based-equals-per-command, 0500-0515
 -- (0505-apply-zombie-fenced, 0507-apply-stale-owner, 0509-apply-ledger-is-the-only-door,
 -- 0510-apply-one-command-id-on-two-topics).
@@ -218,9 +219,9 @@ $function$;
 -- one, at most p_cap of them) that apply_version_run (60_data_plane.sql) decides as one set
 -- before the commands the run steps over, and its outcomes: ordinals are the members' places
 -- in p_cmds, candidates their number, outs what apply_version_run returns for the members
--- before the run's cut: an accepted member's outcome, NULL for one the set leaves to its
--- function, a refused one or one after it on its lineage (partition_commands decides those,
--- and the member at the cut, one by one). Deciding a
+-- before the run's cut: an accepted member's outcome or one its function gave inside the run,
+-- NULL for one the set leaves to its function (partition_commands decides those, and the member
+-- at the cut, one by one). Deciding a
 -- member before a command that precedes it in the log changes nothing only when neither can
 -- see the other, so the run steps over a command only when it is a change step that touches
 -- no record (submit, review, approve, reject), a propose_change, apply_change,
@@ -550,10 +551,10 @@ $function$;
 -- earlier in this one (invariant 5), accepted for a tick, else dispatch_command, or, for a
 -- create_record or new_version on the normal path of a data batch, the outcome version_run decided
 -- for it: the run of such commands from this one on, stepping over the commands that cannot see
--- them, decided as one set (invariant 8); the members the set left to their functions (refused, or
--- after a refused one on its lineage) and the member that cut a run (a key conflict) are then
--- dispatched alone, in log order; a run after a cut may be at most twice the members decided
--- before it; likewise, for a proposal or a change step, the outcome step_run decided for it (the
+-- them, decided as one set (invariant 8); the members the set left to their functions (refused,
+-- or after a refused one on its lineage beyond what the run's deferred tries take) and the
+-- member that cut a run (a key conflict) are then dispatched alone, in log order; a run after a
+-- cut may be at most twice the members decided before it; likewise, for a proposal or a change step, the outcome step_run decided for it (the
 -- run of such commands from this one on, at most 64, when four or more of them are left in the
 -- batch; the ones it leaves to their functions dispatched alone in log order). A refused command costs its share of a set statement and its own function, so a
 -- producer of refusals costs about twice the per-command work at most. Then the ledger entry (seq,

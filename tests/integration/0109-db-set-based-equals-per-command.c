@@ -165,11 +165,12 @@ create(const char *cmd, const char *actor, const char *rid, const char *id, cons
 	add(cmd, actor, "create_record", rest);
 }
 
-/* new_version of lineage id on head (head_rid, version, hash hex) as actor; returns the new
- * version's hash (hex) as the database computes it. */
+/* new_version of lineage id (a note of facility, domain QC) on head (head_rid, version, hash
+ * hex) as actor; returns the new version's hash (hex) as the database computes it. */
 static const char *
-version(const char *cmd, const char *actor, const char *rid, const char *id, const char *head_rid,
-    int head_version, const char *head_hash, const char *claimed_prev)
+version_in(const char *facility, const char *cmd, const char *actor, const char *rid,
+    const char *id, const char *head_rid, int head_version, const char *head_hash,
+    const char *claimed_prev)
 {
 	static char h[80];
 	char rest[1024], v[16], prev_id[64], prev_hash[96];
@@ -178,14 +179,23 @@ version(const char *cmd, const char *actor, const char *rid, const char *id, con
 	snprintf(prev_id, sizeof(prev_id), "'%s'", head_rid);
 	snprintf(prev_hash, sizeof(prev_hash), "decode('%s', 'hex')", head_hash);
 	snprintf(h, sizeof(h), "%s",
-	    hash_of(
-	        rid, id, v, prev_id, prev_hash, "note", "F1", "QC", "t", actor, et_of(batch_n)));
+	    hash_of(rid, id, v, prev_id, prev_hash, "note", facility, "QC", "t", actor,
+	        et_of(batch_n)));
 	snprintf(rest, sizeof(rest),
 	    "\"record_id\": \"%s\", \"id\": \"%s\", \"previous_record_hash\": \"%s\", \"title\": "
 	    "\"t\", \"content\": \"00\", \"record_hash\": \"%s\", \"reason\": \"revise\"",
 	    rid, id, claimed_prev ? claimed_prev : head_hash, h);
 	add(cmd, actor, "new_version", rest);
 	return h;
+}
+
+/* version_in for a note of F1. */
+static const char *
+version(const char *cmd, const char *actor, const char *rid, const char *id, const char *head_rid,
+    int head_version, const char *head_hash, const char *claimed_prev)
+{
+	return version_in(
+	    "F1", cmd, actor, rid, id, head_rid, head_version, head_hash, claimed_prev);
 }
 
 /* The hex hash of lineage id's head. */
@@ -230,6 +240,14 @@ calls_of(const char *f)
 	    f));
 }
 
+/* The rows this transaction inserted into axiom.batch_scope so far. */
+static int
+scope_rows(void)
+{
+	return dbt_int(dbt_value(T.api, "SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE "
+	                                "relid = 'axiom.batch_scope'::regclass"));
+}
+
 /* What one way of applying the batch gave: every outcome (one line each, then the reason
  * codes, "accepted" for none), the table digests, and the calls of apply_version_run (runs)
  * and apply_step_run (step_runs). */
@@ -242,6 +260,8 @@ struct result {
 	int trapped;      /* calls of apply_batch: the batch's second try, command by command */
 	int actor_checks; /* calls of user_active_at */
 	int sight_checks; /* calls of lineage_in_sight */
+	int alone;        /* calls of dispatch_command: commands decided by their own function */
+	int scope_rows;   /* rows inserted into batch_scope: the members of every try of a run */
 };
 
 /*
@@ -253,7 +273,8 @@ static void
 apply(int set, struct result *r)
 {
 	char from[256], sql[1024];
-	int runs_before, step_runs_before, trapped_before, checks_before, sight_before;
+	int runs_before, step_runs_before, trapped_before, checks_before, sight_before,
+	    alone_before, scope_before;
 
 	if (set)
 		snprintf(from, sizeof(from),
@@ -268,6 +289,8 @@ apply(int set, struct result *r)
 	trapped_before = calls_of("apply_batch");
 	checks_before = calls_of("user_active_at");
 	sight_before = calls_of("lineage_in_sight");
+	alone_before = calls_of("dispatch_command");
+	scope_before = scope_rows();
 	snprintf(sql, sizeof(sql),
 	    "WITH o AS (SELECT * FROM %s) SELECT string_agg(concat_ws('|', o.ordinal, "
 	    "o.kafka_offset, o.decision, coalesce(o.reason_code, '-'), o.message, "
@@ -291,6 +314,8 @@ apply(int set, struct result *r)
 	r->trapped = calls_of("apply_batch") - trapped_before;
 	r->actor_checks = calls_of("user_active_at") - checks_before;
 	r->sight_checks = calls_of("lineage_in_sight") - sight_before;
+	r->alone = calls_of("dispatch_command") - alone_before;
+	r->scope_rows = scope_rows() - scope_before;
 	/* no row of the batch scope outlives a batch */
 	ck_assert_str_eq(dbt_value(T.api, "SELECT count(*) FROM axiom.batch_scope"), "0");
 	dbt_exec(T.api, "ROLLBACK");
@@ -337,6 +362,21 @@ expect_same(const char *reasons, int runs, int step_runs)
 	ck_assert_str_eq(set.reasons, reasons);
 	ck_assert_int_eq(set.runs, runs);
 	ck_assert_int_eq(set.step_runs, step_runs);
+	result_free(&set);
+	result_free(&one);
+}
+
+/* As expect_same for a batch of new records and versions, with alone commands decided by their
+ * own functions (inside the runs or after them) instead of runs of change steps. */
+static void
+expect_alone(const char *reasons, int runs, int alone)
+{
+	struct result set, one;
+
+	apply_both(&set, &one);
+	ck_assert_str_eq(set.reasons, reasons);
+	ck_assert_int_eq(set.runs, runs);
+	ck_assert_int_eq(set.alone, alone);
 	result_free(&set);
 	result_free(&one);
 }
@@ -465,6 +505,7 @@ START_TEST(test_one_run_for_a_batch_of_distinct_lineages)
 	ck_assert_int_eq(set.runs, 1);
 	ck_assert_int_eq(set.actor_checks, 40);
 	ck_assert_int_eq(set.sight_checks, 40);
+	ck_assert_int_eq(set.scope_rows, 40);
 	ck_assert_ptr_null(strstr(set.reasons, "_"));
 	result_free(&set);
 	result_free(&one);
@@ -599,20 +640,131 @@ START_TEST(test_a_lineage_comes_back_in_a_run_on_the_version_before)
 	version(CID("76"), "alice", RID("76"), LID("01"), RID("74"), 4, v4, NULL);
 	/* on the version frank would have made: left to its function, the run goes on */
 	version(CID("79"), "alice", RID("79"), LID("02"), RID("75"), 2, f2, NULL);
-	/* a revision on a stale base, refused, then the real one on the head: left to its
-	 * function (it follows a refusal on its lineage), which accepts it */
+	/* a revision on a stale base, refused, then the real one on the head: deferred (it
+	 * follows a refusal on its lineage) and accepted by the run's next try */
 	version(CID("7a"), "alice", RID("7a"), LID("03"), RID("03"), 1, h03, h01);
 	version(CID("7b"), "alice", RID("7b"), LID("03"), RID("03"), 1, h03, NULL);
 	/* a lineage created again inside a run: refused */
 	create(CID("77"), "alice", RID("77"), LID("77"), "note", "F1", "new", NULL);
 	create(CID("78"), "alice", RID("78"), LID("77"), "note", "F1", "again", NULL);
 	close_batch();
-	/* 0-10 in one run (5, 7, 8 and 9 left to their functions), then 11 (it creates 10's
-	 * lineage again, a run of its own) */
-	expect_same("accepted,accepted,accepted,accepted,accepted,insufficient_access_level,"
-	            "accepted,stale_previous_hash,stale_previous_hash,accepted,accepted,"
-	            "not_found_or_denied",
-	    2, 0);
+	/* 0-10 in one run (7 and 9 deferred to its second try, which refuses 7; 5, 7 and 8 left to
+	 * their functions), then 11 (it creates 10's lineage again: a run of its own, which leaves
+	 * it to its function) */
+	expect_alone(
+	    "accepted,accepted,accepted,accepted,accepted,insufficient_access_level,accepted,"
+	    "stale_previous_hash,stale_previous_hash,accepted,accepted,not_found_or_denied",
+	    2, 4);
+}
+END_TEST
+
+/*
+ * A refused version defers the later versions of its lineage to the run's next try, which
+ * decides them on the head the run left: a producer's refusals do not push the versions after
+ * them onto the per-command path.
+ */
+START_TEST(test_versions_after_a_refusal_are_decided_by_the_run)
+{
+	char h03[80], v[80];
+
+	snprintf(h03, sizeof(h03), "%s", head_hash(LID("03")));
+	/* 0: L01; 1: L03 on a stale base (L01's hash), refused */
+	version(CID("c0"), "alice", RID("c0"), LID("01"), RID("01"), 1, head_hash(LID("01")), NULL);
+	version(CID("c1"), "alice", RID("c1"), LID("03"), RID("03"), 1, h03, head_hash(LID("01")));
+	/* 2-4: L03 on its head, each on the version before; 5: L02 */
+	snprintf(v, sizeof(v), "%s",
+	    version(CID("c2"), "carol", RID("c2"), LID("03"), RID("03"), 1, h03, NULL));
+	snprintf(v, sizeof(v), "%s",
+	    version(CID("c3"), "alice", RID("c3"), LID("03"), RID("c2"), 2, v, NULL));
+	version(CID("c4"), "alice", RID("c4"), LID("03"), RID("c3"), 3, v, NULL);
+	version(CID("c5"), "alice", RID("c5"), LID("02"), RID("02"), 1, head_hash(LID("02")), NULL);
+	close_batch();
+	/* one run: 1 left to its function, 2-4 decided by the run's second try */
+	expect_alone("accepted,stale_previous_hash,accepted,accepted,accepted,accepted", 1, 1);
+}
+END_TEST
+
+/*
+ * A lineage the run cannot see (one of its commands' actors may not) hides its head from every
+ * command of the run on it, so the set refuses the first, and only its function can tell
+ * whether it is accepted: it decides it before the next try takes the later ones. Here dave's
+ * first version is accepted by his function, so his second, on the version before, is stale; a
+ * try that decided the second before that function would accept it.
+ */
+START_TEST(test_versions_of_a_lineage_the_run_cannot_see_follow_their_functions)
+{
+	char h07[80], v[80];
+
+	snprintf(h07, sizeof(h07), "%s", head_hash(LID("07")));
+	/* 0: dave's F2 note L07; 1: alice on it (she cannot see F2); 2: dave on its stored head */
+	snprintf(v, sizeof(v), "%s",
+	    version_in("F2", CID("d0"), "dave", RID("d0"), LID("07"), RID("07"), 1, h07, NULL));
+	version_in("F2", CID("d1"), "alice", RID("d1"), LID("07"), RID("d0"), 2, v, NULL);
+	version_in("F2", CID("d2"), "dave", RID("d2"), LID("07"), RID("07"), 1, h07, NULL);
+	/* 3: L01, accepted by the run */
+	version(CID("d3"), "alice", RID("d3"), LID("01"), RID("01"), 1, head_hash(LID("01")), NULL);
+	close_batch();
+	expect_alone("accepted,not_found_or_denied,stale_previous_hash,accepted", 1, 3);
+}
+END_TEST
+
+/*
+ * A deferred try that hits a key conflict (a record id in use by a row the actor cannot see)
+ * leaves its members to their functions; what the run decided before stays.
+ */
+START_TEST(test_a_key_conflict_in_a_deferred_try_leaves_its_members_to_their_functions)
+{
+	struct result set, one;
+	char h03[80];
+
+	snprintf(h03, sizeof(h03), "%s", head_hash(LID("03")));
+	/* 0: L01; 1: L03 on a stale base; 2: L03 on its head, as dave's hidden record id */
+	version(CID("f0"), "alice", RID("f0"), LID("01"), RID("01"), 1, head_hash(LID("01")), NULL);
+	version(CID("f1"), "alice", RID("f1"), LID("03"), RID("03"), 1, h03, head_hash(LID("01")));
+	version(CID("f2"), "alice", RID("07"), LID("03"), RID("03"), 1, h03, NULL);
+	close_batch();
+	apply_both(&set, &one);
+	ck_assert_str_eq(set.reasons, "accepted,stale_previous_hash,not_found_or_denied");
+	/* tries: 0-2, then 2 (deferred, rolled back) */
+	ck_assert_int_eq(set.runs, 1);
+	ck_assert_int_eq(set.scope_rows, 3 + 1);
+	ck_assert_int_eq(set.alone, 2);
+	result_free(&set);
+	result_free(&one);
+}
+END_TEST
+
+/*
+ * The deferred tries of a run take at most as many members as its first try: a producer whose
+ * versions of one lineage are all refused costs one more try, then their functions, not a try
+ * per refusal.
+ */
+START_TEST(test_deferred_tries_take_at_most_the_members_of_the_first)
+{
+	struct result set, one;
+	char stale[80], rid[64], cmd[64];
+	int i;
+
+	snprintf(stale, sizeof(stale), "%s", head_hash(LID("02")));
+	/* 0-5: L01, each on a stale base; 6: L03 */
+	for (i = 0; i < 6; i++) {
+		snprintf(rid, sizeof(rid), RID("e%d"), i);
+		snprintf(cmd, sizeof(cmd), CID("e%d"), i);
+		version(cmd, "alice", rid, LID("01"), RID("01"), 1, head_hash(LID("01")), stale);
+	}
+	version(CID("e6"), "alice", RID("e6"), LID("03"), RID("03"), 1, head_hash(LID("03")), NULL);
+	close_batch();
+	apply_both(&set, &one);
+	ck_assert_str_eq(set.reasons, "stale_previous_hash,stale_previous_hash,stale_previous_hash,"
+	                              "stale_previous_hash,stale_previous_hash,stale_previous_hash,"
+	                              "accepted");
+	/* tries: 0-6; 1-5 deferred (0 decided by its function), which refuses 1 and would defer
+	 * four more, beyond the two the first try left: 1-5 go to their functions */
+	ck_assert_int_eq(set.runs, 1);
+	ck_assert_int_eq(set.scope_rows, 7 + 5);
+	ck_assert_int_eq(set.alone, 6);
+	result_free(&set);
+	result_free(&one);
 }
 END_TEST
 
@@ -662,8 +814,9 @@ START_TEST(test_an_applied_change_keeps_its_lineage_out_of_the_run)
 END_TEST
 
 /*
- * A refused member leaves the later versions of its lineage to their functions, decided in log
- * order around what the run accepted, a republished command id of an accepted member included
+ * A refused member's function decides it in log order around what the run accepted, after the
+ * later versions of its lineage the run's next try accepted, a republished command id of an
+ * accepted member included.
  */
 START_TEST(test_versions_after_a_refusal_on_their_lineage_keep_the_log_order)
 {
@@ -684,11 +837,11 @@ START_TEST(test_versions_after_a_refusal_on_their_lineage_keep_the_log_order)
 	version(CID("b5"), "alice", RID("b5"), LID("01"), RID("b2"), 3, v2, NULL);
 	create(CID("b6"), "alice", RID("b6"), LID("b6"), "note", "F1", "new", NULL);
 	close_batch();
-	/* runs: 0-3 (ends before 4's republished id; 1 refused and 2 after it on L01, each
-	 * left to its function), 5-6 */
-	expect_same("accepted,stale_previous_hash,accepted,accepted,duplicate_command,accepted,"
-	            "accepted",
-	    2, 0);
+	/* runs: 0-3 (ends before 4's republished id; 1 refused, left to its function, 2 after it
+	 * on L01 decided by the run's second try), 5-6 */
+	expect_alone(
+	    "accepted,stale_previous_hash,accepted,accepted,duplicate_command,accepted,accepted", 2,
+	    1);
 }
 END_TEST
 
@@ -1134,6 +1287,11 @@ suite(void)
 	tcase_add_test(tc, test_a_malformed_command_in_a_run_takes_the_second_try);
 	tcase_add_test(tc, test_commands_a_run_steps_over_keep_their_place_in_the_log);
 	tcase_add_test(tc, test_a_lineage_comes_back_in_a_run_on_the_version_before);
+	tcase_add_test(tc, test_versions_after_a_refusal_are_decided_by_the_run);
+	tcase_add_test(tc, test_versions_of_a_lineage_the_run_cannot_see_follow_their_functions);
+	tcase_add_test(tc, test_deferred_tries_take_at_most_the_members_of_the_first);
+	tcase_add_test(
+	    tc, test_a_key_conflict_in_a_deferred_try_leaves_its_members_to_their_functions);
 	tcase_add_test(tc, test_an_applied_change_keeps_its_lineage_out_of_the_run);
 	tcase_add_test(tc, test_versions_after_a_refusal_on_their_lineage_keep_the_log_order);
 	tcase_add_test(tc, test_a_command_id_applied_in_an_earlier_batch_ends_a_run);
