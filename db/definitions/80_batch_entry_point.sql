@@ -545,27 +545,30 @@ $function$;
 -- command: raise invalid_parameter_value for a missing offset or event time or an offset that goes
 -- back; stop at the first data command whose event time is not before the watermark p_w (invariant
 -- 3); raise event_time_regressed (internal_error) for an event time before the ledger's last
--- (invariant 6); set axiom.ledger_topic, axiom.ledger_partition and axiom.ledger_seq to the entry
--- the command will get, which every row it inserts takes as its ledger reference (invariant 7);
--- decide: duplicate_command when this ledger applied the command id before, in an earlier batch or
--- earlier in this one (invariant 5), accepted for a tick, else dispatch_command, or, for a
--- create_record or new_version on the normal path of a data batch, the outcome version_run decided
--- for it: the run of such commands from this one on, stepping over the commands that cannot see
--- them, decided as one set (invariant 8); the members the set left to their functions (refused,
--- or after a refused one on its lineage beyond what the run's deferred tries take) and the
--- member that cut a run (a key conflict) are then dispatched alone, in log order; a run after a
--- cut may be at most twice the members decided before it; likewise, for a proposal or a change step, the outcome step_run decided for it (the
--- run of such commands from this one on, at most 64, when four or more of them are left in the
--- batch; the ones it leaves to their functions dispatched alone in log order). A refused command costs its share of a set statement and its own function, so a
--- producer of refusals costs about twice the per-command work at most. Then the ledger entry (seq,
--- offset, command id, actor, event time, decision, reason code, record hash, previous entry hash,
--- entry_hash = SHA-256 of canon_ledger_v1) when the offset is after the ledger's last, and the
--- command id for applied_commands. p_trap false, the normal path: the partition's ledger lock (the
--- advisory lock append_ledger_entry takes) once for the batch, no per-command subtransaction, so a
--- malformed field raises out of the batch, and the batch's entries and applied command ids
--- inserted in one statement each after the last command (no function of a command reads either
--- table). p_trap true, partition_batch's second try: each command goes through apply_batch, whose
--- per-command trap turns a malformed command into invalid_command, and each entry through
+-- (invariant 6); decide: duplicate_command when this ledger applied the command id before, in an
+-- earlier batch or earlier in this one (invariant 5), accepted for a tick, else dispatch_command,
+-- or, for a create_record or new_version on the normal path of a data batch, the outcome
+-- version_run decided for it: the run of such commands from this one on, stepping over the
+-- commands that cannot see them, decided as one set (invariant 8); the members the set left to
+-- their functions (refused, or after a refused one on its lineage beyond what the run's deferred
+-- tries take) and the member that cut a run (a key conflict) are then dispatched alone, in log
+-- order; a run after a cut may be at most twice the members decided before it; likewise, for a
+-- proposal or a change step, the outcome step_run decided for it (the run of such commands from
+-- this one on, at most 64, when four or more of them are left in the batch; the ones it leaves
+-- to their functions dispatched alone in log order). A refused command costs its share of a set
+-- statement and its own function, so a producer of refusals costs about twice the per-command
+-- work at most. axiom.ledger_topic and axiom.ledger_partition name the partition for the batch,
+-- and axiom.ledger_seq the entry a command will get before its function runs: every row a
+-- function inserts takes them as its ledger reference (invariant 7; a set run names each
+-- member's entry itself). Then the ledger entry (seq, offset, command id, actor, event time,
+-- decision, reason code, record hash, previous entry hash, entry_hash = SHA-256 of
+-- canon_ledger_v1) when the offset is after the ledger's last, and the command id for
+-- applied_commands. p_trap false, the normal path: the partition's ledger lock (the advisory lock
+-- append_ledger_entry takes) once for the batch, no per-command subtransaction, so a malformed
+-- field raises out of the batch, and the batch's entries and applied command ids inserted in one
+-- statement each after the last command (no function of a command reads either table). p_trap
+-- true, partition_batch's second try: each command goes through apply_batch, whose per-command
+-- trap turns a malformed command into invalid_command, and each entry through
 -- append_ledger_entry. The ledger settings are cleared at the end. Executable by axiom_definer
 -- only.
 CREATE OR REPLACE FUNCTION axiom.partition_commands(p_topic text, p_partition integer, p_control boolean, p_expected bigint, p_w timestamp with time zone, p_commands jsonb, p_trap boolean)
@@ -575,6 +578,8 @@ CREATE OR REPLACE FUNCTION axiom.partition_commands(p_topic text, p_partition in
 AS $function$
 DECLARE
 	cmds jsonb[] := ARRAY(SELECT jsonb_array_elements(p_commands));
+	-- their command ids, NULL where one is missing or not a uuid
+	ids uuid[] := ARRAY(SELECT axiom.uuid_or_null(x->>'command_id') FROM unnest(cmds) AS x);
 	c jsonb;
 	off bigint;
 	et timestamptz;
@@ -608,19 +613,10 @@ DECLARE
 	run_cap integer := 64;
 	k integer;
 	-- the batch's ledger entries and applied command ids (the normal path inserts them in
-	-- one statement each at the end; no function of a command reads either table)
-	e_seq bigint[] := '{}';
-	e_off bigint[] := '{}';
-	e_cmd uuid[] := '{}';
-	e_actor text[] := '{}';
-	e_et timestamptz[] := '{}';
-	e_decision text[] := '{}';
-	e_reason text[] := '{}';
-	e_record_hash bytea[] := '{}';
-	e_previous bytea[] := '{}';
-	e_hash bytea[] := '{}';
-	e_payload bytea[] := '{}';
-	e_detail text[] := '{}';
+	-- one statement each at the end; no function of a command reads either table); an entry
+	-- is one value of the ledger's row type (its columns in table order): one assignment per
+	-- command, where an array per column took twelve
+	entries axiom.ledger[] := '{}';
 	a_cmd uuid[] := '{}';
 	a_off bigint[] := '{}';
 	-- the batch's command ids this ledger applied in an earlier batch (read once)
@@ -648,11 +644,10 @@ BEGIN
 	END IF;
 	-- one index probe per command: as "command_id = ANY (ids)", a generic plan made without
 	-- the table's statistics read every command id the partition ever applied
-	prior := ARRAY(SELECT a.command_id FROM unnest(cmds) AS x
+	prior := ARRAY(SELECT a.command_id FROM unnest(ids) AS x
 	                CROSS JOIN LATERAL (SELECT a.command_id FROM axiom.applied_commands a
 	                                     WHERE a.topic = p_topic AND a.kafka_partition = p_partition
-	                                       AND a.command_id = axiom.uuid_or_null(x->>'command_id')
-	                                     LIMIT 1) a);
+	                                       AND a.command_id = x LIMIT 1) a);
 	PERFORM set_config('axiom.ledger_topic', p_topic, true),
 	    set_config('axiom.ledger_partition', p_partition::text, true);
 	FOR n IN 1..coalesce(cardinality(cmds), 0) LOOP
@@ -672,8 +667,7 @@ BEGIN
 			    USING ERRCODE = 'internal_error',
 			          HINT = 'The applier must send the running maximum of the partition''s append times.';
 		END IF;
-		PERFORM set_config('axiom.ledger_seq', (coalesce(last_seq, 0) + 1)::text, true);
-		cmd := axiom.uuid_or_null(c->>'command_id');
+		cmd := ids[n];
 		l_actor := c->>'actor';
 		l_et := et;
 		l_cmd := cmd;
@@ -712,6 +706,7 @@ BEGIN
 				    cmd, o.decision, 'tick', NULL, l_payload, NULL);
 			END IF;
 		ELSIF p_trap THEN
+			PERFORM set_config('axiom.ledger_seq', (coalesce(last_seq, 0) + 1)::text, true);
 			SELECT b.decision, b.reason_code, b.message, b.object_id, b.version, b.record_hash
 			  INTO r FROM axiom_api.apply_batch(p_topic, p_partition, jsonb_build_array(c)) b;
 			o := ROW(r.decision, r.reason_code, r.message, r.object_id, r.version, r.record_hash);
@@ -761,6 +756,7 @@ BEGIN
 			IF (pre[n]).decision IS NOT NULL THEN
 				o := pre[n];
 			ELSE
+				PERFORM set_config('axiom.ledger_seq', (coalesce(last_seq, 0) + 1)::text, true);
 				o := axiom.dispatch_command(c, l_actor, l_et, l_cmd, p_topic, p_partition);
 			END IF;
 			l_reason := o.reason_code;
@@ -775,18 +771,9 @@ BEGIN
 				h := sha256(axiom.canon_ledger_v1(p_topic, p_partition, coalesce(last_seq, 0) + 1,
 				    off, l_cmd, l_actor, l_et, o.decision, l_reason, l_hash,
 				    coalesce(last_hash, zero)));
-				e_seq := e_seq || (coalesce(last_seq, 0) + 1);
-				e_off := e_off || off;
-				e_cmd := e_cmd || l_cmd;
-				e_actor := e_actor || l_actor;
-				e_et := e_et || l_et;
-				e_decision := e_decision || o.decision;
-				e_reason := e_reason || l_reason;
-				e_record_hash := e_record_hash || l_hash;
-				e_previous := e_previous || coalesce(last_hash, zero);
-				e_hash := e_hash || h;
-				e_payload := e_payload || l_payload;
-				e_detail := e_detail || l_detail;
+				entries := entries || ROW(p_topic, p_partition, coalesce(last_seq, 0) + 1, off,
+				    l_cmd, l_actor, l_et, o.decision, l_reason, l_hash, coalesce(last_hash, zero), h,
+				    l_payload, l_detail)::axiom.ledger;
 				last_hash := h;
 			END IF;
 			last_seq := coalesce(last_seq, 0) + 1;
@@ -806,10 +793,11 @@ BEGIN
 	INSERT INTO axiom.ledger (topic, kafka_partition, seq, kafka_offset, command_id, actor,
 	    event_time, decision, reason_code, record_hash, previous_entry_hash, entry_hash,
 	    payload_hash, reason_detail)
-	SELECT p_topic, p_partition, u.s, u.o, u.c, u.a, u.t, u.d, u.rc, u.rh, u.pr, u.eh, u.ph, u.rd
-	  FROM unnest(e_seq, e_off, e_cmd, e_actor, e_et, e_decision, e_reason, e_record_hash,
-	      e_previous, e_hash, e_payload, e_detail) AS u(s, o, c, a, t, d, rc, rh, pr, eh, ph, rd)
-	 ORDER BY u.s;
+	SELECT u.topic, u.kafka_partition, u.seq, u.kafka_offset, u.command_id, u.actor,
+	       u.event_time, u.decision, u.reason_code, u.record_hash, u.previous_entry_hash,
+	       u.entry_hash, u.payload_hash, u.reason_detail
+	  FROM unnest(entries) AS u
+	 ORDER BY u.seq;
 	INSERT INTO axiom.applied_commands
 	SELECT u.applied_cmd, p_topic, p_partition, u.applied_off
 	  FROM unnest(a_cmd, a_off) AS u(applied_cmd, applied_off);
