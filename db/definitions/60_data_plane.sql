@@ -360,7 +360,6 @@ DECLARE
 	refused integer[];
 	m integer;
 	j integer;
-	seq text;
 BEGIN
 	WHILE n > 0 LOOP
 		WITH e AS (
@@ -527,14 +526,12 @@ BEGIN
 		-- the refused member before each deferred lineage, decided by its function now, in
 		-- log order, under its ledger entry: before the versions after it, as in the log
 		IF cardinality(refused) > 0 THEN
-			seq := current_setting('axiom.ledger_seq', true);
 			FOREACH m IN ARRAY ARRAY(SELECT unnest(refused) ORDER BY 1) LOOP
 				PERFORM set_config('axiom.ledger_seq', p_seqs[m]::text, true);
 				outs[m] := axiom.dispatch_command(p_cmds[m], p_cmds[m]->>'actor',
 				    (p_cmds[m]->>'event_time')::timestamptz, (p_cmds[m]->>'command_id')::uuid,
 				    p_topic, p_partition);
 			END LOOP;
-			PERFORM set_config('axiom.ledger_seq', seq, true);
 		END IF;
 	END LOOP;
 	RETURN outs;
