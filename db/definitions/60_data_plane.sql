@@ -354,7 +354,7 @@ DECLARE
 	budget integer;
 	-- the lineages of the members a try left, the first member it left on each, the members it
 	-- deferred, and the refused ones decided by their functions before the next try
-	lineages text[];
+	lineages uuid[];
 	firsts integer[];
 	deferred integer[];
 	refused integer[];
@@ -490,9 +490,9 @@ BEGIN
 				FOR k IN 1..cardinality(tried) LOOP
 					CONTINUE WHEN (tried[k]).decision IS NOT NULL;
 					m := coalesce(todo[k], k);
-					j := array_position(lineages, p_cmds[m]->>'id');
+					j := array_position(lineages, (p_cmds[m]->>'id')::uuid);
 					IF j IS NULL THEN
-						lineages := lineages || (p_cmds[m]->>'id');
+						lineages := lineages || (p_cmds[m]->>'id')::uuid;
 						firsts := firsts || m;
 					ELSE
 						deferred := deferred || m;

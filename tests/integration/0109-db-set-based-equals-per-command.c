@@ -708,6 +708,25 @@ START_TEST(test_versions_of_a_lineage_the_run_cannot_see_follow_their_functions)
 }
 END_TEST
 
+/* A lineage id written in capitals is the same lineage: the version after a refusal on it is
+ * deferred like any other. */
+START_TEST(test_a_lineage_written_in_capitals_is_deferred_alike)
+{
+	char c1[80];
+
+	snprintf(c1, sizeof(c1), "%s",
+	    hash_of(RID("ab"), LID("ab"), "1", "NULL", "NULL", "note", "F1", "QC", "t", "alice",
+	        et_of(batch_n)));
+	/* 0: a new lineage; 1: a version of it on a stale base; 2: one on its head, its id in
+	 * capitals */
+	create(CID("ab"), "alice", RID("ab"), LID("ab"), "note", "F1", "new", NULL);
+	version(CID("ac"), "alice", RID("ac"), LID("ab"), RID("ab"), 1, c1, head_hash(LID("01")));
+	version(CID("ad"), "alice", RID("ad"), LID("AB"), RID("ab"), 1, c1, NULL);
+	close_batch();
+	expect_alone("accepted,stale_previous_hash,accepted", 1, 1);
+}
+END_TEST
+
 /*
  * A deferred try that hits a key conflict (a record id in use by a row the actor cannot see)
  * leaves its members to their functions; what the run decided before stays.
@@ -1290,6 +1309,7 @@ suite(void)
 	tcase_add_test(tc, test_versions_after_a_refusal_are_decided_by_the_run);
 	tcase_add_test(tc, test_versions_of_a_lineage_the_run_cannot_see_follow_their_functions);
 	tcase_add_test(tc, test_deferred_tries_take_at_most_the_members_of_the_first);
+	tcase_add_test(tc, test_a_lineage_written_in_capitals_is_deferred_alike);
 	tcase_add_test(
 	    tc, test_a_key_conflict_in_a_deferred_try_leaves_its_members_to_their_functions);
 	tcase_add_test(tc, test_an_applied_change_keeps_its_lineage_out_of_the_run);
