@@ -339,14 +339,15 @@ START_TEST(test_identity_cannot_be_spoofed_by_setting_parameters)
 	 * only the functions that implement it read or write the identity settings
 	 * (begin_command sets them, context_identity reads them under their MAC for the row
 	 * policy; actor_in_scope, which no policy calls any more, read them the same way); the
-	 * batch's loop writes the ledger reference settings (db/0018), which identify no one
+	 * batch's loop writes the ledger reference settings (db/0018), which identify no one, and
+	 * so does a version run for the refused member it has its function decide
 	 */
 	ck_assert_str_eq(
 	    dbt_value(T.admin, "SELECT string_agg(p.proname, ',' ORDER BY p.proname) FROM pg_proc "
 	                       "p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname "
 	                       "LIKE 'axiom%%' AND (p.prosrc LIKE '%%current_setting%%' OR "
 	                       "p.prosrc LIKE '%%set_config%%')"),
-	    "actor_in_scope,begin_command,context_identity,partition_commands");
+	    "actor_in_scope,apply_version_run,begin_command,context_identity,partition_commands");
 }
 END_TEST
 
