@@ -21,8 +21,11 @@
  * over (change steps, a tick) keep their place in the log: a change proposed on a lineage
  * before a new version of it sees the version before, a change applied before a new version of
  * its lineage makes the version that one builds on, a command id reused after a stepped-over
- * command is the duplicate. Also: the set path was taken (function call counts),
- * axiom.batch_scope is empty after each batch, and no login may write it.
+ * command is the duplicate; the versions after a refused one on its lineage are decided by the
+ * run's next try, after the refused one's own function (a lineage the run cannot see, a key
+ * conflict in that try, a lineage id in capitals, the budget of such tries). Also: the set path
+ * was taken (function call counts), axiom.batch_scope is empty after each batch, and no login
+ * may write it.
  *
  * Cast (ax_dbtest.h): alice author F1/QC, bob reviewer F1/QC, carol manager F1/QC, dave
  * manager F2/QC, gina author F1/MICRO.
