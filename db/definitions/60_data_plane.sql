@@ -511,7 +511,6 @@ BEGIN
 				END IF;
 			END IF;
 		EXCEPTION WHEN unique_violation THEN
-			refused := '{}';
 			IF todo IS NULL THEN
 				-- an id in use by a row the actor cannot see: try the first half
 				outs := '{}';
