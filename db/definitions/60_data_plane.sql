@@ -19,8 +19,8 @@
 -- not_found_or_denied). The axiom_api functions here are SECURITY DEFINER, owned by
 -- axiom_definer and reached only through the batch entry point (80_batch_entry_point.sql),
 -- except the two reads lineage_head and change_content, which the applier's login executes.
--- apply_version_run decides a run of create_record and new_version commands as one set, with
--- the same checks, rows and outcomes as those two functions (test 0109).
+-- apply_version_run decides a run of create_record, new_version and apply_change commands as one
+-- set, with the same checks, rows and outcomes as those functions (test 0109).
 -- Tests: 0102-db-rls, 0103-canonical-encoding-in-sql, 0105-db-change-management,
 -- 0109-db-set-based-equals-per-command, 0511-apply-separation-of-duties,
 -- 0513-apply-reason-required.
@@ -286,53 +286,61 @@ BEGIN
 END
 $function$;
 
--- Decide and apply the run p_cmds of create_record and new_version commands as one set, every
--- layer on, and return one element per command before the cut, in order: the outcome of an
--- accepted one or of one its function decided here (below), NULL for one left to the per-command
--- function (create_record, new_version). The caller (partition_commands, 80_batch_entry_point.sql)
--- gives only commands it would dispatch, in log order, each on a lineage and with a record id and
--- command id of its own within the run, and decides each NULL one, and the cut, through the
--- per-command function, in log order, which then gives its exact decision. A command left so
--- changes no record in the set, and every accepted command after it is on another lineage and has
--- another record id, so deciding it after them changes nothing either gets. A lineage may come
--- back in the run as a new version: it builds on the version the command before it on that
--- lineage makes, so each command gets the decision, record, audit-trail row and outcome the
+-- Decide and apply the run p_cmds of create_record, new_version and apply_change commands as one
+-- set, every layer on, and return one element per command before the cut, in order: the outcome of
+-- an accepted one or of one its function decided here (below), NULL for one left to the per-command
+-- function (create_record, new_version, apply_change). The caller (partition_commands,
+-- 80_batch_entry_point.sql) gives only commands it would dispatch, in log order, each on a lineage
+-- and with a record id and command id of its own within the run, and decides each NULL one, and the
+-- cut, through the per-command function, in log order, which then gives its exact decision. A
+-- command left so changes no record in the set, and every accepted command after it is on another
+-- lineage and has another record id, so deciding it after them changes nothing either gets. A
+-- lineage may come back in the run as a new version: it builds on the version the command before it
+-- on that lineage makes, so each command gets the decision, record, audit-trail row and outcome the
 -- per-command path gives it. The commands after a refused one on its lineage would build on a
--- version that is not made: the try defers them. Their refused one is then decided by its
--- function at once, before them as in the log (the run's scope emptied and its own ledger entry
--- set, as partition_commands calls it; the function may even accept it: the set's refusal is only
--- a reason to ask it), and the next try takes the deferred ones on the head that leaves. So a
--- producer's refusals do not push the versions after them onto the per-command path, where a new
--- version cost the server about 770 us in a replay of a bench topic, a member of a run about 190.
--- The deferred tries of a run take at most as many members in all as its first: beyond that, the
--- deferred members and the refused ones before them are left to their functions. Command i of
--- the run takes ledger entry p_seqs[i] as its ledger reference.
--- How: axiom.batch_scope names each command's lineage, actor and event time, so the row policy
--- definer_batch_scope (L3) lets each lineage be read and written only as its own command's actor
--- sees it; one statement reads the heads (locked), checks what the per-command functions check
--- (actor enrolled and active, fields, reason, record type, the author level in the lineage's
--- facility and domain at the event time, gate, status, previous hash, the record hash the database
--- computes, a lineage id in use that the actor can see: lineage_in_sight, called for new records
--- only) and inserts the accepted commands' versions (the insert triggers hash each and check their
--- links in one statement, L5 and L6) and audit rows (L4). The statement returns no inserted row:
--- a RETURNING would make PostgreSQL check every new row against the read policies as well, for
--- nothing (an accepted version's hash is the one the command claimed and the insert trigger
--- compared). An id in use by a row the actor cannot see shows only as the insert's key conflict
--- (unique_violation): the statement is then rolled back (one subtransaction per try) and tried
--- again over the first half of the run, until a try inserts or none is left; the command after
--- the members decided is the cut, which the caller decides alone (exact refusal); in a deferred
--- try, the conflict leaves its members to their functions. The tries over halves of a run cost
--- at most twice its statement. The visible lineage is asked through a function, not as
--- a sub-query of the statement, which every run, new versions only included, started whether a
--- row needed it or not (a batch of two new versions costs the server 8.6 % fewer instructions
--- without it, a replay of a bench topic 4.8 % fewer with batches of four, 0.7 % with batches of
--- 200: docs/benchmarks.md). No sequential scan is planned where an index serves: batch_scope
--- is empty but inside runs, so its statistics (none, or an empty table) made the row policies
--- scan all of its entries for each row read, not the entries of the row's lineage (one replay of
--- a bench topic, one backend: the statement's time per member 111 -> 95 us, auto_explain). The
--- run deletes its entries by their row ids: a DELETE of the whole table read every page it ever
--- grew to while six writers filled it (30-70 ms at times, growing the database to 1,000,000
--- versions, until a vacuum truncates it). Executable by axiom_definer only.
+-- version that is not made: the try defers them. Their refused one is then decided by its function
+-- at once, before them as in the log (the run's scope emptied and its own ledger entry set, as
+-- partition_commands calls it; the function may even accept it: the set's refusal is only a reason
+-- to ask it), and the next try takes the deferred ones on the head that leaves. So a producer's
+-- refusals do not push the versions after them onto the per-command path, where a new version cost
+-- the server about 770 us in a replay of a bench topic, a member of a run about 190. The deferred
+-- tries of a run take at most as many members in all as its first: beyond that, the deferred
+-- members and the refused ones before them are left to their functions. An apply_change is the only
+-- member on its lineage, which the caller gives as its "id" (its change's, as its actor sees it),
+-- on a change no command before it in the window names but one decided already (version_run): the
+-- first try decides it in a second statement, run only when the try has one, with every check of
+-- apply_change (actor enrolled and active, the change and the head as the actor sees them, a record
+-- id, a reason, the author level in the change's facility and domain, the change approved, the head
+-- still its base version and hash and not retired, the record hash the database computes), and for
+-- an accepted one inserts the version, marks the change applied and appends its apply step and
+-- audit row; a refused one is left to apply_change. Command i of the run takes ledger entry
+-- p_seqs[i] as its ledger reference.
+-- How: axiom.batch_scope names each command's lineage, actor and event time (and an applied
+-- change's change id), so the row policies definer_batch_scope (L3) let each lineage and change be
+-- read and written only as its own command's actor sees it; one statement reads the heads (locked),
+-- checks what the per-command functions check (actor enrolled and active, fields, reason, record
+-- type, the author level in the lineage's facility and domain at the event time, gate, status,
+-- previous hash, the record hash the database computes, a lineage id in use that the actor can see:
+-- lineage_in_sight, called for new records only) and inserts the accepted commands' versions (the
+-- insert triggers hash each and check their links in one statement, L5 and L6) and audit rows (L4).
+-- The statement returns no inserted row: a RETURNING would make PostgreSQL check every new row
+-- against the read policies as well, for nothing (an accepted version's hash is the one the command
+-- claimed and the insert trigger compared). An id in use by a row the actor cannot see shows only
+-- as the insert's key conflict (unique_violation): the statement is then rolled back (one
+-- subtransaction per try) and tried again over the first half of the run, until a try inserts or
+-- none is left; the command after the members decided is the cut, which the caller decides alone
+-- (exact refusal); in a deferred try, the conflict leaves its members to their functions. The tries
+-- over halves of a run cost at most twice its statement. The visible lineage is asked through a
+-- function, not as a sub-query of the statement, which every run, new versions only included,
+-- started whether a row needed it or not (a batch of two new versions costs the server 8.6 % fewer
+-- instructions without it, a replay of a bench topic 4.8 % fewer with batches of four, 0.7 % with
+-- batches of 200: docs/benchmarks.md). No sequential scan is planned where an index serves:
+-- batch_scope is empty but inside runs, so its statistics (none, or an empty table) made the row
+-- policies scan all of its entries for each row read, not the entries of the row's lineage (one
+-- replay of a bench topic, one backend: the statement's time per member 111 -> 95 us,
+-- auto_explain). The run deletes its entries by their row ids: a DELETE of the whole table read
+-- every page it ever grew to while six writers filled it (30-70 ms at times, growing the database
+-- to 1,000,000 versions, until a vacuum truncates it). Executable by axiom_definer only.
 CREATE OR REPLACE FUNCTION axiom.apply_version_run(p_topic text, p_partition integer, p_seqs bigint[], p_cmds jsonb[])
  RETURNS axiom_api.outcome[]
  LANGUAGE plpgsql
@@ -351,6 +359,7 @@ DECLARE
 	n integer := coalesce(cardinality(p_cmds), 0);
 	todo integer[];
 	tried axiom_api.outcome[];
+	applied axiom_api.outcome[]; -- what the try's applied changes gave
 	budget integer;
 	-- the lineages of the members a try left, the first member it left on each, the members it
 	-- deferred, and the refused ones decided by their functions before the next try
@@ -367,6 +376,11 @@ BEGIN
 		    SELECT (x->>'id')::uuid, x->>'actor', (x->>'event_time')::timestamptz
 		      FROM unnest(p_cmds[1:n]) WITH ORDINALITY AS u(x, i)
 		     WHERE todo IS NULL OR u.i = ANY (todo)
+		    UNION ALL
+		    -- an applied change's own entry (the first try only, as below)
+		    SELECT (x->>'change_id')::uuid, x->>'actor', (x->>'event_time')::timestamptz
+		      FROM unnest(p_cmds[1:n]) AS x
+		     WHERE todo IS NULL AND x->>'op' = 'apply_change'
 		    RETURNING ctid)
 		SELECT array_agg(e.ctid) INTO scope FROM e;
 		refused := '{}';
@@ -424,7 +438,8 @@ BEGIN
 			d AS MATERIALIZED (
 			    -- materialized: g reads accept twice (its own column and the window's
 			    -- argument), and an inlined d evaluated every check twice per member
-			    SELECT v.*, (v.actor IS NOT NULL AND v.et IS NOT NULL AND isfinite(v.et)
+			    SELECT v.*, (v.op <> 'apply_change' AND v.actor IS NOT NULL AND v.et IS NOT NULL
+			           AND isfinite(v.et)
 			           AND axiom.user_active_at(v.actor, v.et)
 			           AND v.record_id IS NOT NULL AND v.id IS NOT NULL AND v.title IS NOT NULL
 			           AND v.content IS NOT NULL AND coalesce(btrim(v.reason), '') <> ''
@@ -472,6 +487,89 @@ BEGIN
 			                    g.claimed) END
 			               FROM g ORDER BY g.i)
 			  INTO tried;
+			IF todo IS NULL AND EXISTS (SELECT 1 FROM unnest(p_cmds[1:n]) AS x
+			    WHERE x->>'op' = 'apply_change') THEN
+				-- the applied changes: each the only member on its lineage (version_run)
+				WITH a AS (
+				    SELECT u.i::integer AS i, u.x->>'actor' AS actor,
+				           (u.x->>'event_time')::timestamptz AS et,
+				           (u.x->>'command_id')::uuid AS cmd,
+				           (u.x->>'change_id')::uuid AS change_id,
+				           (u.x->>'record_id')::uuid AS record_id,
+				           decode(u.x->>'record_hash', 'hex') AS claimed, u.x->>'reason' AS reason
+				      FROM unnest(p_cmds[1:n]) WITH ORDINALITY AS u(x, i)
+				     WHERE u.x->>'op' = 'apply_change'),
+				hk AS (
+				    -- the change and its lineage's head, as the member's actor sees them (locked)
+				    SELECT a.*, y.change_id AS found, y.id, y.status, y.base_version,
+				           y.base_record_hash, y.facility_id, y.domain_id, y.title, y.content,
+				           h.record_id AS head_id, h.version AS head_version,
+				           h.record_hash AS head_hash, h.status AS head_status, h.record_type AS v_type,
+				           h.facility_id AS v_facility, h.domain_id AS v_domain
+				      FROM a
+				      LEFT JOIN LATERAL (SELECT * FROM axiom.change_requests y
+				                          WHERE y.change_id = a.change_id FOR UPDATE) y ON true
+				      LEFT JOIN LATERAL (SELECT r.record_id, r.version, r.record_hash, r.status,
+				                                r.record_type, r.facility_id, r.domain_id
+				                           FROM axiom.records r WHERE r.id = y.id
+				                          ORDER BY r.version DESC LIMIT 1 FOR UPDATE) h ON true),
+				d AS MATERIALIZED (
+				    -- what apply_change checks (materialized: read twice below)
+				    SELECT hk.*, (hk.actor IS NOT NULL AND hk.et IS NOT NULL AND isfinite(hk.et)
+				           AND axiom.user_active_at(hk.actor, hk.et)
+				           AND hk.found IS NOT NULL AND hk.head_id IS NOT NULL
+				           AND hk.record_id IS NOT NULL AND coalesce(btrim(hk.reason), '') <> ''
+				           AND (SELECT r.rank FROM axiom.tier_rank_row(hk.actor, hk.facility_id,
+				               hk.domain_id, hk.et, NULL) AS r) >= author_rank
+				           AND hk.status = 'approved' AND hk.head_version = hk.base_version
+				           AND hk.head_hash = hk.base_record_hash AND hk.head_status <> 'retired'
+				           AND hk.claimed = axiom.expected_hash(hk.record_id, hk.id,
+				               hk.head_version + 1, hk.head_id, hk.head_hash, hk.v_type, hk.v_facility,
+				               hk.v_domain, hk.title, hk.content, hk.actor, hk.et, hk.change_id))
+				           AS accept
+				      FROM hk),
+				p AS (
+				    SELECT d.* FROM d WHERE d.accept),
+				ins AS (
+				    INSERT INTO axiom.records (record_id, id, version, previous_record_id,
+				        previous_record_hash, record_hash, record_type, facility_id, domain_id,
+				        title, content, created_by, created_at, change_id, ledger_topic,
+				        ledger_partition, ledger_seq)
+				    SELECT p.record_id, p.id, p.head_version + 1, p.head_id, p.head_hash,
+				           p.claimed, p.v_type, p.v_facility, p.v_domain, p.title, p.content,
+				           p.actor, p.et, p.change_id, p_topic, p_partition, p_seqs[p.i]
+				      FROM p ORDER BY p.i),
+				up AS (
+				    UPDATE axiom.change_requests x SET status = 'applied',
+				           status_changed_at = p.et, applied_record_id = p.record_id
+				      FROM p WHERE x.change_id = p.change_id),
+				st AS (
+				    INSERT INTO axiom.change_request_steps (change_id, step, from_status,
+				        to_status, actor, event_time, reason, facility_id, domain_id,
+				        ledger_topic, ledger_partition, ledger_seq)
+				    SELECT p.change_id, 'apply', p.status, 'applied', p.actor, p.et, p.reason,
+				           p.facility_id, p.domain_id, p_topic, p_partition, p_seqs[p.i]
+				      FROM p ORDER BY p.i),
+				ev AS (
+				    INSERT INTO axiom.session_events (actor, event_time, operation, decision,
+				        reason_code, reason, command_id, object_id, old_record_id, new_record_id,
+				        facility_id, domain_id, ledger_topic, ledger_partition, ledger_seq)
+				    SELECT p.actor, p.et, 'apply_change', 'accepted', NULL, p.reason, p.cmd,
+				           p.change_id, p.head_id, p.record_id, p.facility_id, p.domain_id,
+				           p_topic, p_partition, p_seqs[p.i]
+				      FROM p ORDER BY p.i)
+				SELECT ARRAY(SELECT CASE WHEN d.accept THEN axiom.accepted(
+				                    format('change applied as version %s', d.head_version + 1),
+				                    d.id, d.head_version + 1, d.claimed) END
+				               FROM generate_series(1, n) AS g(i) LEFT JOIN d ON d.i = g.i
+				              ORDER BY g.i)
+				  INTO applied;
+				FOR k IN 1..n LOOP
+					IF (applied[k]).decision IS NOT NULL THEN
+						tried[k] := applied[k];
+					END IF;
+				END LOOP;
+			END IF;
 			IF todo IS NULL THEN
 				outs := tried;
 				budget := n;

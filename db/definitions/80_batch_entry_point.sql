@@ -215,27 +215,32 @@ BEGIN
 END
 $function$;
 
--- The run of create_record and new_version commands of p_cmds from p_from on (p_from itself
--- one, at most p_cap of them) that apply_version_run (60_data_plane.sql) decides as one set
--- before the commands the run steps over, and its outcomes: ordinals are the members' places
--- in p_cmds, candidates their number, outs what apply_version_run returns for the members
--- before the run's cut: an accepted member's outcome or one its function gave inside the run,
--- NULL for one the set leaves to its function (partition_commands decides those, and the member
--- at the cut, one by one). Deciding a
--- member before a command that precedes it in the log changes nothing only when neither can
--- see the other, so the run steps over a command only when it is a change step that touches
--- no record (submit, review, approve, reject), a propose_change, apply_change,
--- transition_record or sign_record, whose lineage and record id no later member may then use
--- (an apply_change's lineage is its change's, read as its actor sees it), a tick or a
--- quarantine; no member may reuse a command id of the window or a record id of another
--- member, nor create a lineage another member used (a new version of one builds on the version
--- before it). Every command of the window must get the next ledger entry (the seq of command
--- j is p_seq + j - p_from): an offset after the previous one (after p_last_off, the ledger's
--- last, for the first) and an event time before the control watermark p_w and not before the
--- previous one (p_last_et for the first); a command id of p_applied (the caller passes every
--- command id of the batch this ledger applied before, in an earlier batch or earlier in this
--- one) ends the run before that member (invariant 5). Executable by axiom_definer only.
-CREATE OR REPLACE FUNCTION axiom.version_run(p_topic text, p_partition integer, p_w timestamp with time zone, p_cmds jsonb[], p_from integer, p_cap integer, p_seq bigint, p_last_off bigint, p_last_et timestamp with time zone, p_applied uuid[], OUT outs axiom_api.outcome[], OUT ordinals integer[], OUT candidates integer)
+-- The run of create_record, new_version and apply_change commands of p_cmds from p_from on
+-- (p_from itself one, at most p_cap of them) that apply_version_run (60_data_plane.sql) decides
+-- as one set before the commands the run steps over, and its outcomes: ordinals are the
+-- members' places in p_cmds, candidates their number, outs what apply_version_run returns for
+-- the members before the run's cut: an accepted member's outcome or one its function gave
+-- inside the run, NULL for one the set leaves to its function (partition_commands decides
+-- those, and the member at the cut, one by one). Deciding a member before a command that
+-- precedes it in the log changes nothing only when neither can see the other, so the run steps
+-- over a command only when it is a change step that touches no record (submit, review, approve,
+-- reject), a propose_change, an apply_change that is not a member, transition_record or
+-- sign_record, whose lineage and record id no later member may then use, a tick or a
+-- quarantine; no member may reuse a command id of the window or a record id of another member,
+-- nor create a lineage another member used (a new version of one builds on the version before
+-- it). An apply_change's lineage is its change's, read as its actor sees it (change_content);
+-- it is a member when that change is stored and visible, when its lineage and record id are
+-- free as a new record's are (the run's only command on that lineage: no later member may use
+-- it either), and when no command of the window before it names its change but one decided
+-- already (p_pre: an earlier run's member, whose rows are stored); apply_version_run is given
+-- that lineage as the member's "id". Every command of the window must get the next ledger
+-- entry (the seq of command j is p_seq + j - p_from): an offset after the previous one (after
+-- p_last_off, the ledger's last, for the first) and an event time before the control watermark
+-- p_w and not before the previous one (p_last_et for the first); a command id of p_applied (the
+-- caller passes every command id of the batch this ledger applied before, in an earlier batch
+-- or earlier in this one) ends the run before that member (invariant 5). Executable by
+-- axiom_definer only.
+CREATE OR REPLACE FUNCTION axiom.version_run(p_topic text, p_partition integer, p_w timestamp with time zone, p_cmds jsonb[], p_from integer, p_cap integer, p_seq bigint, p_last_off bigint, p_last_et timestamp with time zone, p_applied uuid[], p_pre axiom_api.outcome[], OUT outs axiom_api.outcome[], OUT ordinals integer[], OUT candidates integer)
  RETURNS record
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', 'pg_temp'
@@ -251,13 +256,17 @@ DECLARE
 	x_cmd uuid;
 	x_id uuid;
 	x_rid uuid;
-	-- what members use, and what the commands stepped over may see or use
+	x_chg uuid;
+	-- what members use, and what the commands stepped over may see or use; the changes the
+	-- window named, but by commands decided already
 	lineages uuid[] := '{}';
 	record_ids uuid[] := '{}';
 	command_ids uuid[] := '{}';
 	seen_lineages uuid[] := '{}';
 	seen_records uuid[] := '{}';
+	changes uuid[] := '{}';
 	member_cmds uuid[] := '{}';
+	members jsonb[] := '{}';
 	dup integer;
 BEGIN
 	ordinals := '{}';
@@ -269,39 +278,59 @@ BEGIN
 		x_cmd := axiom.uuid_or_null(x->>'command_id');
 		x_id := axiom.uuid_or_null(x->>'id');
 		x_rid := axiom.uuid_or_null(x->>'record_id');
+		x_chg := CASE WHEN op LIKE '%\_change' THEN axiom.uuid_or_null(x->>'change_id') END;
 		-- a command id of the window used again is a duplicate, decided in log order
 		EXIT WHEN x_cmd = ANY (command_ids);
-		IF op IN ('create_record', 'new_version') THEN
+		IF op = 'apply_change' THEN
+			-- the lineage it versions is its change's, read as its actor sees it; a change
+			-- that actor cannot see is not_found_or_denied in any order, and one proposed in
+			-- the window, not stored yet, is named before it
+			x_id := (SELECT c.id FROM axiom_api.change_content(x->>'actor', x_et, x_chg) c);
+			IF x_cmd IS NOT NULL AND x_id IS NOT NULL AND x_rid IS NOT NULL
+			    AND (p_pre[j]).decision IS NULL
+			    AND NOT x_chg = ANY (changes) AND NOT x_id = ANY (lineages || seen_lineages)
+			    AND NOT x_rid = ANY (record_ids || seen_records) THEN
+				-- a member, the only one on its lineage: no later member may use it
+				ordinals := ordinals || j;
+				members := members || (x || jsonb_build_object('id', x_id));
+				seen_lineages := seen_lineages || x_id;
+				record_ids := record_ids || x_rid;
+				member_cmds := member_cmds || x_cmd;
+				x_id := NULL;
+				x_rid := NULL;
+			END IF;
+		ELSIF op IN ('create_record', 'new_version') THEN
 			EXIT WHEN x_cmd IS NULL OR x_id IS NULL OR x_rid IS NULL;
 			-- a lineage again: only as a new version, on the one the run made before it
 			EXIT WHEN (op = 'create_record' AND x_id = ANY (lineages))
 			    OR x_rid = ANY (record_ids) OR x_id = ANY (seen_lineages)
 			    OR x_rid = ANY (seen_records);
 			ordinals := ordinals || j;
+			members := members || x;
 			lineages := lineages || x_id;
 			record_ids := record_ids || x_rid;
 			member_cmds := member_cmds || x_cmd;
+			x_id := NULL;
+			x_rid := NULL;
 		ELSIF op IN ('submit_change', 'review_change', 'approve_change', 'reject_change',
-		    'propose_change', 'apply_change', 'transition_record', 'sign_record', 'tick',
-		    'quarantine') THEN
+		    'propose_change', 'transition_record', 'sign_record', 'tick', 'quarantine') THEN
 			-- stepped over: what it reads or writes of records is out of the later members'
 			-- reach (its lineage and record id; a change step reads no record)
 			-- (a malformed id makes that command raise, and the batch takes its second try)
-			IF op = 'apply_change' THEN
-				-- the lineage it versions is its change's, read as its actor sees it; a
-				-- change that actor cannot see is not_found_or_denied in any order, and one
-				-- proposed in the window, not stored yet, is on a lineage seen already
-				x_id := (SELECT c.id FROM axiom_api.change_content(x->>'actor', x_et,
-				             axiom.uuid_or_null(x->>'change_id')) c);
-			END IF;
-			IF x_id IS NOT NULL THEN
-				seen_lineages := seen_lineages || x_id;
-			END IF;
-			IF x_rid IS NOT NULL THEN
-				seen_records := seen_records || x_rid;
-			END IF;
+			NULL;
 		ELSE
 			EXIT;
+		END IF;
+		-- the change it names, unless decided already (stored), is out of the later members'
+		-- reach; and so are the lineage and record id of a command stepped over
+		IF x_chg IS NOT NULL AND (p_pre[j]).decision IS NULL THEN
+			changes := changes || x_chg;
+		END IF;
+		IF x_id IS NOT NULL THEN
+			seen_lineages := seen_lineages || x_id;
+		END IF;
+		IF x_rid IS NOT NULL THEN
+			seen_records := seen_records || x_rid;
 		END IF;
 		IF x_cmd IS NOT NULL THEN
 			command_ids := command_ids || x_cmd;
@@ -318,7 +347,7 @@ BEGIN
 	ordinals := ordinals[1:candidates];
 	outs := CASE WHEN candidates > 0 THEN axiom.apply_version_run(p_topic, p_partition,
 	    ARRAY(SELECT p_seq + o - p_from FROM unnest(ordinals) AS o),
-	    ARRAY(SELECT p_cmds[o] FROM unnest(ordinals) AS o)) ELSE '{}' END;
+	    members[1:candidates]) ELSE '{}' END;
 END
 $function$;
 
@@ -720,7 +749,7 @@ BEGIN
 				SELECT vr.outs, vr.ordinals, vr.candidates
 				  INTO run_outs, run_ords, run_candidates
 				  FROM axiom.version_run(p_topic, p_partition, p_w, cmds, n, run_cap,
-				      coalesce(last_seq, 0) + 1, last_off, last_et, a_cmd || prior) vr;
+				      coalesce(last_seq, 0) + 1, last_off, last_et, a_cmd || prior, pre) vr;
 				-- the members before the cut: accepted, or left to their function
 				k := cardinality(run_outs);
 				FOR j IN 1..k LOOP

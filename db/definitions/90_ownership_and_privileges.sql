@@ -147,7 +147,7 @@ ALTER FUNCTION axiom.tier_rank_row(text,text,text,timestamp with time zone,text)
 ALTER FUNCTION axiom.timestamp_us(timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.user_active_at(text,timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.uuid_or_null(text) OWNER TO axiom_owner;
-ALTER FUNCTION axiom.version_run(text,integer,timestamp with time zone,jsonb[],integer,integer,bigint,bigint,timestamp with time zone,uuid[]) OWNER TO axiom_owner;
+ALTER FUNCTION axiom.version_run(text,integer,timestamp with time zone,jsonb[],integer,integer,bigint,bigint,timestamp with time zone,uuid[],axiom_api.outcome[]) OWNER TO axiom_owner;
 ALTER FUNCTION axiom.window_event_time(jsonb,bigint,timestamp with time zone,timestamp with time zone) OWNER TO axiom_owner;
 ALTER FUNCTION axiom_api.append_ledger_entry(text,timestamp with time zone,text,integer,bigint,uuid,text,text,bytea,bytea,text) OWNER TO axiom_definer;
 ALTER FUNCTION axiom_api.apply_batch(text,integer,jsonb) OWNER TO axiom_definer;
@@ -488,8 +488,8 @@ GRANT EXECUTE ON FUNCTION axiom.user_active_at(text,timestamp with time zone) TO
 GRANT EXECUTE ON FUNCTION axiom.user_active_at(text,timestamp with time zone) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.uuid_or_null(text) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.uuid_or_null(text) TO axiom_definer;
-REVOKE ALL ON FUNCTION axiom.version_run(text,integer,timestamp with time zone,jsonb[],integer,integer,bigint,bigint,timestamp with time zone,uuid[]) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
-GRANT EXECUTE ON FUNCTION axiom.version_run(text,integer,timestamp with time zone,jsonb[],integer,integer,bigint,bigint,timestamp with time zone,uuid[]) TO axiom_definer;
+REVOKE ALL ON FUNCTION axiom.version_run(text,integer,timestamp with time zone,jsonb[],integer,integer,bigint,bigint,timestamp with time zone,uuid[],axiom_api.outcome[]) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
+GRANT EXECUTE ON FUNCTION axiom.version_run(text,integer,timestamp with time zone,jsonb[],integer,integer,bigint,bigint,timestamp with time zone,uuid[],axiom_api.outcome[]) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom.window_event_time(jsonb,bigint,timestamp with time zone,timestamp with time zone) FROM PUBLIC, axiom_definer, axiom_user, axiom_analytics, axiom_auditor;
 GRANT EXECUTE ON FUNCTION axiom.window_event_time(jsonb,bigint,timestamp with time zone,timestamp with time zone) TO axiom_definer;
 REVOKE ALL ON FUNCTION axiom_api.append_ledger_entry(text,timestamp with time zone,text,integer,bigint,uuid,text,text,bytea,bytea,text) FROM PUBLIC, axiom_owner, axiom_user, axiom_analytics, axiom_auditor;

@@ -560,11 +560,11 @@ other(const char *cmd, const char *actor, const char *op, const char *rest)
 }
 
 /*
- * apply_change of the stored change kid as alice, as version rid on its lineage's stored head,
+ * apply_change of the stored change kid as actor, as version rid on its lineage's stored head,
  * with the record hash the database computes for it; returns that hash (hex).
  */
 static const char *
-apply_change(const char *cmd, const char *kid, const char *rid)
+apply_change_as(const char *actor, const char *cmd, const char *kid, const char *rid)
 {
 	static char h[80];
 	char rest[512];
@@ -573,16 +573,23 @@ apply_change(const char *cmd, const char *kid, const char *rid)
 	    dbt_value(T.admin,
 	        "SELECT encode(axiom.expected_hash('%s', c.id, h.version + 1, h.record_id, "
 	        "h.record_hash, h.record_type, h.facility_id, h.domain_id, c.title, c.content, "
-	        "'alice', '%s', c.change_id), 'hex') FROM axiom.change_requests c JOIN "
+	        "'%s', '%s', c.change_id), 'hex') FROM axiom.change_requests c JOIN "
 	        "axiom.records h ON h.id = c.id WHERE c.change_id = '%s' ORDER BY h.version DESC "
 	        "LIMIT 1",
-	        rid, et_of(batch_n), kid));
+	        rid, actor, et_of(batch_n), kid));
 	snprintf(rest, sizeof(rest),
 	    "\"change_id\": \"%s\", \"record_id\": \"%s\", \"record_hash\": \"%s\", \"reason\": "
 	    "\"apply\"",
 	    kid, rid, h);
-	add(cmd, "alice", "apply_change", rest);
+	add(cmd, actor, "apply_change", rest);
 	return h;
+}
+
+/* apply_change_as alice. */
+static const char *
+apply_change(const char *cmd, const char *kid, const char *rid)
+{
+	return apply_change_as("alice", cmd, kid, rid);
 }
 
 START_TEST(test_commands_a_run_steps_over_keep_their_place_in_the_log)
@@ -1119,6 +1126,125 @@ START_TEST(test_an_applied_change_keeps_its_stored_lineage_from_later_proposals)
 }
 END_TEST
 
+/* Commit change kid of lineage id (version 1) proposed by alice at et, submitted, and approved
+ * by carol. */
+static void
+approved(const char *kid, const char *id, const char *et)
+{
+	change(kid, id, "alice", et, "submitted", NULL);
+	ck_assert_str_eq(
+	    dbt_call(T.api,
+	        "axiom_api.approve_change('carol', '%s'::timestamptz + interval '2 s', "
+	        "NULL, '%s', 'fine')",
+	        et, kid),
+	    "accepted");
+}
+
+/*
+ * An approved change is applied by a run of versions, as the only member on its lineage: it
+ * gets what apply_change gives, and every refusal of apply_change inside the run leaves the
+ * member to that function (a hash mismatch, a change not approved or applied already, a stale
+ * base, an actor below the author level, a blank reason, a record id in use by a row the actor
+ * cannot see); an apply_change whose change a command before it in the window names, or that
+ * its actor cannot see, is stepped over.
+ */
+START_TEST(test_approved_changes_are_applied_by_the_run)
+{
+	char h[80], rest[512];
+
+	approved(KID("a1"), LID("01"), "2026-01-01 02:00:00+00");
+	approved(KID("a2"), LID("02"), "2026-01-01 02:01:00+00");
+	change(KID("a3"), LID("03"), "alice", "2026-01-01 02:02:00+00", "submitted", NULL);
+	approved(KID("a4"), LID("04"), "2026-01-01 02:03:00+00");
+	approved(KID("a5"), LID("04"), "2026-01-01 02:04:00+00");
+	approved(KID("a6"), LID("05"), "2026-01-01 02:05:00+00");
+	change(KID("a7"), LID("07"), "dave", "2026-01-01 02:06:00+00", "submitted", NULL);
+	ck_assert_str_eq(dbt_create("alice", "2026-01-01 02:07:00+00", RID("a9"), LID("a9"), "note",
+	                     "F1", "L09"),
+	    "accepted");
+	approved(KID("a8"), LID("a9"), "2026-01-01 02:08:00+00");
+	/* committed before the batch: a4 applied, so a5's base (L04 version 1) is stale */
+	snprintf(h, sizeof(h), "%s",
+	    dbt_value(T.admin,
+	        "SELECT encode(axiom.expected_hash('" RID(
+	            "a4") "', c.id, 2, h.record_id, "
+	                  "h.record_hash, h.record_type, h.facility_id, h.domain_id, c.title, "
+	                  "c.content, "
+	                  "'alice', '2026-01-01 03:00:00+00', c.change_id), 'hex') FROM "
+	                  "axiom.change_requests c JOIN axiom.records h ON h.id = c.id AND "
+	                  "h.version = 1 "
+	                  "WHERE c.change_id = '" KID("a4") "'"));
+	ck_assert_str_eq(
+	    dbt_call(T.api,
+	        "axiom_api.apply_change('alice', '2026-01-01 03:00:00+00', NULL, '" KID(
+	            "a4") "', '" RID("a4") "', decode('%s', 'hex'), 'apply')",
+	        h),
+	    "accepted");
+	/* 0-2: a new note, a1 applied, a new note */
+	create(CID("f0"), "alice", RID("f0"), LID("f0"), "note", "F1", "new", NULL);
+	apply_change(CID("f1"), KID("a1"), RID("f1"));
+	create(CID("f2"), "alice", RID("f2"), LID("f2"), "note", "F1", "new", NULL);
+	/* 3: a2 with a hash the database does not compute; 4: a3, only submitted; 5: a5, on a
+	 * stale base; 6: a6 by frank, a technician; 7: a8 with a blank reason */
+	snprintf(rest, sizeof(rest),
+	    "\"change_id\": \"%s\", \"record_id\": \"%s\", \"record_hash\": \"%064d\", "
+	    "\"reason\": \"apply\"",
+	    KID("a2"), RID("f3"), 0);
+	other(CID("f3"), "alice", "apply_change", rest);
+	apply_change(CID("f4"), KID("a3"), RID("f4"));
+	apply_change(CID("f5"), KID("a5"), RID("f5"));
+	apply_change_as("frank", CID("f6"), KID("a6"), RID("f6"));
+	snprintf(rest, sizeof(rest),
+	    "\"change_id\": \"%s\", \"record_id\": \"%s\", \"record_hash\": \"%064d\", "
+	    "\"reason\": \" \"",
+	    KID("a8"), RID("fc"), 0);
+	other(CID("fc"), "alice", "apply_change", rest);
+	/* 8: a1 again, named before in the window (stepped over): the change is applied */
+	apply_change(CID("f7"), KID("a1"), RID("f7"));
+	/* 9: dave's change, hidden from alice (stepped over); 10: carol approves a3, then 11
+	 * applies it (stepped over: the approval is not decided when the run starts) */
+	apply_change(CID("f8"), KID("a7"), RID("f8"));
+	step(CID("f9"), "carol", "approve_change", KID("a3"), "fine");
+	apply_change(CID("fa"), KID("a3"), RID("fa"));
+	create(CID("fb"), "alice", RID("fb"), LID("fb"), "note", "F1", "new", NULL);
+	close_batch();
+	/* one run: 0-7 and 12 members (8, 9, 11 stepped over); 3-7 left to their functions, and
+	 * 8-11 decided alone */
+	expect_alone("accepted,accepted,accepted,hash_mismatch,not_approved,stale_base,"
+	             "insufficient_access_level,reason_required,not_approved,not_found_or_denied,"
+	             "accepted,accepted,accepted",
+	    1, 5 + 4);
+}
+END_TEST
+
+/*
+ * A change approved inside the window by a command decided already (a member of a run of change
+ * steps, stored) is applied by the run of versions all the same; an applied change whose record
+ * id is in use by a row its actor cannot see is the run's cut (the insert's key conflict).
+ */
+START_TEST(test_a_change_approved_by_an_earlier_run_is_applied_by_the_run)
+{
+	change(KID("b1"), LID("01"), "alice", "2026-01-01 02:00:00+00", "draft", NULL);
+	change(KID("b2"), LID("02"), "alice", "2026-01-01 02:01:00+00", "draft", NULL);
+	/* 0, 2-4: a run of change steps (1 stepped over) */
+	step(CID("e0"), "alice", "submit_change", KID("b1"), "ready");
+	create(CID("e1"), "alice", RID("e1"), LID("e1"), "note", "F1", "new", NULL);
+	step(CID("e2"), "carol", "approve_change", KID("b1"), "fine");
+	step(CID("e3"), "alice", "submit_change", KID("b2"), "ready");
+	step(CID("e4"), "carol", "approve_change", KID("b2"), "fine");
+	/* 5: b1 applied; 6: b2 applied as dave's hidden record id; 7: a new note */
+	apply_change(CID("e5"), KID("b1"), RID("e5"));
+	apply_change(CID("e6"), KID("b2"), RID("07"));
+	create(CID("e7"), "alice", RID("e7"), LID("e7"), "note", "F1", "new", NULL);
+	close_batch();
+	/* runs of versions: 1, 5-7 (6 conflicts: tried again over 1 and 5, 6 is the cut, decided
+	 * alone), then 7 */
+	expect_alone("accepted,accepted,accepted,accepted,accepted,accepted,not_found_or_denied,"
+	             "accepted",
+	    2, 1);
+}
+END_TEST
+
 /*
  * The batch scope of a change (definer_batch_scope on change_requests and change_request_steps)
  * is a layer of its own: without an entry the definer sees no change; an entry shows the change
@@ -1317,6 +1443,8 @@ suite(void)
 	tcase_add_test(tc, test_change_steps_as_one_set_equal_change_transition);
 	tcase_add_test(tc, test_proposals_in_a_run_see_their_lineage_in_log_order);
 	tcase_add_test(tc, test_an_applied_change_keeps_its_stored_lineage_from_later_proposals);
+	tcase_add_test(tc, test_approved_changes_are_applied_by_the_run);
+	tcase_add_test(tc, test_a_change_approved_by_an_earlier_run_is_applied_by_the_run);
 	tcase_add_test(tc, test_the_batch_scope_of_a_change_is_each_commands_own);
 	tcase_add_test(tc, test_no_login_writes_the_batch_scope);
 	tcase_add_test(tc, test_a_run_reads_its_own_batch_scope_entries_only);
