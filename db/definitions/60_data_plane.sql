@@ -359,7 +359,8 @@ DECLARE
 	n integer := coalesce(cardinality(p_cmds), 0);
 	todo integer[];
 	tried axiom_api.outcome[];
-	applied axiom_api.outcome[]; -- what the try's applied changes gave
+	applying boolean; -- whether the try has applied changes, and what they gave
+	applied axiom_api.outcome[];
 	budget integer;
 	-- the lineages of the members a try left, the first member it left on each, the members it
 	-- deferred, and the refused ones decided by their functions before the next try
@@ -485,10 +486,10 @@ BEGIN
 			SELECT ARRAY(SELECT CASE WHEN g.go THEN axiom.accepted(
 			                    format('created version %s', g.version), g.id, g.version,
 			                    g.claimed) END
-			               FROM g ORDER BY g.i)
-			  INTO tried;
-			IF todo IS NULL AND EXISTS (SELECT 1 FROM unnest(p_cmds[1:n]) AS x
-			    WHERE x->>'op' = 'apply_change') THEN
+			               FROM g ORDER BY g.i),
+			       EXISTS (SELECT 1 FROM c WHERE c.op = 'apply_change')
+			  INTO tried, applying;
+			IF applying AND todo IS NULL THEN
 				-- the applied changes: each the only member on its lineage (version_run)
 				WITH a AS (
 				    SELECT u.i::integer AS i, u.x->>'actor' AS actor,

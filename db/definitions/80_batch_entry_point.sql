@@ -444,6 +444,13 @@ BEGIN
 				-- change proposed in the window, its proposal's; which proposal of a change id
 				-- is accepted is known only once decided, so every one of them counts
 				x_id := (SELECT c.id FROM axiom_api.change_content(x->>'actor', x_et, x_chg) c);
+				-- an applied change decided already (by version_run) is never after a member
+				-- proposal on its lineage: version_run steps over a proposal and keeps its
+				-- lineage out, as for a version below
+				IF (p_pre[j]).decision IS NOT NULL AND x_id = ANY (member_lineages) THEN
+					RAISE EXCEPTION 'step run of %/% at command % would decide a proposal before command %, a change of its lineage applied already',
+					    p_topic, p_partition, p_from, j USING ERRCODE = 'internal_error';
+				END IF;
 				written := written || ARRAY(SELECT x_id WHERE x_id IS NOT NULL UNION ALL
 				    SELECT u.l FROM unnest(proposed_changes, proposed_lineages) AS u(c, l)
 				     WHERE u.c = x_chg);
