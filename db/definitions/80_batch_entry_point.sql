@@ -47,13 +47,20 @@
 -- The current definitions, applied by `axiom migrate` whenever a file of db/definitions/
 -- changed (see common/io/ax_migrate.h); the migrations of db/ hold the history.
 
--- p as a uuid when it is one in the canonical 8-4-4-4-12 hex form (the texts
--- ^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$ matches), else
--- NULL (the batch's readers of command fields that must not raise where a cast would): 36
--- characters with a hyphen at 9, 14, 19 and 24, nothing but hex digits and hyphens, and 32
--- once the hyphens are gone. Not that regular expression: it took 2.6-2.8 us, this 1.9 us,
--- and a batch reads its commands' ids about ten times per command (test 0106 compares the
--- two). Inlined by the planner.
+-- p as a uuid when PostgreSQL's uuid input reads it as one, else NULL: the batch's readers of
+-- command ids, which must not raise where a cast would, and must read every id as the functions'
+-- casts then read it. That input takes 32 hex digits, in either case, with a hyphen allowed after
+-- any group of four but the last, the whole optionally in braces (the texts
+-- ^[0-9a-fA-F]{4}(-?[0-9a-fA-F]{4}){7}$ and that between { and } match). The canonical
+-- 8-4-4-4-12 form, the applier's, is read without a regular expression: 36 characters with a
+-- hyphen at 9, 14, 19 and 24, nothing but hex digits and hyphens, and 32 once the hyphens are
+-- gone, which took 1.9 us where the expression took 2.6-2.8, and a batch reads its commands' ids
+-- about ten times per command; only another text pays for the expression. Until an id in
+-- another form was NULL here, so the batch's duplicate check and its set runs' windows did not
+-- see a command id, lineage, record or change written so, while its function read it: such a
+-- command was applied again under its id in braces, or decided after a member it should have
+-- preceded (test 0106 compares this function with the cast, 0109 the batches). Inlined by the
+-- planner.
 CREATE OR REPLACE FUNCTION axiom.uuid_or_null(p text)
  RETURNS uuid
  LANGUAGE sql
@@ -62,6 +69,9 @@ AS $function$
 	SELECT CASE WHEN p OPERATOR(pg_catalog.~~) '________-____-____-____-____________'
 	    AND pg_catalog.ltrim(p, '0123456789abcdefABCDEF-') OPERATOR(pg_catalog.=) ''
 	    AND pg_catalog.octet_length(pg_catalog.replace(p, '-', '')) OPERATOR(pg_catalog.=) 32
+	    THEN p::pg_catalog.uuid
+	    WHEN p OPERATOR(pg_catalog.~) '^[0-9a-fA-F]{4}(-?[0-9a-fA-F]{4}){7}$'
+	      OR p OPERATOR(pg_catalog.~) '^\{[0-9a-fA-F]{4}(-?[0-9a-fA-F]{4}){7}\}$'
 	    THEN p::pg_catalog.uuid END
 $function$;
 

@@ -1246,6 +1246,29 @@ START_TEST(test_a_change_approved_by_an_earlier_run_is_applied_by_the_run)
 END_TEST
 
 /*
+ * An id in another spelling PostgreSQL's uuid input takes (in braces, without hyphens) is the
+ * same id to the batch as to the functions: a change applied under its id in braces keeps a
+ * later application of the same change out of the run (which would otherwise take it before the
+ * first), and a command id without hyphens republished in the canonical form is a duplicate.
+ */
+START_TEST(test_an_id_in_another_spelling_is_the_same_id)
+{
+	approved(KID("e1"), LID("01"), "2026-01-01 02:00:00+00");
+	/* 0: a new note; 1: e1 applied under its id in braces; 2: e1 applied again */
+	create(CID("e0"), "alice", RID("e0"), LID("e0"), "note", "F1", "new", NULL);
+	apply_change(CID("e1"), "{" KID("e1") "}", RID("e1"));
+	apply_change(CID("e2"), KID("e1"), RID("e2"));
+	/* 3: a new note under CID("e3") without hyphens; 4: CID("e3") again */
+	create("000000000000400090000000000003e3", "alice", RID("e3"), LID("e3"), "note", "F1",
+	    "new", NULL);
+	create(CID("e3"), "alice", RID("e4"), LID("e4"), "note", "F1", "again", NULL);
+	close_batch();
+	/* one run: 0, 1, 3 (2 is stepped over, 4 ends the window); 2 alone */
+	expect_alone("accepted,accepted,not_approved,accepted,duplicate_command", 1, 1);
+}
+END_TEST
+
+/*
  * The batch scope of a change (definer_batch_scope on change_requests and change_request_steps)
  * is a layer of its own: without an entry the definer sees no change; an entry shows the change
  * only while every entry on it names an actor with a grant there; a change is written only with
@@ -1445,6 +1468,7 @@ suite(void)
 	tcase_add_test(tc, test_an_applied_change_keeps_its_stored_lineage_from_later_proposals);
 	tcase_add_test(tc, test_approved_changes_are_applied_by_the_run);
 	tcase_add_test(tc, test_a_change_approved_by_an_earlier_run_is_applied_by_the_run);
+	tcase_add_test(tc, test_an_id_in_another_spelling_is_the_same_id);
 	tcase_add_test(tc, test_the_batch_scope_of_a_change_is_each_commands_own);
 	tcase_add_test(tc, test_no_login_writes_the_batch_scope);
 	tcase_add_test(tc, test_a_run_reads_its_own_batch_scope_entries_only);
