@@ -377,11 +377,6 @@ BEGIN
 		    SELECT (x->>'id')::uuid, x->>'actor', (x->>'event_time')::timestamptz
 		      FROM unnest(p_cmds[1:n]) WITH ORDINALITY AS u(x, i)
 		     WHERE todo IS NULL OR u.i = ANY (todo)
-		    UNION ALL
-		    -- an applied change's own entry (the first try only, as below)
-		    SELECT (x->>'change_id')::uuid, x->>'actor', (x->>'event_time')::timestamptz
-		      FROM unnest(p_cmds[1:n]) AS x
-		     WHERE todo IS NULL AND x->>'op' = 'apply_change'
 		    RETURNING ctid)
 		SELECT array_agg(e.ctid) INTO scope FROM e;
 		refused := '{}';
@@ -490,7 +485,15 @@ BEGIN
 			       EXISTS (SELECT 1 FROM c WHERE c.op = 'apply_change')
 			  INTO tried, applying;
 			IF applying AND todo IS NULL THEN
-				-- the applied changes: each the only member on its lineage (version_run)
+				-- the applied changes: each the only member on its lineage (version_run), and
+				-- its change's own entry in the scope, deleted with the try's others
+				WITH e AS (
+				    INSERT INTO axiom.batch_scope (id, actor, event_time)
+				    SELECT (x->>'change_id')::uuid, x->>'actor', (x->>'event_time')::timestamptz
+				      FROM unnest(p_cmds[1:n]) AS x
+				     WHERE x->>'op' = 'apply_change'
+				    RETURNING ctid)
+				SELECT scope || array_agg(e.ctid) INTO scope FROM e;
 				WITH a AS (
 				    SELECT u.i::integer AS i, u.x->>'actor' AS actor,
 				           (u.x->>'event_time')::timestamptz AS et,
