@@ -462,7 +462,8 @@ START_TEST(test_a_command_id_is_read_as_its_cast_reads_it)
 	        "('a0eebc999c0b4ef8bb6d6bb9bd380a11'), ('a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11'), "
 	        "('a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11'), (''), (NULL)) AS x(v)) "
 	        "SELECT count(*) FILTER (WHERE axiom.uuid_or_null(p) IS DISTINCT FROM "
-	        "pg_temp.cast_or_null(p)) || '/' || count(*) FILTER (WHERE axiom.uuid_or_null(p) IS "
+	        "pg_temp.cast_or_null(p)) || '/' || count(*) FILTER (WHERE axiom.uuid_or_null(p) "
+	        "IS "
 	        "NOT NULL) || '/' || count(*) FROM t"),
 	    "0/319/1200");
 }
