@@ -1,6 +1,7 @@
 /*
- * 0109-db-set-based-equals-per-command - a batch of new records and new versions decided as
- * one set (axiom.version_run and axiom.apply_version_run, db/definitions/60 and 80) gives
+ * 0109-db-set-based-equals-per-command - a batch of new records, new versions and applied
+ * changes decided as one set (axiom.version_run and axiom.apply_version_run, db/definitions/60
+ * and 80) gives
  * exactly what the per-command functions give: the same outcome for every command (decision,
  * reason code, message, object, version, record hash) and the same rows in every table (the
  * table digests), ledger included, whatever the refusals in the middle of a run; and so does a
@@ -23,9 +24,12 @@
  * its lineage makes the version that one builds on, a command id reused after a stepped-over
  * command is the duplicate; the versions after a refused one on its lineage are decided by the
  * run's next try, after the refused one's own function (a lineage the run cannot see, a key
- * conflict in that try, a lineage id in capitals, the budget of such tries). Also: the set path
- * was taken (function call counts), axiom.batch_scope is empty after each batch, and no login
- * may write it.
+ * conflict in that try, a lineage id in capitals, the budget of such tries); an approved change
+ * is applied by the run, every refusal of apply_change inside it, unless a command before it in
+ * the window names its change and is not decided yet; an id in another spelling of the uuid
+ * input (braces, no hyphens) is the same id to the batch. Also: the set path was taken
+ * (function call counts), axiom.batch_scope is empty after each batch, and no login may write
+ * it.
  *
  * Cast (ax_dbtest.h): alice author F1/QC, bob reviewer F1/QC, carol manager F1/QC, dave
  * manager F2/QC, gina author F1/MICRO.
