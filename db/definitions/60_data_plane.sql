@@ -359,8 +359,7 @@ DECLARE
 	n integer := coalesce(cardinality(p_cmds), 0);
 	todo integer[];
 	tried axiom_api.outcome[];
-	applying boolean; -- whether the try has applied changes, and what they gave
-	applied axiom_api.outcome[];
+	applying boolean; -- whether the try has applied changes
 	budget integer;
 	-- the lineages of the members a try left, the first member it left on each, the members it
 	-- deferred, and the refused ones decided by their functions before the next try
@@ -564,15 +563,10 @@ BEGIN
 				      FROM p ORDER BY p.i)
 				SELECT ARRAY(SELECT CASE WHEN d.accept THEN axiom.accepted(
 				                    format('change applied as version %s', d.head_version + 1),
-				                    d.id, d.head_version + 1, d.claimed) END
+				                    d.id, d.head_version + 1, d.claimed) ELSE tried[g.i] END
 				               FROM generate_series(1, n) AS g(i) LEFT JOIN d ON d.i = g.i
 				              ORDER BY g.i)
-				  INTO applied;
-				FOR k IN 1..n LOOP
-					IF (applied[k]).decision IS NOT NULL THEN
-						tried[k] := applied[k];
-					END IF;
-				END LOOP;
+				  INTO tried;
 			END IF;
 			IF todo IS NULL THEN
 				outs := tried;
