@@ -564,14 +564,13 @@ other(const char *cmd, const char *actor, const char *op, const char *rest)
 }
 
 /*
- * apply_change of the stored change kid as actor, as version rid on its lineage's stored head,
- * with the record hash the database computes for it; returns that hash (hex).
+ * The record hash (hex) the database computes for stored change kid applied by actor at et as
+ * version rid on its lineage's stored head.
  */
 static const char *
-apply_change_as(const char *actor, const char *cmd, const char *kid, const char *rid)
+applied_hash(const char *kid, const char *rid, const char *actor, const char *et)
 {
 	static char h[80];
-	char rest[512];
 
 	snprintf(h, sizeof(h), "%s",
 	    dbt_value(T.admin,
@@ -580,12 +579,35 @@ apply_change_as(const char *actor, const char *cmd, const char *kid, const char 
 	        "'%s', '%s', c.change_id), 'hex') FROM axiom.change_requests c JOIN "
 	        "axiom.records h ON h.id = c.id WHERE c.change_id = '%s' ORDER BY h.version DESC "
 	        "LIMIT 1",
-	        rid, actor, et_of(batch_n), kid));
+	        rid, actor, et, kid));
+	return h;
+}
+
+/* apply_change of change kid as actor, as version rid, claiming record hash hash (hex), with
+ * reason reason. */
+static void
+apply_claiming(const char *actor, const char *cmd, const char *kid, const char *rid,
+    const char *hash, const char *reason)
+{
+	char rest[512];
+
 	snprintf(rest, sizeof(rest),
 	    "\"change_id\": \"%s\", \"record_id\": \"%s\", \"record_hash\": \"%s\", \"reason\": "
-	    "\"apply\"",
-	    kid, rid, h);
+	    "\"%s\"",
+	    kid, rid, hash, reason);
 	add(cmd, actor, "apply_change", rest);
+}
+
+/*
+ * apply_change of the stored change kid as actor, as version rid on its lineage's stored head,
+ * with the record hash the database computes for it; returns that hash (hex).
+ */
+static const char *
+apply_change_as(const char *actor, const char *cmd, const char *kid, const char *rid)
+{
+	const char *h = applied_hash(kid, rid, actor, et_of(batch_n));
+
+	apply_claiming(actor, cmd, kid, rid, h, "apply");
 	return h;
 }
 
@@ -799,7 +821,7 @@ END_TEST
 
 START_TEST(test_an_applied_change_keeps_its_lineage_out_of_the_run)
 {
-	char rest[512], applied[80];
+	char applied[80];
 
 	/* committed before the batch: alice's change of L04, submitted and approved */
 	ck_assert_str_eq(dbt_call(T.api,
@@ -822,11 +844,7 @@ START_TEST(test_an_applied_change_keeps_its_lineage_out_of_the_run)
 	snprintf(applied, sizeof(applied), "%s", apply_change(CID("a1"), CID("93"), RID("a1")));
 	create(CID("a2"), "alice", RID("a2"), LID("a2"), "note", "F1", "new", NULL);
 	/* a change no one proposed: stepped over too (not_found_or_denied in any order) */
-	snprintf(rest, sizeof(rest),
-	    "\"change_id\": \"%s\", \"record_id\": \"%s\", \"record_hash\": \"00\", \"reason\": "
-	    "\"apply\"",
-	    CID("94"), RID("a3"));
-	other(CID("a3"), "alice", "apply_change", rest);
+	apply_claiming("alice", CID("a3"), CID("94"), RID("a3"), "00", "apply");
 	create(CID("a4"), "alice", RID("a4"), LID("a4"), "note", "F1", "new", NULL);
 	/* new versions of L04: on version 1, stale once the change is applied (a set that let
 	 * it in before the change would accept it), then on the version the change made */
@@ -901,6 +919,8 @@ START_TEST(test_a_command_id_applied_in_an_earlier_batch_ends_a_run)
 END_TEST
 
 #define KID(n) "00000000-0000-4000-9000-0000000007" n /* changes */
+/* a record hash no version has */
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* A change step (submit_change, review_change, approve_change, reject_change) of change kid. */
 static void
@@ -1154,7 +1174,6 @@ approved(const char *kid, const char *id, const char *et)
  */
 START_TEST(test_approved_changes_are_applied_by_the_run)
 {
-	char h[80], rest[512];
 
 	approved(KID("a1"), LID("01"), "2026-01-01 02:00:00+00");
 	approved(KID("a2"), LID("02"), "2026-01-01 02:01:00+00");
@@ -1168,21 +1187,11 @@ START_TEST(test_approved_changes_are_applied_by_the_run)
 	    "accepted");
 	approved(KID("a8"), LID("a9"), "2026-01-01 02:08:00+00");
 	/* committed before the batch: a4 applied, so a5's base (L04 version 1) is stale */
-	snprintf(h, sizeof(h), "%s",
-	    dbt_value(T.admin,
-	        "SELECT encode(axiom.expected_hash('" RID(
-	            "a4") "', c.id, 2, h.record_id, "
-	                  "h.record_hash, h.record_type, h.facility_id, h.domain_id, c.title, "
-	                  "c.content, "
-	                  "'alice', '2026-01-01 03:00:00+00', c.change_id), 'hex') FROM "
-	                  "axiom.change_requests c JOIN axiom.records h ON h.id = c.id AND "
-	                  "h.version = 1 "
-	                  "WHERE c.change_id = '" KID("a4") "'"));
 	ck_assert_str_eq(
 	    dbt_call(T.api,
 	        "axiom_api.apply_change('alice', '2026-01-01 03:00:00+00', NULL, '" KID(
 	            "a4") "', '" RID("a4") "', decode('%s', 'hex'), 'apply')",
-	        h),
+	        applied_hash(KID("a4"), RID("a4"), "alice", "2026-01-01 03:00:00+00")),
 	    "accepted");
 	/* 0-2: a new note, a1 applied, a new note */
 	create(CID("f0"), "alice", RID("f0"), LID("f0"), "note", "F1", "new", NULL);
@@ -1190,19 +1199,11 @@ START_TEST(test_approved_changes_are_applied_by_the_run)
 	create(CID("f2"), "alice", RID("f2"), LID("f2"), "note", "F1", "new", NULL);
 	/* 3: a2 with a hash the database does not compute; 4: a3, only submitted; 5: a5, on a
 	 * stale base; 6: a6 by frank, a technician; 7: a8 with a blank reason */
-	snprintf(rest, sizeof(rest),
-	    "\"change_id\": \"%s\", \"record_id\": \"%s\", \"record_hash\": \"%064d\", "
-	    "\"reason\": \"apply\"",
-	    KID("a2"), RID("f3"), 0);
-	other(CID("f3"), "alice", "apply_change", rest);
+	apply_claiming("alice", CID("f3"), KID("a2"), RID("f3"), ZERO_HASH, "apply");
 	apply_change(CID("f4"), KID("a3"), RID("f4"));
 	apply_change(CID("f5"), KID("a5"), RID("f5"));
 	apply_change_as("frank", CID("f6"), KID("a6"), RID("f6"));
-	snprintf(rest, sizeof(rest),
-	    "\"change_id\": \"%s\", \"record_id\": \"%s\", \"record_hash\": \"%064d\", "
-	    "\"reason\": \" \"",
-	    KID("a8"), RID("fc"), 0);
-	other(CID("fc"), "alice", "apply_change", rest);
+	apply_claiming("alice", CID("fc"), KID("a8"), RID("fc"), ZERO_HASH, " ");
 	/* 8: a1 again, named before in the window (stepped over): the change is applied */
 	apply_change(CID("f7"), KID("a1"), RID("f7"));
 	/* 9: dave's change, hidden from alice (stepped over); 10: carol approves a3, then 11
