@@ -75,8 +75,10 @@ AS $function$
 	    THEN p::pg_catalog.uuid END
 $function$;
 
--- The 32 bytes p names when p is 64 lowercase hex digits (a message's SHA-256 as the applier
--- sends it, "payload_sha256"), else NULL: the texts ^[0-9a-f]{64}$ matches. Not a regular
+-- The 32 bytes p names when p is 64 hex digits (a message's SHA-256 as the applier sends it,
+-- "payload_sha256", in lowercase; either case is read, as decode(p, 'hex') reads it for a
+-- quarantined message's outcome, so that its ledger entry and its outcome never name two
+-- hashes), else NULL: the texts ^[0-9a-fA-F]{64}$ matches. Not a regular
 -- expression: PostgreSQL's took about 6 us for this one, once per command of every batch; this
 -- takes under 1 us (test 0106 compares the two). Inlined by the planner.
 CREATE OR REPLACE FUNCTION axiom.sha256_hex_or_null(p text)
@@ -85,7 +87,7 @@ CREATE OR REPLACE FUNCTION axiom.sha256_hex_or_null(p text)
  IMMUTABLE PARALLEL SAFE
 AS $function$
 	SELECT CASE WHEN pg_catalog.octet_length(p) OPERATOR(pg_catalog.=) 64
-	    AND pg_catalog.ltrim(p, '0123456789abcdef') OPERATOR(pg_catalog.=) ''
+	    AND pg_catalog.ltrim(p, '0123456789abcdefABCDEF') OPERATOR(pg_catalog.=) ''
 	    THEN pg_catalog.decode(p, 'hex') END
 $function$;
 
