@@ -510,6 +510,12 @@ ax_applier_run(const struct ax_applier_opts *o, volatile sig_atomic_t *stop, str
 	} else if (app.failed_partitions > 0) {
 		rc = ax_err_set(err, AX_ERR, "%d partition%s stopped on an error (see the log)",
 		    app.failed_partitions, app.failed_partitions == 1 ? "" : "s");
+		if (app.control_failed)
+			ax_err_detail(err,
+			    "The control partition is among them: the data commands after the "
+			    "control watermark it reached wait for it, so the data partitions "
+			    "stopped where they stood (each batch commits whole with its "
+			    "offsets: nothing is lost or half applied).");
 	} else {
 		rc = AX_OK;
 	}

@@ -10,7 +10,9 @@
  *      this run at least once or by another member of the group now, and (unless the run
  *      relays nothing) every ledger's entries on the audit topic, read committed;
  *  (2) a partition that failed in this run is skipped: it will not catch up, and the exit
- *      code says so.
+ *      code says so. When it is the control partition, every data partition is skipped too:
+ *      their commands wait for the control watermark, which no longer advances in this run,
+ *      so without this the run waited forever (a replay until its stall timeout).
  * Threads: the main thread only (the poll loop; held is set by the rebalance callback,
  * which runs inside the poll). It reads the writers' state atomically and uses app->pg, a
  * connection of its own.
@@ -189,8 +191,25 @@ audit_topic_reached_heads(struct applier *app)
 	return true;
 }
 
+/* Whether partition p of topic t (0 control, 1 commands) will not catch up in this run: its
+ * writer failed, or this run's control writer did, whose watermark its commands wait for
+ * (invariant 2). */
+static bool
+will_not_catch_up(struct applier *app, int t, int p)
+{
+	const char *topics[2] = { app->control_topic, app->commands_topic };
+	struct writer *w = ax_applier_writer_find(app, topics[t], p);
+
+	if (w != NULL && atomic_load(&w->state) == W_FAILED)
+		return true;
+	if (t == 0)
+		return false;
+	w = ax_applier_writer_find(app, app->control_topic, 0);
+	return w != NULL && atomic_load(&w->state) == W_FAILED;
+}
+
 /* The stored next offset of every partition of both topics is at its log end, as a
- * read_committed reader sees it (ax_logend.h). */
+ * read_committed reader sees it (ax_logend.h), or will not get there (will_not_catch_up). */
 static bool
 offsets_at_log_end(struct applier *app)
 {
@@ -218,12 +237,11 @@ offsets_at_log_end(struct applier *app)
 			return false;
 		}
 		for (p = 0; p < app->partitions[t] && done; p++) {
-			struct writer *w = ax_applier_writer_find(app, topics[t], p);
 			int64_t next = strtoll(PQgetvalue(res, p, 0), NULL, 10);
 			struct ax_logend_state st;
 			struct ax_err err;
 
-			if (w != NULL && atomic_load(&w->state) == W_FAILED)
+			if (will_not_catch_up(app, t, p))
 				continue;
 			/* the end a read_committed reader can reach: markers and aborted records
 			 * after the last applied message are never received (ax_logend.h) */
@@ -250,7 +268,8 @@ offsets_at_log_end(struct applier *app)
  * (audit_topic_reached_heads; not for a replay, which relays nothing). So a run that started while
  * the group still waited for a dead member, which had committed entries and not relayed
  * them, waits until the group drops that member and this run relays them. A partition that
- * failed here is skipped: it will not catch up, and the exit code says so.
+ * failed here is skipped, and so is every data partition once the control partition failed
+ * here: they will not catch up, and the exit code says so.
  * The log ends are those a read_committed reader reaches (issue 14): the transaction
  * markers and aborted records after a partition's last applied message never arrive.
  */

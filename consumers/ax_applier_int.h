@@ -89,6 +89,7 @@ struct applier {
 	double metrics_at;           /* main thread: when the gauges were last updated */
 	double logend_retry_at; /* main thread: no log-end read before then (broker unanswered) */
 	int failed_partitions;
+	bool control_failed; /* the control partition was among them */
 	bool startup_failed;
 	struct ax_err startup_err;
 	/* --until-caught-up, main thread only (the rebalance callback runs in the poll):

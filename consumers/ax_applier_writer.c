@@ -385,8 +385,10 @@ ax_applier_stop_writers(struct applier *app, bool lost)
 	for (i = 0; i < app->nw; i++)
 		writer_join(app->w[i], lost);
 	for (i = 0; i < app->nw; i++) {
-		if (atomic_load(&app->w[i]->state) == W_FAILED)
+		if (atomic_load(&app->w[i]->state) == W_FAILED) {
 			app->failed_partitions++;
+			app->control_failed |= app->w[i]->control;
+		}
 		writer_stop(app->w[i], lost);
 	}
 	app->nw = 0;

@@ -549,8 +549,7 @@ ax_digests_fetch(
 		snprintf(what, sizeof(what), "could not compute the table digests of %s", who);
 		rc = ax_pg_err(err, conn, res, what);
 		if (strcmp(err->sqlstate, "42883") == 0)
-			ax_err_hint(err, "Migrate that database (db/0011_digests.sql) with "
-			                 "\"axiom migrate\".");
+			ax_err_hint(err, "Migrate that database with \"axiom migrate\".");
 		goto out;
 	}
 	if ((d = calloc((size_t)PQntuples(res) + 1, sizeof(*d))) == NULL) {

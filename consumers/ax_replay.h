@@ -1,6 +1,7 @@
 /*
  * ax_replay.h - `axiom replay`: rebuild an empty database from the topics, and compare
- * databases by their deterministic per-table digests (db/0011_digests.sql).
+ * databases by their deterministic per-table digests
+ * (db/definitions/85_digests_and_verification.sql).
  *
  * Invariants (docs/replay.md, docs/architecture.md):
  *  (1) the target is migrated and empty (no ledger entry, no stored offset) before anything
