@@ -323,6 +323,11 @@ $function$;
 -- previous hash, the record hash the database computes, a lineage id in use that the actor can see:
 -- lineage_in_sight, called for new records only) and inserts the accepted commands' versions (the
 -- insert triggers hash each and check their links in one statement, L5 and L6) and audit rows (L4).
+-- A member the set refuses whose actor may not act on its lineage (actor_scope_allows, the rule
+-- each entry of the scope must pass) keeps every member on that lineage out of the try: its entry
+-- hides the lineage from the statement, which then could not read a version it inserted beside
+-- the next one (check_record_links raised, and the batch with it, for any producer's three
+-- commands: 0109).
 -- The statement returns no inserted row: a RETURNING would make PostgreSQL check every new row
 -- against the read policies as well, for nothing (an accepted version's hash is the one the command
 -- claimed and the insert trigger compared). An id in use by a row the actor cannot see shows only
@@ -455,9 +460,14 @@ BEGIN
 			g AS (
 			    -- a member after a refused one on its lineage is not decided by this try (it
 			    -- would build on a version that is not made); a window, not a join of d with
-			    -- itself, which compared every pair of members
+			    -- itself, which compared every pair of members. Nor is any member on a
+			    -- lineage that a refused member's actor may not act on (see above)
 			    SELECT d.*, bool_and(d.accept IS TRUE) OVER (PARTITION BY d.id ORDER BY d.i
-			               ROWS UNBOUNDED PRECEDING) AS go
+			               ROWS UNBOUNDED PRECEDING)
+			           AND NOT bool_or(CASE WHEN d.accept THEN false
+			               ELSE NOT coalesce(axiom.actor_scope_allows(d.actor, d.et,
+			                   d.v_facility, d.v_domain), false) END) OVER (PARTITION BY d.id)
+			               AS go
 			      FROM d),
 			p AS (
 			    SELECT g.* FROM g WHERE g.go),
@@ -660,6 +670,9 @@ $function$;
 -- earlier in the run included), and for the accepted ones inserts the proposed changes and
 -- appends the step rows (L4) and the audit rows, as the functions and finish do, each change
 -- with the status and time of its last accepted command (the row the per-command path leaves).
+-- A command the set refuses whose actor may not act on its change (actor_scope_allows) keeps every
+-- command on that change out of the set, as in apply_version_run: its entry hides the change, so
+-- the insert of a proposal and of its step rows failed their row policies and the batch raised.
 -- A change id in use by a change the actor cannot see shows only as the insert's key conflict
 -- (unique_violation): the statement is then rolled back (one subtransaction per try) and tried
 -- again with every proposal left to propose_change. No sequential scan is planned where an
@@ -781,9 +794,15 @@ BEGIN
 			               IS NOT TRUE END) AS accept
 			      FROM r),
 			g AS (
-			    -- a command after a refused one on its change is left to its function too
+			    -- a command after a refused one on its change is left to its function too,
+			    -- and every command on a change that a refused one's actor may not act on
+			    -- (see above)
 			    SELECT d.*, bool_and(d.accept IS TRUE) OVER (PARTITION BY d.change_id
-			               ORDER BY d.i ROWS UNBOUNDED PRECEDING) AS go
+			               ORDER BY d.i ROWS UNBOUNDED PRECEDING)
+			           AND NOT bool_or(CASE WHEN d.accept THEN false
+			               ELSE NOT coalesce(axiom.actor_scope_allows(d.actor, d.et,
+			                   d.facility_id, d.domain_id), false) END)
+			               OVER (PARTITION BY d.change_id) AS go
 			      FROM d),
 			p AS (
 			    SELECT g.* FROM g WHERE g.go),

@@ -27,14 +27,17 @@
  * conflict in that try, a lineage id in capitals, the budget of such tries); an approved change
  * is applied by the run, every refusal of apply_change inside it, unless a command before it in
  * the window names its change and is not decided yet; an id in another spelling of the uuid
- * input (braces, no hyphens) is the same id to the batch. Also: the set path was taken
- * (function call counts), axiom.batch_scope is empty after each batch, and no login may write
- * it.
+ * input (braces, no hyphens) is the same id to the batch; a refused member whose actor may not
+ * act on its lineage or change leaves it to the functions (the batch raised). And random
+ * batches, drawn from a fixed seed, of every command kind a run decides or steps over, with
+ * refusals of every kind among them. Also: the set path was taken (function call counts),
+ * axiom.batch_scope is empty after each batch, and no login may write it.
  *
  * Cast (ax_dbtest.h): alice author F1/QC, bob reviewer F1/QC, carol manager F1/QC, dave
  * manager F2/QC, gina author F1/MICRO.
  */
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,8 +230,11 @@ query_batch(const char *sql)
 	PGresult *res = PQexecParams(T.api, sql, 1, NULL, params, NULL, NULL, 0);
 	char *v;
 
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		fprintf(stderr, "# %.2000s\n# failed: %.2000s\n# batch: %s\n", sql,
+		    PQresultErrorMessage(res), batch);
 	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1,
-	    "%s\nfailed: %s", sql, PQresultErrorMessage(res));
+	    "%.2000s\nfailed: %.2000s", sql, PQresultErrorMessage(res));
 	v = strdup(PQgetvalue(res, 0, 0));
 	ck_assert_ptr_nonnull(v);
 	PQclear(res);
@@ -1352,6 +1358,58 @@ START_TEST(test_the_batch_scope_of_a_change_is_each_commands_own)
 }
 END_TEST
 
+/*
+ * A member the set refuses, whose actor may not act on its lineage (no grant in its facility
+ * and domain, not enrolled), leaves that lineage to the functions, and the run goes on with
+ * the others. Its entry in the batch scope hides the lineage from the run's statement (the rule
+ * reads a lineage only as every command of the run on it may), so the statement could not read
+ * a version it inserted beside the next one: check_record_links raised "has no predecessor",
+ * the batch raised, and the applier stopped the partition. Three commands from any producer
+ * did it (found by test_random_batches_give_the_same_both_ways).
+ */
+START_TEST(test_a_member_whose_actor_may_not_act_leaves_its_lineage_to_the_functions)
+{
+	char h1[80], h2[80], h01[80];
+
+	snprintf(h01, sizeof(h01), "%s", head_hash(LID("01")));
+	/* 0, 1: alice creates L40 and versions it; 2: erin, with no grant in F1, a version 3 of
+	 * it; 3: unknown to the database, another; 4: alice versions L01 in the same run */
+	create(CID("c0"), "alice", RID("c0"), LID("40"), "note", "F1", "new", NULL);
+	snprintf(h1, sizeof(h1), "%s",
+	    hash_of(RID("c0"), LID("40"), "1", "NULL", "NULL", "note", "F1", "QC", "t", "alice",
+	        et_of(0)));
+	snprintf(h2, sizeof(h2), "%s",
+	    version(CID("c1"), "alice", RID("c1"), LID("40"), RID("c0"), 1, h1, NULL));
+	version(CID("c2"), "erin", RID("c2"), LID("40"), RID("c1"), 2, h2, NULL);
+	version(CID("c3"), "nobody", RID("c3"), LID("40"), RID("c1"), 2, h2, NULL);
+	version(CID("c4"), "alice", RID("c4"), LID("01"), RID("01"), 1, h01, NULL);
+	close_batch();
+	expect_alone("accepted,accepted,not_found_or_denied,not_found_or_denied,accepted", 1, 4);
+}
+END_TEST
+
+/*
+ * The same for a run of change steps: a step the set refuses, whose actor may not act on the
+ * change, on a change proposed in the run, leaves the change to the functions. Its entry hid
+ * the change, so the insert of the proposal and its step row failed the row policy: the batch
+ * raised "new row violates row-level security policy".
+ */
+START_TEST(test_a_step_whose_actor_may_not_act_leaves_its_change_to_the_functions)
+{
+	change(KID("c5"), LID("04"), "alice", "2026-01-01 02:00:00+00", "submitted", NULL);
+	/* 0: alice proposes g0 on L03; 1: erin (no grant in F1) submits it; 2: nobody (unknown)
+	 * too; 3: carol approves g5 in the same run; 4: bob reviews g5 (not required: refused) */
+	propose(CID("c0"), "alice", KID("c0"), LID("03"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	step(CID("c1"), "erin", "submit_change", KID("c0"), "ready");
+	step(CID("c2"), "nobody", "submit_change", KID("c0"), "ready");
+	step(CID("c3"), "carol", "approve_change", KID("c5"), "fine");
+	step(CID("c4"), "bob", "review_change", KID("c5"), "late");
+	close_batch();
+	expect_same(
+	    "accepted,not_found_or_denied,not_found_or_denied,accepted,review_not_required", 0, 1);
+}
+END_TEST
+
 START_TEST(test_no_login_writes_the_batch_scope)
 {
 	static const char *const logins[] = { "user", "analytics", "auditor" };
@@ -1444,6 +1502,408 @@ START_TEST(test_a_run_reads_its_own_batch_scope_entries_only)
 }
 END_TEST
 
+/*
+ * Random batches: the cases above are the ones thought of; these are drawn. Each batch mixes
+ * new records, new versions, applied changes, proposals, change steps, lifecycle transitions,
+ * ticks and republished command ids over the lineages of the setup and the batch's own, and
+ * perturbs some of them (another actor, a stale previous hash or base, a wrong record hash, a
+ * blank reason, a record or lineage id in use, an id in capitals or braces, an unknown record
+ * type, a malformed field). The generator follows a lineage as if every command it wrote were
+ * accepted, so a refusal makes the commands after it on that lineage stale: the deferred tries
+ * and the cuts are drawn too. Every batch must give the same outcomes and tables both ways.
+ * FUZZ_BATCHES batches from seed FUZZ_SEED; AXIOM_0109_SEED and AXIOM_0109_BATCHES draw others
+ * (a failure names the seed of its batch).
+ */
+#define FUZZ_SEED     0x0109
+#define FUZZ_BATCHES  40
+#define FUZZ_LINEAGES 64
+#define FUZZ_CHANGES  32
+
+static uint64_t fuzz_state;
+
+/* A number in [0, n) (xorshift64). */
+static unsigned
+fuzz(unsigned n)
+{
+	fuzz_state ^= fuzz_state << 13;
+	fuzz_state ^= fuzz_state >> 7;
+	fuzz_state ^= fuzz_state << 17;
+	return (unsigned)(fuzz_state % n);
+}
+
+/* A lineage as the generator believes it stands: its head's record id, version and hash. */
+struct fuzz_lineage {
+	char id[40], rid[40], hash[80], type[8], facility[4], domain[8];
+	int version;
+	int live; /* a new version of it may be accepted, as far as the generator knows */
+};
+
+/* A change as the generator believes it stands. */
+struct fuzz_change {
+	char kid[40], proposer[8];
+	int lineage;
+	int status; /* 0 draft, 1 submitted, 2 reviewed, 3 approved, 4 applied or rejected */
+};
+
+static struct fuzz_lineage lineages[FUZZ_LINEAGES];
+static struct fuzz_change changes[FUZZ_CHANGES];
+static int nlineages, nchanges, nids;
+static char cmd_ids[64][40];
+
+/* A new uuid of kind k (1 lineage, 2 record, 3 command, 4 change, 5 signature), unique in the
+ * batch. */
+static const char *
+fuzz_uuid(int k)
+{
+	static char u[4][40];
+	static int which;
+
+	which = (which + 1) % 4;
+	snprintf(u[which], sizeof(u[which]), "00000000-0000-4000-b00%d-%012d", k, ++nids);
+	return u[which];
+}
+
+/* id as written by a command: mostly canonical, at times in capitals or braces (two buffers:
+ * a command may spell two ids in one call). */
+static const char *
+fuzz_spelling(const char *id)
+{
+	static char ring[2][48];
+	static int which;
+	char *s = ring[which = !which];
+	size_t i;
+
+	switch (fuzz(20)) {
+	case 0:
+		for (i = 0; id[i] && i < sizeof(ring[0]) - 1; i++)
+			s[i] = (char)(id[i] >= 'a' && id[i] <= 'f' ? id[i] - 32 : id[i]);
+		s[i] = '\0';
+		return s;
+	case 1:
+		snprintf(s, sizeof(ring[0]), "{%s}", id);
+		return s;
+	default:
+		return id;
+	}
+}
+
+/* An actor for a command that needs the author level: mostly one who has it. */
+static const char *
+fuzz_actor(void)
+{
+	static const char *const actors[] = { "alice", "alice", "alice", "alice", "alice", "alice",
+		"alice", "alice", "alice", "alice", "carol", "carol", "gina", "dave", "bob",
+		"frank", "erin", "nobody" };
+
+	return actors[fuzz(sizeof(actors) / sizeof(actors[0]))];
+}
+
+/* A command id: a fresh one, or at times one the batch used already (a duplicate). */
+static const char *
+fuzz_cmd(void)
+{
+	if (batch_n > 0 && fuzz(25) == 0)
+		return cmd_ids[fuzz((unsigned)batch_n)];
+	return fuzz_uuid(3);
+}
+
+/* The changes stored before the batches (fuzz_store): their lineage and status. */
+static const struct {
+	const char *kid;
+	int lineage, status;
+} stored[] = { { KID("f0"), 0, 3 }, { KID("f1"), 1, 1 }, { KID("f2"), 2, 3 } };
+
+/* Store the changes of stored, proposed by alice: approved by carol, or submitted (after
+ * fuzz_load, which names their lineages). */
+static void
+fuzz_store(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(stored) / sizeof(stored[0]); i++) {
+		change(stored[i].kid, lineages[stored[i].lineage].id, "alice",
+		    "2026-01-01 03:00:00+00", "submitted", NULL);
+		if (stored[i].status == 3)
+			ck_assert_str_eq(
+			    dbt_call(T.api,
+			        "axiom_api.approve_change('carol', '2026-01-01 03:00:05+00', "
+			        "NULL, '%s', 'ok')",
+			        stored[i].kid),
+			    "accepted");
+	}
+}
+
+/* The lineages of the setup as they stand, and the changes stored. */
+static void
+fuzz_load(void)
+{
+	static const char *const ids[] = { LID("01"), LID("02"), LID("03"), LID("04"), LID("05"),
+		LID("06"), LID("07") };
+	size_t i;
+
+	nlineages = nchanges = nids = 0;
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++, nlineages++) {
+		struct fuzz_lineage *l = &lineages[nlineages];
+		char *v = strdup(dbt_value(T.admin,
+		    "SELECT record_id || ' ' || version || ' ' || encode(record_hash, 'hex') || ' "
+		    "' "
+		    "|| record_type || ' ' || facility_id || ' ' || domain_id FROM axiom.records "
+		    "WHERE id = '%s' ORDER BY version DESC LIMIT 1",
+		    ids[i]));
+
+		ck_assert_int_eq(sscanf(v, "%39s %d %79s %7s %3s %7s", l->rid, &l->version, l->hash,
+		                     l->type, l->facility, l->domain),
+		    6);
+		snprintf(l->id, sizeof(l->id), "%s", ids[i]);
+		l->live = i < 4; /* the SOP is change-controlled, L06 retired, L07 hidden */
+		free(v);
+	}
+	for (i = 0; i < sizeof(stored) / sizeof(stored[0]); i++, nchanges++) {
+		snprintf(changes[i].kid, sizeof(changes[i].kid), "%s", stored[i].kid);
+		snprintf(changes[i].proposer, sizeof(changes[i].proposer), "alice");
+		changes[i].lineage = stored[i].lineage;
+		changes[i].status = stored[i].status;
+	}
+}
+
+/* A lineage to write on: mostly one that may take a new version. */
+static struct fuzz_lineage *
+fuzz_lineage(void)
+{
+	int i, live[FUZZ_LINEAGES], n = 0;
+
+	for (i = 0; i < nlineages; i++)
+		if (lineages[i].live)
+			live[n++] = i;
+	return &lineages[n > 0 && fuzz(5) ? live[fuzz((unsigned)n)]
+	                                  : (int)fuzz((unsigned)nlineages)];
+}
+
+/* The hash (hex) the database computes for version v of lineage l made by actor now. */
+static const char *
+fuzz_hash(const struct fuzz_lineage *l, const char *rid, int v, const char *actor, const char *kid)
+{
+	static char h[80];
+	char prev_id[48], prev_hash[96], change[48];
+
+	snprintf(prev_id, sizeof(prev_id), v > 1 ? "'%s'" : "NULL", l->rid);
+	snprintf(prev_hash, sizeof(prev_hash), v > 1 ? "decode('%s', 'hex')" : "NULL", l->hash);
+	snprintf(change, sizeof(change), kid ? "'%s'" : "NULL", kid);
+	snprintf(h, sizeof(h), "%s",
+	    dbt_value(T.admin,
+	        "SELECT coalesce(encode(axiom.expected_hash('%s', '%s', %d, %s, %s, '%s', '%s', "
+	        "'%s', 't', '\\x00'::bytea, '%s', '%s', %s), 'hex'), '" ZERO_HASH "')",
+	        rid, l->id, v, prev_id, prev_hash, l->type, l->facility, l->domain, actor,
+	        et_of(batch_n), change));
+	return h;
+}
+
+/* A reason: mostly one, at times blank. */
+static const char *
+fuzz_reason(void)
+{
+	return fuzz(25) == 0 ? " " : "r";
+}
+
+/* Append a random command to the batch (see above). */
+static void
+fuzz_command(void)
+{
+	char rest[1024], rid[40], hash[80], cmd[40], fields[64];
+	const char *actor = fuzz_actor();
+	unsigned r = fuzz(100);
+	struct fuzz_lineage *l = fuzz_lineage();
+	struct fuzz_change *c = nchanges > 0 ? &changes[fuzz((unsigned)nchanges)] : NULL;
+	int good = fuzz(16) != 0, in_use;
+
+	snprintf(cmd, sizeof(cmd), "%s", fuzz_cmd());
+	snprintf(cmd_ids[batch_n], sizeof(cmd_ids[batch_n]), "%s", cmd);
+	snprintf(rid, sizeof(rid), "%s", fuzz(30) == 0 ? lineages[6].rid : fuzz_uuid(2));
+	if (r < 12 && c != NULL && c->status == 3) {
+		/* the approved change applied */
+		l = &lineages[c->lineage];
+		snprintf(hash, sizeof(hash), "%s",
+		    good ? fuzz_hash(l, rid, l->version + 1, actor, c->kid) : ZERO_HASH);
+		apply_claiming(actor, cmd, fuzz_spelling(c->kid), rid, hash, fuzz_reason());
+		c->status = 4;
+		if (good) {
+			l->version++;
+			snprintf(l->rid, sizeof(l->rid), "%s", rid);
+			snprintf(l->hash, sizeof(l->hash), "%s", hash);
+		}
+	} else if (r < 40) {
+		/* a new version of a lineage, on its head as the generator believes it */
+		const char *prev = good || fuzz(2) ? l->hash : ZERO_HASH;
+
+		snprintf(hash, sizeof(hash), "%s",
+		    good || fuzz(2) ? fuzz_hash(l, rid, l->version + 1, actor, NULL) : ZERO_HASH);
+		snprintf(rest, sizeof(rest),
+		    "\"record_id\": \"%s\", \"id\": \"%s\", \"previous_record_hash\": \"%s\", "
+		    "\"title\": \"t\", \"content\": \"00\", \"record_hash\": \"%s\", \"reason\": "
+		    "\"%s\"",
+		    fuzz_spelling(rid), fuzz_spelling(l->id), prev, hash, fuzz_reason());
+		add(cmd, actor, "new_version", rest);
+		if (good) {
+			l->version++;
+			snprintf(l->rid, sizeof(l->rid), "%s", rid);
+			snprintf(l->hash, sizeof(l->hash), "%s", hash);
+		}
+	} else if (r < 55 && nlineages < FUZZ_LINEAGES) {
+		/* a new record: a new lineage, or at times one in use */
+		static const char *const types[] = { "note", "note", "note", "note", "note", "note",
+			"note", "note", "note", "note", "note", "note", "note", "note", "note",
+			"note", "sop", "spec", "plate", "nope" };
+
+		l = &lineages[nlineages];
+		in_use = fuzz(30) == 0;
+		snprintf(l->id, sizeof(l->id), "%s", in_use ? lineages[fuzz(7)].id : fuzz_uuid(1));
+		snprintf(l->type, sizeof(l->type), "%s", types[fuzz(20)]);
+		snprintf(l->facility, sizeof(l->facility), "%s", fuzz(10) == 0 ? "F2" : "F1");
+		snprintf(l->domain, sizeof(l->domain), "%s",
+		    strcmp(l->type, "plate") == 0 ? "MICRO" : "QC");
+		l->version = 1;
+		l->live = good && !in_use && strcmp(l->type, "note") == 0 &&
+		          strcmp(l->facility, "F1") == 0 && strstr("alice carol", actor) != NULL;
+		snprintf(
+		    hash, sizeof(hash), "%s", good ? fuzz_hash(l, rid, 1, actor, NULL) : ZERO_HASH);
+		snprintf(l->rid, sizeof(l->rid), "%s", rid);
+		snprintf(l->hash, sizeof(l->hash), "%s", hash);
+		snprintf(rest, sizeof(rest),
+		    "\"record_id\": \"%s\", \"id\": \"%s\", \"record_type\": \"%s\", "
+		    "\"facility_id\": "
+		    "\"%s\", \"title\": \"t\", \"content\": \"00\", \"record_hash\": \"%s\", "
+		    "\"reason\": \"%s\"",
+		    fuzz_spelling(rid), fuzz_spelling(l->id), l->type, l->facility, hash,
+		    fuzz_reason());
+		add(cmd, actor, "create_record", rest);
+		nlineages++;
+	} else if (r < 64 && nchanges < FUZZ_CHANGES) {
+		/* a proposal on a lineage's head, or at times on a stale base */
+		c = &changes[nchanges++];
+		snprintf(c->kid, sizeof(c->kid), "%s",
+		    fuzz(30) == 0 && nchanges > 1 ? changes[0].kid : fuzz_uuid(4));
+		snprintf(c->proposer, sizeof(c->proposer), "%s", actor);
+		c->lineage = (int)(l - lineages);
+		c->status = 0;
+		snprintf(
+		    fields, sizeof(fields), "\"title\": \"t\", \"reason\": \"%s\"", fuzz_reason());
+		propose(cmd, actor, fuzz_spelling(c->kid), fuzz_spelling(l->id),
+		    good ? l->version : l->version - 1, fields);
+	} else if (r < 80 && c != NULL && c->status < 3) {
+		/* a change's next step, mostly by whom it needs */
+		static const char *const ops[] = { "submit_change", "review_change",
+			"approve_change" };
+		const char *op =
+		    c->status == 2 || (c->status == 1 && fuzz(2)) ? ops[2] : ops[c->status];
+		const char *by = strcmp(op, "submit_change") == 0   ? c->proposer
+		                 : strcmp(op, "review_change") == 0 ? "bob"
+		                                                    : "carol";
+
+		if (fuzz(12) == 0)
+			op = "reject_change";
+		step(cmd, good ? by : actor, op, fuzz_spelling(c->kid), fuzz_reason());
+		c->status = strcmp(op, "reject_change") == 0    ? 4
+		            : strcmp(op, "approve_change") == 0 ? 3
+		                                                : c->status + 1;
+	} else if (r < 85) {
+		/* a lifecycle transition of a lineage's head */
+		static const char *const to[] = { "effective", "effective", "retired", "draft" };
+		const char *status = to[fuzz(4)];
+
+		snprintf(rest, sizeof(rest),
+		    "\"id\": \"%s\", \"version\": %d, \"to_status\": \"%s\", \"reason\": \"%s\"",
+		    fuzz_spelling(l->id), l->version, status, fuzz_reason());
+		add(cmd, fuzz(3) ? "carol" : actor, "transition_record", rest);
+		l->live = l->live && strcmp(status, "retired") != 0;
+	} else if (r < 91) {
+		/* a signature of a lineage's head (its proofs verified, as the applier says) */
+		snprintf(rest, sizeof(rest),
+		    "\"signature_id\": \"%s\", \"id\": \"%s\", \"version\": %d, \"meaning\": "
+		    "\"%s\", \"nonce\": \"%032d\", \"intent_hash\": \"%064d\", \"factor_ids\": [], "
+		    "\"factor_types\": [\"password\"], \"user_verified\": true, \"proofs\": \"00\"",
+		    fuzz_uuid(5), fuzz_spelling(l->id), l->version, fuzz(3) ? "review" : "approval",
+		    fuzz(10) ? batch_n : 0, batch_n);
+		add(cmd, actor, "sign_record", rest);
+	} else if (r < 94) {
+		other(cmd, "axiom-system", "tick", "\"x\": 0");
+	} else if (r < 96) {
+		other(cmd, "nobody", "quarantine", "\"reason_code\": \"undecodable\"");
+	} else {
+		/* a new version on no lineage the setup or the batch has */
+		snprintf(rest, sizeof(rest),
+		    "\"record_id\": \"%s\", \"id\": \"%s\", \"previous_record_hash\": \"" ZERO_HASH
+		    "\", \"title\": \"t\", \"content\": \"00\", \"record_hash\": \"" ZERO_HASH
+		    "\", \"reason\": \"r\"",
+		    rid, fuzz_uuid(1));
+		add(cmd, actor, "new_version", rest);
+	}
+}
+
+START_TEST(test_random_batches_give_the_same_both_ways)
+{
+	const char *env_seed = getenv("AXIOM_0109_SEED"), *env_n = getenv("AXIOM_0109_BATCHES");
+	uint64_t seed = env_seed ? strtoull(env_seed, NULL, 0) : FUZZ_SEED;
+	int batches = env_n ? atoi(env_n) : FUZZ_BATCHES;
+	int b, i, runs = 0, step_runs = 0, alone = 0, accepted = 0, refused = 0;
+
+	fuzz_load();
+	fuzz_store();
+	for (b = 0; b < batches; b++) {
+		struct result set, one;
+		int n;
+		const char *p;
+
+		fuzz_state = (seed + (uint64_t)b) * 0x9E3779B97F4A7C15ull | 1;
+		batch_len = 0;
+		batch_n = 0;
+		fuzz_load();
+		n = 20 + (int)fuzz(39);
+		for (i = 0; i < n; i++)
+			fuzz_command();
+		if (fuzz(10) ==
+		    0) /* a malformed field: the batch's second try, command by command */
+			memcpy(strstr(batch, "\"record_id\": \"") + 15, "zz", 2);
+		close_batch();
+		apply(1, &set);
+		apply(0, &one);
+		if (strcmp(set.outcomes, one.outcomes) != 0 ||
+		    strcmp(set.digests, one.digests) != 0)
+			fprintf(stderr,
+			    "# batch: %s\n# set:\n%s\n# per command:\n%s\n# digests, set:\n%s\n# "
+			    "per command:\n%s\n",
+			    batch, set.outcomes, one.outcomes, set.digests, one.digests);
+		ck_assert_msg(strcmp(set.outcomes, one.outcomes) == 0 &&
+		                  strcmp(set.digests, one.digests) == 0,
+		    "the batch of seed %llu differs (AXIOM_0109_SEED=%llu AXIOM_0109_BATCHES=1 "
+		    "draws "
+		    "it alone; it is above)",
+		    (unsigned long long)(seed + (uint64_t)b),
+		    (unsigned long long)(seed + (uint64_t)b));
+		runs += set.runs;
+		step_runs += set.step_runs;
+		alone += set.alone;
+		for (p = set.reasons; *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : p + strlen(p))
+			if (strncmp(p, "accepted", 8) == 0)
+				accepted++;
+			else
+				refused++;
+		result_free(&set);
+		result_free(&one);
+	}
+	fprintf(stderr,
+	    "# %d random batches: %d runs of versions, %d of change steps, %d commands alone, %d "
+	    "accepted, %d refused\n",
+	    batches, runs, step_runs, alone, accepted, refused);
+	/* the batches drew what they are for: set runs of both kinds, acceptances and refusals */
+	if (batches >= FUZZ_BATCHES) {
+		ck_assert_int_ge(runs, batches);
+		ck_assert_int_gt(step_runs, 0);
+		ck_assert_int_gt(accepted, 10 * batches);
+		ck_assert_int_gt(refused, 3 * batches);
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -1477,6 +1937,10 @@ suite(void)
 	tcase_add_test(tc, test_the_batch_scope_of_a_change_is_each_commands_own);
 	tcase_add_test(tc, test_no_login_writes_the_batch_scope);
 	tcase_add_test(tc, test_a_run_reads_its_own_batch_scope_entries_only);
+	tcase_add_test(
+	    tc, test_a_member_whose_actor_may_not_act_leaves_its_lineage_to_the_functions);
+	tcase_add_test(tc, test_a_step_whose_actor_may_not_act_leaves_its_change_to_the_functions);
+	tcase_add_test(tc, test_random_batches_give_the_same_both_ways);
 	suite_add_tcase(s, tc);
 	return s;
 }
