@@ -49,8 +49,10 @@ $function$;
 -- approve, review_approve, review_approve_reviewer_may_approve), or change the gate of an
 -- existing one in place (configured_at = p_event_time). L2: an active administrator, else
 -- not_found_or_denied. Refusals: domain_required (no domain: a producer of control schema
--- revision 1 or 2), invalid_command (another gate; the record type belongs to another domain;
--- a malformed name), not_found_or_denied (unknown domain). Takes no reason; the audit row's
+-- revision 1 or 2), invalid_command (another gate; no record type; the record type belongs to
+-- another domain; a malformed name), not_found_or_denied (unknown domain). A refusal never
+-- raises: no record type raised a not-null violation until it was checked, and the batch with
+-- it (0106). Takes no reason; the audit row's
 -- reason is "gate <gate>".
 CREATE OR REPLACE FUNCTION axiom_api.configure_record_type(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_record_type text, p_domain_id text, p_gate text)
  RETURNS axiom_api.outcome
@@ -72,6 +74,9 @@ BEGIN
 		    'review_approve_reviewer_may_approve') THEN
 			o := axiom.rejected('invalid_command',
 			    'gate must be none, approve, review_approve or review_approve_reviewer_may_approve');
+		ELSIF p_record_type IS NULL THEN
+			-- (after the checks above, which decided such a command before this one came)
+			o := axiom.rejected('invalid_command', 'a record type is required');
 		ELSE
 			UPDATE axiom.record_types SET gate = p_gate, configured_at = p_event_time,
 			    configured_by = p_actor

@@ -115,6 +115,8 @@ $function$;
 -- (no record type, another meaning, no factor type required), policy_unsatisfiable (FIDO2 and
 -- password together: one Sign command of contract revision 3 carries either a FIDO2 assertion
 -- or a password attestation, never both, so such a policy would block every signature),
+-- invalid_command (a factor type neither required nor not: until it was checked, a NULL
+-- beside a required one raised a not-null violation, and the batch with it: 0106),
 -- already_exists (a policy for that type and meaning at this event time).
 CREATE OR REPLACE FUNCTION axiom_api.set_signing_policy(p_actor text, p_event_time timestamp with time zone, p_command_id uuid, p_record_type text, p_meaning text, p_require_fido2 boolean, p_require_oidc boolean, p_require_password boolean, p_reason text)
  RETURNS axiom_api.outcome
@@ -135,6 +137,10 @@ BEGIN
 		ELSIF p_require_fido2 AND p_require_password THEN
 			o := axiom.rejected('policy_unsatisfiable',
 			    'one Sign command carries either a FIDO2 assertion or a password attestation, not both');
+		ELSIF p_require_fido2 IS NULL OR p_require_oidc IS NULL OR p_require_password IS NULL THEN
+			-- (after the checks above, which decided such a command before this one came)
+			o := axiom.rejected('invalid_command',
+			    'each of the three factor types must be required or not');
 		ELSE
 			BEGIN
 				INSERT INTO axiom.signing_policies VALUES (p_record_type, p_meaning,

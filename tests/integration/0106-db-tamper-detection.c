@@ -370,6 +370,36 @@ START_TEST(test_a_partition_batch_decides_alike_with_and_without_a_malformed_com
 END_TEST
 
 /*
+ * A control command whose function checked too little is refused, never raised out of its
+ * batch: a batch that raises stops its partition, and the control partition holds every data
+ * partition back. A record type without its name, and a signing policy with a factor type
+ * neither required nor not beside a required one, reached their tables' not-null constraints
+ * (found by sending every op each field as null, empty, huge, negative or of another JSON type
+ * through the batch: these two were the only raises).
+ */
+START_TEST(test_a_control_command_missing_a_required_field_is_refused)
+{
+	ck_assert_str_eq(
+	    dbt_value(T.user,
+	        "SELECT string_agg(kafka_offset || ':' || coalesce(reason_code, decision), ' ' "
+	        "ORDER BY ordinal) FROM axiom_api.apply_partition_batch('t0106', 'axiom.c', 0, "
+	        "true, NULL, NULL, '["
+	        "{\"op\": \"configure_record_type\", \"offset\": 0, \"actor\": \"axiom-system\", "
+	        "\"event_time\": \"2026-01-01T00:50:00Z\", \"record_type\": null, "
+	        "\"domain_id\": \"QC\", \"gate\": \"none\"},"
+	        "{\"op\": \"set_signing_policy\", \"offset\": 1, \"actor\": \"axiom-system\", "
+	        "\"event_time\": \"2026-01-01T00:50:01Z\", \"record_type\": \"note\", "
+	        "\"meaning\": \"review\", \"require_fido2\": null, \"require_oidc\": false, "
+	        "\"require_password\": true, \"reason\": \"r\"},"
+	        "{\"op\": \"set_signing_policy\", \"offset\": 2, \"actor\": \"axiom-system\", "
+	        "\"event_time\": \"2026-01-01T00:50:02Z\", \"record_type\": \"note\", "
+	        "\"meaning\": \"review\", \"require_fido2\": false, \"require_oidc\": false, "
+	        "\"require_password\": true, \"reason\": \"r\"}]'::jsonb)"),
+	    "0:invalid_command 1:invalid_command 2:accepted");
+}
+END_TEST
+
+/*
  * The batch's duplicate check (invariant 8) reads the applied command ids it asks for, one
  * index probe each, however many the partition applied before and whatever the planner's
  * statistics of applied_commands say: written as "command_id = ANY (the batch's ids)", the
@@ -488,6 +518,7 @@ main(void)
 	tcase_add_test(tc, test_a_batch_returns_outcomes_in_order_and_extends_the_ledger);
 	tcase_add_test(
 	    tc, test_a_partition_batch_decides_alike_with_and_without_a_malformed_command);
+	tcase_add_test(tc, test_a_control_command_missing_a_required_field_is_refused);
 	tcase_add_test(tc, test_a_batch_reads_only_the_applied_command_ids_it_asks_for);
 	tcase_add_test(tc, test_the_payload_hash_is_read_as_its_pattern_reads_it);
 	tcase_add_test(tc, test_a_command_id_is_read_as_its_cast_reads_it);
