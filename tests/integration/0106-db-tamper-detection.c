@@ -400,6 +400,75 @@ START_TEST(test_a_control_command_missing_a_required_field_is_refused)
 END_TEST
 
 /*
+ * No control command raises out of its batch whichever of its fields is null: each op, valid
+ * as written below, is sent once per field with that field null (and once with no actor), each
+ * alone in a batch rolled back. The class of the two commands above.
+ */
+START_TEST(test_no_field_of_a_control_command_raises_when_null)
+{
+	static const char *const elements[] = {
+		"\"op\": \"define_scope\", \"actor\": \"axiom-system\", \"kind\": \"facility\", "
+		"\"key\": \"F9\", \"name\": \"Plant 9\"",
+		"\"op\": \"configure_record_type\", \"actor\": \"axiom-system\", \"record_type\": "
+		"\"memo\", \"domain_id\": \"QC\", \"gate\": \"none\"",
+		"\"op\": \"enroll_user\", \"actor\": \"axiom-system\", \"user_id\": \"zed\", "
+		"\"printed_name\": \"Zed\", \"administrator\": false, \"db_role\": null, "
+		"\"reason\": "
+		"\"hired\"",
+		"\"op\": \"deactivate_user\", \"actor\": \"axiom-system\", \"user_id\": \"frank\", "
+		"\"reason\": \"left\"",
+		"\"op\": \"grant_access\", \"actor\": \"axiom-system\", \"grant_id\": "
+		"\"00000000-0000-4000-8000-0000000009a1\", \"user_id\": \"bob\", \"facility_id\": "
+		"\"F2\", \"domain_id\": \"QC\", \"tier\": \"author\", \"expires_at\": "
+		"\"2026-06-01T00:00:00Z\", \"reason\": \"job\"",
+		"\"op\": \"revoke_grant\", \"actor\": \"axiom-system\", \"grant_id\": "
+		"\"00000000-0000-4000-8000-0000000000b1\", \"reason\": \"left\"",
+		"\"op\": \"delegate\", \"actor\": \"carol\", \"delegation_id\": "
+		"\"00000000-0000-4000-8000-0000000009a2\", \"source_grant_id\": "
+		"\"00000000-0000-4000-8000-0000000000c1\", \"delegatee\": \"dave\", \"kind\": "
+		"\"horizontal\", \"expires_at\": \"2026-02-01T00:00:00Z\", \"reason\": \"cover\"",
+		"\"op\": \"set_signing_policy\", \"actor\": \"axiom-system\", \"record_type\": "
+		"\"note\", \"meaning\": \"review\", \"require_fido2\": false, \"require_oidc\": "
+		"false, "
+		"\"require_password\": true, \"reason\": \"policy\"",
+		"\"op\": \"register_factor\", \"actor\": \"axiom-system\", \"factor_id\": "
+		"\"00000000-0000-4000-8000-0000000009a3\", \"factor_type\": \"password\", "
+		"\"user_id\": \"alice\", \"reason\": \"enrolled\"",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(elements) / sizeof(elements[0]); i++) {
+		/* as written: accepted (rolled back); then each field null, in a subtransaction
+		 * rolled back (run by the admin: no login may run a DO block) */
+		ck_assert_str_eq(
+		    dbt_value(T.user,
+		        "BEGIN; SELECT coalesce(reason_code, decision) FROM "
+		        "axiom_api.apply_partition_batch('t0106', 'axiom.n', %d, true, NULL, NULL, "
+		        "jsonb_build_array('{\"offset\": 0, \"event_time\": "
+		        "\"2026-01-01T01:00:00Z\", %s}'::jsonb))",
+		        (int)i, elements[i]),
+		    "accepted");
+		dbt_exec(T.user, "ROLLBACK");
+		ck_assert_str_eq(
+		    dbt_value(T.admin,
+		        "DO $$DECLARE e jsonb := '{\"offset\": 0, \"event_time\": "
+		        "\"2026-01-02T00:00:00Z\", %s}'; k text; raised text := ''; BEGIN "
+		        "FOR k IN SELECT jsonb_object_keys(e) EXCEPT SELECT unnest(ARRAY['op', "
+		        "'offset', 'event_time']) LOOP BEGIN PERFORM "
+		        "axiom_api.apply_partition_batch('t0106', 'axiom.n', %d, true, NULL, NULL, "
+		        "jsonb_build_array(jsonb_set(e, ARRAY[k], 'null'))); RAISE EXCEPTION "
+		        "USING ERRCODE = 'AX000'; EXCEPTION WHEN SQLSTATE 'AX000' THEN NULL; WHEN "
+		        "OTHERS THEN raised := raised || k || ': ' || SQLERRM || '; '; END; END "
+		        "LOOP; "
+		        "IF raised <> '' THEN RAISE EXCEPTION 'raised: %%', raised; END IF; END$$; "
+		        "SELECT 'none raised'",
+		        elements[i], (int)i),
+		    "none raised");
+	}
+}
+END_TEST
+
+/*
  * The batch's duplicate check (invariant 8) reads the applied command ids it asks for, one
  * index probe each, however many the partition applied before and whatever the planner's
  * statistics of applied_commands say: written as "command_id = ANY (the batch's ids)", the
@@ -519,6 +588,7 @@ main(void)
 	tcase_add_test(
 	    tc, test_a_partition_batch_decides_alike_with_and_without_a_malformed_command);
 	tcase_add_test(tc, test_a_control_command_missing_a_required_field_is_refused);
+	tcase_add_test(tc, test_no_field_of_a_control_command_raises_when_null);
 	tcase_add_test(tc, test_a_batch_reads_only_the_applied_command_ids_it_asks_for);
 	tcase_add_test(tc, test_the_payload_hash_is_read_as_its_pattern_reads_it);
 	tcase_add_test(tc, test_a_command_id_is_read_as_its_cast_reads_it);
