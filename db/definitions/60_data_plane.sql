@@ -673,6 +673,9 @@ $function$;
 -- A command the set refuses whose actor may not act on its change (actor_scope_allows) keeps every
 -- command on that change out of the set, as in apply_version_run: its entry hides the change, so
 -- the insert of a proposal and of its step rows failed their row policies and the batch raised.
+-- So does a change whose id is also the lineage of a proposal of the run: the scope's ids are not
+-- typed, so that proposal's entry is one on the change too (a producer choosing such a change id,
+-- with the proposal's actor unable to act there, made the batch raise the same way).
 -- A change id in use by a change the actor cannot see shows only as the insert's key conflict
 -- (unique_violation): the statement is then rolled back (one subtransaction per try) and tried
 -- again with every proposal left to propose_change. No sequential scan is planned where an
@@ -795,14 +798,15 @@ BEGIN
 			      FROM r),
 			g AS (
 			    -- a command after a refused one on its change is left to its function too,
-			    -- and every command on a change that a refused one's actor may not act on
-			    -- (see above)
+			    -- and every command on a change that a refused one's actor may not act on,
+			    -- or whose id is also the lineage of a proposal of the run (see above)
 			    SELECT d.*, bool_and(d.accept IS TRUE) OVER (PARTITION BY d.change_id
 			               ORDER BY d.i ROWS UNBOUNDED PRECEDING)
 			           AND NOT bool_or(CASE WHEN d.accept THEN false
 			               ELSE NOT coalesce(axiom.actor_scope_allows(d.actor, d.et,
 			                   d.facility_id, d.domain_id), false) END)
-			               OVER (PARTITION BY d.change_id) AS go
+			               OVER (PARTITION BY d.change_id)
+			           AND NOT EXISTS (SELECT 1 FROM s e WHERE e.id = d.change_id) AS go
 			      FROM d),
 			p AS (
 			    SELECT g.* FROM g WHERE g.go),

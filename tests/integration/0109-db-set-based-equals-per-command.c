@@ -1410,6 +1410,25 @@ START_TEST(test_a_step_whose_actor_may_not_act_leaves_its_change_to_the_function
 }
 END_TEST
 
+/*
+ * The batch scope's ids are not typed: a proposal's lineage entry is also an entry on a change
+ * whose id is that lineage's. A change proposed with such an id, in a run where the lineage's
+ * proposal came from an actor who may not act there, had its rows refused by the row policy and
+ * the batch raised; such a change is now left to the functions.
+ */
+START_TEST(test_a_change_id_that_is_a_proposals_lineage_is_left_to_the_functions)
+{
+	/* 0: erin (no grant in F1) proposes c0 on L03; 1: alice proposes a change whose id is
+	 * L03, on L04; 2: she submits it; 3: she proposes c3 on L02 */
+	propose(CID("c0"), "erin", KID("c0"), LID("03"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	propose(CID("c1"), "alice", LID("03"), LID("04"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	step(CID("c2"), "alice", "submit_change", LID("03"), "ready");
+	propose(CID("c3"), "alice", KID("c3"), LID("02"), 1, "\"title\": \"t\", \"reason\": \"r\"");
+	close_batch();
+	expect_same("not_found_or_denied,accepted,accepted,accepted", 0, 1);
+}
+END_TEST
+
 START_TEST(test_no_login_writes_the_batch_scope)
 {
 	static const char *const logins[] = { "user", "analytics", "auditor" };
@@ -1507,12 +1526,12 @@ END_TEST
  * new records, new versions, applied changes, proposals, change steps, lifecycle transitions,
  * ticks and republished command ids over the lineages of the setup and the batch's own, and
  * perturbs some of them (another actor, a stale previous hash or base, a wrong record hash, a
- * blank reason, a record or lineage id in use, an id in capitals or braces, an unknown record
- * type, a malformed field). The generator follows a lineage as if every command it wrote were
- * accepted, so a refusal makes the commands after it on that lineage stale: the deferred tries
- * and the cuts are drawn too. Every batch must give the same outcomes and tables both ways.
- * FUZZ_BATCHES batches from seed FUZZ_SEED; AXIOM_0109_SEED and AXIOM_0109_BATCHES draw others
- * (a failure names the seed of its batch).
+ * blank reason, a record, lineage or change id in use, a change id that is a lineage's and the
+ * reverse, an id in capitals or braces, an unknown record type, a malformed field). The generator
+ * follows a lineage as if every command it wrote were accepted, so a refusal makes the commands
+ * after it on that lineage stale: the deferred tries and the cuts are drawn too. Every batch must
+ * give the same outcomes and tables both ways. FUZZ_BATCHES batches from seed FUZZ_SEED;
+ * AXIOM_0109_SEED and AXIOM_0109_BATCHES draw others (a failure names the seed of its batch).
  */
 #define FUZZ_SEED     0x0109
 #define FUZZ_BATCHES  40
@@ -1755,8 +1774,13 @@ fuzz_command(void)
 			"note", "sop", "spec", "plate", "nope" };
 
 		l = &lineages[nlineages];
-		in_use = fuzz(30) == 0;
-		snprintf(l->id, sizeof(l->id), "%s", in_use ? lineages[fuzz(7)].id : fuzz_uuid(1));
+		/* at times a lineage id in use, or one that is a change's id */
+		r = fuzz(30);
+		in_use = r == 0;
+		snprintf(l->id, sizeof(l->id), "%s",
+		    in_use                   ? lineages[fuzz(7)].id
+		    : r == 1 && nchanges > 0 ? changes[fuzz((unsigned)nchanges)].kid
+		                             : fuzz_uuid(1));
 		snprintf(l->type, sizeof(l->type), "%s", types[fuzz(20)]);
 		snprintf(l->facility, sizeof(l->facility), "%s", fuzz(10) == 0 ? "F2" : "F1");
 		snprintf(l->domain, sizeof(l->domain), "%s",
@@ -1780,8 +1804,12 @@ fuzz_command(void)
 	} else if (r < 64 && nchanges < FUZZ_CHANGES) {
 		/* a proposal on a lineage's head, or at times on a stale base */
 		c = &changes[nchanges++];
+		/* at times a change id in use, or one that is a lineage's id */
+		r = fuzz(30);
 		snprintf(c->kid, sizeof(c->kid), "%s",
-		    fuzz(30) == 0 && nchanges > 1 ? changes[0].kid : fuzz_uuid(4));
+		    r == 0 && nchanges > 1 ? changes[0].kid
+		    : r == 1               ? lineages[fuzz((unsigned)nlineages)].id
+		                           : fuzz_uuid(4));
 		snprintf(c->proposer, sizeof(c->proposer), "%s", actor);
 		c->lineage = (int)(l - lineages);
 		c->status = 0;
@@ -1940,6 +1968,7 @@ suite(void)
 	tcase_add_test(
 	    tc, test_a_member_whose_actor_may_not_act_leaves_its_lineage_to_the_functions);
 	tcase_add_test(tc, test_a_step_whose_actor_may_not_act_leaves_its_change_to_the_functions);
+	tcase_add_test(tc, test_a_change_id_that_is_a_proposals_lineage_is_left_to_the_functions);
 	tcase_add_test(tc, test_random_batches_give_the_same_both_ways);
 	suite_add_tcase(s, tc);
 	return s;
