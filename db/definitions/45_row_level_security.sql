@@ -327,8 +327,10 @@ CREATE POLICY definer_batch_scope ON axiom.records AS PERMISSIVE FOR ALL TO axio
 -- it). A proposal's lineage is an entry of the set too, so the head it reads passes the records
 -- policy the same way. The entries' ids are not typed: for reads, an entry whose id happens to
 -- be a key of the other table only adds a command that must be allowed there (the rule takes
--- every entry on a key); for the write checks below it could stand for an entry of that key,
--- and apply_step_run writes only its members' rows, each under its own entry. A new or changed
+-- every entry on a key), and so may hide that key's rows, which is why the set runs decide
+-- nothing on a key an entry of a refused command, or of the other kind, could hide (0109); for
+-- the write checks below it could stand for an entry of that key, and apply_step_run writes
+-- only its members' rows, each under its own entry. A new or changed
 -- change request must carry the event time of an entry of its change as status_changed_at, and
 -- a new step row the actor and event time of one. A new change request must also be proposed by
 -- an entry's actor at that entry's event time (author, proposed_at), as records' check binds
