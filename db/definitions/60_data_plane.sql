@@ -457,17 +457,22 @@ BEGIN
 			           AND (v.op = 'new_version' OR NOT axiom.lineage_in_sight(v.id)))
 			           AS accept
 			      FROM v),
+			hidden AS (
+			    -- the lineages the try creates that a refused member's actor may not act on
+			    -- (see above; a stored lineage's head, read through the scope, shows that
+			    -- every entry on it may act there)
+			    SELECT d.id FROM d
+			     WHERE d.id IS NOT NULL AND d.accept IS NOT TRUE AND d.version = d.occ
+			       AND NOT coalesce(axiom.actor_scope_allows(d.actor, d.et, d.v_facility,
+			           d.v_domain), false)),
 			g AS (
 			    -- a member after a refused one on its lineage is not decided by this try (it
 			    -- would build on a version that is not made); a window, not a join of d with
-			    -- itself, which compared every pair of members. Nor is any member on a
-			    -- lineage that a refused member's actor may not act on (see above)
+			    -- itself, which compared every pair of members. Nor is a member on a hidden
+			    -- lineage
 			    SELECT d.*, bool_and(d.accept IS TRUE) OVER (PARTITION BY d.id ORDER BY d.i
 			               ROWS UNBOUNDED PRECEDING)
-			           AND NOT bool_or(CASE WHEN d.accept THEN false
-			               ELSE NOT coalesce(axiom.actor_scope_allows(d.actor, d.et,
-			                   d.v_facility, d.v_domain), false) END) OVER (PARTITION BY d.id)
-			               AS go
+			           AND d.id NOT IN (SELECT hidden.id FROM hidden) AS go
 			      FROM d),
 			p AS (
 			    SELECT g.* FROM g WHERE g.go),
@@ -796,17 +801,23 @@ BEGIN
 			                       AND v.i < r.i AND v.step = 'review' AND v.actor = r.actor)))
 			               IS NOT TRUE END) AS accept
 			      FROM r),
+			hidden AS (
+			    -- the changes the run proposes that a refused command's actor may not act on,
+			    -- or whose id is also the lineage of a proposal of the run (see above; a
+			    -- stored change, read through the scope, shows that every entry on it may act
+			    -- there)
+			    SELECT d.change_id FROM d
+			     WHERE d.change_id IS NOT NULL AND d.head_id IS NOT NULL AND d.accept IS NOT TRUE
+			       AND NOT coalesce(axiom.actor_scope_allows(d.actor, d.et, d.facility_id,
+			           d.domain_id), false)
+			    UNION ALL
+			    SELECT s.id FROM s WHERE s.id IS NOT NULL),
 			g AS (
 			    -- a command after a refused one on its change is left to its function too,
-			    -- and every command on a change that a refused one's actor may not act on,
-			    -- or whose id is also the lineage of a proposal of the run (see above)
+			    -- and every command on a hidden change
 			    SELECT d.*, bool_and(d.accept IS TRUE) OVER (PARTITION BY d.change_id
 			               ORDER BY d.i ROWS UNBOUNDED PRECEDING)
-			           AND NOT bool_or(CASE WHEN d.accept THEN false
-			               ELSE NOT coalesce(axiom.actor_scope_allows(d.actor, d.et,
-			                   d.facility_id, d.domain_id), false) END)
-			               OVER (PARTITION BY d.change_id)
-			           AND NOT EXISTS (SELECT 1 FROM s e WHERE e.id = d.change_id) AS go
+			           AND d.change_id NOT IN (SELECT hidden.change_id FROM hidden) AS go
 			      FROM d),
 			p AS (
 			    SELECT g.* FROM g WHERE g.go),
