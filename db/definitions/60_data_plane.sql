@@ -323,11 +323,12 @@ $function$;
 -- previous hash, the record hash the database computes, a lineage id in use that the actor can see:
 -- lineage_in_sight, called for new records only) and inserts the accepted commands' versions (the
 -- insert triggers hash each and check their links in one statement, L5 and L6) and audit rows (L4).
--- A member the set refuses whose actor may not act on its lineage (actor_scope_allows, the rule
--- each entry of the scope must pass) keeps every member on that lineage out of the try: its entry
--- hides the lineage from the statement, which then could not read a version it inserted beside
--- the next one (check_record_links raised, and the batch with it, for any producer's three
--- commands: 0109).
+-- A member the set refuses whose actor may not act on a lineage the try creates
+-- (actor_scope_allows, the rule each entry of the scope must pass) keeps every member on that
+-- lineage out of the try: its entry hides the lineage from the statement, which then could not
+-- read a version it inserted beside the next one (check_record_links raised, and the batch with
+-- it, for any producer's three commands: 0109). A stored lineage needs no such check: its head,
+-- read through the scope in the same statement, shows that every entry on it may act there.
 -- The statement returns no inserted row: a RETURNING would make PostgreSQL check every new row
 -- against the read policies as well, for nothing (an accepted version's hash is the one the command
 -- claimed and the insert trigger compared). An id in use by a row the actor cannot see shows only
@@ -675,9 +676,11 @@ $function$;
 -- earlier in the run included), and for the accepted ones inserts the proposed changes and
 -- appends the step rows (L4) and the audit rows, as the functions and finish do, each change
 -- with the status and time of its last accepted command (the row the per-command path leaves).
--- A command the set refuses whose actor may not act on its change (actor_scope_allows) keeps every
--- command on that change out of the set, as in apply_version_run: its entry hides the change, so
--- the insert of a proposal and of its step rows failed their row policies and the batch raised.
+-- A command the set refuses whose actor may not act on a change the run proposes
+-- (actor_scope_allows) keeps every command on that change out of the set, as in
+-- apply_version_run: its entry hides the change, so the insert of the proposal and of its step
+-- rows failed their row policies and the batch raised (a stored change, read through the scope,
+-- needs no such check).
 -- So does a change whose id is also the lineage of a proposal of the run: the scope's ids are not
 -- typed, so that proposal's entry is one on the change too (a producer choosing such a change id,
 -- with the proposal's actor unable to act there, made the batch raise the same way).
