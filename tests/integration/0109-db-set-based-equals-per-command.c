@@ -125,20 +125,32 @@ et_of(int i)
 	return et;
 }
 
-/* The record hash the database computes for these columns (hex), '' for no version. */
+/* The record hash the database computes for these columns (hex), '' for no version; change,
+ * the version's change id as SQL (NULL for none). */
 static const char *
-hash_of(const char *rid, const char *id, const char *version, const char *prev_id,
+hash_of_change(const char *rid, const char *id, const char *version, const char *prev_id,
     const char *prev_hash, const char *type, const char *facility, const char *domain,
-    const char *title, const char *actor, const char *et)
+    const char *title, const char *actor, const char *et, const char *change)
 {
 	static char h[80];
 
 	snprintf(h, sizeof(h), "%s",
 	    dbt_value(T.admin,
 	        "SELECT encode(axiom.expected_hash('%s', '%s', %s, %s, %s, '%s', '%s', '%s', '%s', "
-	        "'\\x00'::bytea, '%s', '%s', NULL), 'hex')",
-	        rid, id, version, prev_id, prev_hash, type, facility, domain, title, actor, et));
+	        "'\\x00'::bytea, '%s', '%s', %s), 'hex')",
+	        rid, id, version, prev_id, prev_hash, type, facility, domain, title, actor, et,
+	        change));
 	return h;
+}
+
+/* hash_of_change for a version made by no change. */
+static const char *
+hash_of(const char *rid, const char *id, const char *version, const char *prev_id,
+    const char *prev_hash, const char *type, const char *facility, const char *domain,
+    const char *title, const char *actor, const char *et)
+{
+	return hash_of_change(
+	    rid, id, version, prev_id, prev_hash, type, facility, domain, title, actor, et, "NULL");
 }
 
 /* Append command number batch_n (offset batch_n, event time et_of(batch_n)) to the batch. */
@@ -1702,19 +1714,14 @@ fuzz_lineage(void)
 static const char *
 fuzz_hash(const struct fuzz_lineage *l, const char *rid, int v, const char *actor, const char *kid)
 {
-	static char h[80];
-	char prev_id[48], prev_hash[96], change[48];
+	char version[16], prev_id[48], prev_hash[96], change[48];
 
+	snprintf(version, sizeof(version), "%d", v);
 	snprintf(prev_id, sizeof(prev_id), v > 1 ? "'%s'" : "NULL", l->rid);
 	snprintf(prev_hash, sizeof(prev_hash), v > 1 ? "decode('%s', 'hex')" : "NULL", l->hash);
 	snprintf(change, sizeof(change), kid ? "'%s'" : "NULL", kid);
-	snprintf(h, sizeof(h), "%s",
-	    dbt_value(T.admin,
-	        "SELECT coalesce(encode(axiom.expected_hash('%s', '%s', %d, %s, %s, '%s', '%s', "
-	        "'%s', 't', '\\x00'::bytea, '%s', '%s', %s), 'hex'), '" ZERO_HASH "')",
-	        rid, l->id, v, prev_id, prev_hash, l->type, l->facility, l->domain, actor,
-	        et_of(batch_n), change));
-	return h;
+	return hash_of_change(rid, l->id, version, prev_id, prev_hash, l->type, l->facility,
+	    l->domain, "t", actor, et_of(batch_n), change);
 }
 
 /* A reason: mostly one, at times blank. */
@@ -1870,8 +1877,8 @@ fuzz_command(void)
 START_TEST(test_random_batches_give_the_same_both_ways)
 {
 	const char *env_seed = getenv("AXIOM_0109_SEED"), *env_n = getenv("AXIOM_0109_BATCHES");
-	uint64_t seed = env_seed ? strtoull(env_seed, NULL, 0) : FUZZ_SEED;
-	int batches = env_n ? atoi(env_n) : FUZZ_BATCHES;
+	uint64_t seed = env_seed ? (uint64_t)dbt_int64(env_seed) : FUZZ_SEED;
+	int batches = env_n ? dbt_int(env_n) : FUZZ_BATCHES;
 	int b, i, runs = 0, step_runs = 0, alone = 0, accepted = 0, refused = 0;
 
 	fuzz_load(); /* names the lineages of the stored changes */
