@@ -401,7 +401,7 @@ END_TEST
 
 /*
  * No control command raises out of its batch whichever of its fields is null: each op, valid
- * as written below, is sent once per field with that field null (and once with no actor), each
+ * as written below, is sent once per field (its actor included) with that field null, each
  * alone in a batch rolled back. The class of the two commands above.
  */
 START_TEST(test_no_field_of_a_control_command_raises_when_null)
@@ -413,8 +413,7 @@ START_TEST(test_no_field_of_a_control_command_raises_when_null)
 		"\"memo\", \"domain_id\": \"QC\", \"gate\": \"none\"",
 		"\"op\": \"enroll_user\", \"actor\": \"axiom-system\", \"user_id\": \"zed\", "
 		"\"printed_name\": \"Zed\", \"administrator\": false, \"db_role\": null, "
-		"\"reason\": "
-		"\"hired\"",
+		"\"reason\": \"hired\"",
 		"\"op\": \"deactivate_user\", \"actor\": \"axiom-system\", \"user_id\": \"frank\", "
 		"\"reason\": \"left\"",
 		"\"op\": \"grant_access\", \"actor\": \"axiom-system\", \"grant_id\": "
@@ -428,9 +427,8 @@ START_TEST(test_no_field_of_a_control_command_raises_when_null)
 		"\"00000000-0000-4000-8000-0000000000c1\", \"delegatee\": \"dave\", \"kind\": "
 		"\"horizontal\", \"expires_at\": \"2026-02-01T00:00:00Z\", \"reason\": \"cover\"",
 		"\"op\": \"set_signing_policy\", \"actor\": \"axiom-system\", \"record_type\": "
-		"\"note\", \"meaning\": \"review\", \"require_fido2\": false, \"require_oidc\": "
-		"false, "
-		"\"require_password\": true, \"reason\": \"policy\"",
+		"\"note\", \"meaning\": \"review\", \"require_fido2\": false, "
+		"\"require_oidc\": false, \"require_password\": true, \"reason\": \"policy\"",
 		"\"op\": \"register_factor\", \"actor\": \"axiom-system\", \"factor_id\": "
 		"\"00000000-0000-4000-8000-0000000009a3\", \"factor_type\": \"password\", "
 		"\"user_id\": \"alice\", \"reason\": \"enrolled\"",
@@ -458,10 +456,9 @@ START_TEST(test_no_field_of_a_control_command_raises_when_null)
 		        "axiom_api.apply_partition_batch('t0106', 'axiom.n', %d, true, NULL, NULL, "
 		        "jsonb_build_array(jsonb_set(e, ARRAY[k], 'null'))); RAISE EXCEPTION "
 		        "USING ERRCODE = 'AX000'; EXCEPTION WHEN SQLSTATE 'AX000' THEN NULL; WHEN "
-		        "OTHERS THEN raised := raised || k || ': ' || SQLERRM || '; '; END; END "
-		        "LOOP; "
-		        "IF raised <> '' THEN RAISE EXCEPTION 'raised: %%', raised; END IF; END$$; "
-		        "SELECT 'none raised'",
+		        "OTHERS THEN raised := raised || k || ': ' || SQLERRM || '; '; END; "
+		        "END LOOP; IF raised <> '' THEN RAISE EXCEPTION 'raised: %%', raised; "
+		        "END IF; END$$; SELECT 'none raised'",
 		        elements[i], (int)i),
 		    "none raised");
 	}
